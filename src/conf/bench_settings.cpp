@@ -1,0 +1,285 @@
+#include "conf/bench_settings.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <filesystem>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "conf/values.hpp"
+
+namespace bm::conf {
+
+const std::string kDefaultUserAgent = "benchmaster/" BM_VERSION;
+
+namespace {
+
+constexpr int kMaxRedirectsLimit = 100;
+
+// Keys read by page_section(mode), in either mode.
+constexpr std::array kPageKeys{"sleep_time_min", "sleep_time_max", "ok_codes", "simple_fetch",
+                               "connect_timeout", "read_timeout", "max_redirects"};
+constexpr std::array kMainKeys{"title", "description", "url", "user_agent"};
+// [bench] only. node_num is written by the master for tests to read.
+constexpr std::array kBenchKeys{"cycles", "duration", "startup_delay", "sleep_time",
+                                "cycle_time", "apdex_t", "node_num"};
+// FunkLoad's logging and result keys: accepted, unused (results go where the CLI says).
+constexpr std::array kIgnoredFunkLoadKeys{"log_to", "log_path", "result_path"};
+
+// Where a value came from, as messages name it: "Simple.conf:16" + "[bench] duration",
+// or "command line" + "duration".
+struct Origin {
+  std::string where;
+  std::string what;
+};
+
+std::string number(double value) { return fmt::format("{}", value); }
+
+bool is_http_url(std::string_view url) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (url.size() > scheme.size() && std::equal(scheme.begin(), scheme.end(), url.begin(),
+                                                 [](char a, char b) {
+                                                   return a == std::tolower(
+                                                                   static_cast<unsigned char>(b));
+                                                 })) {
+      const char first_host_char = url[scheme.size()];
+      return first_host_char != '/' && url.find_first_of(" \t\r\n") == std::string_view::npos;
+    }
+  }
+  return false;
+}
+
+// Applies command line > conf > default to each setting and checks its range; the first
+// problem found becomes the one error line.
+class Resolver {
+ public:
+  Resolver(const ConfFile& conf, std::string* error) : conf_(conf), error_(error) {}
+
+  bool failed() const { return failed_; }
+
+  // Takes the override, else the conf value, else leaves `field` at its default.
+  template <typename T, typename Read>
+  Origin take(T& field, const std::optional<T>& override, std::string_view section,
+              std::string_view key, Read read) {
+    if (failed_) return {};
+    if (override) {
+      field = *override;
+      return Origin{"command line", std::string(key)};
+    }
+    if (!conf_.has_key(section, key)) return Origin{"default", std::string(key)};
+    std::string problem;
+    std::optional<T> value = read(section, key, &problem);
+    if (!value) {
+      fail(problem);
+      return {};
+    }
+    field = *value;
+    return Origin{conf_.location_of(section, key), fmt::format("[{}] {}", section, key)};
+  }
+
+  Origin take_seconds(double& field, const std::optional<double>& override,
+                      std::string_view section, std::string_view key) {
+    return take(field, override, section, key,
+                [&](auto s, auto k, std::string* e) { return conf_.get_double(s, k, e); });
+  }
+
+  Origin take_string(std::string& field, const std::optional<std::string>& override,
+                     std::string_view section, std::string_view key) {
+    return take(field, override, section, key,
+                [&](auto s, auto k, std::string* e) { return conf_.get(s, k, e); });
+  }
+
+  Origin take_status_codes(std::vector<int>& field,
+                           const std::optional<std::vector<int>>& override,
+                           std::string_view section, std::string_view key) {
+    return take(field, override, section, key,
+                [&](auto s, auto k, std::string* e) -> std::optional<std::vector<int>> {
+                  std::optional<std::string> text = conf_.get(s, k, e);
+                  if (!text) return std::nullopt;
+                  std::optional<std::vector<int>> codes = parse_status_codes(*text);
+                  if (!codes) {
+                    *e = conf_.value_error(
+                        s, k, *text, "a list of HTTP status codes (100-599) separated by ':'");
+                  }
+                  return codes;
+                });
+  }
+
+  // Records "<where>: <what>: <problem>" unless `ok`.
+  void require(bool ok, const Origin& origin, std::string_view problem) {
+    if (!ok && !failed_) fail(fmt::format("{}: {}: {}", origin.where, origin.what, problem));
+  }
+
+  void fail(std::string message) {
+    failed_ = true;
+    if (error_ != nullptr) *error_ = std::move(message);
+  }
+
+  Origin positive_seconds(double& field, const std::optional<double>& override,
+                          std::string_view section, std::string_view key) {
+    const Origin origin = take_seconds(field, override, section, key);
+    require(std::isfinite(field) && field > 0, origin,
+            fmt::format("must be greater than 0 (got {})", number(field)));
+    return origin;
+  }
+
+  Origin non_negative_seconds(double& field, const std::optional<double>& override,
+                              std::string_view section, std::string_view key) {
+    const Origin origin = take_seconds(field, override, section, key);
+    require(std::isfinite(field) && field >= 0, origin,
+            fmt::format("must be 0 or more (got {})", number(field)));
+    return origin;
+  }
+
+ private:
+  const ConfFile& conf_;
+  std::string* error_;
+  bool failed_ = false;
+};
+
+void resolve_main(Resolver& r, const Overrides& o, BenchSettings& s) {
+  const Origin url = r.take_string(s.url, o.url, "main", "url");
+  r.require(s.url.empty() || is_http_url(s.url), url,
+            fmt::format("'{}' is not an http:// or https:// URL", s.url));
+  r.take_string(s.title, o.title, "main", "title");
+  r.take_string(s.description, o.description, "main", "description");
+  const Origin agent = r.take_string(s.user_agent, o.user_agent, "main", "user_agent");
+  r.require(s.user_agent.find_first_of("\r\n") == std::string::npos, agent,
+            "must be a single line");
+}
+
+void resolve_bench(Resolver& r, const ConfFile& conf, const Overrides& o, BenchSettings& s) {
+  const Origin cycles = r.take(s.cycles, o.cycles, "bench", "cycles",
+                               [&](auto sec, auto k, std::string* e) {
+                                 return conf.get_cycles(sec, k, e);
+                               });
+  r.require(!s.cycles.empty() &&
+                std::all_of(s.cycles.begin(), s.cycles.end(), [](int n) { return n > 0; }),
+            cycles, "must be a list of positive integers");
+  r.positive_seconds(s.duration_s, o.duration_s, "bench", "duration");
+  r.non_negative_seconds(s.startup_delay_s, o.startup_delay_s, "bench", "startup_delay");
+  r.non_negative_seconds(s.sleep_time_s, o.sleep_time_s, "bench", "sleep_time");
+  r.non_negative_seconds(s.cycle_time_s, o.cycle_time_s, "bench", "cycle_time");
+  r.positive_seconds(s.apdex_t_s, o.apdex_t_s, "bench", "apdex_t");
+}
+
+void resolve_page(Resolver& r, const ConfFile& conf, const Overrides& o, const char* section,
+                  BenchSettings& s) {
+  const Origin min =
+      r.non_negative_seconds(s.sleep_time_min_s, o.sleep_time_min_s, section, "sleep_time_min");
+  const Origin max =
+      r.non_negative_seconds(s.sleep_time_max_s, o.sleep_time_max_s, section, "sleep_time_max");
+  const Origin& blamed = min.where != "default" ? min : max;
+  r.require(s.sleep_time_min_s <= s.sleep_time_max_s, Origin{blamed.where, min.what},
+            fmt::format("{} is greater than {} ({})", number(s.sleep_time_min_s), max.what,
+                        number(s.sleep_time_max_s)));
+
+  const Origin codes = r.take_status_codes(s.ok_codes, o.ok_codes, section, "ok_codes");
+  r.require(!s.ok_codes.empty() && std::all_of(s.ok_codes.begin(), s.ok_codes.end(),
+                                               [](int c) { return c >= 100 && c <= 599; }),
+            codes, "must be a list of HTTP status codes (100-599)");
+
+  std::optional<bool> simple_fetch;
+  if (o.fetch_resources) simple_fetch = !*o.fetch_resources;
+  bool simple = !s.fetch_resources;
+  r.take(simple, simple_fetch, section, "simple_fetch",
+         [&](auto sec, auto k, std::string* e) { return conf.get_bool(sec, k, e); });
+  s.fetch_resources = !simple;
+
+  r.positive_seconds(s.connect_timeout_s, o.connect_timeout_s, section, "connect_timeout");
+  r.positive_seconds(s.read_timeout_s, o.read_timeout_s, section, "read_timeout");
+  long long redirects = s.max_redirects;
+  std::optional<long long> redirects_override;
+  if (o.max_redirects) redirects_override = *o.max_redirects;
+  const Origin redirect_origin =
+      r.take(redirects, redirects_override, section, "max_redirects",
+             [&](auto sec, auto k, std::string* e) { return conf.get_int(sec, k, e); });
+  r.require(redirects >= 0 && redirects <= kMaxRedirectsLimit, redirect_origin,
+            fmt::format("must be between 0 and {} (got {})", kMaxRedirectsLimit, redirects));
+  s.max_redirects = static_cast<int>(std::clamp<long long>(redirects, 0, kMaxRedirectsLimit));
+}
+
+template <std::size_t N>
+bool contains(const std::array<const char*, N>& keys, std::string_view key) {
+  return std::any_of(keys.begin(), keys.end(), [&](const char* k) { return key == k; });
+}
+
+// Levenshtein distance, for "did you mean" on misspelt keys.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::vector<std::string_view> known_keys(std::string_view section) {
+  std::vector<std::string_view> keys;
+  if (section == "main") keys.assign(kMainKeys.begin(), kMainKeys.end());
+  if (section == "bench") keys.assign(kBenchKeys.begin(), kBenchKeys.end());
+  if (section == "bench" || section == "ftest") keys.insert(keys.end(), kPageKeys.begin(), kPageKeys.end());
+  return keys;
+}
+
+std::string unknown_key_warning(const ConfFile& conf, std::string_view section,
+                                std::string_view key, const std::vector<std::string_view>& known) {
+  const std::string where = conf.location_of(section, key);
+  if (section != "main" && contains(kIgnoredFunkLoadKeys, key)) {
+    return fmt::format("{}: [{}] {}: FunkLoad key not used by benchmaster (ignored)", where,
+                       section, key);
+  }
+  auto closest = std::min_element(known.begin(), known.end(), [&](auto a, auto b) {
+    return edit_distance(key, a) < edit_distance(key, b);
+  });
+  if (closest != known.end() && edit_distance(key, *closest) <= 2) {
+    return fmt::format("{}: [{}] unknown key '{}' (ignored; did you mean '{}'?)", where, section,
+                       key, *closest);
+  }
+  return fmt::format("{}: [{}] unknown key '{}' (ignored)", where, section, key);
+}
+
+}  // namespace
+
+const char* page_section(Mode mode) { return mode == Mode::test ? "ftest" : "bench"; }
+
+std::vector<std::string> unknown_key_warnings(const ConfFile& conf) {
+  std::vector<std::string> warnings;
+  for (const std::string& section : conf.sections()) {
+    const std::vector<std::string_view> known = known_keys(section);
+    if (known.empty()) continue;  // other sections are free for tests and monitors
+    for (const std::string& key : conf.keys(section)) {
+      if (std::find(known.begin(), known.end(), key) == known.end()) {
+        warnings.push_back(unknown_key_warning(conf, section, key, known));
+      }
+    }
+  }
+  return warnings;
+}
+
+std::optional<BenchSettings> resolve_bench_settings(const ConfFile& conf,
+                                                    const Overrides& overrides, Mode mode,
+                                                    std::string* error,
+                                                    std::vector<std::string>* warnings) {
+  BenchSettings settings;
+  settings.title = std::filesystem::path(conf.source()).stem().string();
+  settings.user_agent = kDefaultUserAgent;
+
+  Resolver resolver(conf, error);
+  resolve_main(resolver, overrides, settings);
+  resolve_bench(resolver, conf, overrides, settings);
+  resolve_page(resolver, conf, overrides, page_section(mode), settings);
+  if (resolver.failed()) return std::nullopt;
+  if (warnings != nullptr) *warnings = unknown_key_warnings(conf);
+  return settings;
+}
+
+}  // namespace bm::conf

@@ -1,0 +1,68 @@
+// The settings of a test or bench run, resolved from the command line, the .conf file
+// and built-in defaults, in that order of precedence. docs/conf.md lists every key.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "conf/conf_file.hpp"
+
+namespace bm::conf {
+
+struct BenchSettings {
+  // [bench]
+  std::vector<int> cycles{1};    // concurrent virtual users per cycle
+  double duration_s = 60;        // recording window of each cycle
+  double startup_delay_s = 0;    // between two virtual user starts
+  double sleep_time_s = 0;       // between two tests of one virtual user
+  double cycle_time_s = 0;       // pause after a cycle
+  double apdex_t_s = 1.5;
+  // [bench] in bench mode, [ftest] in test mode
+  double sleep_time_min_s = 0;   // random pause after each page, in [min, max]
+  double sleep_time_max_s = 0;
+  double connect_timeout_s = 10;
+  double read_timeout_s = 30;
+  std::vector<int> ok_codes{200, 301, 302, 303, 307, 308};
+  bool fetch_resources = true;   // false when simple_fetch = 1
+  int max_redirects = 10;
+  // [main]
+  std::string url;
+  std::string title;             // default: the conf file's name without ".conf"
+  std::string description;
+  std::string user_agent;        // default: kDefaultUserAgent
+};
+
+// Values given on the command line; each one set wins over the conf file.
+struct Overrides {
+  std::optional<std::vector<int>> cycles;
+  std::optional<double> duration_s, startup_delay_s, sleep_time_s, cycle_time_s, apdex_t_s;
+  std::optional<double> sleep_time_min_s, sleep_time_max_s, connect_timeout_s, read_timeout_s;
+  std::optional<std::vector<int>> ok_codes;
+  std::optional<bool> fetch_resources;
+  std::optional<int> max_redirects;
+  std::optional<std::string> url, title, description, user_agent;
+};
+
+// Which section holds the per-page settings (sleeps, ok_codes, simple_fetch, timeouts,
+// redirects): [ftest] for a single functional run, [bench] for a bench.
+enum class Mode { test, bench };
+
+extern const std::string kDefaultUserAgent;  // "benchmaster/<version>"
+
+// The conf file section the per-page settings are read from in `mode`.
+const char* page_section(Mode mode);
+
+// Resolves every setting: command line > conf > default, then checks ranges.
+// Returns nullopt with one line in *error ("Simple.conf:14: [bench] ..." or
+// "command line: ...") for a malformed or out-of-range value. Keys of [main], [bench] and
+// [ftest] that benchmaster does not read add one line each to *warnings.
+std::optional<BenchSettings> resolve_bench_settings(const ConfFile& conf,
+                                                    const Overrides& overrides, Mode mode,
+                                                    std::string* error,
+                                                    std::vector<std::string>* warnings = nullptr);
+
+// Only the warnings about keys benchmaster does not read, in file order.
+std::vector<std::string> unknown_key_warnings(const ConfFile& conf);
+
+}  // namespace bm::conf

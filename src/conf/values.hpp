@@ -1,0 +1,27 @@
+// Parsing of single conf values, shared by ConfFile's typed getters and by command-line
+// options that take the same syntax (e.g. `-c 10:20:30`). Each returns nullopt when the
+// text is not of the expected form; surrounding whitespace is allowed.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bm::conf {
+
+std::string_view trim(std::string_view text);
+
+std::optional<long long> parse_int(std::string_view text);
+// A finite decimal number ("1", "0.05", "+2.5", "1e3"); inf and nan are refused.
+std::optional<double> parse_double(std::string_view text);
+// 1/0, yes/no, true/false, on/off, in any case (ConfigParser.getboolean).
+std::optional<bool> parse_bool(std::string_view text);
+// Items separated by `separator`, each trimmed; "" gives an empty list.
+std::vector<std::string> split_list(std::string_view text, char separator = ':');
+// "10:20:30" -> {10, 20, 30}; every item a positive int.
+std::optional<std::vector<int>> parse_cycles(std::string_view text);
+// "200:301:302" -> {200, 301, 302}; every item an HTTP status code (100..599).
+std::optional<std::vector<int>> parse_status_codes(std::string_view text);
+
+}  // namespace bm::conf
