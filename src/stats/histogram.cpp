@@ -1,0 +1,368 @@
+#include "stats/histogram.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "stats/json_reader.hpp"
+
+namespace bm::stats {
+
+namespace detail {
+uint64_t percentile_rank(double percentile, uint64_t count) {
+  // p/100 × count in extended precision; a product within rounding noise of an integer
+  // is that integer (99.9 % of 1000 samples is rank 999, not 1000).
+  const long double exact = static_cast<long double>(percentile) * static_cast<long double>(count) / 100.0L;
+  const long double nearest = std::round(exact);
+  const long double tolerance = 1e-12L * std::max<long double>(1.0L, exact);
+  const long double rank = std::fabs(exact - nearest) <= tolerance ? nearest : std::ceil(exact);
+  if (rank < 1.0L) return 1;
+  if (rank >= static_cast<long double>(count)) return count;
+  return static_cast<uint64_t>(rank);
+}
+}  // namespace detail
+
+// ---- Histogram ---------------------------------------------------------------------
+
+Histogram::Histogram(const Histogram& other)
+    : count_(other.count_), sum_(other.sum_), clamped_(other.clamped_), min_(other.min_), max_(other.max_) {
+  for (int bucket = 0; bucket < kBucketCount; ++bucket) {
+    if (const uint64_t* source = other.groups_[bucket].get()) {
+      std::memcpy(allocate_group(bucket), source, sizeof(uint64_t) * group_size(bucket));
+    }
+  }
+}
+
+Histogram& Histogram::operator=(const Histogram& other) {
+  if (this != &other) {
+    Histogram copy(other);
+    *this = std::move(copy);
+  }
+  return *this;
+}
+
+uint64_t* Histogram::allocate_group(int bucket) {
+  groups_[bucket] = std::make_unique<uint64_t[]>(static_cast<std::size_t>(group_size(bucket)));  // zeroed
+  return groups_[bucket].get();
+}
+
+void Histogram::merge(const Histogram& other) {
+  if (other.count_ == 0) return;
+  for (int bucket = 0; bucket < kBucketCount; ++bucket) {
+    const uint64_t* source = other.groups_[bucket].get();
+    if (source == nullptr) continue;
+    const int32_t size = group_size(bucket);
+    uint64_t* target = groups_[bucket].get();
+    if (target == nullptr) {
+      // Groups that were reset to zero need not be copied.
+      if (std::all_of(source, source + size, [](uint64_t c) { return c == 0; })) continue;
+      target = allocate_group(bucket);
+    }
+    for (int32_t i = 0; i < size; ++i) target[i] += source[i];
+  }
+  count_ += other.count_;
+  sum_ += other.sum_;
+  clamped_ += other.clamped_;
+  min_ = std::min(min_, other.min_);
+  max_ = std::max(max_, other.max_);
+}
+
+void Histogram::reset() noexcept {
+  for (int bucket = 0; bucket < kBucketCount; ++bucket) {
+    if (uint64_t* group = groups_[bucket].get()) std::memset(group, 0, sizeof(uint64_t) * group_size(bucket));
+  }
+  count_ = sum_ = clamped_ = 0;
+  min_ = std::numeric_limits<int64_t>::max();
+  max_ = 0;
+}
+
+int64_t Histogram::value_at_percentile(double percentile) const {
+  if (count_ == 0) return 0;
+  if (percentile <= 0.0) return min();
+  if (percentile >= 100.0) return max();
+  const uint64_t rank = detail::percentile_rank(percentile, count_);
+  uint64_t seen = 0;
+  for (int bucket = 0; bucket < kBucketCount; ++bucket) {
+    const uint64_t* group = groups_[bucket].get();
+    if (group == nullptr) continue;
+    for (int32_t i = 0, size = group_size(bucket); i < size; ++i) {
+      seen += group[i];
+      if (seen >= rank) return std::min(highest_equivalent_value(group_base_index(bucket) + i), max_);
+    }
+  }
+  return max_;
+}
+
+uint64_t Histogram::count_at_index(int32_t index) const noexcept {
+  if (index < 0 || index >= kCountsLength) return 0;
+  const int bucket = index < kSubBucketCount ? 0 : (index >> kSubBucketHalfCountMagnitude) - 1;
+  const uint64_t* group = groups_[bucket].get();
+  return group ? group[index - group_base_index(bucket)] : 0;
+}
+
+void Histogram::add_bucket(int32_t index, uint64_t count) {
+  if (index < 0 || index >= kCountsLength) {
+    throw std::out_of_range(fmt::format("histogram bucket index {} outside [0, {})", index, kCountsLength));
+  }
+  if (count == 0) return;
+  const int bucket = index < kSubBucketCount ? 0 : (index >> kSubBucketHalfCountMagnitude) - 1;
+  uint64_t* group = groups_[bucket].get();
+  if (group == nullptr) group = allocate_group(bucket);
+  group[index - group_base_index(bucket)] += count;
+  const int64_t lowest = lowest_equivalent_value(index);
+  count_ += count;
+  sum_ += static_cast<uint64_t>(lowest) * count;
+  min_ = std::min(min_, lowest);
+  max_ = std::max(max_, std::min(highest_equivalent_value(index), kHighestTrackableUs));
+}
+
+void Histogram::set_exact_summary(int64_t min_us, int64_t max_us, uint64_t sum_us, uint64_t clamped) noexcept {
+  min_ = count_ ? min_us : std::numeric_limits<int64_t>::max();
+  max_ = count_ ? max_us : 0;
+  sum_ = sum_us;
+  clamped_ = clamped;
+}
+
+std::size_t Histogram::allocated_groups() const noexcept {
+  return static_cast<std::size_t>(std::count_if(groups_.begin(), groups_.end(), [](const auto& g) { return g != nullptr; }));
+}
+
+std::size_t Histogram::counts_memory_bytes() const noexcept {
+  std::size_t bytes = 0;
+  for (int bucket = 0; bucket < kBucketCount; ++bucket) {
+    if (groups_[bucket]) bytes += sizeof(uint64_t) * static_cast<std::size_t>(group_size(bucket));
+  }
+  return bytes;
+}
+
+int32_t Histogram::counts_index(int64_t value_us) noexcept {
+  const auto value = static_cast<uint64_t>(clamp_value(value_us));
+  const int bucket = bucket_of(value);
+  const auto sub_bucket = static_cast<int32_t>(value >> bucket);
+  // HdrHistogram: ((bucket + 1) << half_magnitude) + (sub_bucket - half_count)
+  return ((bucket + 1) << kSubBucketHalfCountMagnitude) + (sub_bucket - kSubBucketHalfCount);
+}
+
+int64_t Histogram::lowest_equivalent_value(int32_t index) noexcept {
+  if (index < kSubBucketCount) return index;
+  const int bucket = (index >> kSubBucketHalfCountMagnitude) - 1;
+  const int64_t sub_bucket = (index & (kSubBucketHalfCount - 1)) + kSubBucketHalfCount;
+  return sub_bucket << bucket;
+}
+
+int64_t Histogram::highest_equivalent_value(int32_t index) noexcept {
+  if (index < kSubBucketCount) return index;
+  const int bucket = (index >> kSubBucketHalfCountMagnitude) - 1;
+  return lowest_equivalent_value(index) + (int64_t{1} << bucket) - 1;
+}
+
+bool operator==(const Histogram& a, const Histogram& b) {
+  if (a.count_ != b.count_ || a.sum_ != b.sum_ || a.clamped_ != b.clamped_ || a.min() != b.min() ||
+      a.max() != b.max()) {
+    return false;
+  }
+  for (int bucket = 0; bucket < Histogram::kBucketCount; ++bucket) {
+    const uint64_t* ga = a.groups_[bucket].get();
+    const uint64_t* gb = b.groups_[bucket].get();
+    for (int32_t i = 0, size = Histogram::group_size(bucket); i < size; ++i) {
+      if ((ga ? ga[i] : 0) != (gb ? gb[i] : 0)) return false;
+    }
+  }
+  return true;
+}
+
+// ---- SparseHistogram ---------------------------------------------------------------
+
+SparseHistogram::SparseHistogram(const Histogram& histogram)
+    : count_(histogram.count()),
+      sum_(histogram.sum()),
+      clamped_(histogram.clamped()),
+      min_(histogram.min()),
+      max_(histogram.max()) {
+  histogram.for_each_nonzero([this](int32_t index, uint64_t count) { buckets_.push_back({index, count}); });
+}
+
+Histogram SparseHistogram::to_histogram() const {
+  Histogram histogram;
+  for (const Bucket& b : buckets_) histogram.add_bucket(b.index, b.count);
+  histogram.set_exact_summary(min_, max_, sum_, clamped_);
+  return histogram;
+}
+
+void SparseHistogram::merge(const SparseHistogram& other) {
+  if (other.count_ == 0) return;
+  if (count_ == 0) {
+    *this = other;
+    return;
+  }
+  std::vector<Bucket> merged;
+  merged.reserve(buckets_.size() + other.buckets_.size());
+  auto a = buckets_.begin();
+  auto b = other.buckets_.begin();
+  while (a != buckets_.end() || b != other.buckets_.end()) {
+    if (b == other.buckets_.end() || (a != buckets_.end() && a->index < b->index)) {
+      merged.push_back(*a++);
+    } else if (a == buckets_.end() || b->index < a->index) {
+      merged.push_back(*b++);
+    } else {
+      merged.push_back({a->index, a->count + b->count});
+      ++a;
+      ++b;
+    }
+  }
+  buckets_ = std::move(merged);
+  count_ += other.count_;
+  sum_ += other.sum_;
+  clamped_ += other.clamped_;
+  min_ = std::min(min_, other.min_);
+  max_ = std::max(max_, other.max_);
+}
+
+int64_t SparseHistogram::value_at_percentile(double percentile) const {
+  if (count_ == 0) return 0;
+  if (percentile <= 0.0) return min_;
+  if (percentile >= 100.0) return max_;
+  const uint64_t rank = detail::percentile_rank(percentile, count_);
+  uint64_t seen = 0;
+  for (const Bucket& b : buckets_) {
+    seen += b.count;
+    if (seen >= rank) return std::min(Histogram::highest_equivalent_value(b.index), max_);
+  }
+  return max_;
+}
+
+void SparseHistogram::add_bucket(int32_t index, uint64_t count) {
+  if (index < 0 || index >= Histogram::kCountsLength) {
+    throw std::out_of_range(fmt::format("histogram bucket index {} outside [0, {})", index, Histogram::kCountsLength));
+  }
+  if (count == 0) return;
+  auto at = std::lower_bound(buckets_.begin(), buckets_.end(), index,
+                             [](const Bucket& b, int32_t i) { return b.index < i; });
+  if (at != buckets_.end() && at->index == index) {
+    at->count += count;
+  } else {
+    buckets_.insert(at, Bucket{index, count});
+  }
+  const int64_t lowest = Histogram::lowest_equivalent_value(index);
+  const int64_t highest = std::min(Histogram::highest_equivalent_value(index), Histogram::kHighestTrackableUs);
+  min_ = count_ ? std::min(min_, lowest) : lowest;
+  max_ = count_ ? std::max(max_, highest) : highest;
+  count_ += count;
+  sum_ += static_cast<uint64_t>(lowest) * count;
+}
+
+void SparseHistogram::set_exact_summary(int64_t min_us, int64_t max_us, uint64_t sum_us, uint64_t clamped) noexcept {
+  min_ = count_ ? min_us : 0;
+  max_ = count_ ? max_us : 0;
+  sum_ = sum_us;
+  clamped_ = clamped;
+}
+
+// ---- JSON --------------------------------------------------------------------------
+
+namespace {
+template <class H>
+void write_histogram(nlohmann::json& json, const H& histogram) {
+  nlohmann::json buckets = nlohmann::json::array();
+  histogram.for_each_nonzero([&](int32_t index, uint64_t count) { buckets.push_back({index, count}); });
+  json = nlohmann::json{{"count", histogram.count()},
+                        {"min_us", histogram.min()},
+                        {"max_us", histogram.max()},
+                        {"sum_us", histogram.sum()},
+                        {"buckets", std::move(buckets)}};
+  if (histogram.clamped() != 0) json["clamped"] = histogram.clamped();
+}
+
+// Reads and validates the stored form, then fills `out` (Histogram or SparseHistogram).
+template <class H>
+void read_histogram_into(const nlohmann::json& json, std::string_view path, H& out) {
+  const JsonObject object(json, std::string(path));
+  const uint64_t count = object.uint64("count");
+  const int64_t min = object.int64("min_us");
+  const int64_t max = object.int64("max_us");
+  const uint64_t sum = object.uint64("sum_us");
+  const nlohmann::json* clamped_json = object.find("clamped");
+  const uint64_t clamped = clamped_json ? json_uint64(*clamped_json, object.path_of("clamped")) : 0;
+  const nlohmann::json& buckets = object.array("buckets");
+
+  H histogram;
+  int32_t previous_index = -1;
+  uint64_t bucket_total = 0;
+  for (std::size_t i = 0; i < buckets.size(); ++i) {
+    const std::string bucket_path = json_path_index(object.path_of("buckets"), i);
+    const nlohmann::json& pair = json_array(buckets[i], bucket_path);
+    if (pair.size() != 2) throw_schema_error(bucket_path, "expected [index, count]");
+    const int64_t index = json_int64(pair[0], bucket_path + "[0]");
+    const uint64_t bucket_count = json_uint64(pair[1], bucket_path + "[1]");
+    if (index <= previous_index || index >= Histogram::kCountsLength) {
+      throw_schema_error(bucket_path, fmt::format("bucket index {} out of order or outside [0, {})", index,
+                                                  Histogram::kCountsLength));
+    }
+    if (bucket_count == 0) throw_schema_error(bucket_path, "bucket count 0 (only non-zero buckets are stored)");
+    histogram.add_bucket(static_cast<int32_t>(index), bucket_count);
+    previous_index = static_cast<int32_t>(index);
+    bucket_total += bucket_count;
+  }
+  if (bucket_total != count) {
+    throw_schema_error(path, fmt::format("bucket counts add up to {}, not count {}", bucket_total, count));
+  }
+  if (count == 0) {
+    if (min != 0 || max != 0 || sum != 0 || clamped != 0) {
+      throw_schema_error(path, "an empty histogram has min_us, max_us, sum_us 0");
+    }
+  } else {
+    const int32_t first_index = buckets.front()[0].get<int32_t>();
+    if (min < 0 || min > max || max > Histogram::kHighestTrackableUs || Histogram::counts_index(min) != first_index ||
+        Histogram::counts_index(max) != previous_index || clamped > count) {
+      throw_schema_error(path, "min_us/max_us/clamped do not match the buckets");
+    }
+    const auto wide_sum = static_cast<unsigned __int128>(sum);
+    if (wide_sum < static_cast<unsigned __int128>(min) * count || wide_sum > static_cast<unsigned __int128>(max) * count) {
+      throw_schema_error(path, "sum_us outside count × [min_us, max_us]");
+    }
+  }
+  histogram.set_exact_summary(min, max, sum, clamped);
+  out = std::move(histogram);
+}
+}  // namespace
+
+void to_json(nlohmann::json& json, const Histogram& histogram) { write_histogram(json, histogram); }
+void to_json(nlohmann::json& json, const SparseHistogram& histogram) { write_histogram(json, histogram); }
+void from_json(const nlohmann::json& json, Histogram& histogram) { read_histogram(json, "", histogram); }
+void from_json(const nlohmann::json& json, SparseHistogram& histogram) { read_histogram(json, "", histogram); }
+
+void read_histogram(const nlohmann::json& json, std::string_view path, Histogram& out) {
+  read_histogram_into(json, path, out);
+}
+void read_histogram(const nlohmann::json& json, std::string_view path, SparseHistogram& out) {
+  read_histogram_into(json, path, out);
+}
+
+// ---- Apdex -------------------------------------------------------------------------
+
+char apdex_rating(double score) noexcept {
+  if (score >= 0.94) return 'E';
+  if (score >= 0.85) return 'G';
+  if (score >= 0.70) return 'F';
+  if (score >= 0.50) return 'P';
+  return 'U';
+}
+
+void to_json(nlohmann::json& json, const Apdex& apdex) {
+  json = nlohmann::json{{"satisfied", apdex.satisfied}, {"tolerating", apdex.tolerating}, {"frustrated", apdex.frustrated}};
+}
+
+void from_json(const nlohmann::json& json, Apdex& apdex) { read_apdex(json, "", apdex); }
+
+void read_apdex(const nlohmann::json& json, std::string_view path, Apdex& out) {
+  const JsonObject object(json, std::string(path));
+  out.satisfied = object.uint64("satisfied");
+  out.tolerating = object.uint64("tolerating");
+  out.frustrated = object.uint64("frustrated");
+}
+
+}  // namespace bm::stats

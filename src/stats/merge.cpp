@@ -1,0 +1,173 @@
+// Exact merge of several nodes' results files of the same run.
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "stats/results.hpp"
+
+namespace bm::stats {
+
+namespace {
+std::optional<Results> fail(std::string* error, std::string message) {
+  if (error) *error = std::move(message);
+  return std::nullopt;
+}
+
+std::string describe(const Results& input) {
+  return fmt::format("node {} ({})", input.run.node_num, input.run.host.empty() ? "?" : input.run.host);
+}
+
+std::string cycles_text(const std::vector<int>& cycles) { return fmt::format("{}", fmt::join(cycles, ":")); }
+
+// Empty when the inputs can be merged, else why not.
+std::string why_not_mergeable(const std::vector<Results>& inputs, const MergeOptions& options) {
+  if (inputs.empty()) return "nothing to merge";
+  if (!options.nodes.empty() && options.nodes.size() != inputs.size()) {
+    return fmt::format("{} clock offsets given for {} inputs", options.nodes.size(), inputs.size());
+  }
+  const Results& first = inputs.front();
+  std::set<int> node_nums;
+  for (const Results& input : inputs) {
+    if (input.merged()) return fmt::format("{} is already a merged file", describe(input));
+    if (!node_nums.insert(input.run.node_num).second) return fmt::format("{} appears twice", describe(input));
+    if (input.config.cycles != first.config.cycles) {
+      return fmt::format("{} ran cycles {}, {} ran {}", describe(input), cycles_text(input.config.cycles),
+                         describe(first), cycles_text(first.config.cycles));
+    }
+    if (input.config.duration_s != first.config.duration_s) {
+      return fmt::format("{} ran {} s cycles, {} ran {} s", describe(input), input.config.duration_s,
+                         describe(first), first.config.duration_s);
+    }
+  }
+  return {};
+}
+
+// Moves every wall-clock time of one node's file onto the master clock.
+void shift_to_master_clock(Results& results, int64_t clock_offset_us) {
+  const auto shift = [clock_offset_us](int64_t& epoch_us) {
+    if (epoch_us != 0) epoch_us -= clock_offset_us;  // 0 means "not yet"
+  };
+  shift(results.run.start_epoch_us);
+  shift(results.run.end_epoch_us);
+  for (CycleResults& cycle : results.cycles) {
+    shift(cycle.start_epoch_us);
+    shift(cycle.window_start_epoch_us);
+    shift(cycle.window_end_epoch_us);
+    shift(cycle.end_epoch_us);
+    for (ErrorGroup& group : cycle.errors) {
+      shift(group.first_epoch_us);
+      shift(group.last_epoch_us);
+    }
+  }
+  const int64_t seconds = offset_seconds(clock_offset_us);
+  for (SeriesPoint& point : results.series) point.t -= seconds;
+}
+
+NodeRow node_row(const Results& shifted, const NodeMergeInfo& info, int64_t planned_start_epoch_us) {
+  NodeRow row;
+  row.node_num = shifted.run.node_num;
+  row.host = shifted.run.host;
+  row.label = shifted.run.label;
+  row.status = info.status.value_or(shifted.run.status == RunStatus::complete ? NodeStatus::complete
+                                                                               : NodeStatus::incomplete);
+  row.clock_offset_us = info.clock_offset_us;
+  if (planned_start_epoch_us != 0 && !shifted.cycles.empty() && shifted.cycles.front().start_epoch_us != 0) {
+    row.start_skew_us = shifted.cycles.front().start_epoch_us - planned_start_epoch_us;
+  }
+  for (const CycleResults& cycle : shifted.cycles) {
+    for (const Entry& request : cycle.requests) {
+      row.requests += request.stats.total();
+      row.errors += request.stats.failures + request.stats.errors;
+    }
+  }
+  row.message = info.message;
+  return row;
+}
+
+RunInfo merged_run(const std::vector<Results>& shifted, const MergeOptions& options) {
+  RunInfo run = shifted.front().run;
+  run.node_num = -1;
+  run.pid = 0;
+  if (!options.host.empty()) run.host = options.host;
+  run.workers = 0;
+  bool all_complete = true;
+  bool any_running = false;
+  for (const Results& input : shifted) {
+    run.workers += input.run.workers;
+    all_complete = all_complete && input.run.status == RunStatus::complete;
+    any_running = any_running || input.run.status == RunStatus::running || input.run.end_epoch_us == 0;
+    if (input.run.start_epoch_us != 0) {
+      run.start_epoch_us = run.start_epoch_us == 0 ? input.run.start_epoch_us
+                                                   : std::min(run.start_epoch_us, input.run.start_epoch_us);
+    }
+    run.end_epoch_us = std::max(run.end_epoch_us, input.run.end_epoch_us);
+  }
+  if (any_running) run.end_epoch_us = 0;
+  run.status = all_complete ? RunStatus::complete : any_running ? RunStatus::running : RunStatus::interrupted;
+  return run;
+}
+
+std::vector<CycleResults> merged_cycles(const std::vector<Results>& shifted) {
+  std::size_t cycle_count = 0;
+  for (const Results& input : shifted) cycle_count = std::max(cycle_count, input.cycles.size());
+  std::vector<CycleResults> cycles(cycle_count);
+  for (std::size_t i = 0; i < cycle_count; ++i) {
+    cycles[i].index = static_cast<int>(i);
+    for (const Results& input : shifted) {
+      if (i < input.cycles.size()) {
+        cycles[i].merge(input.cycles[i]);
+      } else {
+        cycles[i].status = CycleStatus::incomplete;  // a node never reached this cycle
+      }
+    }
+  }
+  return cycles;
+}
+}  // namespace
+
+int64_t offset_seconds(int64_t clock_offset_us) noexcept {
+  constexpr int64_t kHalf = 500'000;
+  return (clock_offset_us + (clock_offset_us >= 0 ? kHalf : -kHalf)) / 1'000'000;
+}
+
+std::optional<Results> merge_results(const std::vector<Results>& inputs, const MergeOptions& options,
+                                     std::string* error) {
+  if (std::string problem = why_not_mergeable(inputs, options); !problem.empty()) {
+    return fail(error, "cannot merge: " + problem);
+  }
+  std::vector<NodeMergeInfo> infos = options.nodes;
+  infos.resize(inputs.size());
+
+  std::vector<Results> shifted = inputs;
+  for (std::size_t i = 0; i < shifted.size(); ++i) shift_to_master_clock(shifted[i], infos[i].clock_offset_us);
+
+  Results merged;
+  const Results& first = shifted.front();
+  merged.tool = first.tool;
+  merged.config = first.config;
+  merged.conf = first.conf;
+  merged.run = merged_run(shifted, options);
+  for (std::size_t c = 0; c < merged.config.cycles.size(); ++c) {
+    merged.config.cycles[c] = 0;
+    for (const Results& input : shifted) merged.config.cycles[c] += input.config.cycles[c];
+  }
+  merged.cycles = merged_cycles(shifted);
+  for (const Results& input : shifted) merge_series(merged.series, input.series);
+  // Monitoring samples are collected by one node (node 0); keep the first non-empty.
+  for (const Results& input : shifted) {
+    if (!input.monitor.empty()) {
+      merged.monitor = input.monitor;
+      break;
+    }
+  }
+  for (std::size_t i = 0; i < shifted.size(); ++i) {
+    merged.nodes.push_back(node_row(shifted[i], infos[i], options.planned_start_epoch_us));
+  }
+  std::stable_sort(merged.nodes.begin(), merged.nodes.end(),
+                   [](const NodeRow& a, const NodeRow& b) { return a.node_num < b.node_num; });
+  return merged;
+}
+
+}  // namespace bm::stats

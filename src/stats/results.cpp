@@ -1,0 +1,549 @@
+#include "stats/results.hpp"
+
+#include <array>
+#include <cmath>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "stats/json_reader.hpp"
+
+#ifndef BM_VERSION
+#define BM_VERSION "0.0.0"
+#endif
+
+namespace bm::stats {
+
+using nlohmann::json;
+
+namespace {
+constexpr std::array<std::string_view, 3> kRunStatusNames = {"running", "complete", "interrupted"};
+constexpr std::array<std::string_view, 2> kCycleStatusNames = {"complete", "incomplete"};
+constexpr std::array<std::string_view, 4> kNodeStatusNames = {"complete", "incomplete", "failed", "missing"};
+
+template <class Enum, std::size_t N>
+std::optional<Enum> parse_name(const std::array<std::string_view, N>& names, std::string_view name) noexcept {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (names[i] == name) return static_cast<Enum>(i);
+  }
+  return std::nullopt;
+}
+
+template <std::size_t N>
+std::string list_names(const std::array<std::string_view, N>& names) {
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+int64_t min_set(int64_t a, int64_t b) noexcept {  // earliest of two epochs, 0 meaning unset
+  if (a == 0) return b;
+  if (b == 0) return a;
+  return std::min(a, b);
+}
+}  // namespace
+
+std::string_view to_string(RunStatus status) noexcept { return kRunStatusNames[static_cast<std::size_t>(status)]; }
+std::string_view to_string(CycleStatus status) noexcept { return kCycleStatusNames[static_cast<std::size_t>(status)]; }
+std::string_view to_string(NodeStatus status) noexcept { return kNodeStatusNames[static_cast<std::size_t>(status)]; }
+std::optional<RunStatus> parse_run_status(std::string_view name) noexcept {
+  return parse_name<RunStatus>(kRunStatusNames, name);
+}
+std::optional<CycleStatus> parse_cycle_status(std::string_view name) noexcept {
+  return parse_name<CycleStatus>(kCycleStatusNames, name);
+}
+std::optional<NodeStatus> parse_node_status(std::string_view name) noexcept {
+  return parse_name<NodeStatus>(kNodeStatusNames, name);
+}
+
+std::string_view tool_version() noexcept { return BM_VERSION; }
+
+int64_t BenchConfig::apdex_t_us() const noexcept { return std::llround(apdex_t_s * 1e6); }
+
+// ---- Errors ------------------------------------------------------------------------
+
+void ErrorGroup::record(int64_t epoch_us) noexcept {
+  first_epoch_us = count == 0 ? epoch_us : std::min(first_epoch_us, epoch_us);
+  last_epoch_us = count == 0 ? epoch_us : std::max(last_epoch_us, epoch_us);
+  ++count;
+}
+
+void ErrorGroup::add_example(std::string_view example_message, std::string_view location) {
+  if (examples.size() >= kMaxErrorExamples) return;
+  for (const ErrorExample& e : examples) {
+    if (e.message == example_message && e.location == location) return;
+  }
+  examples.push_back({std::string(example_message), std::string(location)});
+}
+
+void ErrorGroup::merge(const ErrorGroup& other) {
+  if (other.count != 0) {
+    first_epoch_us = count == 0 ? other.first_epoch_us : std::min(first_epoch_us, other.first_epoch_us);
+    last_epoch_us = count == 0 ? other.last_epoch_us : std::max(last_epoch_us, other.last_epoch_us);
+  }
+  count += other.count;
+  for (const ErrorExample& e : other.examples) add_example(e.message, e.location);
+}
+
+void ErrorGroups::compose_key(std::string& out, ErrorKind kind, std::string_view page, std::string_view request,
+                              std::string_view message) {
+  // Length-prefixed parts, so no text can imitate another key.
+  out.clear();
+  out.push_back(static_cast<char>(kind));
+  for (std::string_view part : {page, request, message}) {
+    const uint64_t size = part.size();
+    out.append(reinterpret_cast<const char*>(&size), sizeof size);
+    out.append(part);
+  }
+}
+
+ErrorGroup& ErrorGroups::slot(ErrorKind kind, std::string_view page, std::string_view request,
+                              std::string_view message) {
+  compose_key(key_buffer_, kind, page, request, message);
+  if (const auto it = index_.find(std::string_view(key_buffer_)); it != index_.end()) return groups_[it->second];
+  ErrorGroup& group = groups_.emplace_back();
+  group.kind = kind;
+  group.verdict = default_verdict(kind);
+  group.page = std::string(page);
+  group.request = std::string(request);
+  group.message = std::string(message);
+  index_.emplace(key_buffer_, groups_.size() - 1);
+  return group;
+}
+
+const ErrorGroup* ErrorGroups::find(ErrorKind kind, std::string_view page, std::string_view request,
+                                    std::string_view message) const {
+  std::string key;
+  compose_key(key, kind, page, request, message);
+  const auto it = index_.find(std::string_view(key));
+  return it == index_.end() ? nullptr : &groups_[it->second];
+}
+
+ErrorGroup& ErrorGroups::record(const ErrorOccurrence& occurrence) {
+  const std::size_t before = groups_.size();
+  ErrorGroup& group = slot(occurrence.kind, occurrence.page, occurrence.request, occurrence.message);
+  if (groups_.size() != before) {
+    group.verdict = occurrence.verdict;
+    group.status = occurrence.status;
+  }
+  group.record(occurrence.epoch_us);
+  group.add_example(occurrence.example.empty() ? occurrence.message : occurrence.example, occurrence.location);
+  return group;
+}
+
+uint64_t ErrorGroups::total() const noexcept {
+  uint64_t total = 0;
+  for (const ErrorGroup& g : groups_) total += g.count;
+  return total;
+}
+
+void ErrorGroups::merge(const ErrorGroups& other) {
+  for (const ErrorGroup& source : other.groups_) {
+    const std::size_t before = groups_.size();
+    ErrorGroup& target = slot(source.kind, source.page, source.request, source.message);
+    if (groups_.size() != before) {
+      target.verdict = source.verdict;
+      target.status = source.status;
+    }
+    target.merge(source);
+  }
+}
+
+// ---- Cycles ------------------------------------------------------------------------
+
+void CycleResults::merge(const CycleResults& other) {
+  cvus += other.cvus;
+  if (other.status == CycleStatus::incomplete) status = CycleStatus::incomplete;
+  start_epoch_us = min_set(start_epoch_us, other.start_epoch_us);
+  window_start_epoch_us = min_set(window_start_epoch_us, other.window_start_epoch_us);
+  window_end_epoch_us = std::max(window_end_epoch_us, other.window_end_epoch_us);
+  end_epoch_us = std::max(end_epoch_us, other.end_epoch_us);
+  window_s = std::max(window_s, other.window_s);
+  tests.merge(other.tests);
+  pages.merge(other.pages);
+  requests.merge(other.requests);
+  outside_window.merge(other.outside_window);
+  errors.merge(other.errors);
+}
+
+// ---- Writing JSON ------------------------------------------------------------------
+
+namespace {
+enum class EntryRole { test, page, request };
+
+json entry_to_json(const Entry& entry, EntryRole role) {
+  json object = {{"key", entry.key}};
+  if (role == EntryRole::request) {
+    object["page"] = entry.page;
+    object["method"] = entry.method;
+    object["url"] = entry.url;
+    object["kind"] = to_string(entry.kind);
+  }
+  write_entry_stats(object, entry.stats, role == EntryRole::test);
+  return object;
+}
+
+json table_to_json(const EntryTable& table, EntryRole role) {
+  json array = json::array();
+  for (const Entry& entry : table) array.push_back(entry_to_json(entry, role));
+  return array;
+}
+
+json error_group_to_json(const ErrorGroup& group) {
+  json examples = json::array();
+  for (const ErrorExample& e : group.examples) examples.push_back({{"message", e.message}, {"location", e.location}});
+  return {{"kind", to_string(group.kind)},
+          {"verdict", to_string(group.verdict)},
+          {"page", group.page},
+          {"request", group.request},
+          {"status", group.status},
+          {"message", group.message},
+          {"count", group.count},
+          {"first_epoch_us", group.first_epoch_us},
+          {"last_epoch_us", group.last_epoch_us},
+          {"examples", std::move(examples)}};
+}
+
+json cycle_to_json(const CycleResults& cycle) {
+  json errors = json::array();
+  for (const ErrorGroup& group : cycle.errors) errors.push_back(error_group_to_json(group));
+  return {{"index", cycle.index},
+          {"cvus", cycle.cvus},
+          {"status", to_string(cycle.status)},
+          {"start_epoch_us", cycle.start_epoch_us},
+          {"window_start_epoch_us", cycle.window_start_epoch_us},
+          {"window_end_epoch_us", cycle.window_end_epoch_us},
+          {"end_epoch_us", cycle.end_epoch_us},
+          {"window_s", cycle.window_s},
+          {"tests", table_to_json(cycle.tests, EntryRole::test)},
+          {"pages", table_to_json(cycle.pages, EntryRole::page)},
+          {"requests", table_to_json(cycle.requests, EntryRole::request)},
+          {"outside_window",
+           {{"tests", cycle.outside_window.tests},
+            {"pages", cycle.outside_window.pages},
+            {"requests", cycle.outside_window.requests}}},
+          {"errors", std::move(errors)}};
+}
+
+json run_to_json(const RunInfo& run) {
+  return {{"test", run.test},
+          {"test_file", run.test_file},
+          {"conf_file", run.conf_file},
+          {"function", run.function},
+          {"title", run.title},
+          {"description", run.description},
+          {"url", run.url},
+          {"label", run.label},
+          {"host", run.host},
+          {"node_num", run.node_num},
+          {"command_line", run.command_line},
+          {"start_epoch_us", run.start_epoch_us},
+          {"end_epoch_us", run.end_epoch_us},
+          {"status", to_string(run.status)},
+          {"workers", run.workers},
+          {"pid", run.pid}};
+}
+
+json config_to_json(const BenchConfig& config) {
+  return {{"cycles", config.cycles},
+          {"duration_s", config.duration_s},
+          {"startup_delay_s", config.startup_delay_s},
+          {"sleep_time_s", config.sleep_time_s},
+          {"sleep_time_min_s", config.sleep_time_min_s},
+          {"sleep_time_max_s", config.sleep_time_max_s},
+          {"cycle_time_s", config.cycle_time_s},
+          {"apdex_t_s", config.apdex_t_s},
+          {"ok_codes", config.ok_codes},
+          {"fetch_resources", config.fetch_resources},
+          {"connect_timeout_s", config.connect_timeout_s},
+          {"read_timeout_s", config.read_timeout_s},
+          {"max_redirects", config.max_redirects}};
+}
+
+json node_to_json(const NodeRow& node) {
+  return {{"node_num", node.node_num},
+          {"host", node.host},
+          {"label", node.label},
+          {"status", to_string(node.status)},
+          {"clock_offset_us", node.clock_offset_us},
+          {"start_skew_us", node.start_skew_us},
+          {"requests", node.requests},
+          {"errors", node.errors},
+          {"message", node.message}};
+}
+
+json histogram_params_json() {
+  return {{"lowest_us", Histogram::kLowestDiscernibleUs},
+          {"highest_us", Histogram::kHighestTrackableUs},
+          {"significant_digits", Histogram::kSignificantDigits}};
+}
+}  // namespace
+
+json results_to_json(const Results& results) {
+  json cycles = json::array();
+  for (const CycleResults& cycle : results.cycles) cycles.push_back(cycle_to_json(cycle));
+  json series = json::array();
+  for (const SeriesPoint& point : results.series) series.push_back(point);
+  json document = {{"format", kResultsFormat},
+                   {"version", kResultsVersion},
+                   {"tool", {{"name", results.tool.name}, {"version", results.tool.version}}},
+                   {"run", run_to_json(results.run)},
+                   {"config", config_to_json(results.config)},
+                   {"conf", results.conf},
+                   {"histogram", histogram_params_json()},
+                   {"cycles", std::move(cycles)},
+                   {"series", std::move(series)},
+                   {"monitor", results.monitor}};
+  if (results.merged()) {
+    json nodes = json::array();
+    for (const NodeRow& node : results.nodes) nodes.push_back(node_to_json(node));
+    document["nodes"] = std::move(nodes);
+  }
+  return document;
+}
+
+std::string results_to_string(const Results& results) {
+  std::string text = results_to_json(results).dump(-1, ' ', false, json::error_handler_t::replace);
+  text.push_back('\n');
+  return text;
+}
+
+// ---- Reading JSON ------------------------------------------------------------------
+
+namespace {
+template <class Enum, class Parse>
+Enum read_enum(const JsonObject& object, std::string_view key, Parse parse, std::string_view expected) {
+  const std::string name = object.string(key);
+  const std::optional<Enum> value = parse(name);
+  if (!value) throw_schema_error(object.path_of(key), fmt::format("unknown value '{}' (expected {})", name, expected));
+  return *value;
+}
+
+std::vector<int> read_int_array(const JsonObject& object, std::string_view key) {
+  const json& array = object.array(key);
+  std::vector<int> values;
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    values.push_back(json_int(array[i], json_path_index(object.path_of(key), i)));
+  }
+  return values;
+}
+
+std::vector<std::string> read_string_array(const JsonObject& object, std::string_view key) {
+  const json& array = object.array(key);
+  std::vector<std::string> values;
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    values.push_back(json_string(array[i], json_path_index(object.path_of(key), i)));
+  }
+  return values;
+}
+
+RunInfo read_run(const JsonObject& o) {
+  RunInfo run;
+  run.test = o.string("test");
+  run.test_file = o.string("test_file");
+  run.conf_file = o.string("conf_file");
+  run.function = o.string("function");
+  run.title = o.string("title");
+  run.description = o.string("description");
+  run.url = o.string("url");
+  run.label = o.string("label");
+  run.host = o.string("host");
+  run.node_num = o.integer("node_num");
+  run.command_line = read_string_array(o, "command_line");
+  run.start_epoch_us = o.int64("start_epoch_us");
+  run.end_epoch_us = o.int64("end_epoch_us");
+  run.status = read_enum<RunStatus>(o, "status", parse_run_status, list_names(kRunStatusNames));
+  run.workers = o.integer("workers");
+  run.pid = o.int64("pid");
+  return run;
+}
+
+BenchConfig read_config(const JsonObject& o) {
+  BenchConfig config;
+  config.cycles = read_int_array(o, "cycles");
+  config.duration_s = o.number("duration_s");
+  config.startup_delay_s = o.number("startup_delay_s");
+  config.sleep_time_s = o.number("sleep_time_s");
+  config.sleep_time_min_s = o.number("sleep_time_min_s");
+  config.sleep_time_max_s = o.number("sleep_time_max_s");
+  config.cycle_time_s = o.number("cycle_time_s");
+  config.apdex_t_s = o.number("apdex_t_s");
+  config.ok_codes = read_int_array(o, "ok_codes");
+  config.fetch_resources = o.boolean("fetch_resources");
+  config.connect_timeout_s = o.number("connect_timeout_s");
+  config.read_timeout_s = o.number("read_timeout_s");
+  config.max_redirects = o.integer("max_redirects");
+  return config;
+}
+
+ConfMap read_conf(const JsonObject& o) {
+  ConfMap conf;
+  for (const auto& [section, keys] : o.value().items()) {
+    const JsonObject section_object(keys, o.path_of(section));
+    auto& target = conf[section];
+    for (const auto& [key, value] : keys.items()) target[key] = json_string(value, section_object.path_of(key));
+  }
+  return conf;
+}
+
+void check_histogram_params(const JsonObject& o) {
+  if (o.int64("lowest_us") != Histogram::kLowestDiscernibleUs ||
+      o.int64("highest_us") != Histogram::kHighestTrackableUs ||
+      o.integer("significant_digits") != Histogram::kSignificantDigits) {
+    throw_schema_error(o.path(), fmt::format("unsupported histogram parameters (this build reads lowest_us {}, "
+                                             "highest_us {}, significant_digits {})",
+                                             Histogram::kLowestDiscernibleUs, Histogram::kHighestTrackableUs,
+                                             Histogram::kSignificantDigits));
+  }
+}
+
+void read_table(const JsonObject& cycle, std::string_view key, EntryRole role, EntryTable& table) {
+  const json& array = cycle.array(key);
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    const JsonObject o(array[i], json_path_index(cycle.path_of(key), i));
+    const std::string entry_key = o.string("key");
+    const std::string page = role == EntryRole::request ? o.string("page") : std::string();
+    if (table.find(page, entry_key) != nullptr) {
+      throw_schema_error(o.path(), page.empty() ? fmt::format("duplicate key '{}'", entry_key)
+                                                : fmt::format("duplicate key '{}' in page '{}'", entry_key, page));
+    }
+    Entry& entry = table.slot(page, entry_key);
+    if (role == EntryRole::request) {
+      entry.method = o.string("method");
+      entry.url = o.string("url");
+      entry.kind = read_enum<RequestKind>(o, "kind", parse_request_kind, "main, redirect, resource");
+    }
+    read_entry_stats(o, entry.stats, role == EntryRole::test);
+  }
+}
+
+void read_error_groups(const JsonObject& cycle, ErrorGroups& groups) {
+  const json& array = cycle.array("errors");
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    const JsonObject o(array[i], json_path_index(cycle.path_of("errors"), i));
+    const ErrorKind kind = read_enum<ErrorKind>(o, "kind", parse_error_kind, "an error kind of the schema");
+    const std::string page = o.string("page");
+    const std::string request = o.string("request");
+    const std::string message = o.string("message");
+    if (groups.find(kind, page, request, message) != nullptr) throw_schema_error(o.path(), "duplicate error group");
+    ErrorGroup& group = groups.slot(kind, page, request, message);
+    group.verdict = read_enum<Verdict>(o, "verdict", parse_verdict, "failure, error");
+    group.status = o.integer("status");
+    group.count = o.uint64("count");
+    group.first_epoch_us = o.int64("first_epoch_us");
+    group.last_epoch_us = o.int64("last_epoch_us");
+    const json& examples = o.array("examples");
+    if (examples.size() > kMaxErrorExamples) {
+      throw_schema_error(o.path_of("examples"), fmt::format("more than {} examples", kMaxErrorExamples));
+    }
+    for (std::size_t j = 0; j < examples.size(); ++j) {
+      const JsonObject example(examples[j], json_path_index(o.path_of("examples"), j));
+      group.examples.push_back({example.string("message"), example.string("location")});
+    }
+  }
+}
+
+CycleResults read_cycle(const JsonObject& o, std::size_t position) {
+  CycleResults cycle;
+  cycle.index = o.integer("index");
+  if (cycle.index != static_cast<int>(position)) {
+    throw_schema_error(o.path_of("index"), fmt::format("expected {} (cycles are listed in order)", position));
+  }
+  cycle.cvus = o.integer("cvus");
+  cycle.status = read_enum<CycleStatus>(o, "status", parse_cycle_status, list_names(kCycleStatusNames));
+  cycle.start_epoch_us = o.int64("start_epoch_us");
+  cycle.window_start_epoch_us = o.int64("window_start_epoch_us");
+  cycle.window_end_epoch_us = o.int64("window_end_epoch_us");
+  cycle.end_epoch_us = o.int64("end_epoch_us");
+  cycle.window_s = o.number("window_s");
+  read_table(o, "tests", EntryRole::test, cycle.tests);
+  read_table(o, "pages", EntryRole::page, cycle.pages);
+  read_table(o, "requests", EntryRole::request, cycle.requests);
+  const JsonObject outside = o.object("outside_window");
+  cycle.outside_window = {outside.uint64("tests"), outside.uint64("pages"), outside.uint64("requests")};
+  read_error_groups(o, cycle.errors);
+  return cycle;
+}
+
+NodeRow read_node(const JsonObject& o) {
+  NodeRow node;
+  node.node_num = o.integer("node_num");
+  node.host = o.string("host");
+  node.label = o.string("label");
+  node.status = read_enum<NodeStatus>(o, "status", parse_node_status, list_names(kNodeStatusNames));
+  node.clock_offset_us = o.int64("clock_offset_us");
+  node.start_skew_us = o.int64("start_skew_us");
+  node.requests = o.uint64("requests");
+  node.errors = o.uint64("errors");
+  node.message = o.string("message");
+  return node;
+}
+
+void check_format_and_version(const JsonObject& top) {
+  const std::string format = top.string("format");
+  if (format != kResultsFormat) {
+    throw_schema_error("", fmt::format("not a {} document (format '{}')", kResultsFormat, format));
+  }
+  const int64_t version = top.int64("version");
+  if (version != kResultsVersion) throw_schema_error("", fmt::format("unsupported results version {}", version));
+}
+
+Results read_document(const json& document) {
+  const JsonObject top(document, "");
+  check_format_and_version(top);
+  Results results;
+  const JsonObject tool = top.object("tool");
+  results.tool = {tool.string("name"), tool.string("version")};
+  results.run = read_run(top.object("run"));
+  results.config = read_config(top.object("config"));
+  results.conf = read_conf(top.object("conf"));
+  check_histogram_params(top.object("histogram"));
+
+  const json& cycles = top.array("cycles");
+  for (std::size_t i = 0; i < cycles.size(); ++i) {
+    results.cycles.push_back(read_cycle(JsonObject(cycles[i], json_path_index("cycles", i)), i));
+  }
+  const json& series = top.array("series");
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    SeriesPoint& point = results.series.emplace_back();
+    read_series_point(series[i], json_path_index("series", i), point);
+    if (i > 0 && point.t <= results.series[i - 1].t) {
+      throw_schema_error(json_path_index("series", i), "points are not in ascending order of t");
+    }
+  }
+  if (const json* nodes = top.find("nodes")) {
+    json_array(*nodes, "nodes");
+    for (std::size_t i = 0; i < nodes->size(); ++i) {
+      results.nodes.push_back(read_node(JsonObject((*nodes)[i], json_path_index("nodes", i))));
+    }
+  }
+  if (const json* monitor = top.find("monitor")) results.monitor = *monitor;
+  return results;
+}
+}  // namespace
+
+bool results_from_json(const json& document, Results& out, std::string* error) {
+  try {
+    out = read_document(document);
+    return true;
+  } catch (const std::exception& e) {  // SchemaError, or a json error the checks missed
+    if (error) *error = e.what();
+    return false;
+  }
+}
+
+bool parse_results(std::string_view text, Results& out, std::string* error) {
+  json document;
+  try {
+    document = json::parse(text);
+  } catch (const json::parse_error& e) {
+    // Drop the library's "[json.exception.parse_error.101] " prefix.
+    std::string_view what = e.what();
+    if (const auto end = what.find("] "); what.starts_with("[json.exception") && end != std::string_view::npos) {
+      what.remove_prefix(end + 2);
+    }
+    if (error) *error = fmt::format("invalid JSON: {}", what);
+    return false;
+  }
+  return results_from_json(document, out, error);
+}
+
+}  // namespace bm::stats

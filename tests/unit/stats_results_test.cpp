@@ -1,0 +1,630 @@
+#include "stats/results.hpp"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+namespace bm::stats {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// ---- A synthetic run: three nodes, two cycles, requests that are pages and tests ----
+
+constexpr int64_t kBaseEpochUs = 1'700'000'000'000'000;
+constexpr int64_t kWindowUs = 20'000'000;
+constexpr int64_t kApdexTUs = 250'000;
+const std::vector<int> kCyclesPerNode = {4, 8};
+
+struct Sample {
+  int node = 0;
+  int cycle = 0;
+  int64_t epoch_us = 0;  // master clock
+  std::string page;
+  TestOutcome outcome = TestOutcome::ok;
+  ErrorKind kind = ErrorKind::other;
+  int status = 200;
+  int64_t latency_us = 0;
+  uint64_t bytes_in = 0;
+  std::string message;
+  std::string example;
+  std::string location;
+};
+
+int64_t cycle_start_us(int node, int cycle) {  // master clock; nodes start a little apart
+  return kBaseEpochUs + cycle * 30'000'000 + node * 1'000;
+}
+
+std::vector<Sample> make_samples(int nodes, uint32_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> unit(0, 1);
+  std::vector<Sample> samples;
+  for (int node = 0; node < nodes; ++node) {
+    std::vector<std::string> pages = {"home", "search", "cart"};
+    if (node == 2) pages.push_back("checkout");  // a key only one node saw
+    for (int cycle = 0; cycle < 2; ++cycle) {
+      for (int i = 0; i < 400; ++i) {
+        Sample s;
+        s.node = node;
+        s.cycle = cycle;
+        s.epoch_us = cycle_start_us(node, cycle) + static_cast<int64_t>(unit(rng) * (kWindowUs - 1));
+        s.page = pages[static_cast<std::size_t>(unit(rng) * static_cast<double>(pages.size()))];
+        s.latency_us = static_cast<int64_t>(std::exp(std::log(300.0) + unit(rng) * std::log(1e5)));
+        s.bytes_in = 500 + static_cast<uint64_t>(unit(rng) * 5000);
+        const double roll = unit(rng);
+        if (roll < 0.05) {
+          s.outcome = TestOutcome::failure;
+          s.kind = ErrorKind::status;
+          s.status = 503;
+          s.message = "HTTP 503";
+          s.example = fmt::format("HTTP 503 Service Unavailable (retry-after {})", i % 5);
+        } else if (roll < 0.08) {
+          s.outcome = TestOutcome::failure;
+          s.kind = ErrorKind::assertion;
+          s.message = "expected 'Welcome' in body";
+          s.example = s.message;
+          s.location = fmt::format("test_Shop.lua:{}", 40 + i % 4);
+        } else if (roll < 0.11) {
+          s.outcome = TestOutcome::error;
+          s.kind = ErrorKind::timeout;
+          s.status = 0;
+          s.message = "read timeout";
+          s.example = fmt::format("read timeout after 5 s on connection {}", i % 7);
+        }
+        samples.push_back(s);
+      }
+    }
+  }
+  std::stable_sort(samples.begin(), samples.end(), [](const Sample& a, const Sample& b) {
+    return std::tie(a.node, a.epoch_us) < std::tie(b.node, b.epoch_us);
+  });
+  return samples;
+}
+
+Results empty_results(int node, int nodes_in_total_for_cvus) {
+  Results r;
+  r.run.test = "Shop";
+  r.run.test_file = "test_Shop.lua";
+  r.run.conf_file = "Shop.conf";
+  r.run.function = "test_Shop";
+  r.run.title = "Shop checkout";
+  r.run.description = "Browse, search, buy";
+  r.run.url = "http://127.0.0.1:8080/";
+  r.run.label = "baseline";
+  r.run.host = fmt::format("load{}", node);
+  r.run.node_num = node;
+  r.run.command_line = {"bench-run", "test_Shop.lua", "-c", "4:8"};
+  r.run.status = RunStatus::complete;
+  r.run.workers = 2;
+  r.run.pid = 4242 + node;
+  r.config.cycles = kCyclesPerNode;
+  r.config.duration_s = 20;
+  r.config.startup_delay_s = 0.05;
+  r.config.sleep_time_s = 0.5;
+  r.config.sleep_time_max_s = 2;
+  r.config.cycle_time_s = 1;
+  r.config.apdex_t_s = 0.25;
+  r.config.ok_codes = {200, 301, 302};
+  r.config.connect_timeout_s = 5;
+  r.config.read_timeout_s = 30;
+  r.config.max_redirects = 10;
+  r.conf = {{"main", {{"title", "Shop checkout"}, {"url", "http://127.0.0.1:8080/"}}}, {"bench", {{"cycles", "4:8"}}}};
+  for (int c = 0; c < 2; ++c) {
+    CycleResults& cycle = r.cycles.emplace_back();
+    cycle.index = c;
+    cycle.cvus = kCyclesPerNode[static_cast<std::size_t>(c)] * nodes_in_total_for_cvus;
+    cycle.window_s = 20;
+  }
+  return r;
+}
+
+void set_cycle_times(CycleResults& cycle, int64_t start_us) {
+  cycle.start_epoch_us = start_us - 2'000'000;
+  cycle.window_start_epoch_us = start_us;
+  cycle.window_end_epoch_us = start_us + kWindowUs;
+  cycle.end_epoch_us = start_us + kWindowUs + 3'000'000;
+}
+
+// Records one sample as a request, the page it makes up, and the test it completes.
+void record_sample(CycleResults& cycle, const Sample& s, int64_t clock_offset_us) {
+  Entry& request = cycle.requests.slot(s.page, s.page + "#1");
+  if (request.method.empty()) {
+    request.method = "GET";
+    request.url = "http://127.0.0.1:8080/" + s.page;
+  }
+  EntryStats& page = cycle.pages.slot(s.page).stats;
+  EntryStats& test = cycle.tests.slot("test_Shop").stats;
+  if (s.status != 0) request.stats.add_status(s.status);
+  request.stats.add_bytes(120, s.bytes_in);
+  if (s.outcome == TestOutcome::ok) {
+    request.stats.record_success(s.latency_us, kApdexTUs);
+    page.record_success(s.latency_us + 10, kApdexTUs);
+    test.record_success(s.latency_us + 500'000, kApdexTUs);
+    test.add_test_content(1, 1);
+    return;
+  }
+  const int64_t latency = s.status != 0 ? s.latency_us : -1;
+  if (s.outcome == TestOutcome::failure) {
+    request.stats.record_failure(s.kind, latency);
+    page.record_failure(s.kind, latency);
+    test.record_failure(s.kind, s.latency_us + 500'000);
+  } else {
+    request.stats.record_error(s.kind);
+    page.record_error(s.kind);
+    test.record_error(s.kind);
+  }
+  ErrorOccurrence occurrence;
+  occurrence.kind = s.kind;
+  occurrence.verdict = s.outcome == TestOutcome::failure ? Verdict::failure : Verdict::error;
+  occurrence.page = s.page;
+  const std::string request_key = s.page + "#1";
+  occurrence.request = request_key;
+  occurrence.status = s.status;
+  occurrence.message = s.message;
+  occurrence.example = s.example;
+  occurrence.location = s.location;
+  occurrence.epoch_us = s.epoch_us + clock_offset_us;
+  cycle.errors.record(occurrence);
+}
+
+// Per-second series as a worker builds it: one roll per second while users run.
+std::vector<SeriesPoint> series_of(const std::vector<const Sample*>& samples, int64_t clock_offset_us,
+                                   int cvus_multiplier) {
+  std::vector<SeriesPoint> series;
+  for (int c = 0; c < 2; ++c) {
+    const int64_t first_second = (cycle_start_us(0, c) + clock_offset_us) / 1'000'000;
+    SecondAccumulator accumulator(first_second);
+    accumulator.set_cycle(c, Phase::window);
+    accumulator.set_cvus(kCyclesPerNode[static_cast<std::size_t>(c)] * cvus_multiplier);
+    auto next = samples.begin();
+    for (int64_t second = first_second; second <= first_second + kWindowUs / 1'000'000; ++second) {
+      for (; next != samples.end(); ++next) {
+        const Sample& s = **next;
+        if (s.cycle != c) continue;
+        if ((s.epoch_us + clock_offset_us) / 1'000'000 > second) break;
+        if (s.outcome == TestOutcome::ok) {
+          accumulator.record_request_ok(s.latency_us);
+        } else {
+          accumulator.record_request_failed();
+        }
+        accumulator.record_page(s.outcome == TestOutcome::ok);
+        accumulator.record_test(s.outcome);
+        accumulator.add_bytes_received(s.bytes_in);
+      }
+      if (auto point = accumulator.roll(second + 1)) series.push_back(std::move(*point));
+    }
+  }
+  return series;
+}
+
+std::vector<const Sample*> select(const std::vector<Sample>& samples, int node /* -1: all */) {
+  std::vector<const Sample*> selected;
+  for (const Sample& s : samples) {
+    if (node < 0 || s.node == node) selected.push_back(&s);
+  }
+  std::stable_sort(selected.begin(), selected.end(),
+                   [](const Sample* a, const Sample* b) { return a->epoch_us < b->epoch_us; });
+  return selected;
+}
+
+Results node_results(const std::vector<Sample>& samples, int node, int64_t clock_offset_us) {
+  Results r = empty_results(node, 1);
+  r.run.start_epoch_us = kBaseEpochUs - 5'000'000 + clock_offset_us;
+  r.run.end_epoch_us = kBaseEpochUs + 60'000'000 + clock_offset_us;
+  for (int c = 0; c < 2; ++c) set_cycle_times(r.cycles[static_cast<std::size_t>(c)], cycle_start_us(node, c) + clock_offset_us);
+  for (const Sample* s : select(samples, node)) record_sample(r.cycles[static_cast<std::size_t>(s->cycle)], *s, clock_offset_us);
+  r.series = series_of(select(samples, node), clock_offset_us, 1);
+  return r;
+}
+
+// What one node would have recorded had it run every node's users (master clock).
+Results union_results(const std::vector<Sample>& samples, int nodes) {
+  Results r = empty_results(0, nodes);
+  for (int c = 0; c < 2; ++c) {
+    CycleResults& cycle = r.cycles[static_cast<std::size_t>(c)];
+    set_cycle_times(cycle, cycle_start_us(0, c));
+    cycle.window_end_epoch_us = cycle_start_us(nodes - 1, c) + kWindowUs;
+    cycle.end_epoch_us = cycle.window_end_epoch_us + 3'000'000;
+  }
+  for (const Sample& s : samples) record_sample(r.cycles[static_cast<std::size_t>(s.cycle)], s, 0);  // node order
+  r.series = series_of(select(samples, -1), 0, nodes);
+  return r;
+}
+
+// ---- JSON and files ----------------------------------------------------------------
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "bm-stats-XXXXXX").string();
+    path_ = mkdtemp(pattern.data());
+  }
+  ~TempDir() {
+    ::chmod(path_.c_str(), 0700);
+    fs::remove_all(path_);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::string file_text(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(ResultsJson, RoundTripKeepsEveryValue) {
+  const std::vector<Sample> samples = make_samples(3, 5);
+  Results original = node_results(samples, 2, 0);
+  original.monitor = {{"hosts", json::array({"db1"})}};
+  const std::string text = results_to_string(original);
+
+  Results loaded;
+  std::string error;
+  ASSERT_TRUE(parse_results(text, loaded, &error)) << error;
+  EXPECT_EQ(results_to_string(loaded), text);
+  ASSERT_EQ(loaded.cycles.size(), 2u);
+  const CycleResults& cycle = loaded.cycles[1];
+  const Entry* checkout = cycle.requests.find("checkout", "checkout#1");
+  ASSERT_NE(checkout, nullptr);
+  EXPECT_EQ(checkout->page, "checkout");
+  EXPECT_EQ(checkout->stats.latency, original.cycles[1].requests.find("checkout", "checkout#1")->stats.latency);
+  EXPECT_EQ(cycle.tests.find("test_Shop")->stats.pages, original.cycles[1].tests.find("test_Shop")->stats.pages);
+  EXPECT_EQ(loaded.series, original.series);
+  EXPECT_EQ(loaded.conf, original.conf);
+  EXPECT_EQ(loaded.monitor, original.monitor);
+  EXPECT_FALSE(loaded.merged());
+
+  const json document = json::parse(text);
+  EXPECT_EQ(document["format"], "benchmaster-results");
+  EXPECT_EQ(document["version"], 1);
+  EXPECT_EQ(document["histogram"], json::parse(R"({"lowest_us":1,"highest_us":3600000000,"significant_digits":3})"));
+  EXPECT_FALSE(document.contains("nodes"));
+}
+
+TEST(ResultsJson, InvalidUtf8InMessagesIsReplacedNotThrown) {
+  Results r = empty_results(0, 1);
+  ErrorOccurrence occurrence;
+  occurrence.kind = ErrorKind::protocol;
+  occurrence.message = "bad byte \xff here";
+  r.cycles[0].errors.record(occurrence);
+  std::string error;
+  Results loaded;
+  ASSERT_TRUE(parse_results(results_to_string(r), loaded, &error)) << error;
+  EXPECT_EQ(loaded.cycles[0].errors[0].message, "bad byte \xEF\xBF\xBD here");
+}
+
+TEST(ResultsFile, WriteReplacesAtomicallyAndLeavesNoTemporary) {
+  TempDir dir;
+  const fs::path path = dir.path() / "results.json";
+  Results r = empty_results(0, 1);
+  std::string error;
+  ASSERT_TRUE(write_results_atomic(r, path, &error)) << error;
+  r.run.status = RunStatus::complete;
+  r.run.title = "second version";
+  ASSERT_TRUE(write_results_atomic(r, path, &error)) << error;
+  EXPECT_EQ(file_text(path), results_to_string(r));
+  EXPECT_FALSE(fs::exists(dir.path() / "results.json.tmp"));
+  Results loaded;
+  ASSERT_TRUE(read_results(path, loaded, &error)) << error;
+  EXPECT_EQ(loaded.run.title, "second version");
+}
+
+TEST(ResultsFile, UnwritableFolderLeavesTheOldFileIntact) {
+  TempDir dir;
+  const fs::path path = dir.path() / "results.json";
+  Results r = empty_results(0, 1);
+  std::string error;
+  ASSERT_TRUE(write_results_atomic(r, path, &error)) << error;
+  const std::string before = file_text(path);
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0555), 0);
+
+  // root ignores folder permissions, so the write runs in a child without privileges.
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(3);
+    Results changed = r;
+    changed.run.title = "must not appear";
+    std::string child_error;
+    const bool written = write_results_atomic(changed, path, &child_error);
+    const bool names_the_file = child_error.find("results.json") != std::string::npos &&
+                                child_error.find("Permission denied") != std::string::npos;
+    _exit(written ? 1 : names_the_file ? 0 : 2);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: the write succeeded, 2: unclear error, 3: could not drop privileges";
+  EXPECT_EQ(file_text(path), before);
+  EXPECT_FALSE(fs::exists(dir.path() / "results.json.tmp"));
+}
+
+TEST(ResultsFile, FailedRenameRemovesTheTemporary) {
+  TempDir dir;
+  const fs::path path = dir.path() / "results.json";
+  fs::create_directory(path);  // a folder where the file should go: rename fails
+  fs::create_directory(path / "keep");
+  std::string error;
+  EXPECT_FALSE(write_results_atomic(empty_results(0, 1), path, &error));
+  EXPECT_NE(error.find("cannot replace"), std::string::npos) << error;
+  EXPECT_TRUE(fs::is_directory(path / "keep"));
+  EXPECT_FALSE(fs::exists(dir.path() / "results.json.tmp"));
+}
+
+class ResultsReader : public ::testing::Test {
+ protected:
+  // Writes `document` as results.json and returns the reader's error ("" if accepted).
+  std::string read_error(const json& document) {
+    const fs::path path = dir_.path() / "results.json";
+    std::ofstream(path) << document.dump();
+    return read_error_of(path);
+  }
+  std::string read_error_of(const fs::path& path) {
+    Results r;
+    std::string error;
+    return read_results(path, r, &error) ? "" : error;
+  }
+  json valid() { return results_to_json(node_results(make_samples(1, 3), 0, 0)); }
+  std::string prefix() { return (dir_.path() / "results.json").string() + ": "; }
+  TempDir dir_;
+};
+
+TEST_F(ResultsReader, AcceptsAValidFile) { EXPECT_EQ(read_error(valid()), ""); }
+
+TEST_F(ResultsReader, NamesAMissingTopLevelKey) {
+  json document = valid();
+  document.erase("cycles");
+  EXPECT_EQ(read_error(document), prefix() + "missing key 'cycles'");
+}
+
+TEST_F(ResultsReader, RefusesANewerVersion) {
+  json document = valid();
+  document["version"] = 2;
+  document.erase("cycles");  // a newer version may lay things out differently
+  EXPECT_EQ(read_error(document), prefix() + "unsupported results version 2");
+}
+
+TEST_F(ResultsReader, RefusesAnotherFormat) {
+  json document = valid();
+  document["format"] = "funkload";
+  EXPECT_EQ(read_error(document), prefix() + "not a benchmaster-results document (format 'funkload')");
+}
+
+TEST_F(ResultsReader, NamesThePathOfADeepProblem) {
+  json document = valid();
+  document["cycles"][1]["pages"][0].erase("ok");
+  EXPECT_EQ(read_error(document), prefix() + "cycles[1].pages[0]: missing key 'ok'");
+  document = valid();
+  document["cycles"][0]["requests"][0]["latency"]["count"] = -3;
+  EXPECT_EQ(read_error(document),
+            prefix() + "cycles[0].requests[0].latency.count: expected a non-negative integer, got integer");
+  document = valid();
+  document["run"]["status"] = "done";
+  EXPECT_EQ(read_error(document),
+            prefix() + "run.status: unknown value 'done' (expected running, complete, interrupted)");
+  document = valid();
+  document["cycles"][0]["requests"][0]["error_kinds"]["gremlins"] = 1;
+  EXPECT_EQ(read_error(document), prefix() + "cycles[0].requests[0].error_kinds: unknown error kind 'gremlins'");
+  document = valid();
+  document["histogram"]["significant_digits"] = 2;
+  EXPECT_NE(read_error(document).find("histogram: unsupported histogram parameters"), std::string::npos);
+}
+
+TEST_F(ResultsReader, ReportsBadJsonAndMissingFiles) {
+  const fs::path path = dir_.path() / "results.json";
+  std::ofstream(path) << R"({"format": "benchmaster-results", "version": 1,)";
+  EXPECT_EQ(read_error_of(path).rfind(prefix() + "invalid JSON: parse error at line 1", 0), 0u) << read_error_of(path);
+  EXPECT_EQ(read_error_of(dir_.path() / "absent.json"),
+            (dir_.path() / "absent.json").string() + ": cannot open: No such file or directory");
+}
+
+// ---- Merge -------------------------------------------------------------------------
+
+NodeMergeInfo offset_by(int64_t clock_offset_us) {
+  NodeMergeInfo info;
+  info.clock_offset_us = clock_offset_us;
+  return info;
+}
+
+TEST(MergeResults, EqualsRecordingTheUnionOfAllNodes) {
+  const std::vector<Sample> samples = make_samples(3, 99);
+  const std::vector<int64_t> offsets = {0, 2'000'000, -3'000'000};  // whole seconds: series align exactly
+  std::vector<Results> nodes;
+  MergeOptions options;
+  for (int n = 0; n < 3; ++n) {
+    nodes.push_back(node_results(samples, n, offsets[static_cast<std::size_t>(n)]));
+    options.nodes.push_back(offset_by(offsets[static_cast<std::size_t>(n)]));
+  }
+  options.planned_start_epoch_us = kBaseEpochUs - 2'000'500;
+
+  std::string error;
+  const std::optional<Results> merged = merge_results(nodes, options, &error);
+  ASSERT_TRUE(merged) << error;
+  const Results expected = union_results(samples, 3);
+
+  const json merged_json = results_to_json(*merged);
+  const json expected_json = results_to_json(expected);
+  ASSERT_EQ(merged_json["cycles"].size(), 2u);
+  for (std::size_t c = 0; c < 2; ++c) {
+    EXPECT_EQ(merged_json["cycles"][c], expected_json["cycles"][c]) << "cycle " << c;
+  }
+  EXPECT_EQ(merged_json["series"], expected_json["series"]);
+  EXPECT_EQ(merged->config.cycles, (std::vector<int>{12, 24}));
+
+  // The percentiles of the merge are those of the union, not an average of the nodes'.
+  const Entry* merged_home = merged->cycles[0].requests.find("home", "home#1");
+  const Entry* union_home = expected.cycles[0].requests.find("home", "home#1");
+  ASSERT_TRUE(merged_home && union_home);
+  const Histogram& merged_latency = merged_home->stats.latency;
+  const Histogram& union_latency = union_home->stats.latency;
+  for (double p : {50.0, 95.0, 99.9}) EXPECT_EQ(merged_latency.value_at_percentile(p), union_latency.value_at_percentile(p));
+
+  // The run spans the nodes, on the master clock.
+  EXPECT_EQ(merged->run.node_num, -1);
+  EXPECT_EQ(merged->run.start_epoch_us, kBaseEpochUs - 5'000'000);
+  EXPECT_EQ(merged->run.status, RunStatus::complete);
+  EXPECT_EQ(merged->run.workers, 6);
+
+  ASSERT_EQ(merged->nodes.size(), 3u);
+  uint64_t requests = 0;
+  for (int n = 0; n < 3; ++n) {
+    const NodeRow& row = merged->nodes[static_cast<std::size_t>(n)];
+    EXPECT_EQ(row.node_num, n);
+    EXPECT_EQ(row.host, fmt::format("load{}", n));
+    EXPECT_EQ(row.status, NodeStatus::complete);
+    EXPECT_EQ(row.clock_offset_us, offsets[static_cast<std::size_t>(n)]);
+    EXPECT_EQ(row.start_skew_us, 500 + n * 1'000);
+    EXPECT_EQ(row.requests, 800u);
+    EXPECT_GT(row.errors, 0u);
+    requests += row.requests;
+  }
+  EXPECT_EQ(requests, samples.size());
+
+  // A merged file round-trips, nodes table included.
+  Results loaded;
+  ASSERT_TRUE(parse_results(results_to_string(*merged), loaded, &error)) << error;
+  EXPECT_TRUE(loaded.merged());
+  EXPECT_EQ(results_to_string(loaded), results_to_string(*merged));
+}
+
+TEST(MergeResults, ErrorExamplesStayBounded) {
+  const std::vector<Sample> samples = make_samples(3, 17);
+  std::vector<Results> nodes;
+  for (int n = 0; n < 3; ++n) nodes.push_back(node_results(samples, n, 0));
+  std::string error;
+  const std::optional<Results> merged = merge_results(nodes, {}, &error);
+  ASSERT_TRUE(merged) << error;
+  const ErrorGroup* timeouts = merged->cycles[0].errors.find(ErrorKind::timeout, "home", "home#1", "read timeout");
+  ASSERT_NE(timeouts, nullptr);
+  EXPECT_EQ(timeouts->examples.size(), kMaxErrorExamples);
+  uint64_t node_total = 0;
+  for (const Results& node : nodes) {
+    if (const ErrorGroup* g = node.cycles[0].errors.find(ErrorKind::timeout, "home", "home#1", "read timeout")) {
+      node_total += g->count;
+    }
+  }
+  EXPECT_EQ(timeouts->count, node_total);
+}
+
+TEST(MergeResults, RefusesMismatchedCyclesOrDuration) {
+  const std::vector<Sample> samples = make_samples(2, 1);
+  std::vector<Results> nodes = {node_results(samples, 0, 0), node_results(samples, 1, 0)};
+  nodes[1].config.cycles = {4, 8, 16};
+  std::string error;
+  EXPECT_FALSE(merge_results(nodes, {}, &error));
+  EXPECT_EQ(error, "cannot merge: node 1 (load1) ran cycles 4:8:16, node 0 (load0) ran 4:8");
+
+  nodes[1].config.cycles = kCyclesPerNode;
+  nodes[1].config.duration_s = 30;
+  EXPECT_FALSE(merge_results(nodes, {}, &error));
+  EXPECT_EQ(error, "cannot merge: node 1 (load1) ran 30 s cycles, node 0 (load0) ran 20 s");
+
+  nodes[1] = nodes[0];
+  EXPECT_FALSE(merge_results(nodes, {}, &error));
+  EXPECT_EQ(error, "cannot merge: node 0 (load0) appears twice");
+
+  nodes[1] = node_results(samples, 1, 0);
+  nodes[1].nodes.push_back({});
+  EXPECT_FALSE(merge_results(nodes, {}, &error));
+  EXPECT_EQ(error, "cannot merge: node 1 (load1) is already a merged file");
+
+  EXPECT_FALSE(merge_results({}, {}, &error));
+  EXPECT_EQ(error, "cannot merge: nothing to merge");
+}
+
+TEST(MergeResults, InterruptedNodeMakesLaterCyclesIncomplete) {
+  const std::vector<Sample> samples = make_samples(2, 8);
+  std::vector<Results> nodes = {node_results(samples, 0, 0), node_results(samples, 1, 0)};
+  nodes[1].cycles.pop_back();
+  nodes[1].run.status = RunStatus::interrupted;
+  std::string error;
+  MergeOptions options;
+  options.nodes.resize(2);
+  options.nodes[1].status = NodeStatus::failed;
+  options.nodes[1].message = "ssh: connection lost";
+  const std::optional<Results> merged = merge_results(nodes, options, &error);
+  ASSERT_TRUE(merged) << error;
+  EXPECT_EQ(merged->cycles[0].status, CycleStatus::complete);
+  EXPECT_EQ(merged->cycles[1].status, CycleStatus::incomplete);
+  EXPECT_EQ(merged->cycles[1].cvus, kCyclesPerNode[1]);
+  EXPECT_EQ(merged->run.status, RunStatus::interrupted);
+  EXPECT_EQ(merged->nodes[1].status, NodeStatus::failed);
+  EXPECT_EQ(merged->nodes[1].message, "ssh: connection lost");
+}
+
+SeriesPoint point_at(int64_t t, uint64_t requests_ok) {
+  SeriesPoint p;
+  p.t = t;
+  p.phase = Phase::window;
+  p.cvus = 1;
+  p.requests_ok = requests_ok;
+  return p;
+}
+
+TEST(MergeResults, SeriesAlignOnTheMasterClock) {
+  EXPECT_EQ(offset_seconds(1'400'000), 1);
+  EXPECT_EQ(offset_seconds(1'500'000), 2);
+  EXPECT_EQ(offset_seconds(-1'499'999), -1);
+  EXPECT_EQ(offset_seconds(-1'500'000), -2);
+
+  std::vector<Results> nodes = {empty_results(0, 1), empty_results(1, 1), empty_results(2, 1)};
+  // Master seconds 100 and 101 as each node's clock saw them.
+  nodes[0].series = {point_at(100, 1), point_at(101, 10)};
+  nodes[1].series = {point_at(101, 100), point_at(102, 1000)};   // clock 1.4 s ahead
+  nodes[2].series = {point_at(98, 10000), point_at(99, 100000)};  // clock 1.6 s behind
+  MergeOptions options;
+  options.nodes = {offset_by(0), offset_by(1'400'000), offset_by(-1'600'000)};
+  std::string error;
+  const std::optional<Results> merged = merge_results(nodes, options, &error);
+  ASSERT_TRUE(merged) << error;
+  ASSERT_EQ(merged->series.size(), 2u);
+  EXPECT_EQ(merged->series[0].t, 100);
+  EXPECT_EQ(merged->series[0].requests_ok, 10101u);
+  EXPECT_EQ(merged->series[0].cvus, 3);
+  EXPECT_EQ(merged->series[1].t, 101);
+  EXPECT_EQ(merged->series[1].requests_ok, 101010u);
+}
+
+TEST(CycleResults, MergeSpansBothWindows) {
+  CycleResults a;
+  a.cvus = 5;
+  a.start_epoch_us = 100;
+  a.window_start_epoch_us = 200;
+  a.window_end_epoch_us = 1200;
+  a.end_epoch_us = 1300;
+  a.window_s = 10;
+  CycleResults b = a;
+  b.start_epoch_us = 90;
+  b.window_start_epoch_us = 210;
+  b.window_end_epoch_us = 1250;
+  b.end_epoch_us = 0;  // still running
+  b.window_s = 9.5;
+  b.status = CycleStatus::incomplete;
+  b.outside_window = {1, 2, 3};
+  a.merge(b);
+  EXPECT_EQ(a.cvus, 10);
+  EXPECT_EQ(a.start_epoch_us, 90);
+  EXPECT_EQ(a.window_start_epoch_us, 200);
+  EXPECT_EQ(a.window_end_epoch_us, 1250);
+  EXPECT_EQ(a.end_epoch_us, 1300);
+  EXPECT_EQ(a.window_s, 10);
+  EXPECT_EQ(a.status, CycleStatus::incomplete);
+  EXPECT_EQ(a.outside_window, (OutsideWindow{1, 2, 3}));
+}
+
+}  // namespace
+}  // namespace bm::stats
