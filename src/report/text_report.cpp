@@ -1,0 +1,699 @@
+#include "report/text_report.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <ctime>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace bm::report {
+
+namespace {
+
+using stats::CycleResults;
+using stats::Entry;
+using stats::EntryStats;
+using stats::EntryTable;
+using stats::ErrorGroup;
+using stats::Results;
+
+constexpr int kMinWidth = 40;
+constexpr std::string_view kNoValue = "-";
+constexpr std::size_t kColumnGap = 2;
+constexpr std::size_t kLabelWidth = 12;  // "Description " in the header block
+
+// ---- Text -----------------------------------------------------------------------
+
+// Text from the file with control characters turned into spaces and invalid UTF-8 into
+// '?', so nothing in a message can move the cursor or break the layout.
+std::string clean(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x80) {
+      out.push_back(byte < 0x20 || byte == 0x7f ? ' ' : static_cast<char>(byte));
+      ++i;
+      continue;
+    }
+    const std::size_t length = byte >= 0xf0 && byte <= 0xf4 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc2 && byte < 0xe0 ? 2 : 0;
+    bool valid = length != 0 && i + length <= text.size();
+    for (std::size_t k = 1; valid && k < length; ++k) valid = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
+    if (!valid) {
+      out.push_back('?');
+      ++i;
+      continue;
+    }
+    const bool c1_control = byte == 0xc2 && static_cast<unsigned char>(text[i + 1]) < 0xa0;
+    if (c1_control) {
+      out.push_back(' ');
+    } else {
+      out.append(text.substr(i, length));
+    }
+    i += length;
+  }
+  return out;
+}
+
+// Terminal columns of clean text: one per code point.
+std::size_t display_width(std::string_view text) {
+  return static_cast<std::size_t>(
+      std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
+}
+
+// Byte length of the first `columns` code points of `text`.
+std::size_t prefix_bytes(std::string_view text, std::size_t columns) {
+  std::size_t i = 0;
+  for (std::size_t seen = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xc0) != 0x80 && seen++ == columns) break;
+  }
+  return i;
+}
+
+std::string truncate(std::string_view text, std::size_t width) {
+  if (display_width(text) <= width) return std::string(text);
+  if (width == 0) return {};
+  return std::string(text.substr(0, prefix_bytes(text, width - 1))) + "…";
+}
+
+// Greedy word wrap; words longer than a line are cut.
+std::vector<std::string> wrap(std::string_view text, std::size_t width) {
+  std::vector<std::string> lines;
+  std::string line;
+  std::istringstream words{std::string(text)};
+  for (std::string word; words >> word;) {
+    while (display_width(word) > width) {
+      if (!line.empty()) lines.push_back(std::exchange(line, {}));
+      const std::size_t cut = prefix_bytes(word, width);
+      lines.push_back(word.substr(0, cut));
+      word.erase(0, cut);
+    }
+    if (word.empty()) continue;
+    if (!line.empty() && display_width(line) + 1 + display_width(word) > width) lines.push_back(std::exchange(line, {}));
+    if (!line.empty()) line.push_back(' ');
+    line += word;
+  }
+  if (!line.empty() || lines.empty()) lines.push_back(line);
+  return lines;
+}
+
+void write_wrapped(std::ostream& out, std::string_view text, std::size_t width, std::size_t indent) {
+  for (const std::string& line : wrap(text, width - indent)) out << std::string(indent, ' ') << line << '\n';
+}
+
+// ---- Numbers ----------------------------------------------------------------------
+
+// Three significant digits in `unit`, or nothing if the value rounds to 1000 or more.
+std::optional<std::string> three_digits(double value, std::string_view unit) {
+  for (int decimals = 2; decimals >= 0; --decimals) {
+    const double scale = std::pow(10.0, decimals);
+    const double limit = std::pow(10.0, 3 - decimals);
+    if (std::round(value * scale) / scale < limit) return fmt::format("{:.{}f} {}", value, decimals, unit);
+  }
+  return std::nullopt;
+}
+
+// Latencies: whole µs below 1 ms, then three significant digits in ms or s.
+std::string format_latency(int64_t us) {
+  if (us < 0) return "-" + format_latency(-us);
+  if (us < 1000) return fmt::format("{} µs", us);
+  if (us < 999'500) {
+    if (auto text = three_digits(static_cast<double>(us) / 1e3, "ms")) return *text;
+  }
+  if (auto text = three_digits(static_cast<double>(us) / 1e6, "s")) return *text;
+  return fmt::format("{:.0f} s", static_cast<double>(us) / 1e6);
+}
+
+std::string format_signed_latency(int64_t us) { return (us > 0 ? "+" : "") + format_latency(us); }
+
+// Rates per second: 2 decimals under 10, 1 under 1000, else none.
+std::string format_rate(double per_second) {
+  const int decimals = per_second < 10 ? 2 : per_second < 1000 ? 1 : 0;
+  return fmt::format("{:.{}f}", per_second, decimals);
+}
+
+std::string rate(uint64_t count, double window_s) {
+  return window_s > 0 ? format_rate(static_cast<double>(count) / window_s) : std::string(kNoValue);
+}
+
+std::string percent(uint64_t part, uint64_t whole) {
+  if (whole == 0) return std::string(kNoValue);
+  return fmt::format("{:.2f}%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
+}
+
+// Score cut (not rounded) to 3 decimals, so it never reads as the next rating's threshold.
+std::string format_apdex(const stats::Apdex& apdex) {
+  const std::optional<double> score = apdex.score();
+  if (!score) return std::string(kNoValue);
+  return fmt::format("{:.3f} {}", std::floor(*score * 1000 + 1e-9) / 1000, stats::apdex_rating(*score));
+}
+
+std::string format_bytes(uint64_t bytes) {
+  constexpr std::string_view kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
+  if (bytes < 1024) return fmt::format("{} B", bytes);
+  double value = static_cast<double>(bytes);
+  for (std::string_view unit : kUnits) {
+    value /= 1024;
+    if (value < 1024 || unit == kUnits[std::size(kUnits) - 1]) {
+      return fmt::format("{:.{}f} {}", value, value < 10 ? 2 : value < 100 ? 1 : 0, unit);
+    }
+  }
+  return {};
+}
+
+std::string format_seconds(double seconds) { return fmt::format("{:g} s", seconds); }
+
+std::string format_epoch(int64_t epoch_us) {
+  if (epoch_us == 0) return std::string(kNoValue);
+  const std::time_t seconds = static_cast<std::time_t>(epoch_us / 1'000'000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday,
+                     utc.tm_hour, utc.tm_min, utc.tm_sec);
+}
+
+std::string format_clock(int64_t epoch_us) { return format_epoch(epoch_us).substr(11, 8); }
+
+std::string format_duration(int64_t us) {
+  const int64_t total = (us + 500'000) / 1'000'000;
+  if (total < 60) return fmt::format("{} s", total);
+  if (total < 3600) return fmt::format("{} min {:02} s", total / 60, total % 60);
+  return fmt::format("{} h {:02} min {:02} s", total / 3600, total / 60 % 60, total % 60);
+}
+
+std::string join_ints(const std::vector<int>& values, std::string_view separator) {
+  return fmt::format("{}", fmt::join(values, separator));
+}
+
+// ---- Tables -----------------------------------------------------------------------
+
+enum class Align { left, right };
+
+struct Column {
+  std::string header;
+  Align align = Align::right;
+  bool key = false;  // repeated in every block when the table is split to fit
+};
+
+class TextTable {
+ public:
+  explicit TextTable(std::vector<Column> columns) : columns_(std::move(columns)) {}
+
+  void add_row(std::vector<std::string> cells) {
+    cells.resize(columns_.size());
+    for (std::string& cell : cells) cell = clean(cell);
+    rows_.push_back(std::move(cells));
+  }
+  bool empty() const noexcept { return rows_.empty(); }
+
+  // Blocks of columns that each fit in `width - indent`, every block starting with the
+  // key columns; a column too wide on its own has its cells cut.
+  void render(std::ostream& out, std::size_t width, std::size_t indent) const {
+    const std::size_t available = width > indent ? width - indent : 1;
+    std::vector<std::size_t> widths(columns_.size());
+    for (std::size_t c = 0; c < columns_.size(); ++c) {
+      widths[c] = display_width(columns_[c].header);
+      for (const auto& row : rows_) widths[c] = std::max(widths[c], display_width(row[c]));
+    }
+    std::vector<std::size_t> keys;
+    std::size_t keys_width = 0;
+    for (std::size_t c = 0; c < columns_.size(); ++c) {
+      if (columns_[c].key) {
+        keys_width += (keys.empty() ? 0 : kColumnGap) + widths[c];
+        keys.push_back(c);
+      }
+    }
+    if (keys_width + kColumnGap >= available) {
+      keys.clear();  // key columns alone fill the line: do not repeat them
+      keys_width = 0;
+    }
+
+    std::vector<std::vector<std::size_t>> blocks;
+    std::vector<std::size_t> block = keys;
+    std::size_t block_width = keys_width;
+    for (std::size_t c = 0; c < columns_.size(); ++c) {
+      if (std::find(keys.begin(), keys.end(), c) != keys.end()) continue;
+      const std::size_t gap = block.empty() ? 0 : kColumnGap;
+      if (block.size() > keys.size() && block_width + gap + widths[c] > available) {
+        blocks.push_back(std::exchange(block, keys));
+        block_width = keys_width;
+      }
+      const std::size_t room = available - block_width - (block.empty() ? 0 : kColumnGap);
+      widths[c] = std::min(widths[c], std::max<std::size_t>(room, 1));
+      block_width += (block.empty() ? 0 : kColumnGap) + widths[c];
+      block.push_back(c);
+    }
+    if (block.size() > keys.size() || blocks.empty()) blocks.push_back(block);
+
+    for (std::size_t b = 0; b < blocks.size(); ++b) {
+      if (b > 0) out << '\n';
+      std::vector<std::string> header;
+      std::vector<std::string> rule;
+      for (std::size_t c : blocks[b]) {
+        header.push_back(columns_[c].header);
+        rule.push_back(std::string(widths[c], '-'));
+      }
+      write_line(out, blocks[b], widths, header, indent);
+      write_line(out, blocks[b], widths, rule, indent);
+      for (const auto& row : rows_) {
+        std::vector<std::string> cells;
+        for (std::size_t c : blocks[b]) cells.push_back(row[c]);
+        write_line(out, blocks[b], widths, cells, indent);
+      }
+    }
+  }
+
+ private:
+  void write_line(std::ostream& out, const std::vector<std::size_t>& block, const std::vector<std::size_t>& widths,
+                  const std::vector<std::string>& cells, std::size_t indent) const {
+    std::string line(indent, ' ');
+    for (std::size_t i = 0; i < block.size(); ++i) {
+      const std::size_t c = block[i];
+      const std::string text = truncate(cells[i], widths[c]);
+      const std::string padding(widths[c] - display_width(text), ' ');
+      if (i > 0) line.append(kColumnGap, ' ');
+      line += columns_[c].align == Align::right ? padding + text : text + padding;
+    }
+    line.erase(line.find_last_not_of(' ') + 1);
+    out << line << '\n';
+  }
+
+  std::vector<Column> columns_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+// ---- Numbers of one row -----------------------------------------------------------
+
+std::string cycle_label(const CycleResults& cycle) {
+  return fmt::format("{}{}", cycle.index, cycle.status == stats::CycleStatus::incomplete ? "*" : "");
+}
+
+std::vector<Column> latency_columns() {
+  return {{"Min"}, {"Mean"}, {"P50"}, {"P90"}, {"P95"}, {"P99"}, {"P99.9"}, {"Max"}};
+}
+
+void append_latency(std::vector<std::string>& row, const stats::Histogram& latency) {
+  if (latency.empty()) {
+    row.insert(row.end(), 8, std::string(kNoValue));
+    return;
+  }
+  row.push_back(format_latency(latency.min()));
+  row.push_back(format_latency(std::llround(latency.mean())));
+  for (double p : {50.0, 90.0, 95.0, 99.0, 99.9}) row.push_back(format_latency(latency.value_at_percentile(p)));
+  row.push_back(format_latency(latency.max()));
+}
+
+EntryStats sum_of(const EntryTable& table) {
+  EntryStats sum;
+  for (const Entry& entry : table) sum.merge(entry.stats);
+  return sum;
+}
+
+// An entry followed through the cycles: (page, key) in first-seen order.
+struct EntryId {
+  std::string page;
+  std::string key;
+  auto operator<=>(const EntryId&) const = default;
+};
+
+std::vector<EntryId> entry_ids(const Results& results, EntryTable CycleResults::*table) {
+  std::vector<EntryId> ids;
+  for (const CycleResults& cycle : results.cycles) {
+    for (const Entry& entry : cycle.*table) {
+      EntryId id{entry.page, entry.key};
+      if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(std::move(id));
+    }
+  }
+  return ids;
+}
+
+// ---- The report -------------------------------------------------------------------
+
+class TextReport {
+ public:
+  TextReport(const Results& results, std::ostream& out, int width)
+      : results_(results), out_(out), width_(static_cast<std::size_t>(std::max(width, kMinWidth))) {}
+
+  void render() {
+    header();
+    cycles();
+    tests();
+    pages_and_requests();
+    traffic();
+    outside_window();
+    errors();
+    nodes();
+    notes();
+  }
+
+ private:
+  void title(std::string_view text, char underline) {
+    const std::string clean_text = clean(text);
+    out_ << '\n';
+    write_wrapped(out_, clean_text, width_, 0);
+    out_ << std::string(std::min(display_width(clean_text), width_), underline) << "\n\n";
+  }
+
+  void field(std::string_view label, std::string_view value) {
+    if (value.empty()) return;
+    const std::vector<std::string> lines = wrap(clean(value), width_ - kLabelWidth);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      out_ << fmt::format("{:<{}}", i == 0 ? label : "", kLabelWidth) << lines[i] << '\n';
+    }
+  }
+
+  void header() {
+    const stats::RunInfo& run = results_.run;
+    const stats::BenchConfig& config = results_.config;
+    const std::string name = run.title.empty() ? run.test : run.title;
+    const std::string heading = "benchmaster report: " + clean(name);
+    write_wrapped(out_, heading, width_, 0);
+    out_ << std::string(std::min(display_width(heading), width_), '=') << "\n\n";
+
+    field("Test", fmt::format("{} ({} in {}{})", run.test, run.function, run.test_file,
+                              run.conf_file.empty() ? "" : ", conf " + run.conf_file));
+    field("Description", run.description);
+    field("Target", run.url);
+    field("Label", run.label);
+    if (results_.merged()) {
+      field("Nodes", fmt::format("{} nodes merged; {} workers in all", results_.nodes.size(), run.workers));
+    } else {
+      field("Host", fmt::format("{}, node {}, {} workers, pid {}", run.host, run.node_num, run.workers, run.pid));
+    }
+    std::string span = "started " + format_epoch(run.start_epoch_us);
+    if (run.end_epoch_us != 0) {
+      span += fmt::format(", ended {} ({})", format_epoch(run.end_epoch_us),
+                          format_duration(run.end_epoch_us - run.start_epoch_us));
+    }
+    field("Run", fmt::format("{}, {}", to_string(run.status), span));
+    field("Command", fmt::format("{}", fmt::join(run.command_line, " ")));
+    field("Cycles", fmt::format("{} virtual users, {} window each; start-up delay {}; pause after a cycle {}",
+                                join_ints(config.cycles, ":"), format_seconds(config.duration_s),
+                                format_seconds(config.startup_delay_s), format_seconds(config.cycle_time_s)));
+    field("Think time", fmt::format("{} between tests; {} to {} after each page", format_seconds(config.sleep_time_s),
+                                    format_seconds(config.sleep_time_min_s), format_seconds(config.sleep_time_max_s)));
+    field("Apdex T", format_seconds(config.apdex_t_s));
+    field("Requests", fmt::format("OK codes {}; page resources {}; timeouts: connect {}, read {}; up to {} redirects",
+                                  join_ints(config.ok_codes, " "), config.fetch_resources ? "fetched" : "not fetched",
+                                  format_seconds(config.connect_timeout_s), format_seconds(config.read_timeout_s),
+                                  config.max_redirects));
+    field("Tool", fmt::format("{} {}", results_.tool.name, results_.tool.version));
+  }
+
+  void cycles() {
+    title("Cycles", '=');
+    if (results_.cycles.empty()) {
+      out_ << "No cycle has started.\n";
+      return;
+    }
+    std::vector<Column> columns = {{"Cycle", Align::right, true}, {"CUs", Align::right, true},
+                                   {"Tests/s"}, {"Pages/s"}, {"Req/s"}, {"Success"}};
+    for (Column& c : latency_columns()) columns.push_back(std::move(c));
+    columns.push_back({"Apdex"});
+    TextTable table(std::move(columns));
+    for (const CycleResults& cycle : results_.cycles) {
+      const EntryStats pages = sum_of(cycle.pages);
+      std::vector<std::string> row = {cycle_label(cycle),
+                                      std::to_string(cycle.cvus),
+                                      rate(sum_of(cycle.tests).ok, cycle.window_s),
+                                      rate(pages.ok, cycle.window_s),
+                                      rate(sum_of(cycle.requests).ok, cycle.window_s),
+                                      percent(pages.ok, pages.total())};
+      append_latency(row, pages.latency);
+      row.push_back(format_apdex(pages.apdex));
+      table.add_row(std::move(row));
+    }
+    write_wrapped(out_,
+                  "Successful tests, pages and requests per second of the logging window; success, latency and "
+                  "Apdex of all pages together.",
+                  width_, 0);
+    out_ << '\n';
+    table.render(out_, width_, 0);
+  }
+
+  // One table per entry with a row per cycle the entry appears in.
+  template <class Columns, class Row>
+  void entry_table(const EntryId& id, EntryTable CycleResults::*table_of, std::size_t indent, Columns columns, Row row) {
+    TextTable table(columns());
+    for (const CycleResults& cycle : results_.cycles) {
+      if (const Entry* entry = (cycle.*table_of).find(id.page, id.key)) table.add_row(row(cycle, *entry));
+    }
+    table.render(out_, width_, indent);
+  }
+
+  static std::vector<Column> entry_columns(std::string rate_header) {
+    std::vector<Column> columns = {{"Cycle", Align::right, true}, {"CUs", Align::right, true},
+                                   {std::move(rate_header)}, {"Total"}, {"Success"}};
+    for (Column& c : latency_columns()) columns.push_back(std::move(c));
+    columns.push_back({"Apdex"});
+    return columns;
+  }
+
+  static std::vector<std::string> entry_row(const CycleResults& cycle, const EntryStats& stats) {
+    std::vector<std::string> row = {cycle_label(cycle), std::to_string(cycle.cvus), rate(stats.ok, cycle.window_s),
+                                    std::to_string(stats.total()), percent(stats.ok, stats.total())};
+    append_latency(row, stats.latency);
+    row.push_back(format_apdex(stats.apdex));
+    return row;
+  }
+
+  void tests() {
+    const std::vector<EntryId> ids = entry_ids(results_, &CycleResults::tests);
+    if (ids.empty()) return;
+    title("Tests", '=');
+    for (const EntryId& id : ids) {
+      title("Test " + id.key, '-');
+      entry_table(
+          id, &CycleResults::tests, 0,
+          [] {
+            return std::vector<Column>{{"Cycle", Align::right, true}, {"CUs", Align::right, true},
+                                       {"Tests/s"}, {"Total"}, {"Success"}, {"Failures"}, {"Errors"},
+                                       {"Pages/test"}, {"Req/test"}, {"Mean"}, {"P50"}, {"P95"}, {"Max"}};
+          },
+          [](const CycleResults& cycle, const Entry& entry) {
+            const EntryStats& s = entry.stats;
+            const auto per_test = [&](uint64_t n) {
+              return s.ok ? fmt::format("{:.1f}", static_cast<double>(n) / static_cast<double>(s.ok))
+                          : std::string(kNoValue);
+            };
+            const auto latency = [&](int64_t us) { return s.latency.empty() ? std::string(kNoValue) : format_latency(us); };
+            return std::vector<std::string>{cycle_label(cycle), std::to_string(cycle.cvus), rate(s.ok, cycle.window_s),
+                                            std::to_string(s.total()), percent(s.ok, s.total()),
+                                            std::to_string(s.failures), std::to_string(s.errors), per_test(s.pages),
+                                            per_test(s.requests), latency(std::llround(s.latency.mean())),
+                                            latency(s.latency.value_at_percentile(50)),
+                                            latency(s.latency.value_at_percentile(95)), latency(s.latency.max())};
+          });
+    }
+  }
+
+  void pages_and_requests() {
+    const std::vector<EntryId> pages = entry_ids(results_, &CycleResults::pages);
+    const std::vector<EntryId> requests = entry_ids(results_, &CycleResults::requests);
+    if (pages.empty() && requests.empty()) return;
+    title("Pages and their requests", '=');
+    write_wrapped(out_,
+                  "A page is one call of the scenario with its redirects and resources; its latency runs from its "
+                  "first request's start to its last response's end.",
+                  width_, 0);
+    const auto page_columns = [] { return entry_columns("Pages/s"); };
+    const auto request_columns = [] { return entry_columns("Req/s"); };
+    const auto row = [](const CycleResults& cycle, const Entry& entry) { return entry_row(cycle, entry.stats); };
+
+    std::vector<std::string> page_keys;
+    for (const EntryId& page : pages) {
+      page_keys.push_back(page.key);
+      title("Page " + page.key, '-');
+      entry_table(page, &CycleResults::pages, 0, page_columns, row);
+      for (const EntryId& request : requests) {
+        if (request.page == page.key) request_block(request, request_columns, row);
+      }
+    }
+    bool orphans_titled = false;
+    for (const EntryId& request : requests) {
+      if (std::find(page_keys.begin(), page_keys.end(), request.page) != page_keys.end()) continue;
+      if (!orphans_titled) title("Requests outside any page", '-');
+      orphans_titled = true;
+      request_block(request, request_columns, row);
+    }
+  }
+
+  template <class Columns, class Row>
+  void request_block(const EntryId& id, Columns columns, Row row) {
+    const Entry* first = nullptr;
+    for (const CycleResults& cycle : results_.cycles) {
+      if ((first = cycle.requests.find(id.page, id.key))) break;
+    }
+    std::string heading = "Request " + id.key;
+    if (first && !first->method.empty()) {
+      heading += fmt::format(": {} {} ({})", first->method, first->url, to_string(first->kind));
+    }
+    out_ << '\n';
+    write_wrapped(out_, clean(heading), width_, 2);
+    entry_table(id, &CycleResults::requests, 2, columns, row);
+  }
+
+  void traffic() {
+    if (results_.cycles.empty()) return;
+    title("Traffic", '=');
+    TextTable table({{"Cycle", Align::right, true}, {"CUs", Align::right, true}, {"Requests"}, {"Sent"},
+                     {"Received"}, {"Received/s"}});
+    for (const CycleResults& cycle : results_.cycles) {
+      const EntryStats requests = sum_of(cycle.requests);
+      table.add_row({cycle_label(cycle), std::to_string(cycle.cvus), std::to_string(requests.total()),
+                     format_bytes(requests.bytes_sent), format_bytes(requests.bytes_received),
+                     cycle.window_s > 0 ? format_bytes(static_cast<uint64_t>(
+                                              std::llround(static_cast<double>(requests.bytes_received) / cycle.window_s)))
+                                        : std::string(kNoValue)});
+    }
+    table.render(out_, width_, 0);
+    out_ << '\n';
+    for (const CycleResults& cycle : results_.cycles) {
+      const std::vector<stats::StatusCounts::Item> codes = sum_of(cycle.requests).status_codes.sorted();
+      if (codes.empty()) continue;
+      std::vector<std::string> parts;
+      for (const auto& item : codes) parts.push_back(fmt::format("{} × {}", item.code, item.count));
+      write_wrapped(out_, fmt::format("Cycle {} status codes: {}", cycle_label(cycle), fmt::join(parts, ", ")), width_, 0);
+    }
+  }
+
+  void outside_window() {
+    const bool any = std::any_of(results_.cycles.begin(), results_.cycles.end(), [](const CycleResults& c) {
+      return c.outside_window.tests + c.outside_window.pages + c.outside_window.requests != 0;
+    });
+    if (!any) return;
+    title("Outside the logging window", '=');
+    write_wrapped(out_, "Completed during start-up or drain, so not counted above.", width_, 0);
+    out_ << '\n';
+    TextTable table({{"Cycle", Align::right, true}, {"CUs", Align::right, true}, {"Tests"}, {"Pages"}, {"Requests"}});
+    for (const CycleResults& cycle : results_.cycles) {
+      table.add_row({cycle_label(cycle), std::to_string(cycle.cvus), std::to_string(cycle.outside_window.tests),
+                     std::to_string(cycle.outside_window.pages), std::to_string(cycle.outside_window.requests)});
+    }
+    table.render(out_, width_, 0);
+  }
+
+  void errors() {
+    title("Failures and errors", '=');
+    bool any = false;
+    for (const CycleResults& cycle : results_.cycles) {
+      if (cycle.errors.empty()) continue;
+      any = true;
+      title(fmt::format("Cycle {} ({} CUs): {} occurrences", cycle_label(cycle), cycle.cvus, cycle.errors.total()), '-');
+      cycle_errors(cycle);
+    }
+    if (!any) out_ << "None.\n";
+  }
+
+  void cycle_errors(const CycleResults& cycle) {
+    // Kinds by their count, then groups by theirs.
+    std::map<std::pair<stats::ErrorKind, stats::Verdict>, std::vector<const ErrorGroup*>> by_kind;
+    for (const ErrorGroup& group : cycle.errors) by_kind[{group.kind, group.verdict}].push_back(&group);
+    using KindGroups = std::pair<std::pair<stats::ErrorKind, stats::Verdict>, std::vector<const ErrorGroup*>>;
+    std::vector<KindGroups> kinds(by_kind.begin(), by_kind.end());
+    const auto count_of = [](const std::vector<const ErrorGroup*>& groups) {
+      uint64_t n = 0;
+      for (const ErrorGroup* g : groups) n += g->count;
+      return n;
+    };
+    std::stable_sort(kinds.begin(), kinds.end(),
+                     [&](const KindGroups& a, const KindGroups& b) { return count_of(a.second) > count_of(b.second); });
+    for (auto& [kind, groups] : kinds) {
+      out_ << fmt::format("{} ({}): {}\n", to_string(kind.first), to_string(kind.second), count_of(groups));
+      std::stable_sort(groups.begin(), groups.end(),
+                       [](const ErrorGroup* a, const ErrorGroup* b) { return a->count > b->count; });
+      for (const ErrorGroup* group : groups) error_group(*group);
+    }
+  }
+
+  void error_group(const ErrorGroup& group) {
+    std::string where;
+    if (!group.page.empty()) where += "page " + group.page;
+    if (!group.request.empty()) where += (where.empty() ? "" : ", ") + std::string("request ") + group.request;
+    if (group.status != 0) where += (where.empty() ? "" : ", ") + fmt::format("HTTP {}", group.status);
+    const std::string count = std::to_string(group.count);
+    const std::size_t indent = 2 + std::max<std::size_t>(count.size(), 5) + 1;
+    const std::vector<std::string> lines = wrap(clean(group.message), width_ - indent);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      out_ << "  " << fmt::format("{:>{}} ", i == 0 ? count : "", indent - 3) << lines[i] << '\n';
+    }
+    if (!where.empty()) write_wrapped(out_, clean(where), width_, indent);
+    write_wrapped(out_, fmt::format("first {}, last {}", format_clock(group.first_epoch_us), format_clock(group.last_epoch_us)),
+                  width_, indent);
+    for (const stats::ErrorExample& example : group.examples) {
+      const std::string text = example.location.empty() ? example.message : example.location + ": " + example.message;
+      const std::vector<std::string> example_lines = wrap(clean(text), width_ - indent - 2);
+      for (std::size_t i = 0; i < example_lines.size(); ++i) {
+        out_ << std::string(indent, ' ') << (i == 0 ? "- " : "  ") << example_lines[i] << '\n';
+      }
+    }
+  }
+
+  void nodes() {
+    if (!results_.merged()) return;
+    title("Nodes", '=');
+    TextTable table({{"Node", Align::right, true}, {"Host", Align::left}, {"Label", Align::left},
+                     {"Status", Align::left}, {"Clock offset"}, {"Start skew"}, {"Requests"}, {"Failed"}});
+    for (const stats::NodeRow& node : results_.nodes) {
+      table.add_row({std::to_string(node.node_num), node.host, node.label, std::string(to_string(node.status)),
+                     format_signed_latency(node.clock_offset_us), format_signed_latency(node.start_skew_us),
+                     std::to_string(node.requests), std::to_string(node.errors)});
+    }
+    table.render(out_, width_, 0);
+    for (const stats::NodeRow& node : results_.nodes) {
+      if (!node.message.empty()) write_wrapped(out_, fmt::format("node {}: {}", node.node_num, clean(node.message)), width_, 0);
+    }
+  }
+
+  void notes() {
+    title("Notes", '=');
+    for (std::string_view note : {
+             "Only what completed inside a cycle's logging window counts; rates divide by the window's length.",
+             "Latency columns cover successful items. Percentiles come from histograms with 3 significant digits "
+             "(within 0.1 %), merged exactly across workers and nodes.",
+             "Apdex: satisfied within T, tolerating within 4T, failures and errors frustrated; "
+             "E >= 0.94, G >= 0.85, F >= 0.70, P >= 0.50, else U.",
+             "A cycle marked * is incomplete: it was interrupted and its numbers cover what finished."}) {
+      const std::vector<std::string> lines = wrap(note, width_ - 2);
+      for (std::size_t i = 0; i < lines.size(); ++i) out_ << (i == 0 ? "- " : "  ") << lines[i] << '\n';
+    }
+  }
+
+  const Results& results_;
+  std::ostream& out_;
+  std::size_t width_;
+};
+
+}  // namespace
+
+int default_text_width() {
+  if (const char* columns = std::getenv("COLUMNS")) {
+    int value = 0;
+    const std::string_view text(columns);
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec == std::errc{} && end == text.data() + text.size() && value > 0) return value;
+  }
+  return 100;
+}
+
+std::string render_text_report(const Results& results, const TextOptions& options) {
+  std::ostringstream out;
+  TextReport(results, out, options.width).render();
+  // Sections end and start with a blank line; keep one where two meet.
+  std::string text = out.str();
+  for (std::size_t at; (at = text.find("\n\n\n")) != std::string::npos;) text.erase(at, 1);
+  return text;
+}
+
+void render_text_report(const Results& results, std::ostream& out, const TextOptions& options) {
+  out << render_text_report(results, options);
+}
+
+}  // namespace bm::report

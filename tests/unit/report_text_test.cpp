@@ -1,0 +1,251 @@
+#include "report/text_report.hpp"
+
+#include <cstdlib>
+#include <regex>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+namespace bm::report {
+namespace {
+
+using stats::CycleResults;
+using stats::ErrorKind;
+using stats::ErrorOccurrence;
+using stats::Results;
+
+constexpr int64_t kStartUs = 1'700'000'000'000'000;  // 2023-11-14 22:13:20 UTC
+constexpr int64_t kApdexTUs = 500'000;
+
+void record_error(CycleResults& cycle, ErrorKind kind, stats::Verdict verdict, int status, std::string_view message,
+                  std::string_view example, std::string_view location, int64_t epoch_us) {
+  ErrorOccurrence o;
+  o.kind = kind;
+  o.verdict = verdict;
+  o.page = "home";
+  o.request = "home#1";
+  o.status = status;
+  o.message = message;
+  o.example = example;
+  o.location = location;
+  o.epoch_us = epoch_us;
+  cycle.errors.record(o);
+}
+
+// Cycle 0: 100 pages of 1..100 ms and one 503; cycle 1 (interrupted): 50 pages of 200 ms.
+Results synthetic_results() {
+  Results r;
+  r.run.test = "Shop";
+  r.run.title = "Shop checkout";
+  r.run.function = "test_Shop";
+  r.run.test_file = "test_Shop.lua";
+  r.run.conf_file = "Shop.conf";
+  r.run.description = "Browse the shop and buy one thing";
+  r.run.url = "http://127.0.0.1:8080/";
+  r.run.label = "baseline";
+  r.run.host = "load0";
+  r.run.command_line = {"bench-run", "test_Shop.lua", "-c", "10:20", "-D", "10"};
+  r.run.start_epoch_us = kStartUs;
+  r.run.end_epoch_us = kStartUs + 65'000'000;
+  r.run.status = stats::RunStatus::interrupted;
+  r.run.workers = 2;
+  r.run.pid = 99;
+  r.config.cycles = {10, 20};
+  r.config.duration_s = 10;
+  r.config.apdex_t_s = 0.5;
+  r.config.ok_codes = {200, 301, 302};
+  r.config.sleep_time_s = 1;
+  r.config.sleep_time_max_s = 2;
+  r.config.connect_timeout_s = 5;
+  r.config.read_timeout_s = 30;
+  r.config.max_redirects = 10;
+
+  CycleResults& first = r.cycles.emplace_back();
+  first.index = 0;
+  first.cvus = 10;
+  first.window_s = 10;
+  first.window_start_epoch_us = kStartUs + 1'000'000;
+  first.window_end_epoch_us = kStartUs + 11'000'000;
+  stats::EntryStats& test = first.tests.slot("test_Shop").stats;
+  for (int i = 0; i < 40; ++i) {
+    test.record_success(2'000'000, kApdexTUs);
+    test.add_test_content(3, 9);
+  }
+  test.record_failure(ErrorKind::assertion, 900'000);
+  stats::EntryStats& page = first.pages.slot("home").stats;
+  stats::Entry& request = first.requests.slot("home", "home#1");
+  request.method = "GET";
+  request.url = "http://127.0.0.1:8080/";
+  for (int64_t ms = 1; ms <= 100; ++ms) {
+    page.record_success(ms * 1000, kApdexTUs);
+    request.stats.record_success(ms * 1000, kApdexTUs);
+    request.stats.add_status(200);
+    request.stats.add_bytes(100, 10'240);
+  }
+  page.record_failure(ErrorKind::status, 5000);
+  request.stats.record_failure(ErrorKind::status, 5000);
+  request.stats.add_status(503);
+  first.outside_window = {1, 2, 3};
+  record_error(first, ErrorKind::status, stats::Verdict::failure, 503, "HTTP 503", "HTTP 503 Service Unavailable", "",
+               kStartUs + 5'000'000);
+  record_error(first, ErrorKind::assertion, stats::Verdict::failure, 200, "expected 'Welcome' in body",
+               "expected 'Welcome' in body\x1b[31m", "test_Shop.lua:42", kStartUs + 6'000'000);
+
+  CycleResults& second = r.cycles.emplace_back();
+  second.index = 1;
+  second.cvus = 20;
+  second.window_s = 10;
+  second.status = stats::CycleStatus::incomplete;
+  stats::EntryStats& slow = second.pages.slot("home").stats;
+  for (int i = 0; i < 50; ++i) slow.record_success(200'000, kApdexTUs);
+  return r;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// Table cells: separated by two spaces or more.
+std::vector<std::string> cells_of(const std::string& line) {
+  static const std::regex separator(" {2,}");
+  std::vector<std::string> cells;
+  const std::string trimmed = line.substr(std::min(line.find_first_not_of(' '), line.size()));
+  for (std::sregex_token_iterator it(trimmed.begin(), trimmed.end(), separator, -1), end; it != end; ++it) {
+    if (!it->str().empty()) cells.push_back(*it);
+  }
+  return cells;
+}
+
+std::size_t find_line(const std::vector<std::string>& lines, std::string_view text, std::size_t from = 0) {
+  for (std::size_t i = from; i < lines.size(); ++i) {
+    if (lines[i] == text) return i;
+  }
+  ADD_FAILURE() << "no line '" << text << "'";
+  return lines.size();
+}
+
+// The cells after the two key columns of every row for `cycle` between lines
+// [from, to), concatenated across the blocks a narrow table is split into.
+std::vector<std::string> row_cells(const std::vector<std::string>& lines, std::size_t from, std::size_t to,
+                                   std::string_view cycle) {
+  std::vector<std::string> cells;
+  for (std::size_t i = from; i < to && i < lines.size(); ++i) {
+    const std::vector<std::string> row = cells_of(lines[i]);
+    if (row.size() > 2 && row[0] == cycle) cells.insert(cells.end(), row.begin() + 2, row.end());
+  }
+  return cells;
+}
+
+const std::vector<std::string> kHomeCycle0 = {"10.0",    "101",     "99.01%",  "1.00 ms", "50.5 ms", "50.0 ms",
+                                              "90.0 ms", "95.0 ms", "99.0 ms", "100 ms",  "100 ms",  "0.990 E"};
+
+TEST(TextReport, PageTableHoldsTheExactNumbers) {
+  const std::vector<std::string> lines = lines_of(render_text_report(synthetic_results(), TextOptions{200}));
+  const std::size_t page = find_line(lines, "Page home");
+  const std::size_t request = find_line(lines, "  Request home#1: GET http://127.0.0.1:8080/ (main)", page);
+  EXPECT_EQ(row_cells(lines, page, request, "0"), kHomeCycle0);
+  const std::vector<std::string> slow = {"5.00",   "50",     "100.00%", "200 ms", "200 ms", "200 ms", "200 ms",
+                                         "200 ms", "200 ms", "200 ms",  "200 ms", "1.000 E"};
+  EXPECT_EQ(row_cells(lines, page, request, "1*"), slow);
+  // The request: the same numbers, in its own table under the page.
+  EXPECT_EQ(row_cells(lines, request, find_line(lines, "Traffic", request), "0"), kHomeCycle0);
+}
+
+TEST(TextReport, CycleSummaryAndTestTable) {
+  const std::vector<std::string> lines = lines_of(render_text_report(synthetic_results(), TextOptions{200}));
+  const std::size_t cycles = find_line(lines, "Cycles");
+  const std::size_t tests = find_line(lines, "Tests", cycles);
+  std::vector<std::string> summary = {"4.00", "10.0", "10.0"};
+  summary.insert(summary.end(), kHomeCycle0.begin() + 2, kHomeCycle0.end());
+  EXPECT_EQ(row_cells(lines, cycles, tests, "0"), summary);
+  const std::vector<std::string> test_row = {"4.00", "41", "97.56%", "1", "0", "3.0", "9.0", "2.00 s", "2.00 s",
+                                             "2.00 s", "2.00 s"};
+  EXPECT_EQ(row_cells(lines, tests, find_line(lines, "Pages and their requests"), "0"), test_row);
+}
+
+TEST(TextReport, HeaderTrafficOutsideWindowAndErrors) {
+  const std::string report = render_text_report(synthetic_results(), TextOptions{120});
+  const std::vector<std::string> lines = lines_of(report);
+  EXPECT_EQ(lines[0], "benchmaster report: Shop checkout");
+  EXPECT_NE(report.find("Target      http://127.0.0.1:8080/\n"), std::string::npos);
+  EXPECT_NE(report.find("Run         interrupted, started 2023-11-14 22:13:20 UTC, ended 2023-11-14 22:14:25 UTC "
+                        "(1 min 05 s)\n"),
+            std::string::npos);
+  EXPECT_NE(report.find("10:20 virtual users, 10 s window each"), std::string::npos);
+  EXPECT_NE(report.find("Apdex T     0.5 s\n"), std::string::npos);
+  EXPECT_NE(report.find("Cycle 0 status codes: 200 × 100, 503 × 1\n"), std::string::npos);
+
+  const std::size_t traffic = find_line(lines, "Traffic");
+  EXPECT_EQ(row_cells(lines, traffic, traffic + 8, "0"),
+            (std::vector<std::string>{"101", "9.77 KiB", "1000 KiB", "100 KiB"}));
+  const std::size_t outside = find_line(lines, "Outside the logging window");
+  EXPECT_EQ(row_cells(lines, outside, outside + 10, "0"), (std::vector<std::string>{"1", "2", "3"}));
+
+  const std::size_t errors = find_line(lines, "Failures and errors");
+  const std::size_t cycle_errors = find_line(lines, "Cycle 0 (10 CUs): 2 occurrences", errors);
+  EXPECT_NE(find_line(lines, "status (failure): 1", cycle_errors), lines.size());
+  EXPECT_NE(find_line(lines, "        page home, request home#1, HTTP 503", cycle_errors), lines.size());
+  EXPECT_NE(find_line(lines, "        - HTTP 503 Service Unavailable", cycle_errors), lines.size());
+  // The escape sequence from the message is neutralised, the location kept.
+  EXPECT_NE(find_line(lines, "        - test_Shop.lua:42: expected 'Welcome' in body [31m", cycle_errors),
+            lines.size());
+  EXPECT_EQ(report.find('\x1b'), std::string::npos);
+  EXPECT_EQ(report.find("Nodes\n"), std::string::npos);  // not a merged file
+}
+
+TEST(TextReport, NarrowWidthStillFitsAndKeepsEveryNumber) {
+  for (int width : {40, 60, 80}) {
+    const std::string report = render_text_report(synthetic_results(), TextOptions{width});
+    const std::vector<std::string> lines = lines_of(report);
+    for (const std::string& line : lines) {
+      std::size_t columns = 0;
+      for (char c : line) columns += (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+      ASSERT_LE(columns, static_cast<std::size_t>(width)) << "width " << width << ": '" << line << "'";
+    }
+    // Rows for cycle 0 under the page, before its request's block, across all blocks.
+    const std::size_t page = find_line(lines, "Page home");
+    std::size_t request_heading = page + 1;
+    while (request_heading < lines.size() && lines[request_heading].rfind("  Request", 0) != 0) ++request_heading;
+    EXPECT_EQ(row_cells(lines, page, request_heading, "0"), kHomeCycle0) << "width " << width;
+  }
+}
+
+TEST(TextReport, MergedFileShowsTheNodesTable) {
+  Results node0 = synthetic_results();
+  node0.run.status = stats::RunStatus::complete;
+  Results node1 = node0;
+  node1.run.node_num = 1;
+  node1.run.host = "load1";
+  stats::MergeOptions options;
+  options.nodes.resize(2);
+  options.nodes[1].clock_offset_us = -1'500;
+  options.nodes[1].message = "slow to start";
+  std::string error;
+  const std::optional<Results> merged = stats::merge_results({node0, node1}, options, &error);
+  ASSERT_TRUE(merged) << error;
+
+  const std::vector<std::string> lines = lines_of(render_text_report(*merged, TextOptions{100}));
+  const std::size_t nodes = find_line(lines, "Nodes");
+  EXPECT_EQ(cells_of(lines[nodes + 6]),
+            (std::vector<std::string>{"1", "load1", "baseline", "complete", "-1.50 ms", "0 µs", "101", "1"}));
+  EXPECT_NE(find_line(lines, "node 1: slow to start", nodes), lines.size());
+  // Counts of the merged cycle are the sum of both nodes'.
+  const std::size_t page = find_line(lines, "Page home");
+  EXPECT_EQ(row_cells(lines, page, page + 6, "0").at(1), "202");
+}
+
+TEST(TextReport, DefaultWidthComesFromColumns) {
+  ::setenv("COLUMNS", "77", 1);
+  EXPECT_EQ(default_text_width(), 77);
+  EXPECT_EQ(TextOptions{}.width, 77);
+  ::setenv("COLUMNS", "wide", 1);
+  EXPECT_EQ(default_text_width(), 100);
+  ::unsetenv("COLUMNS");
+  EXPECT_EQ(default_text_width(), 100);
+}
+
+}  // namespace
+}  // namespace bm::report
