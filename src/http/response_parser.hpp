@@ -1,0 +1,107 @@
+#pragma once
+// Incremental HTTP/1.1 response parser on top of http_parser (the parser wrk uses).
+// One instance per connection, reset() before each response; after warm-up it does not
+// allocate: header bytes, header offsets and the body live in buffers whose capacity is
+// kept across responses.
+
+#include <http_parser.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace bm::http {
+
+struct ParseLimits {
+  // Status line + header lines (1xx interim responses included); also bounds the trailers.
+  // http_parser has a compile-time ceiling of 80 KiB, so larger values act as 80 KiB.
+  size_t max_header_bytes = 64 * 1024;
+  size_t max_body_bytes = 256u << 20;  // de-chunked body, counted even when not stored
+};
+
+class ResponseParser {
+ public:
+  enum class Result { need_more, complete, error };
+
+  explicit ResponseParser(ParseLimits limits = {});
+
+  // Prepares for the next response on the connection; a HEAD request's response has no
+  // body whatever its headers say. Keeps buffer capacity.
+  void reset(bool head_request);
+
+  // Consumes bytes up to the end of one response; *consumed says how many were used, the
+  // rest belong to whatever follows. Any split of the input works, down to 1 byte per call.
+  // After complete or error, further calls consume nothing and return the same result.
+  Result feed(const char* data, size_t len, size_t* consumed);
+
+  // The peer closed the connection: completes a close-delimited body, otherwise an error
+  // ("connection closed before any response" / "connection closed mid-response").
+  Result finish_eof();
+
+  // false: body bytes are counted but not kept (resources whose content nobody reads).
+  void set_store_body(bool store) { store_body_ = store; }
+
+  int status() const { return status_; }
+  std::string_view reason() const { return std::string_view(head_).substr(0, reason_len_); }
+  int http_minor() const { return http_minor_; }
+  bool keep_alive() const { return keep_alive_; }  // valid once complete
+
+  // Header names and values in wire order (trailers of a chunked body follow the headers);
+  // repeated fields such as Set-Cookie are separate entries. Values are OWS-trimmed. The
+  // views stay valid until reset().
+  size_t header_count() const { return headers_.size(); }
+  std::pair<std::string_view, std::string_view> header_at(size_t i) const;
+  std::string_view header(std::string_view name) const;  // case-insensitive, first, "" if none
+
+  std::string_view body() const { return body_; }
+  size_t body_bytes() const { return body_bytes_; }
+  size_t wire_bytes() const { return wire_bytes_; }  // the whole response as received
+  const std::string& error() const { return error_; }
+
+ private:
+  struct Callbacks;
+  friend struct Callbacks;
+
+  struct HeaderSpan {
+    uint32_t name_offset, name_length, value_offset, value_length;
+  };
+  enum class Phase { awaiting, head, body, trailers, complete, failed };
+  enum class LastData { none, field, value };
+
+  void clear_message();
+  bool status_prefix_ok(const char* data, size_t len);
+  bool head_too_large(const char* at, size_t len) const;
+  std::string head_too_large_message() const;
+  std::string describe_parse_error(http_errno status) const;
+  int fail_head_too_large();
+  int fail_body_too_large();
+  int fail(std::string message);  // records the error; returns what stops http_parser
+  Result fail_result(std::string message);
+
+  ParseLimits limits_;
+  http_parser parser_{};
+  bool head_request_ = false;
+  bool store_body_ = true;
+
+  Phase phase_ = Phase::awaiting;
+  LastData last_data_ = LastData::none;
+  int status_ = 0;
+  int http_minor_ = 0;
+  bool keep_alive_ = false;
+
+  std::string head_;  // reason phrase, then header names and values back to back
+  uint32_t reason_len_ = 0;
+  uint32_t trailers_offset_ = 0;  // where trailer bytes start in head_
+  std::vector<HeaderSpan> headers_;
+  std::string body_;
+  size_t body_bytes_ = 0;
+  size_t wire_bytes_ = 0;
+  const char* feed_data_ = nullptr;  // start of the bytes being fed, to locate callbacks
+  uint8_t prefix_matched_ = 0;       // bytes of "HTTP/" seen at the start
+  std::string error_;
+};
+
+}  // namespace bm::http

@@ -1,0 +1,423 @@
+#include "http/response_parser.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+// Counts heap allocations, to check that a warmed-up parser does not allocate.
+// GCC pairs inlined operator new/delete and wrongly reports malloc/free as mismatched.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+static std::atomic<size_t> g_allocations{0};
+void* operator new(std::size_t size) {
+  ++g_allocations;
+  if (void* p = std::malloc(size ? size : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace bm::http {
+namespace {
+
+using Result = ResponseParser::Result;
+using ::testing::ElementsAre;
+using ::testing::Pair;
+using ::testing::StartsWith;
+
+const std::string kContentLength =
+    "HTTP/1.1 200 OK\r\n"
+    "Server: nginx/1.22.1\r\n"
+    "Content-Length: 5\r\n"
+    "Set-Cookie: a=1\r\n"
+    "Set-Cookie: b=2; Path=/\r\n"
+    "X-Padded:   spaced value  \r\n"
+    "\r\n"
+    "hello";
+
+const std::string kChunked =
+    "HTTP/1.1 200 OK\r\n"
+    "Transfer-Encoding: chunked\r\n"
+    "\r\n"
+    "5;name=value\r\n"
+    "hello\r\n"
+    "6\r\n"
+    " world\r\n"
+    "0\r\n"
+    "X-Checksum: abc\r\n"
+    "\r\n";
+
+const std::string kContinueThenOk =
+    "HTTP/1.1 100 Continue\r\n"
+    "\r\n"
+    "HTTP/1.1 200 OK\r\n"
+    "Content-Length: 2\r\n"
+    "\r\n"
+    "ok";
+
+struct FeedOutcome {
+  Result result;
+  size_t consumed;
+};
+
+FeedOutcome feed(ResponseParser& parser, std::string_view bytes) {
+  size_t consumed = 0;
+  const Result result = parser.feed(bytes.data(), bytes.size(), &consumed);
+  return {result, consumed};
+}
+
+std::vector<std::pair<std::string, std::string>> headers_of(const ResponseParser& parser) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (size_t i = 0; i < parser.header_count(); ++i) {
+    const auto [name, value] = parser.header_at(i);
+    out.emplace_back(name, value);
+  }
+  return out;
+}
+
+TEST(ResponseParser, ContentLength) {
+  ResponseParser parser;
+  const auto [result, consumed] = feed(parser, kContentLength);
+  ASSERT_EQ(result, Result::complete) << parser.error();
+  EXPECT_EQ(consumed, kContentLength.size());
+  EXPECT_EQ(parser.status(), 200);
+  EXPECT_EQ(parser.reason(), "OK");
+  EXPECT_EQ(parser.http_minor(), 1);
+  EXPECT_TRUE(parser.keep_alive());
+  EXPECT_EQ(parser.body(), "hello");
+  EXPECT_EQ(parser.body_bytes(), 5u);
+  EXPECT_EQ(parser.wire_bytes(), kContentLength.size());
+  EXPECT_EQ(parser.header("content-LENGTH"), "5");
+  EXPECT_EQ(parser.header("set-cookie"), "a=1");
+  EXPECT_EQ(parser.header("X-Padded"), "spaced value");
+  EXPECT_EQ(parser.header("Missing"), "");
+  EXPECT_THAT(headers_of(parser),
+              ElementsAre(Pair("Server", "nginx/1.22.1"), Pair("Content-Length", "5"),
+                          Pair("Set-Cookie", "a=1"), Pair("Set-Cookie", "b=2; Path=/"),
+                          Pair("X-Padded", "spaced value")));
+}
+
+TEST(ResponseParser, ChunkedWithExtensionsAndTrailers) {
+  ResponseParser parser;
+  const auto [result, consumed] = feed(parser, kChunked);
+  ASSERT_EQ(result, Result::complete) << parser.error();
+  EXPECT_EQ(consumed, kChunked.size());
+  EXPECT_EQ(parser.body(), "hello world");
+  EXPECT_EQ(parser.body_bytes(), 11u);
+  EXPECT_EQ(parser.wire_bytes(), kChunked.size());
+  EXPECT_EQ(parser.header("X-Checksum"), "abc");
+  EXPECT_THAT(headers_of(parser),
+              ElementsAre(Pair("Transfer-Encoding", "chunked"), Pair("X-Checksum", "abc")));
+  EXPECT_TRUE(parser.keep_alive());
+}
+
+TEST(ResponseParser, CloseDelimitedBodyEndsAtEof) {
+  ResponseParser parser;
+  const std::string response = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end";
+  EXPECT_EQ(feed(parser, response).result, Result::need_more);
+  ASSERT_EQ(parser.finish_eof(), Result::complete) << parser.error();
+  EXPECT_EQ(parser.body(), "until the end");
+  EXPECT_FALSE(parser.keep_alive());
+  EXPECT_EQ(parser.wire_bytes(), response.size());
+  EXPECT_EQ(parser.finish_eof(), Result::complete);  // idempotent
+}
+
+TEST(ResponseParser, Http10) {
+  ResponseParser parser;
+  EXPECT_EQ(feed(parser, "HTTP/1.0 200 OK\r\n\r\nold").result, Result::need_more);
+  ASSERT_EQ(parser.finish_eof(), Result::complete);
+  EXPECT_EQ(parser.http_minor(), 0);
+  EXPECT_EQ(parser.body(), "old");
+  EXPECT_FALSE(parser.keep_alive());
+
+  parser.reset(false);
+  const std::string kept = "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx";
+  ASSERT_EQ(feed(parser, kept).result, Result::complete);
+  EXPECT_TRUE(parser.keep_alive());
+}
+
+TEST(ResponseParser, ConnectionCloseIsNotKeptAlive) {
+  ResponseParser parser;
+  ASSERT_EQ(feed(parser, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n").result,
+            Result::complete);
+  EXPECT_FALSE(parser.keep_alive());
+}
+
+TEST(ResponseParser, HeadResponseHasNoBodyWhateverItsHeadersSay) {
+  ResponseParser parser;
+  parser.reset(true);
+  const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
+  const auto [result, consumed] = feed(parser, head + "HTTP/1.1 200 OK\r\n");
+  ASSERT_EQ(result, Result::complete) << parser.error();
+  EXPECT_EQ(consumed, head.size());
+  EXPECT_EQ(parser.body_bytes(), 0u);
+  EXPECT_TRUE(parser.keep_alive());
+
+  parser.reset(true);
+  ASSERT_EQ(feed(parser, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n").result,
+            Result::complete);
+}
+
+TEST(ResponseParser, NoBodyFor204And304) {
+  for (const std::string response :
+       {"HTTP/1.1 204 No Content\r\n\r\n",
+        "HTTP/1.1 304 Not Modified\r\nContent-Length: 1234\r\nETag: \"x\"\r\n\r\n",
+        "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n"}) {
+    ResponseParser parser;
+    const auto [result, consumed] = feed(parser, response + "HTTP/1.1");
+    ASSERT_EQ(result, Result::complete) << response << parser.error();
+    EXPECT_EQ(consumed, response.size());
+    EXPECT_EQ(parser.body_bytes(), 0u);
+    EXPECT_TRUE(parser.keep_alive());
+  }
+}
+
+TEST(ResponseParser, InterimResponsesAreSkipped) {
+  ResponseParser parser;
+  const auto [result, consumed] = feed(parser, kContinueThenOk);
+  ASSERT_EQ(result, Result::complete) << parser.error();
+  EXPECT_EQ(consumed, kContinueThenOk.size());
+  EXPECT_EQ(parser.status(), 200);
+  EXPECT_EQ(parser.reason(), "OK");
+  EXPECT_EQ(parser.body(), "ok");
+  EXPECT_THAT(headers_of(parser), ElementsAre(Pair("Content-Length", "2")));
+  EXPECT_EQ(parser.wire_bytes(), kContinueThenOk.size());
+}
+
+TEST(ResponseParser, EmptyHeaderValueAndNoReasonPhrase) {
+  ResponseParser parser;
+  ASSERT_EQ(feed(parser, "HTTP/1.1 200\r\nX-Empty:\r\nX-Next: n\r\nContent-Length: 0\r\n\r\n").result,
+            Result::complete)
+      << parser.error();
+  EXPECT_EQ(parser.reason(), "");
+  EXPECT_THAT(headers_of(parser), ElementsAre(Pair("X-Empty", ""), Pair("X-Next", "n"),
+                                              Pair("Content-Length", "0")));
+}
+
+TEST(ResponseParser, StoreBodyOffOnlyCounts) {
+  ResponseParser parser;
+  parser.set_store_body(false);
+  ASSERT_EQ(feed(parser, kChunked).result, Result::complete);
+  EXPECT_EQ(parser.body(), "");
+  EXPECT_EQ(parser.body_bytes(), 11u);
+}
+
+// Parses `response` split into the given pieces and returns everything observable.
+std::string parse_in_pieces(const std::string& response, const std::vector<size_t>& cuts) {
+  ResponseParser parser;
+  size_t position = 0;
+  Result result = Result::need_more;
+  std::vector<size_t> bounds = cuts;
+  bounds.push_back(response.size());
+  for (const size_t end : bounds) {
+    while (position < end) {
+      const auto [r, consumed] = feed(parser, std::string_view(response).substr(position, end - position));
+      result = r;
+      position += consumed;
+      if (r != Result::need_more) break;
+    }
+    if (result != Result::need_more) break;
+  }
+  if (result != Result::complete) return "not complete at byte " + std::to_string(position);
+  std::string summary = std::to_string(parser.status()) + " " + std::string(parser.reason()) + "\n";
+  for (const auto& [name, value] : headers_of(parser)) summary += name + ": " + value + "\n";
+  summary += "body=" + std::string(parser.body()) + " wire=" + std::to_string(parser.wire_bytes()) +
+             " consumed=" + std::to_string(position) + " keep_alive=" + std::to_string(parser.keep_alive());
+  return summary;
+}
+
+class EverySplit : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EverySplit, OneAndTwoPieceFeedsAllAgree) {
+  const std::string& response = GetParam();
+  const std::string whole = parse_in_pieces(response, {});
+  ASSERT_THAT(whole, StartsWith("200 OK\n"));
+  for (size_t cut = 1; cut < response.size(); ++cut) {
+    EXPECT_EQ(parse_in_pieces(response, {cut}), whole) << "split at " << cut;
+  }
+  std::vector<size_t> every_byte;
+  for (size_t i = 1; i < response.size(); ++i) every_byte.push_back(i);
+  EXPECT_EQ(parse_in_pieces(response, every_byte), whole);
+}
+
+TEST_P(EverySplit, ByteByByteCompletesExactlyOnTheLastByte) {
+  const std::string& response = GetParam();
+  ResponseParser parser;
+  for (size_t i = 0; i < response.size(); ++i) {
+    const auto [result, consumed] = feed(parser, std::string_view(response).substr(i, 1));
+    ASSERT_EQ(consumed, 1u) << "byte " << i;
+    ASSERT_EQ(result, i + 1 == response.size() ? Result::complete : Result::need_more)
+        << "byte " << i << ": " << parser.error();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Responses, EverySplit,
+                         ::testing::Values(kContentLength, kChunked, kContinueThenOk));
+
+TEST(ResponseParser, StopsAtTheEndOfTheFirstOfTwoResponses) {
+  const std::string second = "HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\nnope";
+  for (const std::string& first : {kContentLength, kChunked}) {
+    const std::string stream = first + second;
+    ResponseParser parser;
+    const auto [result, consumed] = feed(parser, stream);
+    ASSERT_EQ(result, Result::complete) << parser.error();
+    EXPECT_EQ(consumed, first.size());
+    EXPECT_EQ(parser.status(), 200);
+    EXPECT_EQ(parser.wire_bytes(), first.size());
+
+    EXPECT_EQ(feed(parser, std::string_view(stream).substr(consumed)).consumed, 0u)
+        << "a complete parser consumes nothing until reset";
+
+    parser.reset(false);
+    const auto next = feed(parser, std::string_view(stream).substr(consumed));
+    ASSERT_EQ(next.result, Result::complete) << parser.error();
+    EXPECT_EQ(next.consumed, second.size());
+    EXPECT_EQ(parser.status(), 404);
+    EXPECT_EQ(parser.body(), "nope");
+    EXPECT_EQ(parser.header_count(), 1u);
+  }
+}
+
+TEST(ResponseParser, GarbageIsRejectedWithOneLine) {
+  for (const std::string garbage : {"garbage\r\n\r\n", "HTTX/1.1 200 OK\r\n", "<html>"}) {
+    ResponseParser parser;
+    EXPECT_EQ(feed(parser, garbage).result, Result::error);
+    EXPECT_EQ(parser.error(), "invalid HTTP response: expected 'HTTP/'");
+  }
+  ResponseParser split;
+  EXPECT_EQ(feed(split, "HT").result, Result::need_more);
+  EXPECT_EQ(feed(split, "XP").result, Result::error);
+  EXPECT_EQ(split.error(), "invalid HTTP response: expected 'HTTP/'");
+
+  for (const std::string bad : {"HTTP/1.1 2x0 OK\r\n\r\n", "HTTP/1.1 200 OK\r\nBad Header\r\n\r\n",
+                                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
+    ResponseParser parser;
+    EXPECT_EQ(feed(parser, bad).result, Result::error) << bad;
+    EXPECT_THAT(parser.error(), StartsWith("invalid HTTP response: ")) << bad;
+    EXPECT_EQ(parser.error().find('\n'), std::string::npos);
+  }
+}
+
+TEST(ResponseParser, ErrorIsSticky) {
+  ResponseParser parser;
+  ASSERT_EQ(feed(parser, "nope").result, Result::error);
+  EXPECT_EQ(feed(parser, kContentLength).result, Result::error);
+  EXPECT_EQ(parser.finish_eof(), Result::error);
+  parser.reset(false);
+  EXPECT_EQ(parser.error(), "");
+  EXPECT_EQ(feed(parser, kContentLength).result, Result::complete);
+}
+
+std::string response_with_header_of(size_t value_bytes) {
+  return "HTTP/1.1 200 OK\r\nX-Big: " + std::string(value_bytes, 'v') + "\r\nContent-Length: 0\r\n\r\n";
+}
+
+TEST(ResponseParser, HeaderOverflow) {
+  ResponseParser parser;
+  EXPECT_EQ(feed(parser, response_with_header_of(70 * 1024)).result, Result::error);
+  EXPECT_EQ(parser.error(), "response headers larger than 65536 bytes");
+
+  ResponseParser small(ParseLimits{.max_header_bytes = 1024});
+  EXPECT_EQ(feed(small, response_with_header_of(900)).result, Result::complete);
+  small.reset(false);
+  EXPECT_EQ(feed(small, response_with_header_of(1100)).result, Result::error);
+  EXPECT_EQ(small.error(), "response headers larger than 1024 bytes");
+}
+
+TEST(ResponseParser, HeaderOverflowWhenTheHeadNeverEnds) {
+  ResponseParser parser(ParseLimits{.max_header_bytes = 1024});
+  ASSERT_EQ(feed(parser, "HTTP/1.1 200 OK\r\n").result, Result::need_more);
+  const std::string spaces(100, ' ');  // a head that never ends, arriving in small pieces
+  Result result = Result::need_more;
+  size_t fed = 0;
+  while (result == Result::need_more && fed < 100000) {
+    result = feed(parser, "X:" + spaces).result;
+    fed += 102;
+  }
+  EXPECT_EQ(result, Result::error);
+  EXPECT_LT(fed, 2048u);
+  EXPECT_EQ(parser.error(), "response headers larger than 1024 bytes");
+}
+
+TEST(ResponseParser, TrailersAreBoundedToo) {
+  ResponseParser parser(ParseLimits{.max_header_bytes = 1024});
+  const std::string response = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: " +
+                               std::string(2000, 't') + "\r\n\r\n";
+  EXPECT_EQ(feed(parser, response).result, Result::error);
+  EXPECT_EQ(parser.error(), "response headers larger than 1024 bytes");
+}
+
+TEST(ResponseParser, BodyLimit) {
+  const ParseLimits limits{.max_body_bytes = 10};
+  ResponseParser declared(limits);
+  EXPECT_EQ(feed(declared, "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n").result, Result::error)
+      << "refused as soon as the length is known";
+  EXPECT_EQ(declared.error(), "response body larger than 10 bytes");
+
+  ResponseParser exact(limits);
+  EXPECT_EQ(feed(exact, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789").result,
+            Result::complete);
+
+  ResponseParser chunked(limits);
+  EXPECT_EQ(feed(chunked, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n6\r\nghijkl\r\n").result,
+            Result::error);
+  EXPECT_EQ(chunked.error(), "response body larger than 10 bytes");
+
+  ResponseParser until_close(limits);
+  until_close.set_store_body(false);
+  EXPECT_EQ(feed(until_close, "HTTP/1.1 200 OK\r\n\r\n" + std::string(11, 'x')).result, Result::error);
+}
+
+TEST(ResponseParser, ConnectionClosedMidResponse) {
+  ResponseParser nothing;
+  EXPECT_EQ(nothing.finish_eof(), Result::error);
+  EXPECT_EQ(nothing.error(), "connection closed before any response");
+
+  for (const std::string partial :
+       {"H", "HTTP/1.1 200 OK\r\nContent-Le", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab"}) {
+    ResponseParser parser;
+    ASSERT_EQ(feed(parser, partial).result, Result::need_more) << partial;
+    EXPECT_EQ(parser.finish_eof(), Result::error) << partial;
+    EXPECT_EQ(parser.error(), "connection closed mid-response") << partial;
+  }
+}
+
+TEST(ResponseParser, ResetForgetsTheLastResponse) {
+  ResponseParser parser;
+  ASSERT_EQ(feed(parser, kContentLength).result, Result::complete);
+  parser.reset(false);
+  EXPECT_EQ(parser.status(), 0);
+  EXPECT_EQ(parser.header_count(), 0u);
+  EXPECT_EQ(parser.body(), "");
+  EXPECT_EQ(parser.body_bytes(), 0u);
+  EXPECT_EQ(parser.wire_bytes(), 0u);
+}
+
+TEST(ResponseParser, SteadyStateDoesNotAllocate) {
+  ResponseParser parser;
+  for (const std::string& warm_up : {kContentLength, kChunked}) {
+    parser.reset(false);
+    ASSERT_EQ(feed(parser, warm_up).result, Result::complete);
+  }
+  const size_t before = g_allocations;
+  for (int i = 0; i < 100; ++i) {
+    const std::string& response = i % 2 ? kChunked : kContentLength;
+    parser.reset(false);
+    if (feed(parser, response).result != Result::complete) FAIL() << parser.error();
+  }
+  EXPECT_EQ(g_allocations - before, 0u);
+}
+
+TEST(ResponseParser, SurvivesBeingMovedBetweenResponses) {
+  ResponseParser original;
+  ASSERT_EQ(feed(original, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab").result, Result::need_more);
+  ResponseParser moved = std::move(original);
+  ASSERT_EQ(feed(moved, "cd").result, Result::complete);
+  EXPECT_EQ(moved.body(), "abcd");
+}
+
+}  // namespace
+}  // namespace bm::http
