@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The main job: installs the dependencies, builds, starts the bundled demo target on
+# loopback, runs a bench of the shop example against it, and prints where the results
+# and report went. Extra arguments go to the bench (e.g. -c 10:20 -D 30).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+bash "$here/scripts/install-deps.sh"
+bash "$here/scripts/build.sh"
+bin="${BM_BUILD_DIR:-$here/build}/src/app/benchmaster"
+out=${BM_DEMO_OUT:-$here/out}
+mkdir -p "$out"
+
+ready="$out/demo-server.url"
+rm -f "$ready"
+"$bin" demo-server --port 0 --threads 1 --quiet --ready-file "$ready" >/dev/null &
+demo_pid=$!
+trap 'kill "$demo_pid" 2>/dev/null; wait "$demo_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -s "$ready" ] && break; sleep 0.1; done
+[ -s "$ready" ] || { echo "demo-server did not start" >&2; exit 1; }
+url=$(cat "$ready")
+echo "demo target: $url"
+
+"$bin" run "$here/examples/test_Shop.lua" -u "$url" -c 5:10:20 -D 5 --cycle-time 1 \
+  -o "$out/shop-$(date +%Y%m%dT%H%M%S)" "$@" | tee "$out/last-run.txt"
+results=$(sed -n 's/^Results: //p' "$out/last-run.txt" | tail -n 1)
+"$bin" report "$results"
+echo "Report: $results"

@@ -1,0 +1,169 @@
+#include <filesystem>
+#include <iostream>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "app/commands.hpp"
+#include "report/diff_report.hpp"
+#include "report/html_report.hpp"
+#include "report/text_report.hpp"
+#include "report/trend_report.hpp"
+#include "stats/results.hpp"
+
+#include <CLI/CLI.hpp>
+
+namespace bm::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A results file, or a run folder holding one (a distributed run's folder holds the
+// merged results.json).
+bool find_results_file(const std::string& given, fs::path* out, std::string* error) {
+  const fs::path path = given;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    if (fs::exists(path / "results.json", ec)) {
+      *out = path / "results.json";
+      return true;
+    }
+    *error = fmt::format("{}: no results.json in this folder", given);
+    return false;
+  }
+  if (!fs::exists(path, ec)) {
+    *error = fmt::format("{}: no such file", given);
+    return false;
+  }
+  *out = path;
+  return true;
+}
+
+bool load(const std::string& given, stats::Results& results, fs::path* file, std::string* error) {
+  return find_results_file(given, file, error) && stats::read_results(*file, results, error);
+}
+
+// "out/run-1/results.json" and "out/run-1" both read "run-1".
+std::string short_name(const std::string& given) {
+  fs::path path = fs::path(given).lexically_normal();
+  if (path.filename().empty()) path = path.parent_path();
+  if (path.extension() == ".json") path = path.parent_path().empty() ? path.stem() : path.parent_path();
+  const std::string name = path.filename().string();
+  return name.empty() || name == "." ? given : name;
+}
+
+struct ReportArgs {
+  std::string results;
+  std::vector<std::string> diff;
+  std::vector<std::string> trend;
+  bool html = false;
+  std::string out_dir;
+  std::optional<double> apdex_t_s;
+  int width = 0;
+};
+
+int text_width(const ReportArgs& args) { return args.width > 0 ? args.width : report::default_text_width(); }
+
+int print_written(const fs::path& written) {
+  std::cout << "HTML report: " << written.string() << '\n';
+  return 0;
+}
+
+int run_report(const ReportArgs& args, const std::string& prog) {
+  stats::Results results;
+  fs::path file;
+  std::string error;
+  if (!load(args.results, results, &file, &error)) return fail(prog, error);
+  if (!args.html) {
+    report::TextOptions options;
+    options.width = text_width(args);
+    report::render_text_report(results, std::cout, options);
+    return 0;
+  }
+  const fs::path out_dir = args.out_dir.empty() ? file.parent_path() : fs::path(args.out_dir);
+  fs::path written;
+  if (!report::build_html_report(results, out_dir.empty() ? "." : out_dir, {args.apdex_t_s}, &error, &written)) {
+    return fail(prog, error);
+  }
+  return print_written(written);
+}
+
+int run_diff(const ReportArgs& args, const std::string& prog) {
+  stats::Results a, b;
+  fs::path file;
+  std::string error;
+  if (!load(args.diff[0], a, &file, &error) || !load(args.diff[1], b, &file, &error)) return fail(prog, error);
+  report::DiffOptions options;
+  options.report.apdex_t_s = args.apdex_t_s;
+  const report::DiffReport diff = report::compute_diff(a, args.diff[0], b, args.diff[1], options);
+  if (!args.html) {
+    report::render_diff_text(diff, std::cout, text_width(args));
+    return 0;
+  }
+  const fs::path out_dir = args.out_dir.empty()
+                               ? fs::path(fmt::format("diff-{}-vs-{}", short_name(args.diff[0]), short_name(args.diff[1])))
+                               : fs::path(args.out_dir);
+  fs::path written;
+  if (!report::build_diff_html_report(diff, out_dir, &error, &written)) return fail(prog, error);
+  return print_written(written);
+}
+
+int run_trend(const ReportArgs& args, const std::string& prog) {
+  std::vector<stats::Results> loaded(args.trend.size());
+  std::vector<report::NamedResults> runs;
+  for (std::size_t i = 0; i < args.trend.size(); ++i) {
+    fs::path file;
+    std::string error;
+    if (!load(args.trend[i], loaded[i], &file, &error)) return fail(prog, error);
+    runs.push_back({args.trend[i], &loaded[i]});
+  }
+  const report::TrendReport trend = report::compute_trend(runs, {args.apdex_t_s});
+  if (!args.html) {
+    report::render_trend_text(trend, std::cout, text_width(args));
+    return 0;
+  }
+  const fs::path out_dir = args.out_dir.empty() ? fs::path("trend-report") : fs::path(args.out_dir);
+  fs::path written;
+  std::string error;
+  if (!report::build_trend_html_report(trend, out_dir, &error, &written)) return fail(prog, error);
+  return print_written(written);
+}
+
+}  // namespace
+
+int cmd_report(const Args& args, const std::string& prog) {
+  CLI::App app{"Reports of results files (a results.json, or the folder of a run): text on stdout by default, "
+               "or a single-file HTML report with --html; --diff compares two runs, --trend shows many over time.",
+               prog};
+  ReportArgs options;
+  auto* results = app.add_option("results", options.results, "results.json, or the folder of a run");
+  auto* diff = app.add_option("--diff", options.diff, "compare two runs: A (the reference) and B")->expected(2);
+  auto* trend = app.add_option("--trend", options.trend, "show several runs of the same test over time")
+                    ->expected(2, CLI::detail::expected_max_vector_size);
+  diff->excludes(results)->excludes(trend);
+  trend->excludes(results);
+  app.add_flag("--html", options.html, "write the HTML report (index.html) instead of printing text");
+  app.add_option("-o,--output", options.out_dir,
+                 "folder of the HTML report (default: beside the results; diff-A-vs-B or trend-report for "
+                 "--diff and --trend)");
+  app.add_option("--apdex-t", options.apdex_t_s, "Apdex threshold T in seconds for the HTML, diff and trend reports "
+                                                 "(default: the run's)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--width", options.width, "terminal width of the text (default $COLUMNS or 100)");
+  std::vector<std::string> argv(args.rbegin(), args.rend());
+  try {
+    app.parse(argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    return fail(prog, e.what());
+  }
+  if (!options.diff.empty()) return run_diff(options, prog);
+  if (!options.trend.empty()) return run_trend(options, prog);
+  if (options.results.empty()) return fail(prog, "give a results file or a run folder (or --diff A B, --trend R1 R2 ...)");
+  return run_report(options, prog);
+}
+
+}  // namespace bm::app

@@ -1,0 +1,101 @@
+#include <ctime>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "app/commands.hpp"
+#include "app/test_options.hpp"
+#include "engine/bench_runner.hpp"
+
+namespace bm::app {
+
+int fail(const std::string& prog, const std::string& message) {
+  std::cerr << prog << ": " << message << '\n';
+  return 2;
+}
+
+namespace {
+
+std::string timestamp() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%S", &tm);
+  return buf;
+}
+
+}  // namespace
+
+int cmd_run(const Args& args, const std::string& prog) {
+  CLI::App app{"Run a bench: cycles of concurrent virtual users (FunkLoad's fl-run-bench).", prog};
+  TestOptions options;
+  std::string label, output_dir, start_at;
+  bool progress_json = false;
+  add_test_options(app, options, conf::Mode::bench);
+  app.add_option("-l,--label", label, "label of the run, stored in the results and added to the folder name");
+  app.add_option("-o,--output-dir", output_dir,
+                 "folder for results.json and bench.log (default results/<Name>-<time>[-label])");
+  app.add_option("--start-at", start_at, "wall-clock time (epoch µs) to begin cycle 1, for distributed runs")
+      ->group("");
+  app.add_flag("--progress-json", progress_json, "print one JSON progress line per second")->group("");
+  std::vector<std::string> argv(args.rbegin(), args.rend());
+  try {
+    app.parse(argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    return fail(prog, e.what());
+  }
+  BenchRun run;
+  run.label = label;
+  run.output_dir = output_dir;
+  run.progress_json = progress_json;
+  run.command_line.push_back(prog);
+  run.command_line.insert(run.command_line.end(), args.begin(), args.end());
+  if (!start_at.empty()) {
+    char* end = nullptr;
+    run.start_at_epoch_us = std::strtoll(start_at.c_str(), &end, 10);
+    if (*end != '\0') return fail(prog, fmt::format("--start-at: '{}' is not a time in epoch microseconds", start_at));
+  }
+  return run_bench(options, run, prog);
+}
+
+int run_bench(const TestOptions& options, const BenchRun& run, const std::string& prog) {
+  std::string error;
+  auto test = load_test(options, conf::Mode::bench, &error);
+  if (!test) return fail(prog, error);
+  for (const auto& w : test->warnings) std::cerr << prog << ": warning: " << w << '\n';
+
+  engine::BenchOptions bench;
+  bench.engine = test->engine;
+  bench.label = run.label;
+  bench.command_line = run.command_line;
+  bench.progress_json = run.progress_json;
+  bench.start_at_epoch_us = run.start_at_epoch_us;
+  bench.output_dir = run.output_dir.empty() ? std::filesystem::path("results") /
+                                                  (test->engine.identity.test_name + "-" + timestamp() +
+                                                   (run.label.empty() ? "" : "-" + run.label))
+                                            : std::filesystem::path(run.output_dir);
+  const auto& s = bench.engine.bench;
+  std::string cycles;
+  for (int c : s.cycles) cycles += (cycles.empty() ? "" : ":") + std::to_string(c);
+  std::cout << fmt::format("Benching {} ({}) against {}\n", bench.engine.test_function,
+                           bench.engine.test_file.string(), s.url)
+            << fmt::format("Cycles {} | window {:g}s | startup delay {:g}s | think time {:g}-{:g}s | "
+                           "test pause {:g}s | {} workers\n",
+                           cycles, s.duration_s, s.startup_delay_s, s.sleep_time_min_s, s.sleep_time_max_s,
+                           s.sleep_time_s, bench.engine.workers)
+            << std::flush;
+  engine::install_interrupt_handlers();
+  engine::BenchRunner runner(std::move(bench), std::cout);
+  int code = runner.run(&error);
+  if (code == 2 && !error.empty()) fail(prog, error);
+  if (std::filesystem::exists(runner.results_path())) {
+    std::cout << "Results: " << runner.results_path().string() << std::endl;
+  }
+  return code;
+}
+
+}  // namespace bm::app

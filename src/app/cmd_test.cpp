@@ -1,0 +1,43 @@
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "app/commands.hpp"
+#include "app/test_options.hpp"
+#include "engine/bench_runner.hpp"
+#include "engine/test_runner.hpp"
+
+namespace bm::app {
+
+int cmd_test(const Args& args, const std::string& prog) {
+  CLI::App app{"Run a test once (or N times) with one virtual user, printing every request (fl-run-test).", prog};
+  TestOptions options;
+  int iterations = 1;
+  bool quiet = false;
+  add_test_options(app, options, conf::Mode::test);
+  app.add_option("-n,--iterations", iterations, "run the test N times")->check(CLI::Range(1, 1000000));
+  app.add_flag("-q,--quiet", quiet, "print only failures and the summary");
+  std::vector<std::string> argv(args.rbegin(), args.rend());
+  try {
+    app.parse(argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    return fail(prog, e.what());
+  }
+  std::string error;
+  auto test = load_test(options, conf::Mode::test, &error);
+  if (!test) return fail(prog, error);
+  for (const auto& w : test->warnings) std::cerr << prog << ": warning: " << w << '\n';
+  engine::FunctionalOptions run;
+  run.engine = test->engine;
+  run.iterations = iterations;
+  run.verbose = !quiet;
+  engine::install_interrupt_handlers();
+  int code = engine::run_functional_test(std::move(run), std::cout, &error);
+  if (code == 2) return fail(prog, error);
+  return code;
+}
+
+}  // namespace bm::app

@@ -1,0 +1,36 @@
+#pragma once
+// One function per subcommand; each parses its own options (CLI11) and returns the
+// process exit code. main() only picks the subcommand, by argv[0] or first argument.
+#include <string>
+#include <vector>
+
+namespace bm::app {
+
+using Args = std::vector<std::string>;  // arguments after the subcommand name
+
+int cmd_run(const Args& args, const std::string& prog);
+int cmd_test(const Args& args, const std::string& prog);
+int cmd_report(const Args& args, const std::string& prog);
+int cmd_demo_server(const Args& args, const std::string& prog);
+int cmd_node(const Args& args, const std::string& prog);
+int cmd_master(const Args& args, const std::string& prog);
+
+struct TestOptions;
+
+// How bench-run and bench-node run a bench (the same code path for both).
+struct BenchRun {
+  std::string label;
+  std::string output_dir;  // empty: results/<Name>-<time>[-label]
+  long long start_at_epoch_us = 0;
+  bool progress_json = false;
+  std::vector<std::string> command_line;
+};
+
+// Loads the test, prints the header, runs every cycle, prints "Results: ...". Returns
+// bench-run's exit code (0 all tests ok, 1 some failed, 2 could not run, 130 interrupted).
+int run_bench(const TestOptions& test, const BenchRun& run, const std::string& prog);
+
+// Prints "prog: message" on stderr, returns 2.
+int fail(const std::string& prog, const std::string& message);
+
+}  // namespace bm::app

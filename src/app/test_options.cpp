@@ -1,0 +1,150 @@
+#include "app/test_options.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "conf/values.hpp"
+
+namespace bm::app {
+
+namespace fs = std::filesystem;
+
+std::string version_string() { return std::string("benchmaster/") + BM_VERSION; }
+
+void add_test_options(CLI::App& app, TestOptions& o, conf::Mode mode) {
+  app.add_option("test", o.test_file, "the test file, test_Name.lua (its conf Name.conf sits beside it)")
+      ->required();
+  app.add_option("--config", o.config, "the conf file to use instead of Name.conf beside the test");
+  app.add_option("-e,--function", o.function, "the test function to run (default test_Name)");
+  app.add_option("-u,--url", o.url, "base URL of the target, overrides [main] url");
+  app.add_option("-m,--sleep-time-min", o.sleep_min, "minimum pause after each page, seconds");
+  app.add_option("-M,--sleep-time-max", o.sleep_max, "maximum pause after each page, seconds");
+  app.add_option("--ok-codes", o.ok_codes, "HTTP codes that count as success, e.g. 200:301:302");
+  app.add_option("--connect-timeout", o.connect_timeout, "connect timeout, seconds (default 10)");
+  app.add_option("--timeout", o.timeout, "longest a response may take, seconds (default 30)");
+  app.add_flag("--simple-fetch", o.simple_fetch, "do not fetch the images, CSS and scripts of HTML pages");
+  app.add_option("--seed", o.seed, "seed for think-time randomness (default: from the clock)");
+  if (mode == conf::Mode::bench) {
+    app.add_option("-c,--cycles", o.cycles, "virtual users per cycle, e.g. 10:20:30, overrides [bench] cycles");
+    app.add_option("-D,--duration", o.duration, "logging window of each cycle, seconds");
+    app.add_option("-t,--test-sleep-time", o.test_sleep, "pause between two tests of a virtual user, seconds");
+    app.add_option("-s,--startup-delay", o.startup_delay, "pause between two virtual user starts, seconds");
+    app.add_option("--cycle-time", o.cycle_time, "pause after each cycle, seconds");
+    app.add_flag("-f,--as-fast-as-possible", o.fast, "no pauses at all: same as -m 0 -M 0 -t 0");
+    app.add_option("--apdex-t", o.apdex_t, "Apdex threshold T, seconds (default 1.5)");
+    app.add_option("--workers", o.workers, "event-loop threads (default: one per core)");
+  }
+}
+
+namespace {
+
+bool number_option(const std::string& text, const char* name, std::optional<double>& out, std::string* error) {
+  if (text.empty()) return true;
+  auto value = conf::parse_double(text);
+  if (!value) {
+    *error = fmt::format("command line: {}: '{}' is not a number", name, text);
+    return false;
+  }
+  out = *value;
+  return true;
+}
+
+}  // namespace
+
+std::unique_ptr<LoadedTest> load_test(const TestOptions& o, conf::Mode mode, std::string* error) {
+  fs::path test_file = o.test_file;
+  std::error_code ec;
+  if (!fs::is_regular_file(test_file, ec)) {
+    *error = fmt::format("{}: no such test file", o.test_file);
+    return nullptr;
+  }
+  if (access(test_file.c_str(), R_OK) != 0) {
+    *error = fmt::format("{}: cannot read the test file: {}", o.test_file, std::strerror(errno));
+    return nullptr;
+  }
+  std::string stem = test_file.stem().string();
+  std::string name = stem.rfind("test_", 0) == 0 ? stem.substr(5) : stem;
+  if (name.empty() || test_file.extension() != ".lua") {
+    *error = fmt::format("{}: a test file is named test_Name.lua", o.test_file);
+    return nullptr;
+  }
+  fs::path conf_path = o.config.empty() ? test_file.parent_path() / (name + ".conf") : fs::path(o.config);
+  auto loaded = std::make_unique<LoadedTest>();
+  if (!fs::exists(conf_path, ec)) {
+    *error = fmt::format("{}: no such conf file (a test needs Name.conf beside it, or --config)", conf_path.string());
+    return nullptr;
+  }
+  auto conf = conf::ConfFile::load(conf_path, error);
+  if (!conf) return nullptr;
+  loaded->conf = std::move(*conf);
+
+  conf::Overrides ov;
+  if (!o.url.empty()) {
+    ov.url = o.url;
+    // Tests read the URL with conf_get('main', 'url'): the override must reach them too,
+    // as FunkLoad's command-line options did.
+    loaded->conf.set("main", "url", o.url);
+  }
+  if (!o.cycles.empty()) {
+    auto cycles = conf::parse_cycles(o.cycles);
+    if (!cycles) {
+      *error = fmt::format("command line: -c/--cycles: '{}' is not a list of positive integers separated by ':'",
+                           o.cycles);
+      return nullptr;
+    }
+    ov.cycles = *cycles;
+  }
+  if (!o.ok_codes.empty()) {
+    auto codes = conf::parse_status_codes(o.ok_codes);
+    if (!codes) {
+      *error = fmt::format("command line: --ok-codes: '{}' is not a list of HTTP status codes separated by ':'",
+                           o.ok_codes);
+      return nullptr;
+    }
+    ov.ok_codes = *codes;
+  }
+  if (!number_option(o.duration, "-D/--duration", ov.duration_s, error) ||
+      !number_option(o.startup_delay, "-s/--startup-delay", ov.startup_delay_s, error) ||
+      !number_option(o.sleep_min, "-m/--sleep-time-min", ov.sleep_time_min_s, error) ||
+      !number_option(o.sleep_max, "-M/--sleep-time-max", ov.sleep_time_max_s, error) ||
+      !number_option(o.test_sleep, "-t/--test-sleep-time", ov.sleep_time_s, error) ||
+      !number_option(o.cycle_time, "--cycle-time", ov.cycle_time_s, error) ||
+      !number_option(o.apdex_t, "--apdex-t", ov.apdex_t_s, error) ||
+      !number_option(o.connect_timeout, "--connect-timeout", ov.connect_timeout_s, error) ||
+      !number_option(o.timeout, "--timeout", ov.read_timeout_s, error)) {
+    return nullptr;
+  }
+  if (o.fast) {
+    ov.sleep_time_min_s = 0;
+    ov.sleep_time_max_s = 0;
+    ov.sleep_time_s = 0;
+  }
+  if (o.simple_fetch) ov.fetch_resources = false;
+  auto settings = conf::resolve_bench_settings(loaded->conf, ov, mode, error, &loaded->warnings);
+  if (!settings) return nullptr;
+  if (settings->url.empty()) {
+    *error = fmt::format("{}: [main] url is not set (or give -u URL)", conf_path.string());
+    return nullptr;
+  }
+
+  engine::EngineSettings& e = loaded->engine;
+  e.bench = std::move(*settings);
+  e.test_file = test_file;
+  e.test_function = o.function.empty() ? "test_" + name : o.function;
+  e.conf = &loaded->conf;
+  e.identity.test_name = name;
+  e.identity.url = e.bench.url;
+  e.identity.version = BM_VERSION;
+  if (auto node = loaded->conf.get_int("bench", "node_num", error)) e.identity.node_num = static_cast<int>(*node);
+  else if (!error->empty()) return nullptr;
+  unsigned cores = std::thread::hardware_concurrency();
+  e.workers = o.workers > 0 ? o.workers : static_cast<int>(cores == 0 ? 1 : cores);
+  e.seed = o.seed;
+  return loaded;
+}
+
+}  // namespace bm::app

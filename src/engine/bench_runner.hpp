@@ -1,0 +1,46 @@
+#pragma once
+// A bench on one node: cycles of rising concurrency with FunkLoad's phases (start-up,
+// logging window, drain, pause), statistics merged from every worker, and the results
+// file rewritten after every cycle.
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "engine/settings.hpp"
+#include "stats/results.hpp"
+
+namespace bm::engine {
+
+struct BenchOptions {
+  EngineSettings engine;
+  std::filesystem::path output_dir;      // results.json and bench.log go here
+  std::string label;
+  std::vector<std::string> command_line;
+  int64_t start_at_epoch_us = 0;         // distributed runs: begin cycle 1 at this wall-clock time
+  bool progress_json = false;            // print one machine-readable progress line per second
+  bool color = false;
+};
+
+// Set from a signal handler; the runner polls it.
+extern std::atomic<int> g_interrupts;
+void install_interrupt_handlers();
+
+class BenchRunner {
+ public:
+  BenchRunner(BenchOptions options, std::ostream& out);
+  // Runs every cycle. Returns the exit code: 0 every test succeeded, 1 some failed,
+  // 2 the bench could not run, 130 interrupted. *error holds one line when it is 2.
+  int run(std::string* error);
+  const stats::Results& results() const { return results_; }
+  std::filesystem::path results_path() const { return options_.output_dir / "results.json"; }
+
+ private:
+  BenchOptions options_;
+  std::ostream& out_;
+  stats::Results results_;
+};
+
+}  // namespace bm::engine

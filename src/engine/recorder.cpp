@@ -1,0 +1,186 @@
+#include "engine/recorder.hpp"
+
+namespace bm::engine {
+
+namespace {
+constexpr std::string_view kOverflowKey = "(other: too many distinct keys)";
+}  // namespace
+
+Recorder::Recorder(const ClockBase& clock, int64_t apdex_t_us) : clock_(clock), apdex_t_us_(apdex_t_us) {}
+
+void Recorder::begin_cycle(int cycle, int cvus, int64_t window_start_ns, int64_t window_end_ns) {
+  cycle_ = cycle;
+  window_start_ns_ = window_start_ns;
+  window_end_ns_ = window_end_ns;
+  cycle_results_ = stats::CycleResults{};
+  cycle_results_.index = cycle;
+  cycle_results_.cvus = cvus;
+  page_index_.clear();
+  request_index_.clear();
+  test_index_.clear();
+}
+
+int Recorder::page_slot(std::string_view key) {
+  if (auto it = page_index_.find(key); it != page_index_.end()) return it->second;
+  if (page_index_.size() >= kMaxPages) key = kOverflowKey;
+  int slot = static_cast<int>(cycle_results_.pages.index_of(key));
+  page_index_.emplace(std::string(key), slot);
+  return slot;
+}
+
+int Recorder::request_slot(int page, std::string_view key, std::string_view method, std::string_view url,
+                           RequestKind kind) {
+  const std::string& page_key = cycle_results_.pages[static_cast<size_t>(page)].key;
+  scratch_key_.assign(page_key);
+  scratch_key_ += '\x1f';
+  scratch_key_.append(key);
+  if (auto it = request_index_.find(scratch_key_); it != request_index_.end()) return it->second;
+  if (request_index_.size() >= kMaxRequests) key = kOverflowKey;
+  auto index = cycle_results_.requests.index_of(page_key, key);
+  stats::Entry& entry = cycle_results_.requests[index];
+  if (entry.method.empty()) {
+    entry.page = page_key;
+    entry.method.assign(method);
+    entry.url.assign(url);
+    entry.kind = kind;
+  }
+  int slot = static_cast<int>(index);
+  request_index_.emplace(scratch_key_, slot);
+  return slot;
+}
+
+int Recorder::test_slot(std::string_view key) {
+  if (auto it = test_index_.find(key); it != test_index_.end()) return it->second;
+  int slot = static_cast<int>(cycle_results_.tests.index_of(key));
+  test_index_.emplace(std::string(key), slot);
+  return slot;
+}
+
+void Recorder::roll_second(int64_t t_ns) {
+  int64_t second = clock_.epoch_second(t_ns);
+  if (second == current_second_) return;
+  if (current_second_ != 0) {
+    second_.set_cvus(running_vus_);
+    if (auto point = second_.roll(second)) finished_points_.push_back(std::move(*point));
+  } else {
+    second_ = stats::SecondAccumulator(second);
+  }
+  current_second_ = second;
+  stats::Phase phase = t_ns < window_start_ns_ ? stats::Phase::startup
+                       : t_ns < window_end_ns_ ? stats::Phase::window
+                                               : stats::Phase::drain;
+  second_.set_cycle(cycle_, phase);
+}
+
+void Recorder::request_done(int slot, const RequestSample& s) {
+  roll_second(s.done_ns);
+  Progress::bump(progress_.requests);
+  if (s.ok) second_.record_request_ok(s.latency_us);
+  else second_.record_request_failed();
+  second_.add_bytes_received(s.bytes_received);
+  if (!in_window(s.done_ns)) {
+    ++cycle_results_.outside_window.requests;
+    return;
+  }
+  stats::EntryStats& e = cycle_results_.requests[static_cast<size_t>(slot)].stats;
+  if (s.status != 0) e.add_status(s.status);
+  e.add_bytes(s.bytes_sent, s.bytes_received);
+  if (s.ok) {
+    e.record_success(s.latency_us, apdex_t_us_);
+  } else if (stats::default_verdict(s.error) == stats::Verdict::failure) {
+    e.record_failure(s.error, s.status != 0 ? s.latency_us : -1);
+  } else {
+    e.record_error(s.error);
+  }
+}
+
+void Recorder::page_done(int slot, bool ok, stats::ErrorKind error, int status, int64_t latency_us, int64_t done_ns) {
+  roll_second(done_ns);
+  second_.record_page(ok);
+  if (!in_window(done_ns)) {
+    ++cycle_results_.outside_window.pages;
+    return;
+  }
+  stats::EntryStats& e = cycle_results_.pages[static_cast<size_t>(slot)].stats;
+  if (status != 0) e.add_status(status);
+  if (ok) {
+    e.record_success(latency_us, apdex_t_us_);
+  } else if (stats::default_verdict(error) == stats::Verdict::failure) {
+    e.record_failure(error, status != 0 ? latency_us : -1);
+  } else {
+    e.record_error(error);
+  }
+}
+
+void Recorder::test_done(int slot, int verdict, stats::ErrorKind kind, int64_t latency_us, int pages, int requests,
+                         int64_t done_ns) {
+  roll_second(done_ns);
+  second_.record_test(verdict == 0 ? stats::TestOutcome::ok
+                      : verdict == 1 ? stats::TestOutcome::failure
+                                     : stats::TestOutcome::error);
+  if (!in_window(done_ns)) {
+    ++cycle_results_.outside_window.tests;
+    return;
+  }
+  // Progress counts what the report will count: tests completed inside the window.
+  Progress::bump(verdict == 0 ? progress_.tests_ok : verdict == 1 ? progress_.tests_failed : progress_.tests_errors);
+  stats::EntryStats& e = cycle_results_.tests[static_cast<size_t>(slot)].stats;
+  if (verdict == 0) {
+    e.record_success(latency_us, apdex_t_us_);
+    e.add_test_content(static_cast<uint64_t>(pages), static_cast<uint64_t>(requests));
+  } else if (verdict == 1) {
+    e.record_failure(kind, latency_us);
+  } else {
+    e.record_error(kind);
+  }
+}
+
+void Recorder::error_event(stats::ErrorKind kind, bool failure, std::string_view page, std::string_view request,
+                           int status, std::string_view message, int64_t t_ns) {
+  if (!in_window(t_ns)) return;
+  // Group by the message without its "file:line:" prefix, so one check failing on
+  // many lines of data still reads as one group per line of code.
+  std::string_view location;
+  std::string_view text = message;
+  if (size_t colon = message.find(".lua:"); colon != std::string_view::npos) {
+    size_t end = message.find(':', colon + 5);
+    if (end != std::string_view::npos) {
+      location = message.substr(0, end);
+      text = message.substr(end + 1);
+      while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+    }
+  }
+  stats::ErrorOccurrence occurrence;
+  occurrence.kind = kind;
+  occurrence.verdict = failure ? stats::Verdict::failure : stats::Verdict::error;
+  occurrence.page = page;
+  occurrence.request = request;
+  occurrence.status = status;
+  occurrence.message = location.empty() ? text : message;
+  occurrence.example = message;
+  occurrence.location = location;
+  occurrence.epoch_us = clock_.epoch_us(t_ns);
+  cycle_results_.errors.record(occurrence);
+}
+
+stats::CycleResults Recorder::take_cycle() {
+  stats::CycleResults out = std::move(cycle_results_);
+  cycle_results_ = stats::CycleResults{};
+  page_index_.clear();
+  request_index_.clear();
+  test_index_.clear();
+  return out;
+}
+
+std::vector<stats::SeriesPoint> Recorder::take_series(bool include_current) {
+  if (include_current && current_second_ != 0) {
+    second_.set_cvus(running_vus_);
+    if (auto point = second_.roll(current_second_ + 1)) finished_points_.push_back(std::move(*point));
+    current_second_ = 0;
+  }
+  std::vector<stats::SeriesPoint> out;
+  out.swap(finished_points_);
+  return out;
+}
+
+}  // namespace bm::engine

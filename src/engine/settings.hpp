@@ -1,0 +1,37 @@
+#pragma once
+// What the engine needs to run a test: resolved settings, never raw conf text.
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "conf/bench_settings.hpp"
+#include "script/script_state.hpp"
+
+namespace bm::engine {
+
+// One line of bench-test's trace: a request as it completed.
+struct TraceEvent {
+  std::string_view kind;     // "page", "redirect", "resource"
+  std::string_view method;
+  std::string_view url;
+  int status = 0;
+  int64_t latency_us = 0;
+  uint64_t bytes = 0;
+  std::string_view error;    // empty when ok
+};
+
+struct EngineSettings {
+  conf::BenchSettings bench;
+  std::filesystem::path test_file;
+  std::string test_function;           // e.g. "test_Simple"
+  const conf::ConfFile* conf = nullptr;
+  script::ScriptIdentity identity;
+  int workers = 1;
+  uint64_t seed = 0;                   // think-time randomness; 0 = from the clock
+  std::function<void(const TraceEvent&)> trace;   // bench-test: called on the worker thread
+  // bench-test: called on the worker thread when a test ends (failed or not).
+  std::function<void(uint64_t iteration, const script::RunResult&, int64_t duration_us)> on_test;
+};
+
+}  // namespace bm::engine

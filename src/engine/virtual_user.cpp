@@ -1,0 +1,852 @@
+#include "engine/virtual_user.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "engine/worker.hpp"
+#include "http/html_resources.hpp"
+
+namespace bm::engine {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using stats::ErrorKind;
+
+struct VirtualUser::Connection {
+  explicit Connection(asio::io_context& io) : socket(io) {}
+  std::string origin;
+  tcp::socket socket;
+  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls;
+  bool open = false;
+  uint64_t served = 0;  // responses completed on this connection
+};
+
+namespace {
+
+std::string_view error_kind_name(ErrorKind kind) { return stats::to_string(kind); }
+
+bool is_redirect(int status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+bool method_has_query_params(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "DELETE" || method == "OPTIONS";
+}
+
+}  // namespace
+
+VirtualUser::VirtualUser(Worker& worker, int vu_id, int cycle, int cvus, uint64_t max_iterations)
+    : worker_(worker),
+      vu_id_(vu_id),
+      cycle_(cycle),
+      cvus_(cvus),
+      max_iterations_(max_iterations),
+      timer_(worker.io()) {
+  const auto& bench = worker_.settings().bench;
+  settings_.ok_codes = bench.ok_codes;
+  settings_.user_agent = bench.user_agent;
+  script_vu_ = worker_.script().create_vu(this);
+}
+
+VirtualUser::~VirtualUser() {
+  for (auto& conn : connections_) close(*conn);
+  worker_.script().destroy_vu(script_vu_);
+}
+
+void VirtualUser::log(std::string_view line) {
+  const auto& sink = worker_.settings().identity.log_sink;
+  if (sink) sink(fmt::format("[vu {} cycle {}] {}", vu_id_, cycle_, line));
+}
+
+// ------------------------------------------------------------------ test loop
+
+void VirtualUser::start_at(int64_t start_ns) {
+  int64_t delay = start_ns - mono_ns();
+  if (delay <= 0) {
+    asio::post(worker_.io(), [this] { begin(); });
+    return;
+  }
+  timer_.expires_after(std::chrono::nanoseconds(delay));
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stop_requested_) {
+      finish();
+      return;
+    }
+    begin();
+  });
+}
+
+void VirtualUser::run_hook(script::Hook hook, int cycle, int cvus,
+                           std::function<void(const script::RunResult&)> done) {
+  phase_ = Phase::hook;
+  hook_done_ = std::move(done);
+  handle(worker_.script().start_hook(script_vu_, hook, {static_cast<double>(cycle), static_cast<double>(cvus)}));
+}
+
+void VirtualUser::begin() {
+  if (stop_requested_) {
+    finish();
+    return;
+  }
+  began_ = true;
+  worker_.vu_started();
+  if (worker_.script().has_hook(script::Hook::setup_vu)) {
+    phase_ = Phase::setup_vu;
+    handle(worker_.script().start_hook(script_vu_, script::Hook::setup_vu));
+    return;
+  }
+  next_iteration();
+}
+
+void VirtualUser::next_iteration() {
+  if (stop_requested_ || (max_iterations_ != 0 && iteration_ >= max_iterations_)) {
+    finish();
+    return;
+  }
+  ++iteration_;
+  test_start_ns_ = mono_ns();
+  test_pages_ = test_requests_ = 0;
+  // Each test is a new visit: FunkLoad cleared the browser's cookies between tests.
+  // The resource cache stays with the virtual user, as a returning browser's would.
+  cookies_.clear();
+  if (worker_.script().has_hook(script::Hook::setup)) {
+    phase_ = Phase::setup;
+    handle(worker_.script().start_hook(script_vu_, script::Hook::setup));
+  } else {
+    phase_ = Phase::test;
+    handle(worker_.script().start(script_vu_, worker_.test_function()));
+  }
+}
+
+void VirtualUser::handle(const script::RunResult& result) {
+  using State = script::RunResult::State;
+  if (result.state == State::waiting) return;
+  auto& script = worker_.script();
+  switch (phase_) {
+    case Phase::setup_vu:
+      if (result.state == State::failed) {
+        // A virtual user whose setup failed cannot run its tests: count it once.
+        test_start_ns_ = mono_ns();
+        end_test(result);
+        stop_requested_ = true;
+        finish();
+        return;
+      }
+      next_iteration();
+      return;
+    case Phase::setup:
+      if (result.state == State::failed) {
+        end_test(result);
+        return;
+      }
+      phase_ = Phase::test;
+      handle(script.start(script_vu_, worker_.test_function()));
+      return;
+    case Phase::test:
+      if (script.has_hook(script::Hook::teardown)) {
+        test_result_ = result;
+        phase_ = Phase::teardown;
+        handle(script.start_hook(script_vu_, script::Hook::teardown));
+        return;
+      }
+      end_test(result);
+      return;
+    case Phase::teardown:
+      end_test(test_result_.state == State::failed ? test_result_ : result);
+      return;
+    case Phase::hook:
+      phase_ = Phase::done;
+      hook_done_(result);
+      return;
+    case Phase::teardown_vu:
+      phase_ = Phase::done;
+      worker_.vu_stopped(began_);
+      return;
+    default:
+      return;
+  }
+}
+
+void VirtualUser::end_test(const script::RunResult& result) {
+  if (aborted_) return;
+  int64_t now = mono_ns();
+  int verdict = 0;
+  ErrorKind kind = ErrorKind::other;
+  if (result.state == script::RunResult::State::failed) {
+    verdict = result.verdict == script::Verdict::failure ? 1 : 2;
+    kind = stats::parse_error_kind(result.kind).value_or(ErrorKind::other);
+    std::string message = result.message;
+    if (outcome_.sequence != 0 && kind != ErrorKind::status && kind != ErrorKind::resource &&
+        outcome_.verdict == script::Verdict::ok) {
+      message += fmt::format(" (after page '{}')", outcome_.key);
+    }
+    worker_.recorder().error_event(kind, verdict == 1, outcome_.sequence ? std::string_view(outcome_.key) : "",
+                                   outcome_.verdict != script::Verdict::ok ? outcome_.final_url : "",
+                                   outcome_.verdict != script::Verdict::ok ? outcome_.status : 0, message, now);
+    if (!result.traceback.empty()) log(result.message + "\n" + result.traceback);
+  }
+  if (const auto& on_test = worker_.settings().on_test) on_test(iteration_, result, (now - test_start_ns_) / 1000);
+  if (test_slot_ < 0) test_slot_ = worker_.recorder().test_slot(worker_.settings().test_function);
+  worker_.recorder().test_done(test_slot_, verdict, kind, (now - test_start_ns_) / 1000, test_pages_, test_requests_,
+                               now);
+
+  double pause = worker_.settings().bench.sleep_time_s;
+  phase_ = Phase::between_tests;
+  if (pause > 0 && !stop_requested_) {
+    timer_.expires_after(std::chrono::nanoseconds(static_cast<int64_t>(pause * 1e9)));
+    timer_.async_wait([this](const boost::system::error_code&) { next_iteration(); });
+  } else {
+    // Posted, not called: a test that makes no request must not recurse, and other
+    // virtual users on this loop get their turn.
+    asio::post(worker_.io(), [this] { next_iteration(); });
+  }
+}
+
+void VirtualUser::finish() {
+  if (phase_ == Phase::done || phase_ == Phase::teardown_vu) return;
+  bool started = phase_ != Phase::waiting_start;
+  if (started && !aborted_ && worker_.script().has_hook(script::Hook::teardown_vu)) {
+    phase_ = Phase::teardown_vu;
+    handle(worker_.script().start_hook(script_vu_, script::Hook::teardown_vu));
+    return;
+  }
+  phase_ = Phase::done;
+  for (auto& conn : connections_) close(*conn);
+  worker_.vu_stopped(began_);
+}
+
+void VirtualUser::request_stop(bool abort) {
+  stop_requested_ = true;
+  if (abort) {
+    aborted_ = true;
+    for (auto& conn : connections_) close(*conn);
+    boost::system::error_code ignored;
+    timer_.cancel();
+    if (phase_ != Phase::done) {
+      phase_ = Phase::done;
+      worker_.vu_stopped(began_);
+    }
+    return;
+  }
+  if (phase_ == Phase::waiting_start || phase_ == Phase::between_tests) timer_.cancel();
+}
+
+void VirtualUser::resume_script() {
+  if (aborted_) return;
+  handle(worker_.script().resume(script_vu_));
+}
+
+void VirtualUser::begin_sleep(double seconds) {
+  timer_.expires_after(std::chrono::nanoseconds(static_cast<int64_t>(seconds * 1e9)));
+  timer_.async_wait([this](const boost::system::error_code&) { resume_script(); });
+}
+
+// ------------------------------------------------------------------ pages
+
+bool VirtualUser::begin_page(const script::PageRequest& request, std::string* error) {
+  std::string url_error;
+  const http::Url* url = nullptr;
+  std::string composed;
+  if (!request.params.empty() && method_has_query_params(request.method)) {
+    composed.assign(request.url);
+    composed += request.url.find('?') == std::string_view::npos ? '?' : '&';
+    std::vector<std::pair<std::string, std::string>> params(request.params.begin(), request.params.end());
+    http::append_form_urlencoded(composed, params);
+    auto parsed = http::parse_url(composed, &url_error);
+    if (!parsed) {
+      *error = url_error;
+      return false;
+    }
+    url_ = std::move(*parsed);
+  } else {
+    url = worker_.parse_url_cached(request.url, &url_error);
+    if (url == nullptr) {
+      *error = url_error;
+      return false;
+    }
+    url_ = *url;
+  }
+
+  method_.assign(request.method);
+  body_.clear();
+  content_type_.clear();
+  if (request.multipart || !request.files.empty()) {
+    std::vector<std::pair<std::string, std::string>> fields(request.params.begin(), request.params.end());
+    std::vector<http::MultipartFile> files;
+    for (const auto& f : request.files) {
+      files.push_back(http::MultipartFile{std::string(f.field), std::string(f.filename), std::string(f.content_type),
+                                          std::string(f.content)});
+    }
+    std::string boundary;
+    body_ = http::multipart_body(fields, files, boundary, worker_.random()());
+    content_type_ = "multipart/form-data; boundary=" + boundary;
+  } else if (!request.params.empty() && !method_has_query_params(request.method)) {
+    std::vector<std::pair<std::string, std::string>> params(request.params.begin(), request.params.end());
+    http::append_form_urlencoded(body_, params);
+    content_type_ = "application/x-www-form-urlencoded";
+  } else if (!request.body.empty()) {
+    body_.assign(request.body);
+  }
+  if (!request.content_type.empty()) content_type_.assign(request.content_type);
+  request_headers_.clear();
+  for (const auto& [name, value] : request.headers) {
+    for (char c : name) {
+      if (c == '\r' || c == '\n' || c == ':') {
+        *error = fmt::format("header name '{}' is not valid", name);
+        return false;
+      }
+    }
+    for (char c : value) {
+      if (c == '\r' || c == '\n') {
+        *error = fmt::format("header '{}' has a line break in its value", name);
+        return false;
+      }
+    }
+    request_headers_.emplace_back(name, value);
+  }
+
+  const auto& bench = worker_.settings().bench;
+  ok_codes_ = request.ok_codes ? *request.ok_codes : settings_.ok_codes;
+  follow_redirects_ = request.follow_redirects.value_or(true);
+  fetch_resources_ = request.fetch_resources.value_or(bench.fetch_resources);
+  timeout_ns_ = static_cast<int64_t>((request.timeout_s > 0 ? request.timeout_s : bench.read_timeout_s) * 1e9);
+
+  outcome_.verdict = script::Verdict::ok;
+  outcome_.status = 0;
+  outcome_.method = method_;
+  if (!request.description.empty()) {
+    outcome_.key.assign(request.description);
+  } else {
+    outcome_.key.assign(method_);
+    outcome_.key += ' ';
+    outcome_.key.append(request.url);
+  }
+  outcome_.error_kind.clear();
+  outcome_.message.clear();
+  outcome_.redirects = outcome_.resources = 0;
+  outcome_.connect_us = outcome_.first_byte_us = outcome_.total_us = 0;
+  outcome_.body_bytes = outcome_.wire_bytes = 0;
+  ++outcome_.sequence;
+  page_slot_ = worker_.recorder().page_slot(outcome_.key);
+  page_start_ns_ = mono_ns();
+  page_failed_resource_ = false;
+  resource_failure_.clear();
+  pending_resources_.clear();
+  next_resource_ = 0;
+  ++test_pages_;
+
+  kind_ = RequestKind::main;
+  parser_ = &main_parser_;
+  parser_->set_store_body(true);
+  request_slot_ = worker_.recorder().request_slot(page_slot_, outcome_.key, method_, url_.str(), kind_);
+  attempt_ = 0;
+  // Always asynchronous, even when it fails at once: the script is inside lua_resume.
+  asio::post(worker_.io(), [this] { start_exchange(); });
+  return true;
+}
+
+VirtualUser::Connection& VirtualUser::connection_for(const http::Url& url) {
+  std::string origin = url.origin();
+  for (auto& conn : connections_) {
+    if (conn->origin == origin) return *conn;
+  }
+  // Browsers keep a few connections per user; so do we, reusing the oldest slot.
+  if (connections_.size() < 4) {
+    connections_.push_back(std::make_unique<Connection>(worker_.io()));
+  } else {
+    std::rotate(connections_.begin(), connections_.begin() + 1, connections_.end());
+    close(*connections_.back());
+  }
+  Connection& conn = *connections_.back();
+  conn.origin = std::move(origin);
+  return conn;
+}
+
+void VirtualUser::close(Connection& conn) {
+  boost::system::error_code ignored;
+  if (conn.socket.is_open()) {
+    conn.socket.shutdown(tcp::socket::shutdown_both, ignored);
+    conn.socket.close(ignored);
+  }
+  conn.tls.reset();
+  conn.open = false;
+  conn.served = 0;
+}
+
+void VirtualUser::start_exchange() {
+  if (aborted_) return;
+  exchange_start_ns_ = mono_ns();
+  first_byte_ns_ = 0;
+  got_bytes_ = false;
+  timed_out_ = false;
+  sent_ = 0;
+
+  // The request bytes: kept in one buffer and written with one call.
+  header_views_.clear();
+  bool has_ua = false;
+  for (const auto& [name, value] : settings_.default_headers) {
+    header_views_.push_back({name, value});
+    if (strcasecmp(name.c_str(), "user-agent") == 0) has_ua = true;
+  }
+  for (const auto& [name, value] : request_headers_) {
+    header_views_.push_back({name, value});
+    if (strcasecmp(name.c_str(), "user-agent") == 0) has_ua = true;
+  }
+  if (!has_ua && !settings_.user_agent.empty()) header_views_.push_back({"User-Agent", settings_.user_agent});
+  if (!settings_.authorization.empty()) header_views_.push_back({"Authorization", settings_.authorization});
+  cookie_scratch_.clear();
+  if (cookies_.size() != 0 &&
+      cookies_.append_cookie_header(url_, cookie_scratch_, worker_.clock().epoch_us(exchange_start_ns_) / 1000000)) {
+    header_views_.push_back({"Cookie", cookie_scratch_});
+  }
+  bool has_body = kind_ != RequestKind::resource && !body_.empty();
+  if (has_body && !content_type_.empty()) header_views_.push_back({"Content-Type", content_type_});
+  request_bytes_.clear();
+  std::string_view method = kind_ == RequestKind::resource ? std::string_view("GET") : std::string_view(method_);
+  http::append_request(request_bytes_, method, url_, header_views_, has_body ? std::string_view(body_) : "");
+
+  parser_->reset(method == "HEAD");
+  conn_ = &connection_for(url_);
+  if (conn_->open) {
+    send_request();
+  } else {
+    connect(*conn_);
+  }
+}
+
+void VirtualUser::connect(Connection& conn) {
+  tcp::endpoint endpoint;
+  std::string error;
+  if (!worker_.resolve(url_, &endpoint, &error)) {
+    fail_exchange(ErrorKind::dns, error);
+    return;
+  }
+  boost::system::error_code ec;
+  conn.socket.open(endpoint.protocol(), ec);
+  if (ec) {
+    if (ec.value() == EMFILE || ec.value() == ENFILE) {
+      worker_.set_fatal(fmt::format("out of file descriptors ({}): each virtual user holds a connection; lower the "
+                                    "concurrency or raise the open-file limit (ulimit -n)",
+                                    ec.message()));
+    }
+    fail_exchange(ErrorKind::connect, fmt::format("cannot open a socket: {}", ec.message()));
+    return;
+  }
+  conn.socket.non_blocking(true, ec);
+  conn.socket.set_option(tcp::no_delay(true), ec);
+  connect_start_ns_ = mono_ns();
+  deadline_ns_ = connect_start_ns_ + static_cast<int64_t>(worker_.settings().bench.connect_timeout_s * 1e9);
+  async_pending_ = true;
+  conn.socket.async_connect(endpoint, [this, &conn](const boost::system::error_code& ec) {
+    async_pending_ = false;
+    deadline_ns_ = 0;
+    if (aborted_) return;
+    if (ec) {
+      if (timed_out_) {
+        fail_exchange(ErrorKind::timeout, fmt::format("connect to {} timed out after {}s", url_.origin(),
+                                                      worker_.settings().bench.connect_timeout_s));
+      } else {
+        fail_exchange(ErrorKind::connect, fmt::format("cannot connect to {}: {}", url_.origin(), ec.message()));
+      }
+      return;
+    }
+    outcome_.connect_us += (mono_ns() - connect_start_ns_) / 1000;
+    if (url_.tls()) {
+      conn.tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(conn.socket, worker_.tls_context());
+      SSL_set_tlsext_host_name(conn.tls->native_handle(), url_.host.c_str());
+      deadline_ns_ = mono_ns() + static_cast<int64_t>(worker_.settings().bench.connect_timeout_s * 1e9);
+      async_pending_ = true;
+      conn.tls->async_handshake(asio::ssl::stream_base::client, [this, &conn](const boost::system::error_code& ec) {
+        async_pending_ = false;
+        deadline_ns_ = 0;
+        if (aborted_) return;
+        if (ec) {
+          fail_exchange(timed_out_ ? ErrorKind::timeout : ErrorKind::tls,
+                        fmt::format("TLS handshake with {} failed: {}", url_.origin(), ec.message()));
+          return;
+        }
+        conn.open = true;
+        send_request();
+      });
+      return;
+    }
+    conn.open = true;
+    send_request();
+  });
+}
+
+void VirtualUser::send_request() {
+  deadline_ns_ = mono_ns() + timeout_ns_;
+  if (conn_->tls) {
+    async_pending_ = true;
+    asio::async_write(*conn_->tls, asio::buffer(request_bytes_),
+                      [this](const boost::system::error_code& ec, size_t) {
+                        async_pending_ = false;
+                        if (aborted_) return;
+                        if (ec) {
+                          if (timed_out_) return fail_exchange(ErrorKind::timeout, "request write timed out");
+                          if (retry_on_fresh_connection()) return;
+                          return fail_exchange(ErrorKind::reset, fmt::format("cannot send request: {}", ec.message()));
+                        }
+                        sent_ns_ = mono_ns();
+                        async_pending_ = true;
+                        conn_->tls->async_read_some(
+                            asio::buffer(worker_.read_buffer(), Worker::kReadBufferSize),
+                            [this](const boost::system::error_code& ec, size_t n) { on_tls_read(ec, n); });
+                      });
+    return;
+  }
+  send_plain();
+}
+
+// Plain TCP: write at once (a request fits the socket buffer), then wait for
+// readability and read, so a keep-alive request costs one write and one read.
+void VirtualUser::send_plain() {
+  int fd = conn_->socket.native_handle();
+  while (sent_ < request_bytes_.size()) {
+    ssize_t n = ::send(fd, request_bytes_.data() + sent_, request_bytes_.size() - sent_, MSG_NOSIGNAL);
+    if (n > 0) {
+      sent_ += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      async_pending_ = true;
+      conn_->socket.async_wait(tcp::socket::wait_write, [this](const boost::system::error_code& ec) {
+        async_pending_ = false;
+        if (aborted_) return;
+        if (ec) {
+          if (timed_out_) return fail_exchange(ErrorKind::timeout, "request write timed out");
+          return fail_exchange(ErrorKind::reset, fmt::format("cannot send request: {}", ec.message()));
+        }
+        send_plain();
+      });
+      return;
+    }
+    int err = errno;
+    if (retry_on_fresh_connection()) return;
+    fail_exchange(ErrorKind::reset, fmt::format("cannot send request to {}: {}", url_.origin(), std::strerror(err)));
+    return;
+  }
+  sent_ns_ = mono_ns();
+  wait_readable();
+}
+
+void VirtualUser::wait_readable() {
+  async_pending_ = true;
+  conn_->socket.async_wait(tcp::socket::wait_read,
+                           [this](const boost::system::error_code& ec) { on_readable(ec); });
+}
+
+void VirtualUser::on_readable(const boost::system::error_code& ec) {
+  async_pending_ = false;
+  if (aborted_) return;
+  if (ec) {
+    if (timed_out_) {
+      fail_exchange(ErrorKind::timeout, fmt::format("no complete response from {} within {:g}s", url_.origin(),
+                                                    timeout_ns_ / 1e9));
+    } else {
+      fail_exchange(ErrorKind::reset, fmt::format("connection to {} failed: {}", url_.origin(), ec.message()));
+    }
+    return;
+  }
+  int fd = conn_->socket.native_handle();
+  char* buffer = worker_.read_buffer();
+  while (true) {
+    ssize_t n = ::recv(fd, buffer, Worker::kReadBufferSize, 0);
+    if (n > 0) {
+      if (consume(buffer, static_cast<size_t>(n))) return;
+      if (static_cast<size_t>(n) < Worker::kReadBufferSize) break;  // drained: wait for more
+      continue;
+    }
+    if (n == 0) {
+      // Peer closed: ends a close-delimited body, or the connection went stale.
+      if (!got_bytes_ && retry_on_fresh_connection()) return;
+      auto result = parser_->finish_eof();
+      if (result == http::ResponseParser::Result::complete) {
+        conn_->open = false;
+        exchange_done();
+      } else {
+        fail_exchange(ErrorKind::reset, fmt::format("{} {}: {}", current_method(), url_.str(), parser_->error()));
+      }
+      return;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    int err = errno;
+    if (!got_bytes_ && retry_on_fresh_connection()) return;
+    fail_exchange(ErrorKind::reset, fmt::format("connection to {} failed: {}", url_.origin(), std::strerror(err)));
+    return;
+  }
+  wait_readable();
+}
+
+void VirtualUser::on_tls_read(const boost::system::error_code& ec, size_t n) {
+  async_pending_ = false;
+  if (aborted_) return;
+  if (n > 0 && consume(worker_.read_buffer(), n)) return;
+  if (ec) {
+    if (timed_out_) {
+      return fail_exchange(ErrorKind::timeout, fmt::format("no complete response from {} within {:g}s",
+                                                           url_.origin(), timeout_ns_ / 1e9));
+    }
+    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
+      if (!got_bytes_ && retry_on_fresh_connection()) return;
+      if (parser_->finish_eof() == http::ResponseParser::Result::complete) {
+        conn_->open = false;
+        return exchange_done();
+      }
+      return fail_exchange(ErrorKind::reset, fmt::format("{} {}: {}", current_method(), url_.str(), parser_->error()));
+    }
+    if (!got_bytes_ && retry_on_fresh_connection()) return;
+    return fail_exchange(ErrorKind::tls, fmt::format("connection to {} failed: {}", url_.origin(), ec.message()));
+  }
+  async_pending_ = true;
+  conn_->tls->async_read_some(asio::buffer(worker_.read_buffer(), Worker::kReadBufferSize),
+                              [this](const boost::system::error_code& ec, size_t n) { on_tls_read(ec, n); });
+}
+
+bool VirtualUser::consume(const char* data, size_t n) {
+  if (!got_bytes_) {
+    got_bytes_ = true;
+    first_byte_ns_ = mono_ns();
+  }
+  size_t used = 0;
+  auto result = parser_->feed(data, n, &used);
+  if (result == http::ResponseParser::Result::need_more) return false;
+  if (result == http::ResponseParser::Result::error) {
+    const std::string& err = parser_->error();
+    ErrorKind kind = err.find("larger than") != std::string::npos ? ErrorKind::too_large : ErrorKind::protocol;
+    fail_exchange(kind, fmt::format("{} {}: {}", current_method(), url_.str(), err));
+    return true;
+  }
+  exchange_done();
+  return true;
+}
+
+// A kept-alive connection the server closed while idle fails on first use; browsers
+// retry such a request once on a fresh connection, and so do we.
+bool VirtualUser::retry_on_fresh_connection() {
+  if (attempt_ > 0 || conn_ == nullptr || conn_->served == 0 || got_bytes_) return false;
+  ++attempt_;
+  close(*conn_);
+  parser_->reset(current_method() == "HEAD");
+  sent_ = 0;
+  connect(*conn_);
+  return true;
+}
+
+bool VirtualUser::status_ok(int status) const {
+  return std::find(ok_codes_.begin(), ok_codes_.end(), status) != ok_codes_.end();
+}
+
+void VirtualUser::store_cookies(const http::ResponseParser& parser, const http::Url& url) {
+  int64_t now_s = 0;
+  for (size_t i = 0, n = parser.header_count(); i < n; ++i) {
+    auto [name, value] = parser.header_at(i);
+    if (name.size() == 10 && strncasecmp(name.data(), "set-cookie", 10) == 0) {
+      if (now_s == 0) now_s = wall_us() / 1000000;
+      cookies_.store(url, value, now_s);
+    }
+  }
+}
+
+void VirtualUser::exchange_done() {
+  deadline_ns_ = 0;
+  int64_t now = mono_ns();
+  ++conn_->served;
+  if (!parser_->keep_alive()) close(*conn_);
+  int status = parser_->status();
+  ++test_requests_;
+
+  RequestSample sample;
+  sample.status = status;
+  sample.latency_us = (now - exchange_start_ns_) / 1000;
+  sample.bytes_sent = request_bytes_.size();
+  sample.bytes_received = parser_->wire_bytes();
+  sample.done_ns = now;
+  bool followable = kind_ != RequestKind::resource && follow_redirects_ && is_redirect(status) &&
+                    !parser_->header("location").empty();
+  sample.ok = status_ok(status) || followable;
+  if (!sample.ok) sample.error = kind_ == RequestKind::resource ? ErrorKind::resource : ErrorKind::status;
+  worker_.recorder().request_done(request_slot_, sample);
+  if (const auto& trace = worker_.settings().trace) {
+    std::string url = url_.str();
+    trace(TraceEvent{kind_ == RequestKind::main ? "page" : kind_ == RequestKind::redirect ? "redirect" : "resource",
+                     kind_ == RequestKind::resource ? "GET" : method_, url, status, sample.latency_us,
+                     parser_->wire_bytes(), sample.ok ? "" : "status not in ok_codes"});
+  }
+  outcome_.wire_bytes += parser_->wire_bytes();
+  store_cookies(*parser_, url_);
+
+  if (kind_ == RequestKind::resource) {
+    if (!sample.ok && !page_failed_resource_) {
+      page_failed_resource_ = true;
+      resource_failure_ = fmt::format("resource {} returned status {}", url_.str(), status);
+    }
+    next_resource_or_finish();
+    return;
+  }
+
+  if (kind_ == RequestKind::main) outcome_.first_byte_us = (first_byte_ns_ - sent_ns_) / 1000;
+  if (followable) {
+    if (outcome_.redirects >= worker_.settings().bench.max_redirects) {
+      outcome_.status = status;
+      outcome_.verdict = script::Verdict::failure;
+      outcome_.error_kind = "status";
+      outcome_.message = fmt::format("{} {}: more than {} redirects", method_, outcome_.key,
+                                     worker_.settings().bench.max_redirects);
+      page_done();
+      return;
+    }
+    std::string error;
+    auto next = http::resolve_url(url_, parser_->header("location"), &error);
+    if (!next) {
+      outcome_.status = status;
+      outcome_.verdict = script::Verdict::failure;
+      outcome_.error_kind = "protocol";
+      outcome_.message = fmt::format("{} {}: bad redirect: {}", method_, url_.str(), error);
+      page_done();
+      return;
+    }
+    ++outcome_.redirects;
+    // 301/302/303 turn a POST into a GET, as browsers do; 307/308 keep method and body.
+    if (status == 303 || ((status == 301 || status == 302) && method_ == "POST")) {
+      if (method_ != "HEAD") method_ = "GET";
+      body_.clear();
+      content_type_.clear();
+    }
+    url_ = std::move(*next);
+    kind_ = RequestKind::redirect;
+    std::string key = method_ + " " + url_.str();
+    request_slot_ = worker_.recorder().request_slot(page_slot_, key, method_, url_.str(), kind_);
+    attempt_ = 0;
+    start_exchange();
+    return;
+  }
+
+  outcome_.status = status;
+  outcome_.final_url = url_.str();
+  outcome_.body_bytes = parser_->body_bytes();
+  if (!sample.ok) {
+    outcome_.verdict = script::Verdict::failure;
+    outcome_.error_kind = "status";
+    std::string codes;
+    for (int c : ok_codes_) codes += (codes.empty() ? "" : ":") + std::to_string(c);
+    outcome_.message = fmt::format("{} {}: status {} is not one of ok_codes {}", method_, url_.str(), status, codes);
+    page_done();
+    return;
+  }
+  if (fetch_resources_ && http::looks_like_html(parser_->header("content-type"), parser_->body())) {
+    for (auto& resource : http::extract_resources(parser_->body(), url_)) {
+      std::string key = resource.str();
+      if (fetched_resources_.insert(key).second) pending_resources_.push_back(std::move(resource));
+    }
+  }
+  next_resource_or_finish();
+}
+
+void VirtualUser::next_resource_or_finish() {
+  if (next_resource_ >= pending_resources_.size()) {
+    if (page_failed_resource_ && outcome_.verdict == script::Verdict::ok) {
+      outcome_.verdict = script::Verdict::failure;
+      outcome_.error_kind = "resource";
+      outcome_.message = resource_failure_;
+    }
+    page_done();
+    return;
+  }
+  url_ = pending_resources_[next_resource_++];
+  ++outcome_.resources;
+  kind_ = RequestKind::resource;
+  if (!resource_parser_) resource_parser_ = std::make_unique<http::ResponseParser>();
+  parser_ = resource_parser_.get();
+  parser_->set_store_body(false);
+  std::string key = "GET " + url_.str();
+  request_slot_ = worker_.recorder().request_slot(page_slot_, key, "GET", key.substr(4), kind_);
+  attempt_ = 0;
+  start_exchange();
+}
+
+void VirtualUser::fail_exchange(ErrorKind kind, std::string message) {
+  deadline_ns_ = 0;
+  int64_t now = mono_ns();
+  if (conn_ != nullptr) close(*conn_);
+  if (aborted_) return;
+  ++test_requests_;
+  RequestSample sample;
+  sample.ok = false;
+  sample.error = kind;
+  sample.latency_us = (now - exchange_start_ns_) / 1000;
+  sample.bytes_sent = sent_;
+  sample.bytes_received = 0;
+  sample.done_ns = now;
+  if (request_slot_ >= 0) worker_.recorder().request_done(request_slot_, sample);
+  if (const auto& trace = worker_.settings().trace) {
+    std::string url = url_.str();
+    trace(TraceEvent{kind_ == RequestKind::main ? "page" : kind_ == RequestKind::redirect ? "redirect" : "resource",
+                     kind_ == RequestKind::resource ? "GET" : method_, url, 0, sample.latency_us, 0, message});
+  }
+  if (kind_ == RequestKind::resource) {
+    if (!page_failed_resource_) {
+      page_failed_resource_ = true;
+      resource_failure_ = fmt::format("resource {}: {}", url_.str(), message);
+    }
+    next_resource_or_finish();
+    return;
+  }
+  outcome_.verdict = script::Verdict::error;
+  outcome_.error_kind = std::string(error_kind_name(kind));
+  outcome_.message = std::move(message);
+  outcome_.final_url = url_.str();
+  page_done();
+}
+
+void VirtualUser::page_done() {
+  int64_t now = mono_ns();
+  outcome_.total_us = (now - page_start_ns_) / 1000;
+  parser_ = &main_parser_;
+  ErrorKind kind = outcome_.verdict == script::Verdict::ok ? ErrorKind::other
+                                                           : stats::parse_error_kind(outcome_.error_kind).value_or(ErrorKind::other);
+  worker_.recorder().page_done(page_slot_, outcome_.verdict == script::Verdict::ok, kind, outcome_.status,
+                               outcome_.total_us, now);
+  after_page();
+}
+
+// Think time after each page, as FunkLoad did: uniform in [sleep_time_min, max].
+void VirtualUser::after_page() {
+  const auto& bench = worker_.settings().bench;
+  double lo = bench.sleep_time_min_s, hi = bench.sleep_time_max_s;
+  if (hi > 0 && outcome_.verdict == script::Verdict::ok) {
+    double pause = lo;
+    if (hi > lo) pause = lo + (hi - lo) * std::uniform_real_distribution<double>(0.0, 1.0)(worker_.random());
+    begin_sleep(pause);
+    return;
+  }
+  resume_script();
+}
+
+void VirtualUser::check_deadline(int64_t now_ns) {
+  if (deadline_ns_ == 0 || now_ns < deadline_ns_ || conn_ == nullptr) return;
+  deadline_ns_ = 0;
+  timed_out_ = true;
+  // Closing the socket completes the pending operation with an error, which the
+  // handler reports as a timeout.
+  boost::system::error_code ignored;
+  conn_->socket.close(ignored);
+  conn_->open = false;
+}
+
+}  // namespace bm::engine

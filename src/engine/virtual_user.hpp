@@ -1,0 +1,147 @@
+#pragma once
+// A virtual user: a Lua coroutine running the test in a loop, its HTTP connections
+// (keep-alive, one per origin), its cookie jar and resource cache. It runs entirely
+// on its worker's thread, driven by completions of its own asynchronous operations.
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "engine/recorder.hpp"
+#include "http/cookie_jar.hpp"
+#include "http/request_writer.hpp"
+#include "http/response_parser.hpp"
+#include "http/url.hpp"
+#include "script/script_state.hpp"
+#include "script/vu_state.hpp"
+
+namespace bm::engine {
+
+class Worker;
+
+class VirtualUser final : public script::VuHost {
+ public:
+  VirtualUser(Worker& worker, int vu_id, int cycle, int cvus, uint64_t max_iterations);
+  ~VirtualUser() override;
+
+  void start_at(int64_t start_ns);
+  // Runs one bench or cycle hook instead of tests; `done` gets its outcome.
+  void run_hook(script::Hook hook, int cycle, int cvus, std::function<void(const script::RunResult&)> done);
+  void request_stop(bool abort);
+  void check_deadline(int64_t now_ns);
+  bool done() const { return phase_ == Phase::done; }
+
+  // script::VuHost
+  bool begin_page(const script::PageRequest& request, std::string* error) override;
+  void begin_sleep(double seconds) override;
+  const script::PageOutcome& outcome() const override { return outcome_; }
+  const http::ResponseParser& last_response() const override { return main_parser_; }
+  http::CookieJar& cookies() override { return cookies_; }
+  script::VuSettings& settings() override { return settings_; }
+  void log(std::string_view line) override;
+  int vu_id() const override { return vu_id_; }
+  int cycle() const override { return cycle_; }
+  int cvus() const override { return cvus_; }
+  uint64_t iteration() const override { return iteration_; }
+
+ private:
+  enum class Phase { waiting_start, setup_vu, setup, test, teardown, between_tests, teardown_vu, hook, done };
+  struct Connection;
+
+  // Test loop.
+  void begin();
+  void next_iteration();
+  void handle(const script::RunResult& result);
+  void end_test(const script::RunResult& result);
+  void finish();
+  void resume_script();
+
+  // One HTTP exchange of the current page.
+  void start_exchange();
+  void connect(Connection& conn);
+  void send_request();
+  void send_plain();
+  void wait_readable();
+  void on_readable(const boost::system::error_code& ec);
+  void on_tls_read(const boost::system::error_code& ec, size_t n);
+  bool consume(const char* data, size_t n);  // true when the exchange is over
+  void exchange_done();
+  void fail_exchange(stats::ErrorKind kind, std::string message);
+  bool retry_on_fresh_connection();
+  void next_resource_or_finish();
+  void page_done();
+  void after_page();
+
+  Connection& connection_for(const http::Url& url);
+  void close(Connection& conn);
+  bool status_ok(int status) const;
+  void store_cookies(const http::ResponseParser& parser, const http::Url& url);
+  std::string_view current_method() const { return method_; }
+
+  Worker& worker_;
+  int script_vu_ = -1;
+  int vu_id_, cycle_, cvus_;
+  uint64_t max_iterations_;
+  uint64_t iteration_ = 0;
+  Phase phase_ = Phase::waiting_start;
+  bool began_ = false;
+  bool stop_requested_ = false;
+  bool aborted_ = false;
+  bool async_pending_ = false;
+
+  // Test state.
+  int64_t test_start_ns_ = 0;
+  int test_pages_ = 0, test_requests_ = 0;
+  int test_slot_ = -1;
+  script::RunResult test_result_;
+  std::function<void(const script::RunResult&)> hook_done_;
+
+  // Page state.
+  script::PageOutcome outcome_;
+  int page_slot_ = -1;
+  int64_t page_start_ns_ = 0;
+  std::vector<int> ok_codes_;
+  bool follow_redirects_ = true;
+  bool fetch_resources_ = true;
+  int64_t timeout_ns_ = 0;
+  bool page_failed_resource_ = false;
+  std::string resource_failure_;
+  std::vector<http::Url> pending_resources_;
+  size_t next_resource_ = 0;
+  std::unordered_set<std::string> fetched_resources_;
+
+  // Exchange state.
+  RequestKind kind_ = RequestKind::main;
+  http::Url url_;
+  std::string method_;
+  std::string body_;
+  std::string content_type_;
+  std::vector<std::pair<std::string, std::string>> request_headers_;
+  std::string request_bytes_;
+  std::string cookie_scratch_;
+  std::vector<http::Header> header_views_;
+  size_t sent_ = 0;
+  int request_slot_ = -1;
+  int attempt_ = 0;
+  int64_t exchange_start_ns_ = 0, sent_ns_ = 0, first_byte_ns_ = 0, connect_start_ns_ = 0;
+  int64_t deadline_ns_ = 0;
+  bool timed_out_ = false;
+  bool got_bytes_ = false;
+  Connection* conn_ = nullptr;
+  std::vector<std::unique_ptr<Connection>> connections_;
+  http::ResponseParser main_parser_;
+  std::unique_ptr<http::ResponseParser> resource_parser_;
+  http::ResponseParser* parser_ = &main_parser_;
+
+  // Per-user settings and browser state.
+  script::VuSettings settings_;
+  http::CookieJar cookies_;
+  boost::asio::steady_timer timer_;
+};
+
+}  // namespace bm::engine

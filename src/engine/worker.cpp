@@ -1,0 +1,217 @@
+#include "engine/worker.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+
+#include <lua.hpp>
+
+#include <fmt/format.h>
+
+#include "engine/virtual_user.hpp"
+
+namespace bm::engine {
+
+namespace asio = boost::asio;
+
+namespace {
+// How often in-flight operations are checked against their deadlines. One sweep
+// timer per worker instead of one timer per request: arming a timer per request
+// would cost a timerfd system call each time.
+constexpr auto kWatchdogPeriod = std::chrono::milliseconds(50);
+}  // namespace
+
+Worker::Worker(int index, const EngineSettings& settings, const ClockBase& clock)
+    : index_(index),
+      settings_(settings),
+      clock_(clock),
+      recorder_(clock, static_cast<int64_t>(settings.bench.apdex_t_s * 1e6)),
+      random_(settings.seed != 0 ? settings.seed + static_cast<uint64_t>(index)
+                                 : static_cast<uint64_t>(mono_ns()) ^ (static_cast<uint64_t>(index) << 32)),
+      read_buffer_(new char[kReadBufferSize]),
+      watchdog_(io_) {}
+
+Worker::~Worker() { join(); }
+
+bool Worker::start(std::string* error) {
+  std::promise<std::string> loaded;
+  auto result = loaded.get_future();
+  thread_ = std::thread([this, &loaded] {
+    script_ = std::make_unique<script::ScriptState>();
+    std::string err;
+    if (!script_->load(settings_.test_file, settings_.conf, settings_.identity, &err)) {
+      script_.reset();
+      loaded.set_value(err);
+      return;
+    }
+    test_function_ = script_->function_ref(settings_.test_function);
+    if (test_function_ == LUA_NOREF) {
+      script_.reset();
+      loaded.set_value(fmt::format("{}: defines no function '{}' (the test to run)",
+                                   settings_.test_file.filename().string(), settings_.test_function));
+      return;
+    }
+    loaded.set_value({});
+    run();
+  });
+  *error = result.get();
+  if (!error->empty()) {
+    thread_.join();
+    return false;
+  }
+  return true;
+}
+
+void Worker::run() {
+  auto guard = asio::make_work_guard(io_);
+  arm_watchdog();
+  io_.run();
+  vus_.clear();
+  script_.reset();
+}
+
+void Worker::join() {
+  if (!thread_.joinable()) return;
+  asio::post(io_, [this] {
+    watchdog_.cancel();
+    for (auto& vu : vus_) vu->request_stop(true);
+    // Let the cancelled operations' handlers run before the virtual users go away.
+    asio::post(io_, [this] {
+      vus_.clear();
+      io_.stop();
+    });
+  });
+  thread_.join();
+}
+
+void Worker::arm_watchdog() {
+  watchdog_.expires_after(kWatchdogPeriod);
+  watchdog_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    int64_t now = mono_ns();
+    for (auto& vu : vus_) vu->check_deadline(now);
+    arm_watchdog();
+  });
+}
+
+void Worker::begin_cycle(int cycle, int cvus, std::vector<VuStart> starts, int64_t window_start_ns,
+                         int64_t window_end_ns, uint64_t max_iterations) {
+  call([&] {
+    vus_.clear();
+    started_.store(0);
+    stopped_.store(0);
+    running_.store(0);
+    recorder_.begin_cycle(cycle, cvus, window_start_ns, window_end_ns);
+    vus_.reserve(starts.size());
+    for (const VuStart& start : starts) {
+      vus_.push_back(std::make_unique<VirtualUser>(*this, start.vu_id, cycle, cvus, max_iterations));
+    }
+    for (size_t i = 0; i < starts.size(); ++i) vus_[i]->start_at(starts[i].start_ns);
+    return 0;
+  });
+}
+
+script::RunResult Worker::run_hook(script::Hook hook, int cycle, int cvus) {
+  std::promise<script::RunResult> promise;
+  auto future = promise.get_future();
+  std::unique_ptr<VirtualUser> vu;
+  asio::post(io_, [&] {
+    if (!script_->has_hook(hook)) {
+      promise.set_value({});
+      return;
+    }
+    vu = std::make_unique<VirtualUser>(*this, 0, cycle, cvus, 0);
+    vu->run_hook(hook, cycle, cvus, [&promise](const script::RunResult& result) { promise.set_value(result); });
+  });
+  script::RunResult result = future.get();
+  call([&] {
+    vu.reset();
+    return 0;
+  });
+  return result;
+}
+
+void Worker::end_window(int64_t window_end_ns) {
+  call([&] {
+    recorder_.set_window_end(window_end_ns);
+    return 0;
+  });
+}
+
+void Worker::stop_vus(bool abort_requests) {
+  call([&] {
+    for (auto& vu : vus_) vu->request_stop(abort_requests);
+    return 0;
+  });
+}
+
+stats::CycleResults Worker::harvest_cycle() {
+  return call([&] { return recorder_.take_cycle(); });
+}
+
+std::vector<stats::SeriesPoint> Worker::harvest_series(bool include_current) {
+  return call([&] {
+    recorder_.set_running_vus(running_.load());
+    return recorder_.take_series(include_current);
+  });
+}
+
+void Worker::vu_started() {
+  started_.fetch_add(1, std::memory_order_acq_rel);
+  running_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+void Worker::vu_stopped(bool began) {
+  if (began) running_.fetch_sub(1, std::memory_order_acq_rel);
+  stopped_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+std::string Worker::fatal_error() const {
+  std::lock_guard lock(fatal_mutex_);
+  return fatal_;
+}
+
+void Worker::set_fatal(std::string message) {
+  std::lock_guard lock(fatal_mutex_);
+  if (fatal_.empty()) fatal_ = std::move(message);
+}
+
+asio::ssl::context& Worker::tls_context() {
+  if (!tls_) {
+    // Load generators talk to test servers, often with self-signed certificates:
+    // certificates are not verified (docs/engine.md says so).
+    tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    tls_->set_verify_mode(asio::ssl::verify_none);
+  }
+  return *tls_;
+}
+
+bool Worker::resolve(const http::Url& url, asio::ip::tcp::endpoint* endpoint, std::string* error) {
+  std::string key = url.host + ":" + std::to_string(url.port);
+  if (auto it = resolved_.find(key); it != resolved_.end()) {
+    *endpoint = it->second;
+    return true;
+  }
+  asio::ip::tcp::resolver resolver(io_);
+  boost::system::error_code ec;
+  auto results = resolver.resolve(url.host, std::to_string(url.port), ec);
+  if (ec || results.empty()) {
+    *error = fmt::format("cannot resolve host '{}': {}", url.host, ec ? ec.message() : "no address");
+    return false;
+  }
+  *endpoint = results.begin()->endpoint();
+  resolved_.emplace(std::move(key), *endpoint);
+  return true;
+}
+
+const http::Url* Worker::parse_url_cached(std::string_view text, std::string* error) {
+  if (auto it = urls_.find(text); it != urls_.end()) return it->second.get();
+  auto parsed = http::parse_url(text, error);
+  if (!parsed) return nullptr;
+  // Tests that build unique URLs would grow the cache without bound: cap it.
+  if (urls_.size() >= 10000) urls_.clear();
+  auto [it, inserted] = urls_.emplace(std::string(text), std::make_unique<http::Url>(std::move(*parsed)));
+  return it->second.get();
+}
+
+}  // namespace bm::engine

@@ -1,0 +1,116 @@
+#pragma once
+// A worker: one thread, one event loop, one Lua state, and the virtual users placed on
+// it. Nothing on the request path is shared with other workers. The main thread talks
+// to a worker only by posting work onto its loop (call() waits for the answer).
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <atomic>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/clock.hpp"
+#include "engine/recorder.hpp"
+#include "engine/string_map.hpp"
+#include "engine/settings.hpp"
+#include "http/url.hpp"
+#include "script/script_state.hpp"
+
+namespace bm::engine {
+
+class VirtualUser;
+
+struct VuStart {
+  int vu_id;            // 0..cvus-1 within the cycle
+  int64_t start_ns;     // monotonic time to start it
+};
+
+class Worker {
+ public:
+  Worker(int index, const EngineSettings& settings, const ClockBase& clock);
+  ~Worker();
+
+  // Starts the thread and loads the test into its Lua state.
+  bool start(std::string* error);
+  void join();
+
+  // Runs fn on the worker's thread and waits for it.
+  template <class Fn>
+  auto call(Fn fn) -> decltype(fn()) {
+    std::packaged_task<decltype(fn())()> task(std::move(fn));
+    auto future = task.get_future();
+    boost::asio::post(io_, [&task] { task(); });
+    return future.get();
+  }
+
+  // Cycle control, from the main thread.
+  void begin_cycle(int cycle, int cvus, std::vector<VuStart> starts, int64_t window_start_ns, int64_t window_end_ns,
+                   uint64_t max_iterations = 0);
+  void end_window(int64_t window_end_ns);
+  // Runs a bench or cycle hook to its end (requests included) with a virtual user of
+  // its own. A missing hook succeeds.
+  script::RunResult run_hook(script::Hook hook, int cycle, int cvus);
+  void stop_vus(bool abort_requests);   // drain: finish the current test, start no other
+  stats::CycleResults harvest_cycle();  // after every virtual user has stopped
+  std::vector<stats::SeriesPoint> harvest_series(bool include_current);
+
+  int running_vus() const { return running_.load(std::memory_order_acquire); }
+  int started_vus() const { return started_.load(std::memory_order_acquire); }
+  int stopped_vus() const { return stopped_.load(std::memory_order_acquire); }
+  const Recorder::Progress& progress() const { return recorder_.progress(); }
+  // The first fatal problem (e.g. out of file descriptors), empty if none.
+  std::string fatal_error() const;
+
+  // For virtual users.
+  boost::asio::io_context& io() { return io_; }
+  const EngineSettings& settings() const { return settings_; }
+  const ClockBase& clock() const { return clock_; }
+  Recorder& recorder() { return recorder_; }
+  script::ScriptState& script() { return *script_; }
+  int test_function() const { return test_function_; }
+  std::mt19937_64& random() { return random_; }
+  char* read_buffer() { return read_buffer_.get(); }
+  static constexpr size_t kReadBufferSize = 64 * 1024;
+  boost::asio::ssl::context& tls_context();
+  // Resolves host:port once per worker (blocking the first time).
+  bool resolve(const http::Url& url, boost::asio::ip::tcp::endpoint* endpoint, std::string* error);
+  // Parsed URLs by text, so a test that requests the same URLs parses each once.
+  const http::Url* parse_url_cached(std::string_view text, std::string* error);
+  void vu_started();
+  void vu_stopped(bool began);
+  void set_fatal(std::string message);
+  int index() const { return index_; }
+
+ private:
+  void run();
+  void arm_watchdog();
+
+  int index_;
+  const EngineSettings& settings_;
+  const ClockBase& clock_;
+  boost::asio::io_context io_{1};
+  std::thread thread_;
+  std::unique_ptr<script::ScriptState> script_;
+  int test_function_ = -2;
+  Recorder recorder_;
+  std::mt19937_64 random_;
+  std::unique_ptr<char[]> read_buffer_;
+  std::unique_ptr<boost::asio::ssl::context> tls_;
+  std::unordered_map<std::string, boost::asio::ip::tcp::endpoint> resolved_;
+  StringMap<std::unique_ptr<http::Url>> urls_;
+  std::vector<std::unique_ptr<VirtualUser>> vus_;
+  boost::asio::steady_timer watchdog_;
+  std::atomic<int> running_{0}, started_{0}, stopped_{0};
+  mutable std::mutex fatal_mutex_;
+  std::string fatal_;
+};
+
+}  // namespace bm::engine

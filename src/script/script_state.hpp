@@ -1,0 +1,82 @@
+#pragma once
+// One Lua state holding a loaded test (test_Name.lua), as each worker thread owns one.
+// Virtual users are coroutines of this state; the engine drives them through the
+// small resume interface below and never touches the Lua stack itself.
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "script/vu_state.hpp"
+
+struct lua_State;
+
+namespace bm::conf {
+class ConfFile;
+}
+
+namespace bm::script {
+
+// What the test file may define besides its test function.
+enum class Hook { setup_bench, teardown_bench, setup_cycle, mid_cycle, teardown_cycle,
+                  setup_vu, teardown_vu, setup, teardown };
+const char* hook_name(Hook hook);
+
+// How one resume of a coroutine ended.
+struct RunResult {
+  enum class State { waiting, finished, failed } state = State::finished;
+  Verdict verdict = Verdict::ok;  // for failed: failure or error
+  std::string kind;               // "assertion", "status", "timeout", "script", ...
+  std::string message;            // one line, "file:line: text" where there is one
+  std::string traceback;          // Lua traceback for script errors
+};
+
+struct ScriptIdentity {
+  int node_num = 0;
+  std::string test_name;   // "Simple"
+  std::string url;         // [main] url after overrides
+  std::string version;
+  std::function<void(std::string_view)> log_sink;  // where log() lines go
+};
+
+class ScriptState {
+ public:
+  ScriptState();
+  ~ScriptState();
+  ScriptState(const ScriptState&) = delete;
+  ScriptState& operator=(const ScriptState&) = delete;
+
+  // Loads and runs the test file's chunk. Errors come as one line: "file:line: message".
+  bool load(const std::filesystem::path& test_file, const conf::ConfFile* conf,
+            const ScriptIdentity& identity, std::string* error);
+  bool has_function(std::string_view name) const;
+  bool has_hook(Hook hook) const;
+
+  // A virtual user: a coroutine bound to its host. Returns an id for the calls below.
+  int create_vu(VuHost* host);
+  void destroy_vu(int vu);
+
+  // A registry reference to a global function (looked up once), LUA_NOREF (-2) if none.
+  int function_ref(std::string_view name);
+  // Starts `function(vu, args...)` in the virtual user's coroutine.
+  RunResult start(int vu, int function_ref, std::initializer_list<double> args = {});
+  RunResult start(int vu, std::string_view function, std::initializer_list<double> args = {});
+  RunResult start_hook(int vu, Hook hook, std::initializer_list<double> args = {});
+  // Resumes after the asynchronous operation the coroutine waited for has finished.
+  RunResult resume(int vu);
+
+  lua_State* lua() { return L_; }
+  size_t memory_bytes() const;
+
+ private:
+  RunResult run(int vu, int nargs);
+  std::unordered_map<std::string, int> function_refs_;
+  lua_State* L_ = nullptr;
+  struct Vu;
+  std::vector<Vu*> vus_;
+  std::vector<int> free_ids_;
+};
+
+}  // namespace bm::script

@@ -1,0 +1,206 @@
+"""Shared helpers for integration tests: start real servers on loopback, run the real
+benchmaster executable, read results. Standard library only; every process a test
+starts is ended by the test (by PID) when it finishes."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+
+BENCHMASTER = os.environ.get("BENCHMASTER") or shutil.which("benchmaster") or "benchmaster"
+SOURCE_DIR = os.environ.get("BM_SOURCE_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+OUT_DIR = os.environ.get("BM_TEST_OUT") or os.path.join(tempfile.gettempdir(), "benchmaster-test-output")
+EXAMPLES = os.path.join(SOURCE_DIR, "examples")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, timeout=10.0, host="127.0.0.1"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return True
+        except OSError:
+            time.sleep(0.02)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
+
+
+class Process:
+    """A child process ended by PID when the test is over."""
+
+    def __init__(self, args, **kwargs):
+        self.args = args
+        self.proc = subprocess.Popen(args, **kwargs)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream:
+                stream.close()
+
+
+class DemoServer(Process):
+    """benchmaster demo-server on an ephemeral loopback port."""
+
+    def __init__(self, threads=1):
+        super().__init__([BENCHMASTER, "demo-server", "--port", "0", "--threads", str(threads), "--quiet"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if "listening on" not in line:
+            err = self.proc.stderr.read() if self.proc.poll() is not None else ""
+            self.stop()
+            raise RuntimeError(f"demo-server did not start: {line!r} {err!r}")
+        self.url = line.strip().rsplit(" ", 1)[-1]
+
+    def get_json(self, path):
+        with urllib.request.urlopen(self.url + path, timeout=10) as r:
+            return json.loads(r.read())
+
+    def counter(self):
+        return self.get_json("/counter")
+
+    def reset_counter(self):
+        req = urllib.request.Request(self.url + "/counter/reset", method="POST", data=b"")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            r.read()
+
+
+class Nginx(Process):
+    """nginx with one worker on a free loopback port, serving `root`, logging every
+    request to access.log so tests can count what it served."""
+
+    def __init__(self, root, workdir):
+        self.port = free_port()
+        self.workdir = workdir
+        self.access_log = os.path.join(workdir, "access.log")
+        os.makedirs(os.path.join(workdir, "tmp"), exist_ok=True)
+        conf = os.path.join(workdir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(f"""
+worker_processes 1;
+daemon off;
+pid {workdir}/nginx.pid;
+error_log {workdir}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log {self.access_log};
+  client_body_temp_path {workdir}/tmp;
+  proxy_temp_path {workdir}/tmp;
+  fastcgi_temp_path {workdir}/tmp;
+  uwsgi_temp_path {workdir}/tmp;
+  scgi_temp_path {workdir}/tmp;
+  keepalive_requests 1000000;
+  server {{
+    listen 127.0.0.1:{self.port};
+    root {root};
+    location / {{ }}
+  }}
+}}
+""")
+        super().__init__(["nginx", "-c", conf, "-p", workdir], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_for_port(self.port)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def served(self):
+        # nginx writes a log line when it has finished a response; give it a moment to flush.
+        with open(self.access_log) as f:
+            return sum(1 for _ in f)
+
+
+def run(args, timeout=300, check=None, **kwargs):
+    """Runs benchmaster (args without the program) and returns CompletedProcess."""
+    proc = subprocess.run([BENCHMASTER] + list(args), capture_output=True, text=True, timeout=timeout, **kwargs)
+    if check is not None and proc.returncode != check:
+        raise AssertionError(f"exit {proc.returncode} (wanted {check}) for {args}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    return proc
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def histogram_percentile(hist, p):
+    """The schema's percentile rule: the highest equivalent value of the bucket holding
+    rank ceil(p/100 * count), clamped to max. Recomputed here from the raw buckets."""
+    import math
+    count = hist["count"]
+    if count == 0:
+        return 0
+    rank = max(1, math.ceil(p / 100.0 * count))
+    seen = 0
+    for index, n in hist["buckets"]:
+        seen += n
+        if seen >= rank:
+            return min(highest_equivalent(index), hist["max_us"])
+    return hist["max_us"]
+
+
+SUB_BUCKET_HALF_COUNT_MAG = 10  # sub-bucket count 2048, unit 1 µs
+SUB_BUCKET_HALF = 1 << SUB_BUCKET_HALF_COUNT_MAG
+
+
+def value_from_index(index):
+    bucket = (index >> SUB_BUCKET_HALF_COUNT_MAG) - 1
+    sub = (index & (SUB_BUCKET_HALF - 1)) + SUB_BUCKET_HALF
+    if bucket < 0:
+        sub -= SUB_BUCKET_HALF
+        bucket = 0
+    return sub << bucket
+
+
+def highest_equivalent(index):
+    bucket = (index >> SUB_BUCKET_HALF_COUNT_MAG) - 1
+    if bucket < 0:
+        bucket = 0
+    return value_from_index(index) + (1 << bucket) - 1
+
+
+class TestCase(unittest.TestCase):
+    """Gives each test its own output folder and ends what it started."""
+
+    def setUp(self):
+        self.out = os.path.join(OUT_DIR, self.id().split(".", 1)[-1])
+        shutil.rmtree(self.out, ignore_errors=True)
+        os.makedirs(self.out)
+        self._procs = []
+
+    def tearDown(self):
+        for p in reversed(self._procs):
+            p.stop()
+
+    def start(self, proc):
+        self._procs.append(proc)
+        return proc
+
+    def write(self, name, text):
+        path = os.path.join(self.out, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def make_test(self, name, lua, conf):
+        """Writes test_<name>.lua and <name>.conf into the output folder."""
+        self.write(f"{name}.conf", conf)
+        return self.write(f"test_{name}.lua", lua)
