@@ -1,0 +1,66 @@
+// What the demo server remembers across requests: sessions, the request counter and the
+// /seq-delay positions. Shared by every connection thread; nothing here is on a path that
+// is measured, so plain mutexes are fine.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace bm::demo {
+
+class DemoState {
+ public:
+  DemoState();
+
+  struct Session {
+    std::string user;
+    int cart_count = 0;
+  };
+
+  // A new session for `user`; returns its id (32 hex digits).
+  std::string open_session(std::string_view user);
+  std::optional<Session> session(std::string_view id) const;
+  // Adds to the session's cart; returns the new count, or nullopt for an unknown session.
+  std::optional<int> add_to_cart(std::string_view id, int quantity);
+  void close_session(std::string_view id);
+  // 32 random hex digits (session ids, form tokens).
+  std::string random_token();
+
+  // Counts one request under its path as its response starts being written; returns the
+  // counter's epoch, which uncount() needs when the write then fails.
+  std::uint64_t count(std::string_view path);
+  // Takes back a count() whose response could not be written in full; ignored when the
+  // counter was reset in between.
+  void uncount(std::string_view path, std::uint64_t epoch);
+  struct Counts {
+    std::uint64_t total = 0;
+    std::map<std::string, std::uint64_t, std::less<>> by_path;  // sorted: stable JSON
+  };
+  Counts counts() const;
+  // Clears the counter and the /seq-delay positions.
+  void reset();
+
+  // The k-th call for one `values` string returns k (0, 1, 2, ...), server-wide.
+  std::uint64_t next_sequence_index(std::string_view values);
+
+ private:
+  mutable std::mutex sessions_mutex_;
+  std::unordered_map<std::string, Session> sessions_;
+  std::mutex random_mutex_;
+  std::mt19937_64 random_;
+
+  mutable std::mutex counts_mutex_;
+  Counts counts_;
+  std::uint64_t counts_epoch_ = 0;  // advanced by reset()
+
+  std::mutex sequences_mutex_;
+  std::unordered_map<std::string, std::uint64_t> sequences_;
+};
+
+}  // namespace bm::demo
