@@ -1,0 +1,40 @@
+#pragma once
+// How numbers and times read in the reports (HTML, diff and trend, text or HTML).
+// The rules are fixed so that a reader, or a test, can recompute any cell.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace bm::report {
+
+inline constexpr const char* kNoValue = "–";  // en dash: no data for this cell
+
+// Milliseconds from microseconds: 2 decimals under 10 ms, 1 under 1000 ms, else none.
+std::string format_ms(int64_t us);
+std::string format_ms(double us);
+// Rates per second: 2 decimals under 10, 1 under 1000, else none.
+std::string format_rate(double per_second);
+// Counts with a narrow no-break space (U+202F) between groups of three from 10 000 up.
+std::string format_count(uint64_t count);
+// A fraction as a percentage with 2 decimals ("99.52 %"); kNoValue when unset.
+std::string format_percent(std::optional<double> fraction);
+// Apdex score with 3 decimals; kNoValue when unset.
+std::string format_apdex(std::optional<double> score);
+// "2026-11-27 21:07:03 UTC"; kNoValue for 0.
+std::string format_epoch_us(int64_t epoch_us);
+// "HH:MM:SS" UTC of an epoch time; kNoValue for 0.
+std::string format_clock_us(int64_t epoch_us);
+// "45.2 s", "12 min 05 s", "2 h 03 min 10 s".
+std::string format_duration_s(double seconds);
+// "512 B", "1.5 KiB", "12.3 MiB", "1.02 GiB".
+std::string format_bytes(double bytes);
+// Seconds as the conf writes them: "0.5", "60", "1.25".
+std::string format_seconds(double seconds);
+// A signed change: "+12.3", "-4.05" (rate rules), "+1.25 ms"-style via the caller.
+std::string format_signed_rate(double delta);
+std::string format_signed_ms(double delta_us);
+// A signed percentage with 1 decimal: "+12.3 %", "-0.4 %"; kNoValue when unset.
+std::string format_signed_percent(std::optional<double> fraction);
+
+}  // namespace bm::report

@@ -1,0 +1,58 @@
+#pragma once
+// Internal to the HTML run report: the sections, each appending to the document, and
+// what they share.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "report/html_metrics.hpp"
+#include "report/html_page.hpp"
+#include "stats/results.hpp"
+
+namespace bm::report::html {
+
+struct Context {
+  const stats::Results& results;
+  MetricContext metrics;
+  std::vector<CycleSummary> summaries;
+  std::optional<std::size_t> best;  // index into summaries
+  bool ascending = true;            // cycles' users rise: numeric concurrency axis
+  ChartRegistry charts;
+};
+
+// Sections of the page, in order.
+void header_section(std::string& out, const Context& context);
+void identity_section(std::string& out, const Context& context);
+void summary_section(std::string& out, Context& context);
+void timeline_section(std::string& out, Context& context);
+void tests_section(std::string& out, Context& context);
+void pages_section(std::string& out, Context& context);
+void errors_section(std::string& out, const Context& context);
+void nodes_section(std::string& out, const Context& context);
+bool has_monitor_samples(const stats::Results& results);
+void monitor_section(std::string& out, Context& context);
+void definitions_section(std::string& out, const Context& context);
+
+// ---- Shared pieces -----------------------------------------------------------------
+
+// The x axis of a chart against concurrency for these rows: users when the cycles rise,
+// else one category per cycle ("C3 · 20").
+void concurrency_axis(const Context& context, const std::vector<EntryRow>& rows, ChartSpec& spec);
+
+// Per-cycle table of one entry (or sum of entries): users, rate, counts, latency, Apdex.
+// `id` (a literal or generated name) becomes the table's id when not empty.
+void entry_table(std::string& out, const std::vector<EntryRow>& rows, std::string_view rate_label,
+                 std::string_view id = {});
+// Throughput and response-time charts of the same rows.
+void entry_charts(std::string& out, Context& context, const std::vector<EntryRow>& rows, std::string_view noun);
+
+// <td> with the Apdex score and its colour-coded rating letter.
+void apdex_cell(std::string& out, std::optional<double> score);
+// "C3" and an "incomplete" mark for a cycle.
+void cycle_cell(std::string& out, int index, bool complete, bool best);
+// Cycle windows as shaded bands on a time axis.
+std::vector<ChartBand> cycle_bands(const stats::Results& results);
+
+}  // namespace bm::report::html

@@ -1,0 +1,342 @@
+// The run as time goes by and what went wrong: per-second timeline, errors, nodes,
+// server monitoring; and the definitions of every metric.
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "report/html_format.hpp"
+#include "report/html_report_parts.hpp"
+
+namespace bm::report::html {
+
+namespace {
+
+// Longer runs are drawn with several seconds per point, merged exactly.
+constexpr int64_t kMaxTimelinePoints = 3600;
+
+struct TimelineBucket {
+  uint64_t requests_ok = 0;
+  uint64_t requests_failed = 0;
+  uint64_t pages_ok = 0;
+  uint64_t pages_failed = 0;
+  uint64_t tests_ok = 0;
+  uint64_t tests_failed = 0;
+  uint64_t tests_errors = 0;
+  int64_t cvus = 0;
+  bool seen = false;
+  stats::SparseHistogram latency;
+};
+
+struct Timeline {
+  int64_t first_second = 0;
+  int64_t step_s = 1;
+  std::vector<TimelineBucket> buckets;
+};
+
+Timeline build_timeline(const std::vector<stats::SeriesPoint>& series) {
+  Timeline timeline;
+  if (series.empty()) return timeline;
+  const auto [first, last] = std::minmax_element(series.begin(), series.end(),
+                                                 [](const auto& a, const auto& b) { return a.t < b.t; });
+  const int64_t span = last->t - first->t + 1;
+  timeline.first_second = first->t;
+  timeline.step_s = std::max<int64_t>(1, (span + kMaxTimelinePoints - 1) / kMaxTimelinePoints);
+  timeline.buckets.resize(static_cast<std::size_t>((span + timeline.step_s - 1) / timeline.step_s));
+  for (const stats::SeriesPoint& point : series) {
+    TimelineBucket& b = timeline.buckets[static_cast<std::size_t>((point.t - first->t) / timeline.step_s)];
+    b.requests_ok += point.requests_ok;
+    b.requests_failed += point.requests_failed;
+    b.pages_ok += point.pages_ok;
+    b.pages_failed += point.pages_failed;
+    b.tests_ok += point.tests_ok;
+    b.tests_failed += point.tests_failed;
+    b.tests_errors += point.tests_errors;
+    b.cvus = std::max(b.cvus, point.cvus);
+    b.seen = true;
+    b.latency.merge(point.latency);
+  }
+  return timeline;
+}
+
+ChartSpec timeline_chart(const Context& context, const Timeline& timeline) {
+  ChartSpec spec;
+  spec.time_axis = true;
+  spec.x_label = "Time (UTC)";
+  spec.bands = cycle_bands(context.results);
+  for (std::size_t i = 0; i < timeline.buckets.size(); ++i) {
+    spec.x.push_back(static_cast<double>(timeline.first_second + static_cast<int64_t>(i) * timeline.step_s));
+  }
+  return spec;
+}
+
+void timeline_charts(std::string& out, Context& context, const Timeline& timeline) {
+  const double step = static_cast<double>(timeline.step_s);
+  auto rate = [step](uint64_t count) { return std::optional(static_cast<double>(count) / step); };
+
+  ChartSpec throughput = timeline_chart(context, timeline);
+  throughput.y_label = "per second";
+  throughput.y2_label = "virtual users";
+  ChartSeries ok{"Requests/s", {}, palette::kBlue, false, false, true}, pages{"Pages/s", {}, palette::kTeal},
+      failed{"Failed requests/s", {}, palette::kRed}, users{"Virtual users", {}, palette::kSlate, true, true};
+  ChartSpec latency = timeline_chart(context, timeline);
+  latency.y_label = "ms";
+  ChartSeries p50{"p50", {}, palette::kGreen}, p95{"p95", {}, palette::kAmber}, p99{"p99", {}, palette::kViolet};
+  ChartSpec errors = timeline_chart(context, timeline);
+  errors.y_label = "per second";
+  ChartSeries request_errors{"Requests failed/s", {}, palette::kRed, false, false, true},
+      page_errors{"Pages failed/s", {}, palette::kAmber}, test_failures{"Tests failed/s", {}, palette::kViolet},
+      test_errors{"Tests errored/s", {}, palette::kPink};
+
+  for (const TimelineBucket& b : timeline.buckets) {
+    ok.values.push_back(rate(b.requests_ok));
+    pages.values.push_back(rate(b.pages_ok));
+    failed.values.push_back(rate(b.requests_failed));
+    users.values.push_back(b.seen ? std::optional(static_cast<double>(b.cvus)) : std::nullopt);
+    request_errors.values.push_back(rate(b.requests_failed));
+    page_errors.values.push_back(rate(b.pages_failed));
+    test_failures.values.push_back(rate(b.tests_failed));
+    test_errors.values.push_back(rate(b.tests_errors));
+    if (b.latency.empty()) {
+      p50.values.emplace_back();
+      p95.values.emplace_back();
+      p99.values.emplace_back();
+    } else {
+      const LatencySummary l = summarize_latency(b.latency);
+      p50.values.push_back(static_cast<double>(l.p50_us) / 1000.0);
+      p95.values.push_back(static_cast<double>(l.p95_us) / 1000.0);
+      p99.values.push_back(static_cast<double>(l.p99_us) / 1000.0);
+    }
+  }
+  throughput.series = {ok, pages, failed};
+  const bool users_known = std::any_of(timeline.buckets.begin(), timeline.buckets.end(),
+                                       [](const TimelineBucket& b) { return b.cvus > 0; });
+  if (users_known) throughput.series.push_back(users);
+  latency.series = {p50, p95, p99};
+  errors.series = {request_errors, page_errors, test_failures, test_errors};
+  const std::string note =
+      timeline.step_s == 1 ? "" : fmt::format("Each point covers {} seconds (averaged rates, merged percentiles).", timeline.step_s);
+  context.charts.figure(out, "Throughput over time", throughput, note);
+  context.charts.figure(out, "Request response time over time (successful requests)", latency, note);
+  context.charts.figure(out, "Failures and errors over time", errors, note);
+}
+
+// Every cycle's error groups joined, the most frequent first.
+std::vector<stats::ErrorGroup> all_error_groups(const stats::Results& results) {
+  stats::ErrorGroups all;
+  for (const stats::CycleResults& cycle : results.cycles) all.merge(cycle.errors);
+  std::vector<stats::ErrorGroup> groups(all.begin(), all.end());
+  std::stable_sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) { return a.count > b.count; });
+  return groups;
+}
+
+void error_groups_table(std::string& out, const std::vector<stats::ErrorGroup>& groups) {
+  out += "<div class=\"table-wrap\"><table class=\"data errors sortable\" id=\"error-groups\"><thead><tr>"
+         "<th>Count</th><th class=\"text\">Kind</th><th class=\"text\">Verdict</th><th class=\"text\">Page</th>"
+         "<th class=\"text\">Request</th><th>HTTP</th><th>First</th><th>Last</th><th class=\"text\">Message and "
+         "examples</th></tr></thead><tbody>";
+  for (const stats::ErrorGroup& group : groups) {
+    put(out,
+        "<tr><td>{}</td><td class=\"text\"><span class=\"tag tag-bad\">{}</span></td><td class=\"text\">{}</td>"
+        "<td class=\"text\">{}</td>"
+        "<td class=\"text\">{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"text message\"><div>{}</div>",
+        format_count(group.count), stats::to_string(group.kind), stats::to_string(group.verdict), Esc{group.page},
+        Esc{group.request}, group.status ? std::to_string(group.status) : kNoValue,
+        format_clock_us(group.first_epoch_us), format_clock_us(group.last_epoch_us), Esc{group.message});
+    if (!group.examples.empty()) {
+      out += "<ul class=\"examples\">";
+      for (const stats::ErrorExample& example : group.examples) {
+        put(out, "<li><code>{}</code>", Esc{example.message});
+        if (!example.location.empty()) put(out, " <span class=\"muted\">at {}</span>", Esc{example.location});
+        out += "</li>";
+      }
+      out += "</ul>";
+    }
+    out += "</td></tr>";
+  }
+  out += "</tbody></table></div>";
+}
+
+void status_codes_table(std::string& out, const stats::Results& results) {
+  std::vector<std::map<int, uint64_t>> per_cycle;
+  std::map<int, uint64_t> columns;
+  for (const stats::CycleResults& cycle : results.cycles) {
+    auto& codes = per_cycle.emplace_back();
+    for (const stats::Entry& request : cycle.requests) {
+      for (const auto& item : request.stats.status_codes.items()) {
+        codes[item.code] += item.count;
+        columns[item.code] += item.count;
+      }
+    }
+  }
+  if (columns.empty()) return;
+  out += "<h3>HTTP status codes of requests</h3><div class=\"table-wrap\"><table class=\"data compact\" "
+         "id=\"status-codes\"><thead><tr><th>Cycle</th><th>Users</th>";
+  for (const auto& [code, total] : columns) put(out, "<th class=\"code-{}xx\">{}</th>", code / 100, code);
+  out += "</tr></thead><tbody>";
+  for (std::size_t i = 0; i < per_cycle.size(); ++i) {
+    put(out, "<tr data-cycle=\"{}\"><td class=\"cycle\">C{}</td><td>{}</td>", results.cycles[i].index,
+        results.cycles[i].index + 1, results.cycles[i].cvus);
+    for (const auto& [code, total] : columns) {
+      const auto found = per_cycle[i].find(code);
+      put(out, "<td>{}</td>", format_count(found == per_cycle[i].end() ? 0 : found->second));
+    }
+    out += "</tr>";
+  }
+  out += "</tbody></table></div>";
+}
+
+std::optional<double> sample_number(const nlohmann::json& sample, const char* key) {
+  const auto found = sample.find(key);
+  if (found == sample.end() || !found->is_number()) return std::nullopt;
+  return found->get<double>();
+}
+
+const nlohmann::json* monitor_hosts(const stats::Results& results) {
+  if (!results.monitor.is_object()) return nullptr;
+  const auto hosts = results.monitor.find("hosts");
+  if (hosts == results.monitor.end() || !hosts->is_object()) return nullptr;
+  return &*hosts;
+}
+
+void host_charts(std::string& out, Context& context, const std::string& host, const nlohmann::json& samples) {
+  ChartSpec base;
+  base.time_axis = true;
+  base.x_label = "Time (UTC)";
+  base.height = 200;
+  base.bands = cycle_bands(context.results);
+  ChartSeries cpu{"CPU %", {}, palette::kBlue, false, false, true}, load{"Load (1 min)", {}, palette::kAmber, true};
+  ChartSeries memory{"Memory used (MiB)", {}, palette::kViolet, false, false, true};
+  ChartSeries rx{"Received (MiB/s)", {}, palette::kGreen}, tx{"Sent (MiB/s)", {}, palette::kTeal};
+  auto mib = [](std::optional<double> bytes) { return bytes ? std::optional(*bytes / 1048576.0) : std::nullopt; };
+  for (const nlohmann::json& sample : samples) {
+    const std::optional<double> t = sample.is_object() ? sample_number(sample, "t") : std::nullopt;
+    if (!t) continue;
+    base.x.push_back(*t);
+    cpu.values.push_back(sample_number(sample, "cpu"));
+    load.values.push_back(sample_number(sample, "load1"));
+    memory.values.push_back(mib(sample_number(sample, "mem_used")));
+    rx.values.push_back(mib(sample_number(sample, "net_rx")));
+    tx.values.push_back(mib(sample_number(sample, "net_tx")));
+  }
+  put(out, "<article class=\"entry host\"><h3>{}</h3><div class=\"chart-grid three\">", Esc{host});
+  ChartSpec cpu_chart = base, memory_chart = base, network_chart = base;
+  cpu_chart.y_label = "CPU %";
+  cpu_chart.y2_label = "load";
+  cpu_chart.series = {cpu, load};
+  memory_chart.y_label = "MiB";
+  memory_chart.series = {memory};
+  network_chart.y_label = "MiB/s";
+  network_chart.series = {rx, tx};
+  context.charts.figure(out, "CPU and load", cpu_chart);
+  context.charts.figure(out, "Memory", memory_chart);
+  context.charts.figure(out, "Network", network_chart);
+  out += "</div></article>";
+}
+
+void node_row(std::string& out, const stats::NodeRow& node) {
+  put(out,
+      "<tr><td>{}</td><td class=\"text\">{}</td><td class=\"text\">{}</td><td class=\"text\"><span class=\"tag tag-node-{}\">{}</span>"
+      "</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td><td class=\"text\">{}</td></tr>",
+      node.node_num, Esc{node.host}, Esc{node.label}, stats::to_string(node.status), stats::to_string(node.status),
+      format_ms(node.clock_offset_us), format_ms(node.start_skew_us), format_count(node.requests),
+      node.errors ? " class=\"bad\"" : "", format_count(node.errors), Esc{node.message});
+}
+
+void definition(std::string& out, std::string_view term, std::string_view text) {
+  put(out, "<dt>{}</dt><dd>{}</dd>", term, text);
+}
+
+}  // namespace
+
+void timeline_section(std::string& out, Context& context) {
+  out += "<section id=\"timeline\" class=\"panel\"><h2>Timeline</h2><p class=\"lead\">Everything that completed in "
+         "each second of the run, start-up and drain included. Shaded bands are the cycles' logging windows, "
+         "the only time the tables count.</p>";
+  const Timeline timeline = build_timeline(context.results.series);
+  if (timeline.buckets.empty()) {
+    out += "<p class=\"empty\">The results hold no per-second series.</p></section>\n";
+    return;
+  }
+  out += "<div class=\"chart-stack\">";
+  timeline_charts(out, context, timeline);
+  out += "</div></section>\n";
+}
+
+void errors_section(std::string& out, const Context& context) {
+  const std::vector<stats::ErrorGroup> groups = all_error_groups(context.results);
+  out += "<section id=\"errors\" class=\"panel\"><h2>Failures and errors</h2><p class=\"lead\">A <em>failure</em> "
+         "got an answer judged wrong (status, check, resource); an <em>error</em> could not complete (connect, "
+         "timeout, reset, …). Grouped by kind, page, request and message over all cycles.</p>";
+  if (groups.empty()) {
+    out += "<p class=\"all-good\">No failure and no error in any cycle.</p>";
+  } else {
+    error_groups_table(out, groups);
+  }
+  status_codes_table(out, context.results);
+  out += "</section>\n";
+}
+
+void nodes_section(std::string& out, const Context& context) {
+  const stats::Results& results = context.results;
+  if (!results.merged()) return;
+  out += "<section id=\"nodes\" class=\"panel\"><h2>Nodes</h2><p class=\"lead\">Clock offset is the node's clock "
+         "minus the master's (times above are on the master's clock); start skew is when the node began the first "
+         "cycle minus the planned start, in milliseconds.</p><div class=\"table-wrap\"><table class=\"data sortable\" "
+         "id=\"nodes-table\"><thead><tr><th>Node</th><th class=\"text\">Host</th><th class=\"text\">Label</th>"
+         "<th class=\"text\">Status</th><th>Clock offset (ms)</th><th>Start skew (ms)</th><th>Requests</th>"
+         "<th>Failed</th><th class=\"text\">Message</th></tr></thead><tbody>";
+  for (const stats::NodeRow& node : results.nodes) node_row(out, node);
+  out += "</tbody></table></div></section>\n";
+}
+
+bool has_monitor_samples(const stats::Results& results) {
+  const nlohmann::json* hosts = monitor_hosts(results);
+  if (hosts == nullptr) return false;
+  return std::any_of(hosts->begin(), hosts->end(), [](const nlohmann::json& s) { return s.is_array() && !s.empty(); });
+}
+
+void monitor_section(std::string& out, Context& context) {
+  if (!has_monitor_samples(context.results)) return;
+  out += "<section id=\"monitor\" class=\"panel\"><h2>Server monitoring</h2><p class=\"lead\">Samples of the "
+         "monitored hosts, on the same clock as the timeline.</p>";
+  for (const auto& [host, samples] : monitor_hosts(context.results)->items()) {
+    if (samples.is_array() && !samples.empty()) host_charts(out, context, host, samples);
+  }
+  out += "</section>\n";
+}
+
+void definitions_section(std::string& out, const Context& context) {
+  const std::string t = format_seconds(static_cast<double>(context.metrics.apdex_t_us) / 1e6);
+  out += "<section id=\"definitions\" class=\"panel\"><h2>Definitions</h2><dl class=\"definitions\">";
+  definition(out, "Cycle", "A step of the bench with a fixed number of concurrent virtual users (Users). Only what "
+                           "completes inside the cycle's logging window is counted in the tables; start-up and drain "
+                           "are shown on the timeline only.");
+  definition(out, "Test, page, request", "A test is one run of the scenario; a page is a main request with its "
+                                         "redirects and resources; a request is one HTTP exchange.");
+  definition(out, "Tests/s, Pages/s, Requests/s", "Successful items divided by the length of the logging window.");
+  definition(out, "Total, Failures, Errors", "Items completed in the window; a failure got a wrong answer (status "
+                                             "not accepted, failed check, failed resource), an error got none "
+                                             "(connect, timeout, reset, protocol, TLS, script error).");
+  definition(out, "Success", "Successful items divided by all items of the window.");
+  definition(out, "Min, Mean, Max", "Of the response times of successful items, exact.");
+  definition(out, "p50, p90, p95, p99", "Percentiles of the response times of successful items: the value under "
+                                        "which that share of them fall, read from the merged latency histogram "
+                                        "(1 µs to 1 h, 3 significant digits, so within 0.1 %). Never averaged "
+                                        "across cycles, workers or nodes.");
+  put(out, "<dt>Apdex</dt><dd>(satisfied + tolerating / 2) / all, with T = {0} s: satisfied when the time is at "
+           "most T, tolerating up to 4T, frustrated above, and every failure or error is frustrated. Ratings: "
+           "<span class=\"tag apdex-E\">E</span> Excellent ≥ 0.94, <span class=\"tag apdex-G\">G</span> Good ≥ 0.85, "
+           "<span class=\"tag apdex-F\">F</span> Fair ≥ 0.70, <span class=\"tag apdex-P\">P</span> Poor ≥ 0.50, "
+           "<span class=\"tag apdex-U\">U</span> Unacceptable below.</dd>",
+      t);
+  definition(out, "Best cycle", "The cycle with the highest Pages/s × Apdex among those with a page Apdex of at "
+                                "least 0.85; the first cycle when none reaches it.");
+  definition(out, "Timeline", "Per wall-clock second: successful and failed requests, pages and tests that "
+                              "completed in it, and percentiles of the successful requests' times of that second.");
+  definition(out, "Clock offset, start skew", "Distributed runs: a node's clock minus the master's, and how late "
+                                              "it started the first cycle compared with the plan.");
+  out += "</dl></section>\n";
+}
+
+}  // namespace bm::report::html

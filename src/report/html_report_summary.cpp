@@ -1,0 +1,368 @@
+// The top of the run report: headline, run identity and configuration, the summary
+// table per cycle with its charts; and the table and chart pieces the other sections use.
+
+#include <algorithm>
+#include <numeric>
+
+#include "report/html_format.hpp"
+#include "report/html_report_parts.hpp"
+
+namespace bm::report::html {
+
+namespace {
+
+std::optional<double> fraction(uint64_t part, uint64_t whole) {
+  if (whole == 0) return std::nullopt;
+  return static_cast<double>(part) / static_cast<double>(whole);
+}
+
+double ms(int64_t us) { return static_cast<double>(us) / 1000.0; }
+
+void card(std::string& out, std::string_view label, std::string_view value_html, std::string_view unit,
+          std::string_view sub_html, std::string_view extra_class = {}) {
+  put(out,
+      "<div class=\"card {}\"><div class=\"card-label\">{}</div><div class=\"card-value\">{}"
+      "<span class=\"unit\">{}</span></div><div class=\"card-sub\">{}</div></div>",
+      extra_class, label, value_html, unit, sub_html);
+}
+
+std::string apdex_class(std::optional<double> score) {
+  return score ? fmt::format("apdex-{}", stats::apdex_rating(*score)) : "apdex-none";
+}
+
+void headline_cards(std::string& out, const Context& context) {
+  const auto& summaries = context.summaries;
+  if (summaries.empty()) return;
+  out += "<section class=\"cards\" aria-label=\"Key figures\">";
+  const auto peak = std::max_element(summaries.begin(), summaries.end(), [](const auto& a, const auto& b) {
+    return a.requests.ok_per_s < b.requests.ok_per_s;
+  });
+  card(out, "Peak throughput", format_rate(peak->requests.ok_per_s), "req/s",
+       fmt::format("successful requests, C{} · {} users", peak->index + 1, peak->cvus));
+  const CycleSummary& best = summaries[context.best.value_or(0)];
+  const std::string where = fmt::format("best cycle C{} · {} users", best.index + 1, best.cvus);
+  card(out, "Pages per second", format_rate(best.pages.ok_per_s), "pages/s", where);
+  card(out, "Page time p95", format_ms(best.pages.latency.p95_us), "ms", where);
+  const std::optional<double> apdex = best.pages.apdex_score();
+  card(out, "Apdex", format_apdex(apdex), apdex ? apdex_rating_name(stats::apdex_rating(*apdex)) : "",
+       fmt::format("T = {} s, {}", format_seconds(static_cast<double>(context.metrics.apdex_t_us) / 1e6), where),
+       apdex_class(apdex));
+  uint64_t pages_ok = 0, pages_all = 0, requests_all = 0, requests_bad = 0;
+  for (const CycleSummary& s : summaries) {
+    pages_ok += s.pages.ok;
+    pages_all += s.pages.total();
+    requests_all += s.requests.total();
+    requests_bad += s.requests.failures + s.requests.errors;
+  }
+  const std::optional<double> success = fraction(pages_ok, pages_all);
+  card(out, "Page success", format_percent(success), "",
+       fmt::format("{} of {} pages, all cycles", format_count(pages_ok), format_count(pages_all)),
+       !success || *success >= 0.999 ? "card-good" : *success < 0.99 ? "card-bad" : "");
+  card(out, "Requests", format_count(requests_all), "",
+       fmt::format("{} failed or errored, in the logging windows", format_count(requests_bad)),
+       requests_bad * 100 > requests_all ? "card-bad" : "");
+  out += "</section>\n";
+}
+
+void status_banners(std::string& out, const Context& context) {
+  const stats::Results& results = context.results;
+  if (results.run.status == stats::RunStatus::interrupted) {
+    out += "<div class=\"banner banner-warn\" role=\"alert\"><strong>Interrupted run.</strong> The bench was "
+           "stopped before every cycle ran; cycles marked <em>incomplete</em> cover only what finished.</div>\n";
+  } else if (results.run.status == stats::RunStatus::running) {
+    out += "<div class=\"banner banner-info\" role=\"status\"><strong>Run in progress.</strong> This report shows "
+           "the cycles finished when it was built.</div>\n";
+  }
+  const auto bad_nodes = std::count_if(results.nodes.begin(), results.nodes.end(), [](const stats::NodeRow& node) {
+    return node.status != stats::NodeStatus::complete;
+  });
+  if (bad_nodes > 0) {
+    put(out,
+        "<div class=\"banner banner-warn\" role=\"alert\"><strong>{} of {} nodes did not complete.</strong> "
+        "Their finished cycles are counted; see <a href=\"#nodes\">Nodes</a>.</div>\n",
+        bad_nodes, results.nodes.size());
+  }
+}
+
+void definition(std::string& out, std::string_view term, std::string_view value_html) {
+  put(out, "<dt>{}</dt><dd>{}</dd>", term, value_html);
+}
+
+std::string join_escaped(const std::vector<std::string>& words) {
+  std::string out;
+  for (const std::string& word : words) {
+    if (!out.empty()) out += ' ';
+    append_escaped(out, word);
+  }
+  return out;
+}
+
+// "Shop (test_Shop in test_Shop.lua)", leaving out what the results do not say.
+std::string test_identity(const stats::RunInfo& run) {
+  std::string out = escape_html(run.test);
+  if (run.function.empty() && run.test_file.empty()) return out;
+  out += " <span class=\"muted\">(";
+  append_escaped(out, run.function);
+  if (!run.function.empty() && !run.test_file.empty()) out += " in ";
+  append_escaped(out, run.test_file);
+  return out + ")</span>";
+}
+
+std::string cycles_list(const std::vector<int>& cycles) {
+  std::string out;
+  for (int users : cycles) out += (out.empty() ? "" : ":") + std::to_string(users);
+  return out.empty() ? kNoValue : out;
+}
+
+std::string codes_list(const std::vector<int>& codes) {
+  std::string out;
+  for (int code : codes) out += (out.empty() ? "" : ", ") + std::to_string(code);
+  return out.empty() ? kNoValue : out;
+}
+
+void conf_dump(std::string& out, const stats::ConfMap& conf) {
+  if (conf.empty()) return;
+  out += "<details class=\"conf\"><summary>The .conf as read</summary><table class=\"data compact\"><thead><tr>"
+         "<th>Section</th><th>Key</th><th>Value</th></tr></thead><tbody>";
+  for (const auto& [section, keys] : conf) {
+    for (const auto& [key, value] : keys) {
+      put(out, "<tr><td>{}</td><td>{}</td><td class=\"text\">{}</td></tr>", Esc{section}, Esc{key}, Esc{value});
+    }
+  }
+  out += "</tbody></table></details>";
+}
+
+void summary_charts(std::string& out, Context& context) {
+  std::vector<EntryRow> pages;
+  for (const CycleSummary& s : context.summaries) pages.push_back(s.pages);
+  out += "<div class=\"chart-grid\">";
+
+  ChartSpec throughput;
+  concurrency_axis(context, pages, throughput);
+  throughput.y_label = "per second";
+  throughput.y2_label = "requests per second";
+  throughput.points = true;
+  ChartSeries tests{"Tests/s", {}, palette::kViolet}, page_rate{"Pages/s", {}, palette::kBlue},
+      requests{"Requests/s", {}, palette::kTeal, true, true};
+  for (const CycleSummary& s : context.summaries) {
+    tests.values.push_back(s.tests.ok_per_s);
+    page_rate.values.push_back(s.pages.ok_per_s);
+    requests.values.push_back(s.requests.ok_per_s);
+  }
+  throughput.series = {page_rate, tests, requests};
+  context.charts.figure(out, "Throughput against concurrency", throughput,
+                        "Successful tests, pages and requests per second of each cycle's window.");
+
+  entry_charts(out, context, pages, "Page");
+
+  ChartSpec quality;
+  concurrency_axis(context, pages, quality);
+  quality.y_label = "success %";
+  quality.y2_label = "Apdex";
+  quality.points = true;
+  ChartSeries success{"Page success %", {}, palette::kGreen}, apdex{"Apdex", {}, palette::kAmber, true};
+  for (const EntryRow& row : pages) {
+    success.values.push_back(row.success_rate ? std::optional(*row.success_rate * 100.0) : std::nullopt);
+    apdex.values.push_back(row.apdex_score());
+  }
+  quality.series = {success, apdex};
+  context.charts.figure(out, "Success rate and Apdex against concurrency", quality);
+  out += "</div>\n";
+}
+
+}  // namespace
+
+void header_section(std::string& out, const Context& context) {
+  const stats::RunInfo& run = context.results.run;
+  out += "<section class=\"hero\">";
+  put(out, "<h1>{}</h1>", Esc{run.title.empty() ? (run.test.empty() ? "Load test" : run.test) : run.title});
+  if (!run.description.empty()) put(out, "<p class=\"description\">{}</p>", Esc{run.description});
+  put(out, "<div class=\"chips\"><span class=\"chip chip-status-{0}\">{0}</span>", stats::to_string(run.status));
+  if (!run.label.empty()) put(out, "<span class=\"chip chip-label\">{}</span>", Esc{run.label});
+  if (!run.test.empty()) put(out, "<span class=\"chip\">test {}</span>", Esc{run.test});
+  if (!run.url.empty()) put(out, "<span class=\"chip chip-url\">{}</span>", Esc{run.url});
+  if (context.results.merged()) put(out, "<span class=\"chip\">{} nodes</span>", context.results.nodes.size());
+  out += "</div>";
+  const double duration_s =
+      run.end_epoch_us > run.start_epoch_us ? static_cast<double>(run.end_epoch_us - run.start_epoch_us) / 1e6 : 0;
+  put(out, "<p class=\"when\">{} → {}{}</p></section>\n", format_epoch_us(run.start_epoch_us),
+      run.end_epoch_us ? format_epoch_us(run.end_epoch_us) : "still running",
+      duration_s > 0 ? " · " + format_duration_s(duration_s) : "");
+  status_banners(out, context);
+  headline_cards(out, context);
+}
+
+void identity_section(std::string& out, const Context& context) {
+  const stats::Results& results = context.results;
+  const stats::RunInfo& run = results.run;
+  const stats::BenchConfig& config = results.config;
+  out += "<section id=\"run\" class=\"panel\"><h2>Run and configuration</h2><div class=\"two-col\">";
+  out += "<dl class=\"facts\" id=\"identity\">";
+  definition(out, "Title", escape_html(run.title));
+  definition(out, "Description", escape_html(run.description));
+  definition(out, "Label", escape_html(run.label));
+  definition(out, "Test", test_identity(run));
+  definition(out, "Conf file", escape_html(run.conf_file));
+  definition(out, "Server URL", escape_html(run.url));
+  definition(out, "Start", format_epoch_us(run.start_epoch_us));
+  definition(out, "End", format_epoch_us(run.end_epoch_us));
+  if (run.end_epoch_us > run.start_epoch_us) {
+    definition(out, "Duration", format_duration_s(static_cast<double>(run.end_epoch_us - run.start_epoch_us) / 1e6));
+  }
+  definition(out, "Status", std::string(stats::to_string(run.status)));
+  definition(out, "Host", escape_html(run.host));
+  definition(out, "Version", fmt::format("{} {}", Esc{results.tool.name}, Esc{results.tool.version}));
+  definition(out, "Command line", fmt::format("<code>{}</code>", join_escaped(run.command_line)));
+  out += "</dl><dl class=\"facts\" id=\"configuration\">";
+  definition(out, "Cycles (users)", cycles_list(config.cycles));
+  definition(out, "Cycle duration", format_seconds(config.duration_s) + " s");
+  definition(out, "Start-up delay", format_seconds(config.startup_delay_s) + " s");
+  definition(out, "Sleep between tests", format_seconds(config.sleep_time_s) + " s");
+  definition(out, "Sleep between pages", fmt::format("{} – {} s", format_seconds(config.sleep_time_min_s),
+                                                     format_seconds(config.sleep_time_max_s)));
+  definition(out, "Pause between cycles", format_seconds(config.cycle_time_s) + " s");
+  definition(out, "Apdex T", format_seconds(static_cast<double>(context.metrics.apdex_t_us) / 1e6) + " s" +
+                                 (context.metrics.apdex_t_us != context.metrics.run_apdex_t_us
+                                      ? fmt::format(" <span class=\"muted\">(run recorded with {} s)</span>",
+                                                    format_seconds(config.apdex_t_s))
+                                      : ""));
+  definition(out, "Success codes", codes_list(config.ok_codes));
+  definition(out, "Page resources", config.fetch_resources ? "fetched" : "not fetched");
+  definition(out, "Timeouts", fmt::format("connect {} s, read {} s", format_seconds(config.connect_timeout_s),
+                                          format_seconds(config.read_timeout_s)));
+  definition(out, "Max redirects", std::to_string(config.max_redirects));
+  definition(out, "Nodes", results.merged() ? std::to_string(results.nodes.size()) : "1 (single node)");
+  definition(out, "Workers", run.workers > 0 ? std::to_string(run.workers) : kNoValue);
+  out += "</dl></div>";
+  conf_dump(out, results.conf);
+  out += "</section>\n";
+}
+
+void summary_section(std::string& out, Context& context) {
+  out += "<section id=\"summary\" class=\"panel\"><h2>Summary per cycle</h2>"
+         "<p class=\"lead\">Rates are successful items per second of each cycle's logging window. Times are page "
+         "times of successful pages, in milliseconds. ★ marks the best cycle.</p>";
+  out += "<div class=\"table-wrap\"><table class=\"data\" id=\"summary-table\"><thead><tr>"
+         "<th>Cycle</th><th>Users</th><th>Tests/s</th><th>Pages/s</th><th>Requests/s</th><th>Success</th>"
+         "<th>Min</th><th>Mean</th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>Max</th><th>Apdex</th>"
+         "</tr></thead><tbody>";
+  for (std::size_t i = 0; i < context.summaries.size(); ++i) {
+    const CycleSummary& s = context.summaries[i];
+    const LatencySummary& l = s.pages.latency;
+    put(out, "<tr data-cycle=\"{}\">", s.index);
+    cycle_cell(out, s.index, s.complete, context.best == i);
+    put(out,
+        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+        "<td>{}</td><td>{}</td><td>{}</td>",
+        s.cvus, format_rate(s.tests.ok_per_s), format_rate(s.pages.ok_per_s), format_rate(s.requests.ok_per_s),
+        format_percent(s.pages.success_rate), format_ms(l.min_us), format_ms(l.mean_us), format_ms(l.p50_us),
+        format_ms(l.p90_us), format_ms(l.p95_us), format_ms(l.p99_us), format_ms(l.max_us));
+    apdex_cell(out, s.pages.apdex_score());
+    out += "</tr>";
+  }
+  out += "</tbody></table></div>";
+  if (context.summaries.empty()) out += "<p class=\"empty\">No cycle has finished.</p>";
+  summary_charts(out, context);
+  out += "</section>\n";
+}
+
+// ---- Shared pieces -----------------------------------------------------------------
+
+void concurrency_axis(const Context& context, const std::vector<EntryRow>& rows, ChartSpec& spec) {
+  spec.x_label = "Concurrent users";
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (context.ascending) {
+      spec.x.push_back(rows[i].cvus);
+    } else {
+      spec.x.push_back(static_cast<double>(i));
+      spec.x_categories.push_back(fmt::format("C{} · {}", rows[i].cycle + 1, rows[i].cvus));
+    }
+  }
+}
+
+void entry_table(std::string& out, const std::vector<EntryRow>& rows, std::string_view rate_label,
+                 std::string_view id) {
+  out += "<div class=\"table-wrap\"><table class=\"data\"";
+  if (!id.empty()) put(out, " id=\"{}\"", id);
+  put(out,
+      "><thead><tr><th>Cycle</th><th>Users</th><th>{}</th><th>Total</th><th>Success</th><th>Failures</th>"
+      "<th>Errors</th><th>Min</th><th>Mean</th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>Max</th>"
+      "<th>Apdex</th></tr></thead><tbody>",
+      rate_label);
+  for (const EntryRow& row : rows) {
+    const LatencySummary& l = row.latency;
+    put(out, "<tr data-cycle=\"{}\">", row.cycle);
+    cycle_cell(out, row.cycle, row.complete, false);
+    put(out,
+        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td><td{}>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+        row.cvus, format_rate(row.ok_per_s), format_count(row.total()), format_percent(row.success_rate),
+        row.failures ? " class=\"bad\"" : "", format_count(row.failures), row.errors ? " class=\"bad\"" : "",
+        format_count(row.errors), format_ms(l.min_us), format_ms(l.mean_us), format_ms(l.p50_us), format_ms(l.p90_us),
+        format_ms(l.p95_us), format_ms(l.p99_us), format_ms(l.max_us));
+    apdex_cell(out, row.apdex_score());
+    out += "</tr>";
+  }
+  out += "</tbody></table></div>";
+}
+
+void entry_charts(std::string& out, Context& context, const std::vector<EntryRow>& rows, std::string_view noun) {
+  ChartSpec rate;
+  concurrency_axis(context, rows, rate);
+  rate.y_label = "successful per second";
+  rate.y2_label = "failed %";
+  rate.points = true;
+  ChartSeries ok{"Successful/s", {}, palette::kBlue, false, false, true}, failed{"Failed %", {}, palette::kRed, true};
+  for (const EntryRow& row : rows) {
+    ok.values.push_back(row.ok_per_s);
+    failed.values.push_back(row.success_rate ? std::optional((1.0 - *row.success_rate) * 100.0) : std::nullopt);
+  }
+  rate.series = {ok, failed};
+  context.charts.figure(out, fmt::format("{} throughput", noun), rate);
+
+  ChartSpec times;
+  concurrency_axis(context, rows, times);
+  times.y_label = "ms";
+  times.points = true;
+  ChartSeries p50{"p50", {}, palette::kGreen}, p90{"p90", {}, palette::kAmber}, p95{"p95", {}, palette::kRed},
+      p99{"p99", {}, palette::kViolet}, mean{"mean", {}, palette::kSlate, false, true};
+  for (const EntryRow& row : rows) {
+    const bool any = row.latency.count > 0;
+    auto value = [any](int64_t us) { return any ? std::optional(ms(us)) : std::nullopt; };
+    p50.values.push_back(value(row.latency.p50_us));
+    p90.values.push_back(value(row.latency.p90_us));
+    p95.values.push_back(value(row.latency.p95_us));
+    p99.values.push_back(value(row.latency.p99_us));
+    mean.values.push_back(any ? std::optional(row.latency.mean_us / 1000.0) : std::nullopt);
+  }
+  times.series = {p50, p90, p95, p99, mean};
+  context.charts.figure(out, fmt::format("{} response time percentiles", noun), times);
+}
+
+void apdex_cell(std::string& out, std::optional<double> score) {
+  if (!score) {
+    put(out, "<td class=\"apdex apdex-none\">{}</td>", kNoValue);
+    return;
+  }
+  const char rating = stats::apdex_rating(*score);
+  put(out, "<td class=\"apdex apdex-{0}\" title=\"{1}\">{2} <span class=\"rating\">{0}</span></td>", rating,
+      apdex_rating_name(rating), format_apdex(score));
+}
+
+void cycle_cell(std::string& out, int index, bool complete, bool best) {
+  put(out, "<td class=\"cycle\">C{}{}{}</td>", index + 1, best ? " <span class=\"best\" title=\"best cycle\">★</span>" : "",
+      complete ? "" : " <span class=\"tag tag-warn\">incomplete</span>");
+}
+
+std::vector<ChartBand> cycle_bands(const stats::Results& results) {
+  std::vector<ChartBand> bands;
+  for (const stats::CycleResults& cycle : results.cycles) {
+    if (cycle.window_start_epoch_us == 0) continue;
+    const int64_t end = cycle.window_end_epoch_us ? cycle.window_end_epoch_us : cycle.end_epoch_us;
+    bands.push_back({static_cast<double>(cycle.window_start_epoch_us) / 1e6, static_cast<double>(end) / 1e6,
+                     fmt::format("C{} · {}", cycle.index + 1, cycle.cvus)});
+  }
+  return bands;
+}
+
+}  // namespace bm::report::html

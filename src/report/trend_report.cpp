@@ -1,0 +1,82 @@
+#include "report/trend_report.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "report/html_format.hpp"
+
+namespace bm::report {
+
+const CycleSummary* TrendRun::cycle_with_users(int users) const {
+  for (const CycleSummary& cycle : cycles) {
+    if (cycle.cvus == users) return &cycle;  // the first, if a run repeats a number of users
+  }
+  return nullptr;
+}
+
+namespace {
+
+void comparability(const std::vector<NamedResults>& runs, TrendReport& trend) {
+  std::set<std::string> tests;
+  std::set<double> durations;
+  for (const NamedResults& run : runs) {
+    tests.insert(run.results->run.test);
+    durations.insert(run.results->config.duration_s);
+    if (run.results->run.status != stats::RunStatus::complete) {
+      trend.warnings.push_back(
+          fmt::format("{} did not complete ({}).", run.name, stats::to_string(run.results->run.status)));
+    }
+  }
+  if (tests.size() > 1) {
+    trend.warnings.insert(trend.warnings.begin(), fmt::format("The runs are of different tests: {}.",
+                                                              fmt::join(tests, ", ")));
+  }
+  if (durations.size() > 1) {
+    trend.warnings.insert(trend.warnings.begin(),
+                          fmt::format("The runs' cycles lasted differently: {} s.", fmt::join(durations, ", ")));
+  }
+}
+
+}  // namespace
+
+TrendReport compute_trend(const std::vector<NamedResults>& runs, const ReportOptions& options) {
+  TrendReport trend;
+  std::set<int> users;
+  for (const NamedResults& named : runs) {
+    const stats::Results& r = *named.results;
+    TrendRun run{named.name, r.run.label, r.run.test, r.run.start_epoch_us, r.run.status,
+                 cycle_summaries(r, metric_context(r, options))};
+    for (const CycleSummary& cycle : run.cycles) users.insert(cycle.cvus);
+    trend.runs.push_back(std::move(run));
+  }
+  std::stable_sort(trend.runs.begin(), trend.runs.end(),
+                   [](const TrendRun& a, const TrendRun& b) { return a.start_epoch_us < b.start_epoch_us; });
+  trend.users.assign(users.begin(), users.end());
+  comparability(runs, trend);
+  return trend;
+}
+
+void render_trend_text(const TrendReport& trend, std::ostream& out, int width) {
+  const auto w = static_cast<std::size_t>(std::max(40, width));
+  out << fmt::format("Trend of {} runs\n{}\n", trend.runs.size(), std::string(std::min<std::size_t>(w, 80), '='));
+  for (const std::string& warning : trend.warnings) out << "WARNING: " << warning << "\n";
+  out << "Pages/s and p95 are over every page of the cycle; times in ms.\n\n";
+  out << fmt::format("{:<4}{:>8}{:>11}{:>12}{:>10}{:>10}{:>9}\n", "#", "Users", "Pages/s", "Requests/s", "Success",
+                     "p95", "Apdex");
+  for (std::size_t i = 0; i < trend.runs.size(); ++i) {
+    const TrendRun& run = trend.runs[i];
+    out << fmt::format("{:<4}{}{}, started {}{}\n", i + 1, run.name, run.label.empty() ? "" : " [" + run.label + "]",
+                       format_epoch_us(run.start_epoch_us),
+                       run.status == stats::RunStatus::complete ? "" : fmt::format(" ({})", stats::to_string(run.status)));
+    for (const CycleSummary& cycle : run.cycles) {
+      out << fmt::format("{:<4}{:>8}{:>11}{:>12}{:>10}{:>10}{:>9}\n", "", cycle.cvus, format_rate(cycle.pages.ok_per_s),
+                         format_rate(cycle.requests.ok_per_s), format_percent(cycle.pages.success_rate),
+                         cycle.pages.latency.count ? format_ms(cycle.pages.latency.p95_us) : kNoValue,
+                         format_apdex(cycle.pages.apdex_score()));
+    }
+  }
+}
+
+}  // namespace bm::report

@@ -1,0 +1,430 @@
+"""The HTML run report in a real browser: a real bench against the demo target, its
+report rendered by `bench-report --html` and opened from file:// in headless Chromium
+(no network), checked for console errors, drawn charts and the results' numbers, with a
+screenshot left in the test's output folder. Also: strings holding <script> stay text.
+
+The browser is driven over the DevTools protocol with the tiny WebSocket client below
+(standard library only)."""
+
+import base64
+import copy
+import json
+import math
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import tempfile
+import unittest
+import urllib.request
+
+from harness import EXAMPLES, DemoServer, Process, TestCase, histogram_percentile, read_json, run
+
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+
+
+class WebSocket:
+    """Just enough RFC 6455 for the DevTools protocol: masked text frames out, text
+    frames (possibly fragmented) in, pings answered."""
+
+    def __init__(self, url, timeout=60):
+        assert url.startswith("ws://"), url
+        host_port, _, path = url[len("ws://"):].partition("/")
+        host, _, port = host_port.partition(":")
+        self.sock = socket.create_connection((host, int(port)), timeout=timeout)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall((f"GET /{path} HTTP/1.1\r\nHost: {host_port}\r\nUpgrade: websocket\r\n"
+                           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                           "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.sock.recv(1)
+            if not chunk:
+                raise ConnectionError("DevTools closed the connection during the handshake")
+            head += chunk
+        if not head.startswith(b"HTTP/1.1 101"):
+            raise ConnectionError(f"WebSocket handshake refused: {head!r}")
+
+    def _exactly(self, n):
+        data = b""
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("DevTools closed the connection")
+            data += chunk
+        return data
+
+    def _send_frame(self, opcode, payload):
+        header = bytes([0x80 | opcode])
+        n = len(payload)
+        if n < 126:
+            header += bytes([0x80 | n])
+        elif n < 1 << 16:
+            header += bytes([0x80 | 126]) + struct.pack(">H", n)
+        else:
+            header += bytes([0x80 | 127]) + struct.pack(">Q", n)
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(header + mask + masked)
+
+    def send(self, text):
+        self._send_frame(0x1, text.encode())
+
+    def recv(self):
+        message = b""
+        while True:
+            first, second = self._exactly(2)
+            opcode, n = first & 0x0F, second & 0x7F
+            if n == 126:
+                n = struct.unpack(">H", self._exactly(2))[0]
+            elif n == 127:
+                n = struct.unpack(">Q", self._exactly(8))[0]
+            payload = self._exactly(n)
+            if opcode == 0x9:  # ping
+                self._send_frame(0xA, payload)
+                continue
+            if opcode == 0x8:
+                raise ConnectionError("DevTools closed the WebSocket")
+            message += payload
+            if first & 0x80:
+                return message.decode()
+
+    def close(self):
+        self.sock.close()
+
+
+class Browser:
+    """Headless Chromium with a fresh profile and no network, one page, driven over
+    the DevTools protocol. Collects console errors and uncaught exceptions."""
+
+    def __init__(self, width=1400, height=1000):
+        self.profile = tempfile.mkdtemp(prefix="bm-chromium-")
+        self.width, self.height = width, height
+        self.process = Process([
+            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--disable-default-apps", "--disable-extensions", "--hide-scrollbars", "--mute-audio",
+            f"--user-data-dir={self.profile}", "--remote-debugging-address=127.0.0.1",
+            "--remote-debugging-port=0", f"--window-size={width},{height}", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        port = self._devtools_port()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30) as r:
+            targets = json.loads(r.read())
+        page = next(t for t in targets if t["type"] == "page")
+        self.ws = WebSocket(page["webSocketDebuggerUrl"])
+        self.next_id = 0
+        self.events = []
+        for domain in ("Page", "Runtime", "Log"):
+            self.call(f"{domain}.enable")
+
+    def _devtools_port(self):
+        # Chromium announces its DevTools endpoint on stderr once it listens.
+        for line in self.process.proc.stderr:
+            if "DevTools listening on ws://" in line:
+                return int(line.split("ws://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+        raise RuntimeError("chromium exited before DevTools listened")
+
+    def call(self, method, **params):
+        self.next_id += 1
+        ident = self.next_id
+        self.ws.send(json.dumps({"id": ident, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv())
+            if message.get("id") == ident:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message.get("result", {})
+            self.events.append(message)
+
+    def wait_for_event(self, method):
+        for i, event in enumerate(self.events):
+            if event.get("method") == method:
+                return self.events.pop(i)
+        while True:
+            message = json.loads(self.ws.recv())
+            if message.get("method") == method:
+                return message
+            self.events.append(message)
+
+    def open(self, path):
+        self.events.clear()
+        self.call("Page.navigate", url="file://" + os.path.abspath(path))
+        self.wait_for_event("Page.loadEventFired")
+
+    def evaluate(self, expression):
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        if "exceptionDetails" in result:
+            raise AssertionError(f"page script failed: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def problems(self):
+        """Console errors and warnings, uncaught exceptions, CSP violations."""
+        found = []
+        for event in self.events:
+            method, params = event.get("method"), event.get("params", {})
+            if method == "Runtime.exceptionThrown":
+                found.append(params["exceptionDetails"].get("text", "exception"))
+            elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "warning", "assert"):
+                found.append(" ".join(str(a.get("value", a.get("description"))) for a in params.get("args", [])))
+            elif method == "Log.entryAdded" and params["entry"]["level"] in ("error", "warning"):
+                found.append(params["entry"]["text"])
+        return found
+
+    def screenshot(self, path, top=0, height=None):
+        """The page from `top` down, `height` pixels (default: all of it, at most 16000)."""
+        metrics = self.call("Page.getLayoutMetrics")
+        page_height = math.ceil(metrics["cssContentSize"]["height"])
+        height = min(16000, page_height - top if height is None else height)
+        shot = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
+                         clip={"x": 0, "y": top, "width": self.width, "height": height, "scale": 1})
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
+        return path
+
+    def close(self):
+        try:
+            self.call("Browser.close")
+        except (ConnectionError, OSError):
+            pass
+        self.ws.close()
+        self.process.stop()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+# Draws every chart, then reports for each placeholder whether a canvas exists and how
+# many of its pixels have one of the chart's series colours (so axes alone do not count).
+CHART_CHECK = """
+(async () => {
+  window.bmReport.renderAll();
+  await new Promise(resolve => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+  const rgb = hex => [1, 3, 5].map(i => parseInt(hex.slice(i, i + 2), 16));
+  return Array.from(document.querySelectorAll('[data-chart]')).map(el => {
+    const id = el.getAttribute('data-chart');
+    const chart = window.bmReport.charts[id];
+    const canvas = el.querySelector('canvas');
+    if (!chart || !canvas || !canvas.width || !canvas.height) return {id, drawn: 0};
+    const colours = chart.colors.map(rgb);
+    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let drawn = 0;
+    for (let i = 0; i < pixels.length; i += 4) {
+      if (pixels[i + 3] < 160) continue;
+      for (const [r, g, b] of colours) {
+        if (Math.abs(pixels[i] - r) + Math.abs(pixels[i + 1] - g) + Math.abs(pixels[i + 2] - b) < 40) { drawn++; break; }
+      }
+    }
+    return {id, drawn, caption: el.closest('figure').querySelector('figcaption').textContent};
+  });
+})()
+"""
+
+
+def table_rows(browser, selector):
+    return browser.evaluate(
+        "Array.from(document.querySelectorAll(%s)).map(tr => Array.from(tr.cells).map(td => td.textContent.trim()))"
+        % json.dumps(selector))
+
+
+# ---- The report's number formats (src/report/html_format.cpp), for comparison ----
+
+def three_digits(value):
+    magnitude = abs(value)
+    if magnitude < 9.995:
+        return f"{value:.2f}"
+    if magnitude < 999.95:
+        return f"{value:.1f}"
+    return f"{value:.0f}"
+
+
+def ms(us):
+    return three_digits(us / 1000.0)
+
+
+def percent(part, whole):
+    return f"{100.0 * part / whole:.2f} %" if whole else "–"
+
+
+def merged_histogram(entries, field="latency"):
+    """Every entry's histogram added bucket by bucket, as the report merges them."""
+    buckets, count, total, low, high = {}, 0, 0, None, 0
+    for e in entries:
+        h = e[field]
+        if not h["count"]:
+            continue
+        for index, n in h["buckets"]:
+            buckets[index] = buckets.get(index, 0) + n
+        count += h["count"]
+        total += h["sum_us"]
+        low = h["min_us"] if low is None else min(low, h["min_us"])
+        high = max(high, h["max_us"])
+    return {"count": count, "sum_us": total, "min_us": low or 0, "max_us": high,
+            "buckets": sorted(buckets.items())}
+
+
+def apdex(entries):
+    s = sum(e["apdex"]["satisfied"] for e in entries)
+    t = sum(e["apdex"]["tolerating"] for e in entries)
+    f = sum(e["apdex"]["frustrated"] for e in entries)
+    return (s + t / 2) / (s + t + f) if s + t + f else None
+
+
+def rated(score):
+    """An Apdex cell: the score and FunkLoad's rating letter."""
+    if score is None:
+        return "–"
+    letter = next(l for limit, l in ((0.94, "E"), (0.85, "G"), (0.70, "F"), (0.50, "P"), (0, "U")) if score >= limit)
+    return f"{score:.3f} {letter}"
+
+
+def expected_summary_row(cycle):
+    """The summary table's row for a cycle, computed from the results file alone."""
+    window = cycle["window_s"]
+    pages = cycle["pages"]
+    ok = {name: sum(e["ok"] for e in cycle[name]) for name in ("tests", "pages", "requests")}
+    all_pages = sum(e["ok"] + e["failures"] + e["errors"] for e in pages)
+    h = merged_histogram(pages)
+    score = apdex(pages)
+    return [str(cycle["cvus"]), three_digits(ok["tests"] / window), three_digits(ok["pages"] / window),
+            three_digits(ok["requests"] / window), percent(ok["pages"], all_pages), ms(h["min_us"]),
+            ms(h["sum_us"] / h["count"]), ms(histogram_percentile(h, 50)), ms(histogram_percentile(h, 90)),
+            ms(histogram_percentile(h, 95)), ms(histogram_percentile(h, 99)), ms(h["max_us"]),
+            rated(score)]
+
+
+def bench(out, url, cycles="2:4", duration="2"):
+    """A real bench of the Shop example: results.json in `out`."""
+    run(["run", os.path.join(EXAMPLES, "test_Shop.lua"), "-u", url, "-c", cycles, "-D", duration, "-s", "0.01",
+         "--cycle-time", "0", "-m", "0", "-M", "0.05", "-o", out], check=0)
+    return os.path.join(out, "results.json")
+
+
+class BrowserTestCase(TestCase):
+    def setUp(self):
+        super().setUp()
+        self.browser = Browser()
+
+    def tearDown(self):
+        self.browser.close()
+        super().tearDown()
+
+    def assert_renders_cleanly(self, index, screenshot):
+        """Opens the report; no console problem, every chart drawn; leaves a screenshot."""
+        self.browser.open(index)
+        charts = self.browser.evaluate(CHART_CHECK)
+        self.assertGreater(len(charts), 0)
+        blank = [c for c in charts if c["drawn"] < 20]
+        self.assertEqual(blank, [], "charts that drew no series")
+        self.browser.screenshot(os.path.join(self.out, screenshot))
+        self.assertEqual(self.browser.problems(), [])
+        return charts
+
+
+class RunReport(BrowserTestCase):
+    def test_real_run_report_draws_every_chart_and_holds_the_results_numbers(self):
+        demo = self.start(DemoServer(threads=2))
+        results_file = bench(os.path.join(self.out, "run"), demo.url)
+        results = read_json(results_file)
+        proc = run(["report", "--html", os.path.dirname(results_file)], check=0)
+        index = os.path.join(self.out, "run", "index.html")
+        self.assertIn(f"HTML report: {index}", proc.stdout)
+        self.assertLess(os.path.getsize(index), 5_000_000)
+
+        charts = self.assert_renders_cleanly(index, "report.png")
+        captions = {c["caption"] for c in charts}
+        for wanted in ("Throughput against concurrency", "Throughput over time", "Failures and errors over time",
+                       "Request response time over time (successful requests)"):
+            self.assertIn(wanted, captions)
+        # Summary, one page per page key, one folded section per request.
+        rows = table_rows(self.browser, "#summary-table tbody tr")
+        self.assertEqual(len(rows), len(results["cycles"]))
+        for row, cycle in zip(rows, results["cycles"]):
+            self.assertEqual(row[0].replace("★", "").strip(), f"C{cycle['index'] + 1}")
+            self.assertEqual(row[1:], expected_summary_row(cycle), f"cycle {cycle['index']}")
+        page_keys = [p["key"] for p in results["cycles"][0]["pages"]]
+        headings = self.browser.evaluate(
+            "Array.from(document.querySelectorAll('article.page h3')).map(h => h.textContent)")
+        self.assertEqual(headings, [f"Page {i + 1} {k}" for i, k in enumerate(page_keys)])
+        requests = self.browser.evaluate("document.querySelectorAll('details.request').length")
+        self.assertEqual(requests, len({(r["page"], r["key"]) for c in results["cycles"] for r in c["requests"]}))
+        # A page's own table: its p95 per cycle, from its histogram.
+        page_rows = table_rows(self.browser, "#page-1 table tbody tr")
+        for row, cycle in zip(page_rows, results["cycles"]):
+            page = cycle["pages"][0]
+            self.assertEqual(row[11], ms(histogram_percentile(page["latency"], 95)))
+            self.assertEqual(row[3].replace("\u202f", ""), str(page["ok"] + page["failures"] + page["errors"]))
+        identity = self.browser.evaluate("document.getElementById('identity').textContent")
+        self.assertIn(results["run"]["url"], identity)
+        self.assertIn(" ".join(results["run"]["command_line"]), identity)
+
+    def test_report_reads_fine_without_javascript_and_prints(self):
+        demo = self.start(DemoServer(threads=2))
+        results_file = bench(os.path.join(self.out, "run"), demo.url, cycles="2", duration="1")
+        run(["report", "--html", results_file, "-o", os.path.join(self.out, "html")], check=0)
+        index = os.path.join(self.out, "html", "index.html")
+        self.browser.call("Emulation.setScriptExecutionDisabled", value=True)
+        self.browser.open(index)
+        rows = table_rows(self.browser, "#summary-table tbody tr")
+        self.assertEqual(rows[0][1:], expected_summary_row(read_json(results_file)["cycles"][0]))
+        self.assertEqual(self.browser.evaluate("document.querySelectorAll('canvas').length"), 0)
+        self.browser.call("Emulation.setScriptExecutionDisabled", value=False)
+        pdf = self.browser.call("Page.printToPDF", printBackground=True)
+        self.assertGreater(len(base64.b64decode(pdf["data"])), 10_000)
+        self.assertEqual(self.browser.problems(), [])
+
+
+PAYLOAD = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
+
+
+def poison(results):
+    """Puts the payload into every string a results file carries from a server, a test,
+    a conf or a node."""
+    r = copy.deepcopy(results)
+    for key in ("title", "description", "label", "url", "test", "function", "test_file", "conf_file", "host"):
+        r["run"][key] = PAYLOAD
+    r["run"]["command_line"].append(PAYLOAD)
+    r["conf"][PAYLOAD] = {PAYLOAD: PAYLOAD}
+    for cycle in r["cycles"]:
+        for page in cycle["pages"]:
+            page["key"] = PAYLOAD + page["key"]
+        for request in cycle["requests"]:
+            request["page"] = PAYLOAD + request["page"]
+            request["url"] = request["url"] + "?q=" + PAYLOAD
+            request["method"] = PAYLOAD
+        cycle["errors"].append({
+            "kind": "assertion", "verdict": "failure", "page": PAYLOAD, "request": PAYLOAD, "status": 200,
+            "message": "response body: " + PAYLOAD, "count": 1,
+            "first_epoch_us": cycle["window_start_epoch_us"], "last_epoch_us": cycle["window_start_epoch_us"],
+            "examples": [{"message": PAYLOAD, "location": PAYLOAD}]})
+    r["nodes"] = [{"node_num": 0, "host": PAYLOAD, "label": PAYLOAD, "status": "complete", "clock_offset_us": 0,
+                   "start_skew_us": 0, "requests": 1, "errors": 0, "message": PAYLOAD}]
+    first_window = r["cycles"][0]["window_start_epoch_us"] // 1_000_000
+    r["monitor"] = {"hosts": {PAYLOAD: [{"t": first_window, "cpu": 10}]}}
+    return r
+
+
+class Escaping(BrowserTestCase):
+    def test_script_in_body_url_description_and_names_stays_text(self):
+        demo = self.start(DemoServer(threads=1))
+        results = read_json(bench(os.path.join(self.out, "run"), demo.url, cycles="1", duration="1"))
+        poisoned = os.path.join(self.out, "poisoned.json")
+        with open(poisoned, "w") as f:
+            json.dump(poison(results), f)
+        run(["report", "--html", poisoned, "-o", os.path.join(self.out, "html")], check=0)
+        self.browser.open(os.path.join(self.out, "html", "index.html"))
+        self.browser.evaluate(CHART_CHECK)
+        self.assertIsNone(self.browser.evaluate("window.__xss === undefined ? null : window.__xss"))
+        # Only the report's own three scripts; no injected element anywhere.
+        self.assertEqual(self.browser.evaluate("document.scripts.length"), 3)
+        self.assertEqual(self.browser.evaluate("document.querySelectorAll('img').length"), 0)
+        self.assertEqual(self.browser.evaluate("document.querySelector('h1').textContent"), PAYLOAD)
+        self.assertIn(PAYLOAD, self.browser.evaluate("document.getElementById('description') ? '' : "
+                                                     "document.querySelector('.description').textContent"))
+        self.assertIn("response body: " + PAYLOAD,
+                      self.browser.evaluate("document.getElementById('error-groups').textContent"))
+        self.assertIn(PAYLOAD, self.browser.evaluate("document.getElementById('nodes-table').textContent"))
+        self.assertEqual(self.browser.problems(), [])
+        self.browser.screenshot(os.path.join(self.out, "escaped.png"))
+
+
+if __name__ == "__main__":
+    unittest.main()

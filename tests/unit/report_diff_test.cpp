@@ -1,0 +1,210 @@
+// Diff and trend reports: the maths of a change, better/worse judgement and its colour,
+// joining cycles on users, the warnings for runs that are not comparable, and the trend's
+// ordering and series.
+
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "report/diff_report.hpp"
+#include "report/html_format.hpp"
+#include "report/trend_report.hpp"
+#include "stats/results.hpp"
+
+namespace bm::report {
+namespace {
+
+constexpr int64_t kStartUs = 1'800'000'000'000'000;
+
+// One page "Home" per cycle; `scale` multiplies every latency, `ok` is the number of
+// successful pages per cycle (window 10 s).
+stats::Results run(std::vector<int> users, double scale, int ok, int64_t start_us = kStartUs) {
+  stats::Results r;
+  r.run.test = "Shop";
+  r.run.function = "test_Shop";
+  r.run.url = "http://127.0.0.1:1";
+  r.run.start_epoch_us = start_us;
+  r.run.status = stats::RunStatus::complete;
+  r.config.cycles = users;
+  r.config.duration_s = 10;
+  for (std::size_t c = 0; c < users.size(); ++c) {
+    stats::CycleResults& cycle = r.cycles.emplace_back();
+    cycle.index = static_cast<int>(c);
+    cycle.cvus = users[c];
+    cycle.window_s = 10;
+    stats::EntryStats& home = cycle.pages.slot("Home").stats;
+    stats::EntryStats& request = cycle.requests.slot("Home", "Home.1").stats;
+    for (int i = 1; i <= ok; ++i) {
+      const auto us = static_cast<int64_t>(scale * (1'000 * i + 10'000 * static_cast<double>(c)));
+      home.record_success(us, r.config.apdex_t_us());
+      request.record_success(us, r.config.apdex_t_us());
+    }
+    cycle.tests.slot("test_Shop").stats.record_success(1'000'000, r.config.apdex_t_us());
+  }
+  return r;
+}
+
+const MetricDiff& metric(const DiffRow& row, std::string_view name) {
+  for (const MetricDiff& m : row.metrics) {
+    if (m.name == name) return m;
+  }
+  throw std::out_of_range(std::string(name));
+}
+
+TEST(Compare, JudgesByDirectionAndIgnoresNoise) {
+  const auto faster = compare("p95", "ms", Preference::lower_is_better, 100.0, 80.0, 0.02);
+  EXPECT_DOUBLE_EQ(*faster.delta, -20.0);
+  EXPECT_DOUBLE_EQ(*faster.relative, -0.2);
+  EXPECT_EQ(faster.change, Change::better);
+  EXPECT_EQ(compare("p95", "ms", Preference::lower_is_better, 100.0, 120.0, 0.02).change, Change::worse);
+  EXPECT_EQ(compare("Pages/s", "/s", Preference::higher_is_better, 100.0, 120.0, 0.02).change, Change::better);
+  EXPECT_EQ(compare("Pages/s", "/s", Preference::higher_is_better, 100.0, 80.0, 0.02).change, Change::worse);
+  EXPECT_EQ(compare("p95", "ms", Preference::lower_is_better, 100.0, 101.9, 0.02).change, Change::same);
+  EXPECT_EQ(compare("p95", "ms", Preference::lower_is_better, 100.0, 102.1, 0.02).change, Change::worse);
+  const auto missing = compare("p95", "ms", Preference::lower_is_better, std::nullopt, 5.0, 0.02);
+  EXPECT_EQ(missing.change, Change::unknown);
+  EXPECT_FALSE(missing.delta);
+  const auto from_zero = compare("Pages/s", "/s", Preference::higher_is_better, 0.0, 5.0, 0.02);
+  EXPECT_FALSE(from_zero.relative);
+  EXPECT_EQ(from_zero.change, Change::better);
+}
+
+TEST(Compare, FormatsValuesAndChangesInTheirUnits) {
+  const auto p95 = compare("p95", "ms", Preference::lower_is_better, 12.5, 10.0, 0.02);
+  EXPECT_EQ(format_metric_value(p95, p95.a), "12.5");
+  EXPECT_EQ(format_metric_delta(p95), "-2.50");
+  const auto success = compare("Success", "%", Preference::higher_is_better, 0.99, 0.995, 0.02);
+  EXPECT_EQ(format_metric_value(success, success.b), "99.50 %");
+  EXPECT_EQ(format_metric_delta(success), "+0.50 pt");
+}
+
+TEST(Diff, ComputesTheChangeOfEveryCycleFromBothRunsNumbers) {
+  const stats::Results a = run({10, 20}, 1.0, 100);
+  const stats::Results b = run({10, 20}, 1.5, 150);
+  const DiffReport diff = compute_diff(a, "A", b, "B");
+  EXPECT_TRUE(diff.warnings.empty());
+  ASSERT_EQ(diff.cycles.size(), 2u);
+  const DiffRow& second = diff.cycles[1];
+  EXPECT_EQ(second.users, 20);
+  const MetricDiff& rate = metric(second, "Pages/s");
+  EXPECT_DOUBLE_EQ(*rate.a, 10.0);
+  EXPECT_DOUBLE_EQ(*rate.b, 15.0);
+  EXPECT_DOUBLE_EQ(*rate.relative, 0.5);
+  EXPECT_EQ(rate.change, Change::better);
+  const MetricDiff& p95 = metric(second, "p95");
+  EXPECT_DOUBLE_EQ(*p95.a, static_cast<double>(a.cycles[1].pages.find("Home")->stats.latency.value_at_percentile(95)) / 1e3);
+  EXPECT_DOUBLE_EQ(*p95.b, static_cast<double>(b.cycles[1].pages.find("Home")->stats.latency.value_at_percentile(95)) / 1e3);
+  EXPECT_DOUBLE_EQ(*p95.delta, *p95.b - *p95.a);
+  EXPECT_EQ(p95.change, Change::worse);
+  ASSERT_EQ(diff.pages.size(), 1u);
+  EXPECT_EQ(diff.pages[0].key, "Home");
+  EXPECT_EQ(metric(diff.pages[0].rows[0], "p50").change, Change::worse);
+}
+
+TEST(Diff, JoinsCyclesOnUsersAndWarnsWhenCyclesDiffer) {
+  const stats::Results a = run({10, 20, 30}, 1.0, 100);
+  const stats::Results b = run({20, 30, 40}, 1.0, 100);
+  const DiffReport diff = compute_diff(a, "A", b, "B");
+  ASSERT_EQ(diff.cycles.size(), 4u);
+  EXPECT_EQ(diff.cycles[0].users, 10);
+  EXPECT_FALSE(diff.cycles[0].cycle_b);
+  EXPECT_EQ(diff.cycles[1].cycle_a, 1);
+  EXPECT_EQ(diff.cycles[1].cycle_b, 0);
+  EXPECT_EQ(diff.cycles[3].users, 40);
+  EXPECT_FALSE(diff.cycles[3].cycle_a);
+  EXPECT_EQ(metric(diff.cycles[3], "p95").change, Change::unknown);
+  ASSERT_EQ(diff.warnings.size(), 1u);
+  EXPECT_NE(diff.warnings[0].find("10:20:30"), std::string::npos) << diff.warnings[0];
+}
+
+TEST(Diff, WarnsWhenDurationTestOrApdexThresholdDiffer) {
+  const stats::Results a = run({10}, 1.0, 100);
+  stats::Results b = run({10}, 1.0, 100);
+  b.config.duration_s = 30;
+  b.run.test = "Other";
+  b.run.function = "test_Other";
+  b.config.apdex_t_s = 0.5;
+  b.run.url = "http://127.0.0.1:2";
+  const DiffReport diff = compute_diff(a, "A", b, "B");
+  ASSERT_EQ(diff.warnings.size(), 3u);
+  EXPECT_NE(diff.warnings[0].find("A 10 s, B 30 s"), std::string::npos) << diff.warnings[0];
+  EXPECT_NE(diff.warnings[1].find("A Shop, B Other"), std::string::npos) << diff.warnings[1];
+  EXPECT_NE(diff.warnings[2].find("Apdex T"), std::string::npos) << diff.warnings[2];
+  ASSERT_EQ(diff.notes.size(), 1u);
+  DiffOptions one_threshold;
+  one_threshold.report.apdex_t_s = 1.0;
+  EXPECT_EQ(compute_diff(a, "A", b, "B", one_threshold).warnings.size(), 2u);
+  stats::Results interrupted = run({10}, 1.0, 100);
+  interrupted.run.status = stats::RunStatus::interrupted;
+  EXPECT_EQ(compute_diff(a, "A", interrupted, "B").warnings.size(), 1u);
+}
+
+TEST(Diff, HtmlColoursBetterAndWorseAndShowsTheWarnings) {
+  const stats::Results a = run({10}, 1.0, 100);
+  stats::Results b = run({10}, 2.0, 100);
+  b.config.duration_s = 20;
+  const std::string html = render_diff_html(compute_diff(a, "<A>", b, "B"));
+  const std::size_t p95 = html.find("data-metric=\"p95\"");
+  ASSERT_NE(p95, std::string::npos);
+  const std::string row = html.substr(p95, html.find("</tr>", p95) - p95);
+  EXPECT_NE(row.find("<td class=\"worse\">+100.0 %</td>"), std::string::npos) << row;
+  const std::size_t requests = html.find("data-metric=\"Requests/s\"");
+  const std::string same = html.substr(requests, html.find("</tr>", requests) - requests);
+  EXPECT_NE(same.find("<td class=\"same\">0.0 %</td>"), std::string::npos) << same;
+  EXPECT_NE(html.find("id=\"diff-warnings\""), std::string::npos);
+  EXPECT_NE(html.find("The cycles lasted differently"), std::string::npos);
+  EXPECT_EQ(html.find("<A>"), std::string::npos);
+  EXPECT_NE(html.find("&lt;A&gt;"), std::string::npos);
+}
+
+TEST(Diff, TextMarksWorseChangesAndWarnings) {
+  const stats::Results a = run({10}, 1.0, 100);
+  stats::Results b = run({10}, 2.0, 50);
+  b.run.test = "Other";
+  std::ostringstream text;
+  render_diff_text(compute_diff(a, "out/a", b, "out/b"), text, 100);
+  EXPECT_NE(text.str().find("WARNING: The runs ran different tests"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("WORSE"), std::string::npos);
+  EXPECT_NE(text.str().find("-50.0 %"), std::string::npos) << text.str();  // pages/s halved
+}
+
+TEST(Trend, OrdersRunsByStartAndFollowsEveryNumberOfUsers) {
+  const stats::Results late = run({10, 20}, 1.0, 100, kStartUs + 3'600'000'000);
+  const stats::Results early = run({10, 30}, 2.0, 50, kStartUs);
+  const TrendReport trend = compute_trend({{"late", &late}, {"early", &early}});
+  ASSERT_EQ(trend.runs.size(), 2u);
+  EXPECT_EQ(trend.runs[0].name, "early");
+  EXPECT_EQ(trend.users, (std::vector<int>{10, 20, 30}));
+  EXPECT_TRUE(trend.warnings.empty());
+  EXPECT_EQ(trend.runs[0].cycle_with_users(20), nullptr);
+  EXPECT_DOUBLE_EQ(trend.runs[1].cycle_with_users(20)->pages.ok_per_s, 10.0);
+
+  const std::string html = render_trend_html(trend);
+  const std::string open = "id=\"bm-data\">";
+  const std::size_t at = html.find(open) + open.size();
+  const nlohmann::json data = nlohmann::json::parse(html.substr(at, html.find("</script>", at) - at));
+  const nlohmann::json& throughput = data["charts"]["c0"];
+  EXPECT_EQ(throughput["x"], (nlohmann::json{kStartUs / 1e6, (kStartUs + 3'600'000'000) / 1e6}));
+  ASSERT_EQ(throughput["series"].size(), 3u);
+  EXPECT_EQ(throughput["series"][1]["label"], "20 users");
+  EXPECT_TRUE(throughput["series"][1]["data"][0].is_null());
+  EXPECT_EQ(throughput["series"][1]["data"][1], 10.0);
+  EXPECT_NE(html.find("data-run=\"1\" data-users=\"20\""), std::string::npos);
+}
+
+TEST(Trend, WarnsAboutRunsOfDifferentTests) {
+  const stats::Results a = run({10}, 1.0, 100);
+  stats::Results b = run({10}, 1.0, 100, kStartUs + 1);
+  b.run.test = "Other";
+  const TrendReport trend = compute_trend({{"a", &a}, {"b", &b}});
+  ASSERT_EQ(trend.warnings.size(), 1u);
+  EXPECT_NE(trend.warnings[0].find("Other, Shop"), std::string::npos) << trend.warnings[0];
+  std::ostringstream text;
+  render_trend_text(trend, text, 100);
+  EXPECT_NE(text.str().find("WARNING: The runs are of different tests"), std::string::npos) << text.str();
+}
+
+}  // namespace
+}  // namespace bm::report

@@ -1,0 +1,398 @@
+// The HTML run report: escaping, the metrics it prints (percentiles from histograms,
+// rates, Apdex, best cycle), that its tables hold the results' numbers, and that it is
+// one self-contained file.
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <regex>
+#include <string>
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "report/html_escape.hpp"
+#include "report/html_format.hpp"
+#include "report/html_metrics.hpp"
+#include "report/html_report.hpp"
+#include "stats/results.hpp"
+
+namespace bm::report {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t kStartUs = 1'800'000'000'000'000;
+constexpr const char* kPayload = "<script>alert(1)</script>";
+
+std::size_t count(const std::string& text, std::string_view needle) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// Two cycles (10 and 20 users, 10 s windows) of one test with pages "Home" and "Buy",
+// each page one main request, with known latencies and one failure in cycle 2.
+stats::Results sample_results() {
+  stats::Results r;
+  r.run.test = "Shop";
+  r.run.function = "test_Shop";
+  r.run.title = "Shop title";
+  r.run.url = "http://127.0.0.1:1";
+  r.run.start_epoch_us = kStartUs;
+  r.run.end_epoch_us = kStartUs + 40'000'000;
+  r.run.status = stats::RunStatus::complete;
+  r.config.cycles = {10, 20};
+  r.config.duration_s = 10;
+  r.config.apdex_t_s = 1.5;
+  const int64_t t = r.config.apdex_t_us();
+  for (int c = 0; c < 2; ++c) {
+    stats::CycleResults& cycle = r.cycles.emplace_back();
+    cycle.index = c;
+    cycle.cvus = 10 * (c + 1);
+    cycle.window_s = 10;
+    cycle.start_epoch_us = kStartUs + c * 20'000'000;
+    cycle.window_start_epoch_us = cycle.start_epoch_us + 2'000'000;
+    cycle.window_end_epoch_us = cycle.window_start_epoch_us + 10'000'000;
+    cycle.end_epoch_us = cycle.window_end_epoch_us + 2'000'000;
+    for (const char* page : {"Home", "Buy"}) {
+      stats::EntryStats& p = cycle.pages.slot(page).stats;
+      stats::Entry& request = cycle.requests.slot(page, std::string(page) + ".1");
+      request.method = "GET";
+      request.url = std::string("http://127.0.0.1:1/") + page;
+      for (int i = 1; i <= 100; ++i) {
+        const int64_t us = (c + 1) * i * 1'000 + (page[0] == 'B' ? 50'000 : 0);
+        p.record_success(us, t);
+        request.stats.record_success(us, t);
+        request.stats.add_status(200);
+      }
+    }
+    stats::EntryStats& test = cycle.tests.slot("test_Shop").stats;
+    for (int i = 0; i < 50; ++i) test.record_success(500'000 + i * 1'000, t);
+    for (int s = 0; s < 14; ++s) {
+      stats::SecondAccumulator second(cycle.start_epoch_us / 1'000'000 + s);
+      second.set_cycle(c, stats::Phase::window);
+      second.set_cvus(cycle.cvus);
+      for (int i = 1; i <= 20; ++i) second.record_request_ok(i * 1'000 * (s + 1));
+      if (auto point = second.roll(second.second() + 1)) r.series.push_back(std::move(*point));
+    }
+  }
+  stats::CycleResults& second = r.cycles[1];
+  second.pages.slot("Buy").stats.record_failure(stats::ErrorKind::status, 2'000);
+  second.requests.slot("Buy", "Buy.1").stats.record_failure(stats::ErrorKind::status, 2'000);
+  second.errors.record({stats::ErrorKind::status, stats::Verdict::failure, "Buy", "Buy.1", 500, "HTTP 500", {}, {},
+                        second.window_start_epoch_us + 1'000'000});
+  return r;
+}
+
+// Every string a results file can carry set to a payload that would run if not escaped.
+stats::Results hostile_results() {
+  stats::Results r = sample_results();
+  for (std::string* s : {&r.run.title, &r.run.description, &r.run.label, &r.run.url, &r.run.test, &r.run.function,
+                         &r.run.test_file, &r.run.conf_file, &r.run.host, &r.tool.version}) {
+    *s = kPayload;
+  }
+  r.run.command_line = {"bench-run", kPayload};
+  r.conf[kPayload][kPayload] = kPayload;
+  for (stats::CycleResults& cycle : r.cycles) {
+    cycle.pages.slot(kPayload).stats.record_success(1'000, r.config.apdex_t_us());
+    stats::Entry& request = cycle.requests.slot(kPayload, kPayload);
+    request.method = kPayload;
+    request.url = kPayload;
+    request.stats.record_success(1'000, r.config.apdex_t_us());
+    stats::ErrorGroup& group = cycle.errors.record({stats::ErrorKind::assertion, stats::Verdict::failure, kPayload,
+                                                    kPayload, 200, kPayload, kPayload, kPayload, kStartUs});
+    group.add_example(std::string("body: ") + kPayload, kPayload);
+  }
+  r.nodes.push_back({0, kPayload, kPayload, stats::NodeStatus::failed, 0, 0, 1, 0, kPayload});
+  r.monitor = {{"hosts", {{kPayload, {{{"t", kStartUs / 1'000'000}, {"cpu", 50}}}}}}};
+  return r;
+}
+
+std::string data_block(const std::string& html) {
+  const std::string open = "<script type=\"application/json\" id=\"bm-data\">";
+  const std::size_t from = html.find(open);
+  EXPECT_NE(from, std::string::npos);
+  const std::size_t start = from + open.size();
+  return html.substr(start, html.find("</script>", start) - start);
+}
+
+// The <tr> of `table_id` for cycle `cycle`, as text.
+std::string table_row(const std::string& html, std::string_view table_id, int cycle) {
+  const std::size_t table = html.find(fmt::format("id=\"{}\"", table_id));
+  EXPECT_NE(table, std::string::npos) << table_id;
+  const std::size_t row = html.find(fmt::format("<tr data-cycle=\"{}\">", cycle), table);
+  return html.substr(row, html.find("</tr>", row) - row);
+}
+
+// ---- Escaping ----------------------------------------------------------------------
+
+TEST(EscapeHtml, ReplacesEveryCharacterThatMeansSomethingInHtml) {
+  EXPECT_EQ(escape_html("<a href=\"x\" title='y'>&amp;</a>"),
+            "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;amp;&lt;/a&gt;");
+  EXPECT_EQ(escape_html(kPayload), "&lt;script&gt;alert(1)&lt;/script&gt;");
+}
+
+TEST(EscapeHtml, KeepsUtf8TabsAndNewlinesAndReplacesOtherControls) {
+  EXPECT_EQ(escape_html("caf\u00e9 \u2603\t\n"), "caf\u00e9 \u2603\t\n");
+  EXPECT_EQ(escape_html(std::string("a\0b\x01", 4)), "a\uFFFDb\uFFFD");
+  EXPECT_EQ(escape_html(""), "");
+}
+
+TEST(EscapeHtml, FormatterEscapesWhatItWraps) {
+  EXPECT_EQ(fmt::format("<td>{}</td>", Esc{"<b>&"}), "<td>&lt;b&gt;&amp;</td>");
+}
+
+TEST(JsonForScript, NoStringCanCloseTheScriptBlock) {
+  const nlohmann::json value = {{"s", "</script><!--<script>&x\u2028\u2029"}, {"n", 1.5}};
+  const std::string text = json_for_script(value);
+  EXPECT_EQ(text.find('<'), std::string::npos) << text;
+  EXPECT_EQ(text.find('>'), std::string::npos) << text;
+  EXPECT_EQ(text.find('&'), std::string::npos) << text;
+  EXPECT_EQ(text.find("\u2028"), std::string::npos) << text;
+  EXPECT_NE(text.find("\\u2028"), std::string::npos) << text;
+  EXPECT_EQ(nlohmann::json::parse(text), value);
+}
+
+TEST(JsonForScript, ReplacesInvalidUtf8InsteadOfFailing) {
+  const std::string text = json_for_script({{"s", "a\xff"}});
+  EXPECT_EQ(nlohmann::json::parse(text)["s"], "a\uFFFD");
+}
+
+// ---- Formatting --------------------------------------------------------------------
+
+TEST(Format, NumbersReadTheSameEverywhere) {
+  EXPECT_EQ(format_ms(int64_t{1'234}), "1.23");
+  EXPECT_EQ(format_ms(int64_t{123'456}), "123.5");
+  EXPECT_EQ(format_ms(int64_t{1'234'567}), "1235");
+  EXPECT_EQ(format_rate(9.999), "10.0");
+  EXPECT_EQ(format_count(9'999), "9999");
+  EXPECT_EQ(format_count(1'234'567), "1\u202F234\u202F567");
+  EXPECT_EQ(format_percent(0.995), "99.50 %");
+  EXPECT_EQ(format_percent(std::nullopt), kNoValue);
+  EXPECT_EQ(format_apdex(0.9375), "0.938");
+  EXPECT_EQ(format_epoch_us(kStartUs), "2027-01-15 08:00:00 UTC");
+  EXPECT_EQ(format_duration_s(3723), "1 h 02 min 03 s");
+  EXPECT_EQ(format_signed_percent(0.123), "+12.3 %");
+  EXPECT_EQ(format_signed_percent(-0.004), "-0.4 %");
+}
+
+// ---- Metrics -----------------------------------------------------------------------
+
+TEST(SummarizeLatency, GivesTheHistogramsOwnPercentilesInOnePass) {
+  std::mt19937_64 rng(7);
+  std::lognormal_distribution<double> dist(10, 1.5);
+  for (int round = 0; round < 20; ++round) {
+    stats::Histogram histogram;
+    const int n = 1 + static_cast<int>(rng() % 5000);
+    for (int i = 0; i < n; ++i) histogram.record(static_cast<int64_t>(dist(rng)));
+    const stats::SparseHistogram sparse(histogram);
+    for (const LatencySummary& s : {summarize_latency(histogram), summarize_latency(sparse)}) {
+      EXPECT_EQ(s.count, histogram.count());
+      EXPECT_EQ(s.min_us, histogram.min());
+      EXPECT_EQ(s.max_us, histogram.max());
+      EXPECT_DOUBLE_EQ(s.mean_us, histogram.mean());
+      EXPECT_EQ(s.p50_us, histogram.value_at_percentile(50));
+      EXPECT_EQ(s.p90_us, histogram.value_at_percentile(90));
+      EXPECT_EQ(s.p95_us, histogram.value_at_percentile(95));
+      EXPECT_EQ(s.p99_us, histogram.value_at_percentile(99));
+    }
+  }
+  EXPECT_EQ(summarize_latency(stats::Histogram{}).count, 0u);
+  EXPECT_EQ(summarize_latency(stats::Histogram{}).p99_us, 0);
+}
+
+TEST(Apdex, StoredCountsForTheRunsThresholdRecountedForAnother) {
+  stats::EntryStats entry;
+  const int64_t run_t = 1'500'000;
+  for (int64_t us : {100'000, 1'000'000, 3'000'000, 10'000'000}) entry.record_success(us, run_t);
+  entry.record_failure(stats::ErrorKind::status, 1'000);
+  EXPECT_EQ(apdex_for(entry, run_t, run_t), entry.apdex);
+  EXPECT_EQ(entry.apdex, (stats::Apdex{2, 1, 2}));
+  const stats::Apdex half_second = apdex_for(entry, run_t, 500'000);
+  EXPECT_EQ(half_second, (stats::Apdex{1, 1, 3}));
+}
+
+TEST(Metrics, RowsAreRatesOverTheWindowAndExactPercentiles) {
+  const stats::Results r = sample_results();
+  const MetricContext context = metric_context(r, {});
+  const stats::CycleResults& cycle = r.cycles[1];
+  const stats::EntryStats& buy = cycle.pages.find("Buy")->stats;
+  const EntryRow row = entry_row(cycle, buy, context);
+  EXPECT_EQ(row.cvus, 20);
+  EXPECT_EQ(row.ok, 100u);
+  EXPECT_EQ(row.failures, 1u);
+  EXPECT_DOUBLE_EQ(row.ok_per_s, 10.0);
+  EXPECT_DOUBLE_EQ(*row.success_rate, 100.0 / 101.0);
+  EXPECT_EQ(row.latency.p95_us, buy.latency.value_at_percentile(95));
+
+  const std::vector<CycleSummary> summaries = cycle_summaries(r, context);
+  ASSERT_EQ(summaries.size(), 2u);
+  EXPECT_EQ(summaries[1].pages.ok, 200u);
+  EXPECT_DOUBLE_EQ(summaries[1].pages.ok_per_s, 20.0);
+  EXPECT_DOUBLE_EQ(summaries[1].tests.ok_per_s, 5.0);
+  stats::Histogram all_pages = cycle.pages.find("Home")->stats.latency;
+  all_pages.merge(buy.latency);
+  EXPECT_EQ(summaries[1].pages.latency.p90_us, all_pages.value_at_percentile(90));
+}
+
+TEST(Metrics, BestCycleIsTheFastestWithAGoodApdexElseTheFirst) {
+  std::vector<CycleSummary> cycles(3);
+  auto set = [](CycleSummary& c, double rate, uint64_t satisfied, uint64_t frustrated) {
+    c.pages.ok_per_s = rate;
+    c.pages.apdex = {satisfied, 0, frustrated};
+  };
+  set(cycles[0], 10, 100, 0);
+  set(cycles[1], 30, 95, 5);
+  set(cycles[2], 50, 50, 50);  // fastest, but Apdex 0.5
+  EXPECT_EQ(best_cycle(cycles), 1u);
+  set(cycles[1], 30, 10, 90);
+  set(cycles[0], 10, 10, 90);
+  EXPECT_EQ(best_cycle(cycles), 0u);
+  EXPECT_EQ(best_cycle({}), std::nullopt);
+}
+
+TEST(Metrics, EntryHistoriesFollowEachKeyThroughTheCycles) {
+  const stats::Results r = sample_results();
+  const auto requests = entry_histories(r, EntryTableKind::requests, metric_context(r, {}));
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].page, "Buy");
+  EXPECT_EQ(requests[1].url, "http://127.0.0.1:1/Buy");
+  ASSERT_EQ(requests[1].rows.size(), 2u);
+  EXPECT_EQ(requests[1].rows[1].failures, 1u);
+}
+
+// ---- The document ------------------------------------------------------------------
+
+TEST(HtmlReport, SummaryTableHoldsTheResultsNumbers) {
+  const stats::Results r = sample_results();
+  const std::string html = render_html_report(r);
+  const std::vector<CycleSummary> summaries = cycle_summaries(r, metric_context(r, {}));
+  for (const CycleSummary& s : summaries) {
+    const std::string row = table_row(html, "summary-table", s.index);
+    const LatencySummary& l = s.pages.latency;
+    const std::string expected =
+        fmt::format("<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                    "<td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+                    s.cvus, format_rate(s.tests.ok_per_s), format_rate(s.pages.ok_per_s),
+                    format_rate(s.requests.ok_per_s), format_percent(s.pages.success_rate), format_ms(l.min_us),
+                    format_ms(l.mean_us), format_ms(l.p50_us), format_ms(l.p90_us), format_ms(l.p95_us),
+                    format_ms(l.p99_us), format_ms(l.max_us));
+    EXPECT_NE(row.find(expected), std::string::npos) << row << "\nwanted " << expected;
+    EXPECT_NE(row.find(format_apdex(s.pages.apdex_score())), std::string::npos) << row;
+  }
+  EXPECT_NE(html.find("id=\"page-1\""), std::string::npos);
+  EXPECT_NE(html.find("id=\"request-2\""), std::string::npos);
+  EXPECT_NE(html.find("HTTP 500"), std::string::npos);
+}
+
+TEST(HtmlReport, ApdexCellsAreColourCodedByRating) {
+  stats::Results r = sample_results();
+  r.config.apdex_t_s = 0.06;  // Buy pages (50 ms and more) now tolerate
+  const std::string html = render_html_report(r, {0.001});
+  EXPECT_NE(html.find("class=\"apdex apdex-U\""), std::string::npos);
+  const std::string relaxed = render_html_report(r, {10.0});
+  EXPECT_NE(relaxed.find("class=\"apdex apdex-E\""), std::string::npos);
+  EXPECT_EQ(relaxed.find("class=\"apdex apdex-U\""), std::string::npos);
+}
+
+TEST(HtmlReport, EveryStringFromTheResultsStaysText) {
+  const std::string html = render_html_report(hostile_results());
+  // Our own three script blocks (data, uPlot, report) and not one more.
+  EXPECT_EQ(count(html, "<script"), 3u);
+  EXPECT_EQ(count(html, "alert(1)</script>"), 0u);
+  EXPECT_GT(count(html, "&lt;script&gt;alert(1)&lt;/script&gt;"), 10u);
+  // In the data block the payload is a JSON string with < and > escaped.
+  const std::string data = data_block(html);
+  EXPECT_EQ(data.find('<'), std::string::npos);
+  EXPECT_TRUE(nlohmann::json::accept(data));
+}
+
+TEST(HtmlReport, IsOneSelfContainedFileThatLoadsNothing) {
+  const std::string html = render_html_report(sample_results());
+  EXPECT_EQ(html.rfind("<!doctype html>", 0), 0u);
+  EXPECT_NE(html.find("Content-Security-Policy\" content=\"default-src 'none'; script-src 'sha256-"), std::string::npos);
+  EXPECT_FALSE(std::regex_search(html, std::regex(R"((src|href)\s*=\s*"(https?:)?//)")));
+  EXPECT_EQ(count(html, "<link rel=\"stylesheet\""), 0u);
+  EXPECT_NE(html.find("uPlot"), std::string::npos);
+  EXPECT_NE(html.find("@media print"), std::string::npos);
+}
+
+TEST(HtmlReport, DataBlockHoldsASpecForEveryChartPlaceholder) {
+  const std::string html = render_html_report(sample_results());
+  const nlohmann::json data = nlohmann::json::parse(data_block(html));
+  const std::size_t placeholders = count(html, "class=\"plot\" data-chart=\"");
+  EXPECT_EQ(data["charts"].size(), placeholders);
+  // summary 4, timeline 3, 2 pages and 2 requests with 2 each.
+  EXPECT_EQ(placeholders, 4u + 3u + 8u);
+  for (const auto& [id, spec] : data["charts"].items()) {
+    for (const auto& series : spec["series"]) EXPECT_EQ(series["data"].size(), spec["x"].size()) << id;
+  }
+}
+
+TEST(HtmlReport, TimelinePercentilesComeFromEachSecondsHistogram) {
+  const stats::Results r = sample_results();
+  const nlohmann::json data = nlohmann::json::parse(data_block(render_html_report(r)));
+  const nlohmann::json* latency = nullptr;
+  for (const auto& [id, spec] : data["charts"].items()) {
+    if (spec.contains("time") && spec["series"][0]["label"] == "p50") latency = &spec;
+  }
+  ASSERT_NE(latency, nullptr);
+  const stats::SeriesPoint& first = r.series.front();
+  EXPECT_EQ((*latency)["x"][0], first.t);
+  EXPECT_DOUBLE_EQ((*latency)["series"][1]["data"][0].get<double>(),
+                   static_cast<double>(first.latency.value_at_percentile(95)) / 1000.0);
+  EXPECT_EQ((*latency)["bands"].size(), 2u);
+}
+
+TEST(HtmlReport, InterruptedRunsAndFailedNodesAreFlagged) {
+  stats::Results r = sample_results();
+  r.run.status = stats::RunStatus::interrupted;
+  r.cycles[1].status = stats::CycleStatus::incomplete;
+  r.nodes = {{0, "load1", "", stats::NodeStatus::complete, 0, 1'200, 10, 0, ""},
+             {1, "load2", "", stats::NodeStatus::failed, 0, 0, 0, 0, "ssh: connection refused"}};
+  const std::string html = render_html_report(r);
+  EXPECT_NE(html.find("Interrupted run."), std::string::npos);
+  EXPECT_NE(html.find("1 of 2 nodes did not complete."), std::string::npos);
+  EXPECT_NE(html.find("<span class=\"tag tag-warn\">incomplete</span>"), std::string::npos);
+  EXPECT_NE(html.find("ssh: connection refused"), std::string::npos);
+  EXPECT_NE(html.find("<td>1.20</td>"), std::string::npos);  // start skew in ms
+}
+
+TEST(HtmlReport, MonitorSamplesGetChartsPerHost) {
+  stats::Results r = sample_results();
+  EXPECT_EQ(render_html_report(r).find("id=\"monitor\""), std::string::npos);
+  nlohmann::json samples = nlohmann::json::array();
+  for (int i = 0; i < 5; ++i) {
+    samples.push_back({{"t", kStartUs / 1'000'000 + i}, {"cpu", 10 * i}, {"load1", 0.5}, {"mem_used", 1 << 30},
+                       {"net_rx", 1000}, {"net_tx", 2000}});
+  }
+  r.monitor = {{"hosts", {{"web1", samples}, {"db1", samples}}}};
+  const std::string html = render_html_report(r);
+  EXPECT_NE(html.find("id=\"monitor\""), std::string::npos);
+  EXPECT_NE(html.find("<h3>web1</h3>"), std::string::npos);
+  EXPECT_EQ(count(html, "class=\"plot\" data-chart=\""), 15u + 6u);
+}
+
+TEST(BuildHtmlReport, WritesIndexHtmlIntoANewFolder) {
+  const fs::path dir = fs::temp_directory_path() / fmt::format("bm-report-test-{}", ::getpid());
+  fs::remove_all(dir);
+  std::string error;
+  fs::path written;
+  ASSERT_TRUE(build_html_report(sample_results(), dir / "nested", &error, &written)) << error;
+  EXPECT_EQ(written, dir / "nested" / "index.html");
+  std::ifstream file(written);
+  const std::string text((std::istreambuf_iterator<char>(file)), {});
+  EXPECT_NE(text.find("</html>"), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir / "nested" / "index.html.tmp"));
+
+  std::ofstream(dir / "a-file") << "x";
+  EXPECT_FALSE(build_html_report(sample_results(), dir / "a-file", &error, &written));
+  EXPECT_NE(error.find("a-file"), std::string::npos) << error;
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace bm::report
