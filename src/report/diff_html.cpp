@@ -47,7 +47,7 @@ void runs_section(std::string& out, const DiffReport& diff) {
   const stats::Results& a = *diff.a.results;
   const stats::Results& b = *diff.b.results;
   out += "<section id=\"runs\" class=\"panel\"><h2>The two runs</h2><div class=\"table-wrap\"><table class=\"data\" "
-         "id=\"runs-table\"><thead><tr><th></th><th class=\"run-a\">A</th><th class=\"run-b\">B</th></tr></thead>"
+         "id=\"runs-table\"><thead><tr><th></th><th class=\"text run-a\">A</th><th class=\"text run-b\">B</th></tr></thead>"
          "<tbody>";
   fact_row(out, "Results", diff.a.name, diff.b.name);
   fact_row(out, "Title", a.run.title, b.run.title);
@@ -100,6 +100,7 @@ void users_axis(const std::vector<DiffRow>& rows, ChartSpec& spec) {
   for (std::size_t i = 1; i < rows.size(); ++i) rising = rising && rows[i].users > rows[i - 1].users;
   spec.x_label = "Concurrent users";
   spec.points = true;
+  spec.span_gaps = true;  // a cycle only the other run had
   for (std::size_t i = 0; i < rows.size(); ++i) {
     spec.x.push_back(rising ? rows[i].users : static_cast<double>(i));
     if (!rising) spec.x_categories.push_back(std::to_string(rows[i].users));

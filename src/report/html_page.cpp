@@ -72,6 +72,7 @@ nlohmann::json ChartSpec::to_json() const {
   if (!x_categories.empty()) out["cats"] = x_categories;
   if (time_axis) out["time"] = true;
   if (points) out["points"] = true;
+  if (span_gaps) out["span"] = true;
   if (!y2_label.empty()) out["y2label"] = y2_label;
   nlohmann::json lines = nlohmann::json::array();
   for (const ChartSeries& s : series) {

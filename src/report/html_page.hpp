@@ -64,7 +64,8 @@ struct ChartSpec {
   std::string y2_label;  // right axis, for series with right_axis
   std::vector<ChartSeries> series;
   std::vector<ChartBand> bands;
-  bool points = false;  // mark each data point (few points, e.g. one per cycle)
+  bool points = false;      // mark each data point (few points, e.g. one per cycle)
+  bool span_gaps = false;   // join the line over missing points (cycles a run lacks)
   int height = 260;
 
   nlohmann::json to_json() const;

@@ -83,7 +83,11 @@ void request_section(std::string& out, Context& context, const EntryHistory& req
       "<span class=\"url\">{}</span>",
       number, Esc{request.method}, Esc{request.url});
   if (request.kind != stats::RequestKind::main) put(out, " <span class=\"tag\">{}</span>", stats::to_string(request.kind));
-  put(out, " <span class=\"muted key\">{}</span></summary>", Esc{request.key});
+  // The engine often names a request by its method and URL; show the name only when it says more.
+  if (request.key != fmt::format("{} {}", request.method, request.url)) {
+    put(out, " <span class=\"muted key\">{}</span>", Esc{request.key});
+  }
+  out += "</summary>";
   entry_table(out, request.rows, "Requests/s");
   out += "<div class=\"chart-grid\">";
   entry_charts(out, context, request.rows, "Request");

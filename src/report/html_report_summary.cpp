@@ -270,6 +270,7 @@ void summary_section(std::string& out, Context& context) {
 
 void concurrency_axis(const Context& context, const std::vector<EntryRow>& rows, ChartSpec& spec) {
   spec.x_label = "Concurrent users";
+  spec.span_gaps = true;
   for (std::size_t i = 0; i < rows.size(); ++i) {
     if (context.ascending) {
       spec.x.push_back(rows[i].cvus);

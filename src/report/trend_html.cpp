@@ -16,6 +16,7 @@ ChartSpec per_users_chart(const TrendReport& trend, std::string y_label,
   ChartSpec spec;
   spec.time_axis = true;
   spec.points = true;
+  spec.span_gaps = true;  // runs without a cycle of these users
   spec.x_label = "Run start (UTC)";
   spec.y_label = std::move(y_label);
   for (const TrendRun& run : trend.runs) spec.x.push_back(static_cast<double>(run.start_epoch_us) / 1e6);
@@ -58,7 +59,8 @@ void apdex_cell(std::string& out, std::optional<double> score) {
 
 void runs_table(std::string& out, const TrendReport& trend) {
   out += "<section id=\"runs\" class=\"panel\"><h2>Runs</h2><div class=\"table-wrap\"><table class=\"data\" "
-         "id=\"trend-table\"><thead><tr><th>#</th><th>Results</th><th>Label</th><th>Start</th><th>Users</th>"
+         "id=\"trend-table\"><thead><tr><th>#</th><th class=\"text\">Results</th><th class=\"text\">Label</th><th>Start</th>"
+         "<th>Users</th>"
          "<th>Pages/s</th><th>Requests/s</th><th>Success</th><th>p50</th><th>p95</th><th>p99</th><th>Apdex</th>"
          "</tr></thead><tbody>";
   for (std::size_t i = 0; i < trend.runs.size(); ++i) {

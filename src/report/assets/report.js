@@ -94,7 +94,7 @@
         scale: s.right ? 'y2' : 'y',
         dash: s.dash ? [6, 4] : undefined,
         fill: s.fill ? withAlpha(s.color, 0.10) : undefined,
-        spanGaps: false,
+        spanGaps: !!spec.span,
         points: { show: !!spec.points, size: 6, fill: s.color, stroke: s.color },
         value: function (u, v) { return formatNumber(v); }
       });
