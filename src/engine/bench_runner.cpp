@@ -1,8 +1,10 @@
 #include "engine/bench_runner.hpp"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <mutex>
@@ -63,6 +65,26 @@ struct LogFile {
   }
 };
 
+// Every virtual user holds a connection: make sure the largest cycle fits under the
+// open-file limit (raising the soft limit to the hard one if needed), or say so now
+// rather than failing mid-cycle.
+bool check_file_limit(int most_users, std::string* error) {
+  constexpr int kSpare = 64;  // log, results, Lua, event loop descriptors
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return true;
+  rlim_t needed = static_cast<rlim_t>(most_users) + kSpare;
+  if (limit.rlim_cur >= needed) return true;
+  if (limit.rlim_max == RLIM_INFINITY || limit.rlim_max >= needed) {
+    limit.rlim_cur = needed;
+    if (setrlimit(RLIMIT_NOFILE, &limit) == 0) return true;
+  }
+  *error = fmt::format(
+      "a cycle of {} virtual users needs {} open files, and this process may open at most {} (ulimit -n); "
+      "lower the concurrency, raise the limit, or spread the load over more nodes",
+      most_users, needed, static_cast<unsigned long long>(limit.rlim_max));
+  return false;
+}
+
 }  // namespace
 
 void install_interrupt_handlers() {
@@ -94,6 +116,7 @@ int BenchRunner::run(std::string* error) {
   EngineSettings& engine = options_.engine;
   if (!engine.identity.log_sink) engine.identity.log_sink = [log](std::string_view line) { log->write(line); };
 
+  if (!check_file_limit(*std::max_element(bench.cycles.begin(), bench.cycles.end()), error)) return 2;
   ClockBase clock;
   stats::Results& r = results_;
   r.run.test = engine.identity.test_name;
@@ -152,7 +175,14 @@ int BenchRunner::run(std::string* error) {
   Hooks hooks(control);
   if (!save()) return 2;
 
-  auto interrupted = [] { return g_interrupts.load() > 0; };
+  // Stops waiting on Ctrl-C, and on a worker's fatal error (e.g. out of descriptors).
+  auto interrupted = [&] {
+    if (g_interrupts.load() > 0) return true;
+    for (auto& w : workers) {
+      if (!w->fatal_error().empty()) return true;
+    }
+    return false;
+  };
   // Sleeps until `deadline_ns` in short steps, calling tick between them; false when
   // interrupted first.
   auto wait_until = [&](int64_t deadline_ns, const std::function<void()>& tick) {

@@ -184,20 +184,22 @@ void VirtualUser::end_test(const script::RunResult& result) {
   int64_t now = mono_ns();
   int verdict = 0;
   ErrorKind kind = ErrorKind::other;
+  const auto& on_test = worker_.settings().on_test;
   if (result.state == script::RunResult::State::failed) {
     verdict = result.verdict == script::Verdict::failure ? 1 : 2;
     kind = stats::parse_error_kind(result.kind).value_or(ErrorKind::other);
-    std::string message = result.message;
-    if (outcome_.sequence != 0 && kind != ErrorKind::status && kind != ErrorKind::resource &&
-        outcome_.verdict == script::Verdict::ok) {
-      message += fmt::format(" (after page '{}')", outcome_.key);
-    }
+    // Name the request that was running: the failed page, or the last one that passed.
+    script::RunResult shown = result;
+    bool page_failed = outcome_.verdict != script::Verdict::ok;
+    if (outcome_.sequence != 0 && !page_failed) shown.message += fmt::format(" (after page '{}')", outcome_.key);
     worker_.recorder().error_event(kind, verdict == 1, outcome_.sequence ? std::string_view(outcome_.key) : "",
-                                   outcome_.verdict != script::Verdict::ok ? outcome_.final_url : "",
-                                   outcome_.verdict != script::Verdict::ok ? outcome_.status : 0, message, now);
-    if (!result.traceback.empty()) log(result.message + "\n" + result.traceback);
+                                   page_failed ? outcome_.final_url : "", page_failed ? outcome_.status : 0,
+                                   shown.message, now);
+    if (on_test) on_test(iteration_, shown, (now - test_start_ns_) / 1000);
+    else if (!result.traceback.empty()) log(shown.message + "\n" + result.traceback);
+  } else if (on_test) {
+    on_test(iteration_, result, (now - test_start_ns_) / 1000);
   }
-  if (const auto& on_test = worker_.settings().on_test) on_test(iteration_, result, (now - test_start_ns_) / 1000);
   if (test_slot_ < 0) test_slot_ = worker_.recorder().test_slot(worker_.settings().test_function);
   worker_.recorder().test_done(test_slot_, verdict, kind, (now - test_start_ns_) / 1000, test_pages_, test_requests_,
                                now);

@@ -121,7 +121,7 @@ cycle_time = 0
         self.assertEqual(groups[0]["page"], "Missing")
         self.assertEqual(groups[0]["kind"], "status")
         self.assertEqual(groups[0]["status"], 404)
-        self.assertIn("test_Mixed.lua:6:", groups[0]["examples"][0]["message"]
+        self.assertIn("test_Mixed.lua:7:", groups[0]["examples"][0]["message"]
                       if isinstance(groups[0]["examples"][0], dict) else groups[0]["examples"][0])
         self.assertIn("F", proc.stdout)
 
