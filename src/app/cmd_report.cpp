@@ -149,7 +149,7 @@ int cmd_report(const Args& args, const std::string& prog) {
                  "--diff and --trend)");
   app.add_option("--apdex-t", options.apdex_t_s, "Apdex threshold T in seconds for the HTML, diff and trend reports "
                                                  "(default: the run's)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(0.001, 3600.0));
   app.add_option("--width", options.width, "terminal width of the text (default $COLUMNS or 100)");
   std::vector<std::string> argv(args.rbegin(), args.rend());
   try {

@@ -376,6 +376,42 @@ TEST(HtmlReport, MonitorSamplesGetChartsPerHost) {
   EXPECT_EQ(count(html, "class=\"plot\" data-chart=\""), 15u + 6u);
 }
 
+TEST(HtmlReport, ARunThatHasNotFinishedACycleStillRenders) {
+  stats::Results r;
+  r.run.test = "Shop";
+  r.run.start_epoch_us = kStartUs;
+  r.config.cycles = {10};
+  const std::string html = render_html_report(r);
+  EXPECT_NE(html.find("Run in progress."), std::string::npos);
+  EXPECT_NE(html.find("No cycle has finished."), std::string::npos);
+  EXPECT_NE(html.find("no per-second series"), std::string::npos);
+  EXPECT_NE(html.find("</html>"), std::string::npos);
+}
+
+TEST(HtmlReport, LongRunsAreDrawnWithSeveralSecondsPerPointAndNothingLost) {
+  stats::Results r = sample_results();
+  r.series.clear();
+  const int64_t first = kStartUs / 1'000'000;
+  for (int64_t s = 0; s < 10'000; ++s) {
+    stats::SecondAccumulator second(first + s);
+    second.set_cvus(10);
+    for (int i = 0; i < 3; ++i) second.record_request_ok(1'000 * (s % 7 + 1));
+    r.series.push_back(*second.roll(second.second() + 1));
+  }
+  const nlohmann::json data = nlohmann::json::parse(data_block(render_html_report(r)));
+  const nlohmann::json* throughput = nullptr;
+  for (const auto& [id, spec] : data["charts"].items()) {
+    if (spec.contains("time") && spec["series"][0]["label"] == "Requests/s") throughput = &spec;
+  }
+  ASSERT_NE(throughput, nullptr);
+  const std::size_t points = (*throughput)["x"].size();
+  EXPECT_LE(points, 3600u);
+  EXPECT_EQ(points, 3334u);  // 3 seconds per point
+  double requests = 0;
+  for (const auto& rate : (*throughput)["series"][0]["data"]) requests += rate.get<double>() * 3;
+  EXPECT_DOUBLE_EQ(requests, 30'000.0);
+}
+
 TEST(BuildHtmlReport, WritesIndexHtmlIntoANewFolder) {
   const fs::path dir = fs::temp_directory_path() / fmt::format("bm-report-test-{}", ::getpid());
   fs::remove_all(dir);
