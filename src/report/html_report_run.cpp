@@ -199,6 +199,13 @@ const nlohmann::json* monitor_hosts(const stats::Results& results) {
   return &*hosts;
 }
 
+// A host may report only some of the fields: charts with nothing to draw are left out.
+bool has_values(const ChartSpec& chart) {
+  return std::any_of(chart.series.begin(), chart.series.end(), [](const ChartSeries& series) {
+    return std::any_of(series.values.begin(), series.values.end(), [](const auto& v) { return v.has_value(); });
+  });
+}
+
 void host_charts(std::string& out, Context& context, const std::string& host, const nlohmann::json& samples) {
   ChartSpec base;
   base.time_axis = true;
@@ -228,9 +235,10 @@ void host_charts(std::string& out, Context& context, const std::string& host, co
   memory_chart.series = {memory};
   network_chart.y_label = "MiB/s";
   network_chart.series = {rx, tx};
-  context.charts.figure(out, "CPU and load", cpu_chart);
-  context.charts.figure(out, "Memory", memory_chart);
-  context.charts.figure(out, "Network", network_chart);
+  for (const auto& [caption, chart] : {std::pair{"CPU and load", &cpu_chart}, std::pair{"Memory", &memory_chart},
+                                       std::pair{"Network", &network_chart}}) {
+    if (has_values(*chart)) context.charts.figure(out, caption, *chart);
+  }
   out += "</div></article>";
 }
 

@@ -18,6 +18,8 @@ std::optional<double> fraction(uint64_t part, uint64_t whole) {
 
 double ms(int64_t us) { return static_cast<double>(us) / 1000.0; }
 
+std::string users(int n) { return fmt::format("{} user{}", n, n == 1 ? "" : "s"); }
+
 void card(std::string& out, std::string_view label, std::string_view value_html, std::string_view unit,
           std::string_view sub_html, std::string_view extra_class = {}) {
   put(out,
@@ -38,9 +40,9 @@ void headline_cards(std::string& out, const Context& context) {
     return a.requests.ok_per_s < b.requests.ok_per_s;
   });
   card(out, "Peak throughput", format_rate(peak->requests.ok_per_s), "req/s",
-       fmt::format("successful requests, C{} · {} users", peak->index + 1, peak->cvus));
+       fmt::format("successful requests, C{} · {}", peak->index + 1, users(peak->cvus)));
   const CycleSummary& best = summaries[context.best.value_or(0)];
-  const std::string where = fmt::format("best cycle C{} · {} users", best.index + 1, best.cvus);
+  const std::string where = fmt::format("best cycle C{} · {}", best.index + 1, users(best.cvus));
   card(out, "Pages per second", format_rate(best.pages.ok_per_s), "pages/s", where);
   card(out, "Page time p95", format_ms(best.pages.latency.p95_us), "ms", where);
   const std::optional<double> apdex = best.pages.apdex_score();
@@ -123,10 +125,11 @@ std::string codes_list(const std::vector<int>& codes) {
 void conf_dump(std::string& out, const stats::ConfMap& conf) {
   if (conf.empty()) return;
   out += "<details class=\"conf\"><summary>The .conf as read</summary><table class=\"data compact\"><thead><tr>"
-         "<th>Section</th><th>Key</th><th>Value</th></tr></thead><tbody>";
+         "<th>Section</th><th class=\"text\">Key</th><th class=\"text\">Value</th></tr></thead><tbody>";
   for (const auto& [section, keys] : conf) {
     for (const auto& [key, value] : keys) {
-      put(out, "<tr><td>{}</td><td>{}</td><td class=\"text\">{}</td></tr>", Esc{section}, Esc{key}, Esc{value});
+      put(out, "<tr><td>{}</td><td class=\"text\">{}</td><td class=\"text\">{}</td></tr>", Esc{section}, Esc{key},
+          Esc{value});
     }
   }
   out += "</tbody></table></details>";
