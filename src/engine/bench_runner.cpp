@@ -306,8 +306,8 @@ int BenchRunner::run(std::string* error) {
       tick_series();
     });
     if (ok) {
-      print_started();
-      out_ << " done.\n";
+      // Every user is due by now; the last may be a few microseconds from starting.
+      out_ << std::string(cvus - printed_started, '.') << " done.\n";
       out_ << fmt::format("* Logging for {:g} seconds: ", bench.duration_s) << std::flush;
       print_test_progress();
       const int64_t mid = window_start + (window_end - window_start) / 2;
