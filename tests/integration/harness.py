@@ -90,11 +90,21 @@ class Nginx(Process):
     """nginx with one worker on a free loopback port, serving `root`, logging every
     request to access.log so tests can count what it served."""
 
-    def __init__(self, root, workdir):
+    def __init__(self, root, workdir, tls=False):
         self.port = free_port()
         self.workdir = workdir
         self.access_log = os.path.join(workdir, "access.log")
         os.makedirs(os.path.join(workdir, "tmp"), exist_ok=True)
+        listen = f"127.0.0.1:{self.port}"
+        tls_lines = ""
+        if tls:
+            # A self-signed certificate made for this server alone.
+            key, cert = os.path.join(workdir, "key.pem"), os.path.join(workdir, "cert.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                            "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert],
+                           check=True, capture_output=True)
+            listen += " ssl"
+            tls_lines = f"ssl_certificate {cert}; ssl_certificate_key {key};"
         conf = os.path.join(workdir, "nginx.conf")
         with open(conf, "w") as f:
             f.write(f"""
@@ -112,7 +122,8 @@ http {{
   scgi_temp_path {workdir}/tmp;
   keepalive_requests 1000000;
   server {{
-    listen 127.0.0.1:{self.port};
+    listen {listen};
+    {tls_lines}
     root {root};
     location / {{ }}
   }}
@@ -120,7 +131,7 @@ http {{
 """)
         super().__init__(["nginx", "-c", conf, "-p", workdir], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         wait_for_port(self.port)
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
 
     def served(self):
         # nginx writes a log line when it has finished a response; give it a moment to flush.

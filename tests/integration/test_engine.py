@@ -167,11 +167,17 @@ cycle_time = 0
 
 class AgainstNginx(TestCase):
     def test_request_count_equals_nginx_access_log(self):
+        self.check_count(tls=False)
+
+    def test_https_request_count_equals_nginx_access_log(self):
+        self.check_count(tls=True)
+
+    def check_count(self, tls):
         root = os.path.join(self.out, "www")
         os.makedirs(root)
         with open(os.path.join(root, "index.html"), "w") as f:
             f.write("x" * 1024)
-        nginx = self.start(Nginx(root, os.path.join(self.out, "nginx")))
+        nginx = self.start(Nginx(root, os.path.join(self.out, "nginx"), tls=tls))
         test = self.make_test("Nginx", """
 function test_Nginx(vu)
   vu:get(conf_get("main", "url") .. "/index.html")
