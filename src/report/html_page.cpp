@@ -43,7 +43,9 @@ const std::string& content_security_policy() {
   return policy;
 }
 
-nlohmann::json optional_values(const std::vector<std::optional<double>>& values) {
+}  // namespace
+
+nlohmann::json chart_values(const std::vector<std::optional<double>>& values) {
   nlohmann::json out = nlohmann::json::array();
   for (const std::optional<double>& value : values) {
     if (value && std::isfinite(*value)) {
@@ -55,12 +57,12 @@ nlohmann::json optional_values(const std::vector<std::optional<double>>& values)
   return out;
 }
 
-}  // namespace
-
 double chart_value(double value) {
   if (value == 0 || !std::isfinite(value)) return value;
-  const double magnitude = std::fabs(value);
-  const double scale = magnitude >= 1000 ? 1 : magnitude >= 1 ? 1e3 : 1e6;
+  // Four significant digits, and whole numbers from 10 000 up: more than a chart shows.
+  const int digits = 3 - static_cast<int>(std::floor(std::log10(std::fabs(value))));
+  if (digits <= 0) return std::round(value);
+  const double scale = std::pow(10.0, digits);
   return std::round(value * scale) / scale;
 }
 
@@ -76,7 +78,7 @@ nlohmann::json ChartSpec::to_json() const {
   if (!y2_label.empty()) out["y2label"] = y2_label;
   nlohmann::json lines = nlohmann::json::array();
   for (const ChartSeries& s : series) {
-    nlohmann::json line = {{"label", s.label}, {"color", s.color}, {"data", optional_values(s.values)}};
+    nlohmann::json line = {{"label", s.label}, {"color", s.color}, {"data", chart_values(s.values)}};
     if (s.right_axis) line["right"] = true;
     if (s.dashed) line["dash"] = true;
     if (s.fill) line["fill"] = true;
@@ -91,15 +93,30 @@ nlohmann::json ChartSpec::to_json() const {
   return out;
 }
 
-void ChartRegistry::figure(std::string& out, std::string_view caption, const ChartSpec& spec, std::string_view note) {
+std::string ChartRegistry::placeholder(std::string& out, std::string_view caption, std::string_view note, int height) {
   const std::string id = fmt::format("c{}", next_++);
-  specs_[id] = spec.to_json();
   put(out, "<figure class=\"chart\"><figcaption>{}</figcaption>", Esc{caption});
   if (!note.empty()) put(out, "<p class=\"chart-note\">{}</p>", Esc{note});
   put(out,
       "<div class=\"plot\" data-chart=\"{}\" style=\"min-height:{}px\">"
       "<noscript>Charts need JavaScript; the tables hold every number.</noscript></div></figure>\n",
-      id, spec.height + 40);
+      id, height + 40);
+  return id;
+}
+
+void ChartRegistry::figure(std::string& out, std::string_view caption, const ChartSpec& spec, std::string_view note) {
+  specs_[placeholder(out, caption, note, spec.height)] = spec.to_json();
+}
+
+std::string ChartRegistry::add_columns(nlohmann::json columns) {
+  std::string id = fmt::format("s{}", columns_.size());
+  columns_[id] = std::move(columns);
+  return id;
+}
+
+void ChartRegistry::view_figure(std::string& out, std::string_view caption, std::string_view view,
+                                const std::string& columns_id) {
+  specs_[placeholder(out, caption, {}, 260)] = {{"view", view}, {"columns", columns_id}};
 }
 
 void begin_document(std::string& out, std::string_view title, std::string_view kind, const std::vector<NavLink>& nav) {

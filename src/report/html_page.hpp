@@ -71,8 +71,10 @@ struct ChartSpec {
   nlohmann::json to_json() const;
 };
 
-// Rounds for the data block: charts need no more than 4 significant decimals.
+// Rounds for the data block to 4 significant digits (whole numbers from 10 000 up).
 double chart_value(double value);
+// A series for the data block: rounded numbers, null for gaps.
+nlohmann::json chart_values(const std::vector<std::optional<double>>& values);
 
 // Chart placeholders of one document; their specs travel in the data block.
 class ChartRegistry {
@@ -80,11 +82,22 @@ class ChartRegistry {
   // Writes <figure> with a caption and a placeholder, and keeps the spec. `note` is a
   // literal line under the caption.
   void figure(std::string& out, std::string_view caption, const ChartSpec& spec, std::string_view note = {});
+  // Columns shared by several charts (x and named series); returns their id.
+  std::string add_columns(nlohmann::json columns);
+  // A placeholder for a chart that report.js builds from shared columns with one of its
+  // views ("rate", "times"): one copy of an entry's numbers serves both its charts.
+  void view_figure(std::string& out, std::string_view caption, std::string_view view, const std::string& columns_id);
+
   const nlohmann::json& specs() const noexcept { return specs_; }
   std::size_t size() const noexcept { return specs_.size(); }
+  // The data block: {"charts": {id: spec}, "columns": {id: columns}}.
+  nlohmann::json data() const { return {{"charts", specs_}, {"columns", columns_}}; }
 
  private:
+  std::string placeholder(std::string& out, std::string_view caption, std::string_view note, int height);
+
   nlohmann::json specs_ = nlohmann::json::object();
+  nlohmann::json columns_ = nlohmann::json::object();
   std::size_t next_ = 0;
 };
 

@@ -56,7 +56,7 @@ std::string render_html_report(const stats::Results& results, const ReportOption
   html::nodes_section(out, context);
   html::monitor_section(out, context);
   html::definitions_section(out, context);
-  end_document(out, nlohmann::json{{"charts", context.charts.specs()}}, footer(results));
+  end_document(out, context.charts.data(), footer(results));
   return out;
 }
 

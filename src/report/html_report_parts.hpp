@@ -45,7 +45,8 @@ void concurrency_axis(const Context& context, const std::vector<EntryRow>& rows,
 // `id` (a literal or generated name) becomes the table's id when not empty.
 void entry_table(std::string& out, const std::vector<EntryRow>& rows, std::string_view rate_label,
                  std::string_view id = {});
-// Throughput and response-time charts of the same rows.
+// Throughput and response-time charts of the same rows (drawn by report.js's "rate" and
+// "times" views from one set of columns).
 void entry_charts(std::string& out, Context& context, const std::vector<EntryRow>& rows, std::string_view noun);
 
 // <td> with the Apdex score and its colour-coded rating letter.

@@ -175,7 +175,7 @@ void status_codes_table(std::string& out, const stats::Results& results) {
   for (const auto& [code, total] : columns) put(out, "<th class=\"code-{}xx\">{}</th>", code / 100, code);
   out += "</tr></thead><tbody>";
   for (std::size_t i = 0; i < per_cycle.size(); ++i) {
-    put(out, "<tr data-cycle=\"{}\"><td class=\"cycle\">C{}</td><td>{}</td>", results.cycles[i].index,
+    put(out, "<tr data-cycle=\"{}\"><td>C{}</td><td>{}</td>", results.cycles[i].index,
         results.cycles[i].index + 1, results.cycles[i].cvus);
     for (const auto& [code, total] : columns) {
       const auto found = per_cycle[i].find(code);

@@ -311,36 +311,27 @@ void entry_table(std::string& out, const std::vector<EntryRow>& rows, std::strin
 }
 
 void entry_charts(std::string& out, Context& context, const std::vector<EntryRow>& rows, std::string_view noun) {
-  ChartSpec rate;
-  concurrency_axis(context, rows, rate);
-  rate.y_label = "successful per second";
-  rate.y2_label = "failed %";
-  rate.points = true;
-  ChartSeries ok{"Successful/s", {}, palette::kBlue, false, false, true}, failed{"Failed %", {}, palette::kRed, true};
-  for (const EntryRow& row : rows) {
-    ok.values.push_back(row.ok_per_s);
-    failed.values.push_back(row.success_rate ? std::optional((1.0 - *row.success_rate) * 100.0) : std::nullopt);
-  }
-  rate.series = {ok, failed};
-  context.charts.figure(out, fmt::format("{} throughput", noun), rate);
-
-  ChartSpec times;
-  concurrency_axis(context, rows, times);
-  times.y_label = "ms";
-  times.points = true;
-  ChartSeries p50{"p50", {}, palette::kGreen}, p90{"p90", {}, palette::kAmber}, p95{"p95", {}, palette::kRed},
-      p99{"p99", {}, palette::kViolet}, mean{"mean", {}, palette::kSlate, false, true};
+  ChartSpec axis;
+  concurrency_axis(context, rows, axis);
+  std::vector<std::optional<double>> ok, failed, p50, p90, p95, p99, mean;
   for (const EntryRow& row : rows) {
     const bool any = row.latency.count > 0;
     auto value = [any](int64_t us) { return any ? std::optional(ms(us)) : std::nullopt; };
-    p50.values.push_back(value(row.latency.p50_us));
-    p90.values.push_back(value(row.latency.p90_us));
-    p95.values.push_back(value(row.latency.p95_us));
-    p99.values.push_back(value(row.latency.p99_us));
-    mean.values.push_back(any ? std::optional(row.latency.mean_us / 1000.0) : std::nullopt);
+    ok.push_back(row.ok_per_s);
+    failed.push_back(row.success_rate ? std::optional((1.0 - *row.success_rate) * 100.0) : std::nullopt);
+    p50.push_back(value(row.latency.p50_us));
+    p90.push_back(value(row.latency.p90_us));
+    p95.push_back(value(row.latency.p95_us));
+    p99.push_back(value(row.latency.p99_us));
+    mean.push_back(any ? std::optional(row.latency.mean_us / 1000.0) : std::nullopt);
   }
-  times.series = {p50, p90, p95, p99, mean};
-  context.charts.figure(out, fmt::format("{} response time percentiles", noun), times);
+  nlohmann::json columns = {{"x", axis.x},           {"ok", chart_values(ok)},   {"failed", chart_values(failed)},
+                            {"p50", chart_values(p50)}, {"p90", chart_values(p90)}, {"p95", chart_values(p95)},
+                            {"p99", chart_values(p99)}, {"mean", chart_values(mean)}};
+  if (!axis.x_categories.empty()) columns["cats"] = axis.x_categories;
+  const std::string id = context.charts.add_columns(std::move(columns));
+  context.charts.view_figure(out, fmt::format("{} throughput", noun), "rate", id);
+  context.charts.view_figure(out, fmt::format("{} response time percentiles", noun), "times", id);
 }
 
 void apdex_cell(std::string& out, std::optional<double> score) {
@@ -349,12 +340,11 @@ void apdex_cell(std::string& out, std::optional<double> score) {
     return;
   }
   const char rating = stats::apdex_rating(*score);
-  put(out, "<td class=\"apdex apdex-{0}\" title=\"{1}\">{2} <span class=\"rating\">{0}</span></td>", rating,
-      apdex_rating_name(rating), format_apdex(score));
+  put(out, "<td class=\"apdex apdex-{0}\">{1} <span class=\"rating\">{0}</span></td>", rating, format_apdex(score));
 }
 
 void cycle_cell(std::string& out, int index, bool complete, bool best) {
-  put(out, "<td class=\"cycle\">C{}{}{}</td>", index + 1, best ? " <span class=\"best\" title=\"best cycle\">★</span>" : "",
+  put(out, "<td>C{}{}{}</td>", index + 1, best ? " <span class=\"best\" title=\"best cycle\">★</span>" : "",
       complete ? "" : " <span class=\"tag tag-warn\">incomplete</span>");
 }
 

@@ -116,7 +116,7 @@ std::string render_trend_html(const TrendReport& trend) {
          "<dt>p50, p95, p99</dt><dd>Page times of successful pages in milliseconds, from each run's exact "
          "histograms.</dd><dt>Apdex</dt><dd>(satisfied + tolerating / 2) / all pages with each run's T (or the one "
          "given with --apdex-t), failures frustrated.</dd></dl></section>\n";
-  end_document(out, nlohmann::json{{"charts", charts.specs()}},
+  end_document(out, charts.data(),
                fmt::format("Trend built by benchmaster {}.", Esc{stats::tool_version()}));
   return out;
 }

@@ -16,6 +16,7 @@
 #include "report/html_escape.hpp"
 #include "report/html_format.hpp"
 #include "report/html_metrics.hpp"
+#include "report/html_page.hpp"
 #include "report/html_report.hpp"
 #include "stats/results.hpp"
 
@@ -181,6 +182,14 @@ TEST(Format, NumbersReadTheSameEverywhere) {
 
 // ---- Metrics -----------------------------------------------------------------------
 
+TEST(Format, ChartValuesKeepFourSignificantDigits) {
+  EXPECT_DOUBLE_EQ(chart_value(190.079), 190.1);
+  EXPECT_DOUBLE_EQ(chart_value(0.604167), 0.6042);
+  EXPECT_DOUBLE_EQ(chart_value(-12.3456), -12.35);
+  EXPECT_DOUBLE_EQ(chart_value(123456.7), 123457);
+  EXPECT_DOUBLE_EQ(chart_value(0), 0);
+}
+
 TEST(SummarizeLatency, GivesTheHistogramsOwnPercentilesInOnePass) {
   std::mt19937_64 rng(7);
   std::lognormal_distribution<double> dist(10, 1.5);
@@ -328,8 +337,21 @@ TEST(HtmlReport, DataBlockHoldsASpecForEveryChartPlaceholder) {
   // summary 4, timeline 3, 2 pages and 2 requests with 2 each.
   EXPECT_EQ(placeholders, 4u + 3u + 8u);
   for (const auto& [id, spec] : data["charts"].items()) {
+    if (spec.contains("view")) {  // drawn by report.js from shared columns
+      const nlohmann::json& columns = data["columns"][spec["columns"].get<std::string>()];
+      for (const char* name : {"ok", "failed", "p50", "p90", "p95", "p99", "mean"}) {
+        EXPECT_EQ(columns[name].size(), columns["x"].size()) << id << " " << name;
+      }
+      continue;
+    }
     for (const auto& series : spec["series"]) EXPECT_EQ(series["data"].size(), spec["x"].size()) << id;
   }
+  // The page p95 column of the first page holds its histogram's p95 per cycle, in ms.
+  const stats::Results r = sample_results();
+  const nlohmann::json& home = data["columns"]["s1"];
+  EXPECT_EQ(home["x"], (nlohmann::json{10, 20}));
+  EXPECT_DOUBLE_EQ(home["p95"][1].get<double>(),
+                   chart_value(static_cast<double>(r.cycles[1].pages.find("Home")->stats.latency.value_at_percentile(95)) / 1e3));
 }
 
 TEST(HtmlReport, TimelinePercentilesComeFromEachSecondsHistogram) {
@@ -343,7 +365,7 @@ TEST(HtmlReport, TimelinePercentilesComeFromEachSecondsHistogram) {
   const stats::SeriesPoint& first = r.series.front();
   EXPECT_EQ((*latency)["x"][0], first.t);
   EXPECT_DOUBLE_EQ((*latency)["series"][1]["data"][0].get<double>(),
-                   static_cast<double>(first.latency.value_at_percentile(95)) / 1000.0);
+                   chart_value(static_cast<double>(first.latency.value_at_percentile(95)) / 1000.0));
   EXPECT_EQ((*latency)["bands"].size(), 2u);
 }
 

@@ -8,7 +8,41 @@
   var source = document.getElementById('bm-data');
   var data = source ? JSON.parse(source.textContent) : {};
   var specs = data.charts || {};
+  var columns = data.columns || {};
   var charts = {};
+
+  // The two charts of every page and request against concurrency, built from one set of
+  // columns the report shares between them ({"view": "rate", "columns": "s3"}).
+  var VIEWS = {
+    rate: function (c) {
+      return {
+        xlabel: 'Concurrent users', ylabel: 'successful per second', y2label: 'failed %', x: c.x, cats: c.cats,
+        points: true, span: true,
+        series: [
+          { label: 'Successful/s', color: '#2563eb', fill: true, data: c.ok },
+          { label: 'Failed %', color: '#dc2626', right: true, data: c.failed }
+        ]
+      };
+    },
+    times: function (c) {
+      return {
+        xlabel: 'Concurrent users', ylabel: 'ms', x: c.x, cats: c.cats, points: true, span: true,
+        series: [
+          { label: 'p50', color: '#16a34a', data: c.p50 },
+          { label: 'p90', color: '#d97706', data: c.p90 },
+          { label: 'p95', color: '#dc2626', data: c.p95 },
+          { label: 'p99', color: '#7c3aed', data: c.p99 },
+          { label: 'mean', color: '#64748b', dash: true, data: c.mean }
+        ]
+      };
+    }
+  };
+
+  function specFor(id) {
+    var spec = specs[id];
+    if (spec && spec.view) spec = specs[id] = VIEWS[spec.view](columns[spec.columns]);
+    return spec;
+  }
   var FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
   var GRID = '#eef2f7';
   var AXIS = '#64748b';
@@ -149,7 +183,7 @@
 
   function build(el) {
     var id = el.getAttribute('data-chart');
-    var spec = specs[id];
+    var spec = specFor(id);
     if (!spec || charts[id]) return;
     el.textContent = '';
     var width = el.clientWidth || 640;
