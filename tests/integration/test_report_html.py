@@ -108,15 +108,20 @@ class Browser:
             f"--user-data-dir={self.profile}", "--remote-debugging-address=127.0.0.1",
             "--remote-debugging-port=0", f"--window-size={width},{height}", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        port = self._devtools_port()
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30) as r:
-            targets = json.loads(r.read())
-        page = next(t for t in targets if t["type"] == "page")
-        self.ws = WebSocket(page["webSocketDebuggerUrl"])
-        self.next_id = 0
-        self.events = []
-        for domain in ("Page", "Runtime", "Log"):
-            self.call(f"{domain}.enable")
+        try:
+            port = self._devtools_port()
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30) as r:
+                targets = json.loads(r.read())
+            page = next(t for t in targets if t["type"] == "page")
+            self.ws = WebSocket(page["webSocketDebuggerUrl"])
+            self.next_id = 0
+            self.events = []
+            for domain in ("Page", "Runtime", "Log"):
+                self.call(f"{domain}.enable")
+        except BaseException:
+            self.process.stop()
+            shutil.rmtree(self.profile, ignore_errors=True)
+            raise
 
     def _devtools_port(self):
         # Chromium announces its DevTools endpoint on stderr once it listens.
