@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "report/html_assets.hpp"
 #include "report/html_escape.hpp"
 #include "report/html_format.hpp"
 #include "report/html_metrics.hpp"
@@ -317,6 +318,21 @@ TEST(HtmlReport, EveryStringFromTheResultsStaysText) {
   const std::string data = data_block(html);
   EXPECT_EQ(data.find('<'), std::string::npos);
   EXPECT_TRUE(nlohmann::json::accept(data));
+}
+
+TEST(HtmlReport, EmbeddedAssetsCannotEndTheirOwnBlocks) {
+  auto lower = [](std::string_view text) {
+    std::string out(text);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  for (std::string_view script : {assets::uplot_js(), assets::report_js()}) {
+    EXPECT_GT(script.size(), 1000u);
+    EXPECT_EQ(lower(script).find("</script"), std::string::npos);
+  }
+  for (std::string_view style : {assets::uplot_css(), assets::report_css()}) {
+    EXPECT_EQ(lower(style).find("</style"), std::string::npos);
+  }
 }
 
 TEST(HtmlReport, IsOneSelfContainedFileThatLoadsNothing) {
