@@ -6,8 +6,9 @@ import os
 import shutil
 import unittest
 
-from harness import OUT_DIR, DemoServer, histogram_percentile, read_json, run
-from test_report_html import BrowserTestCase, bench, merged_histogram, ms, table_rows, three_digits
+from harness import OUT_DIR, DemoServer, read_json, run
+from test_report_html import (BrowserTestCase, bench, histogram_percentile, merged_histogram, ms, table_rows,
+                              three_digits)
 
 
 def pages_per_second(cycle):
@@ -15,7 +16,7 @@ def pages_per_second(cycle):
 
 
 def signed_percent(a, b):
-    value = 100.0 * (b - a) / abs(a)
+    value = (b - a) / abs(a) * 100.0  # in the order the report computes it
     text = f"{value:.1f} %"
     return "+" + text if value > 0 else text
 
