@@ -248,7 +248,7 @@ def ms(us):
 
 
 def percent(part, whole):
-    return f"{100.0 * part / whole:.2f} %" if whole else "–"
+    return f"{part / whole * 100.0:.2f} %" if whole else "–"
 
 
 def histogram_percentile(hist, p):
