@@ -94,8 +94,9 @@ void Recorder::request_done(int slot, const RequestSample& s) {
   }
 }
 
-void Recorder::page_done(int slot, bool ok, stats::ErrorKind error, int status, int64_t latency_us, int64_t done_ns) {
-  roll_second(done_ns);
+void Recorder::page_done(int slot, bool ok, stats::ErrorKind error, int status, int64_t latency_us, int64_t done_ns,
+                         int64_t verdict_ns) {
+  roll_second(verdict_ns);
   second_.record_page(ok);
   if (!in_window(done_ns)) {
     ++cycle_results_.outside_window.pages;

@@ -49,7 +49,10 @@ class Recorder {
   int test_slot(std::string_view key);
 
   void request_done(int slot, const RequestSample& sample);
-  void page_done(int slot, bool ok, stats::ErrorKind error, int status, int64_t latency_us, int64_t done_ns);
+  // A page is recorded once its verdict is known (a check after it may fail it):
+  // done_ns decides the window, verdict_ns the second of the series.
+  void page_done(int slot, bool ok, stats::ErrorKind error, int status, int64_t latency_us, int64_t done_ns,
+                 int64_t verdict_ns);
   // verdict: 0 ok, 1 failure, 2 error.
   void test_done(int slot, int verdict, stats::ErrorKind kind, int64_t latency_us, int pages, int requests,
                  int64_t done_ns);

@@ -188,6 +188,7 @@ void VirtualUser::end_test(const script::RunResult& result) {
   if (result.state == script::RunResult::State::failed) {
     verdict = result.verdict == script::Verdict::failure ? 1 : 2;
     kind = stats::parse_error_kind(result.kind).value_or(ErrorKind::other);
+    flush_page(result.verdict == script::Verdict::failure && kind == ErrorKind::assertion);
     // Name the request that was running: the failed page, or the last one that passed.
     script::RunResult shown = result;
     bool page_failed = outcome_.verdict != script::Verdict::ok;
@@ -197,8 +198,9 @@ void VirtualUser::end_test(const script::RunResult& result) {
                                    shown.message, now);
     if (on_test) on_test(iteration_, shown, (now - test_start_ns_) / 1000);
     else if (!result.traceback.empty()) log(shown.message + "\n" + result.traceback);
-  } else if (on_test) {
-    on_test(iteration_, result, (now - test_start_ns_) / 1000);
+  } else {
+    flush_page(false);
+    if (on_test) on_test(iteration_, result, (now - test_start_ns_) / 1000);
   }
   if (test_slot_ < 0) test_slot_ = worker_.recorder().test_slot(worker_.settings().test_function);
   worker_.recorder().test_done(test_slot_, verdict, kind, (now - test_start_ns_) / 1000, test_pages_, test_requests_,
@@ -258,6 +260,7 @@ void VirtualUser::begin_sleep(double seconds) {
 // ------------------------------------------------------------------ pages
 
 bool VirtualUser::begin_page(const script::PageRequest& request, std::string* error) {
+  flush_page(false);
   std::string url_error;
   const http::Url* url = nullptr;
   std::string composed;
@@ -820,11 +823,28 @@ void VirtualUser::page_done() {
   int64_t now = mono_ns();
   outcome_.total_us = (now - page_start_ns_) / 1000;
   parser_ = &main_parser_;
-  ErrorKind kind = outcome_.verdict == script::Verdict::ok ? ErrorKind::other
-                                                           : stats::parse_error_kind(outcome_.error_kind).value_or(ErrorKind::other);
-  worker_.recorder().page_done(page_slot_, outcome_.verdict == script::Verdict::ok, kind, outcome_.status,
-                               outcome_.total_us, now);
+  pending_page_.slot = page_slot_;
+  pending_page_.ok = outcome_.verdict == script::Verdict::ok;
+  pending_page_.kind = pending_page_.ok ? ErrorKind::other
+                                        : stats::parse_error_kind(outcome_.error_kind).value_or(ErrorKind::other);
+  pending_page_.status = outcome_.status;
+  pending_page_.latency_us = outcome_.total_us;
+  pending_page_.done_ns = now;
+  has_pending_page_ = true;
   after_page();
+}
+
+// The page is counted when the script moves on: a check that fails right after it
+// (assert on its body) makes it a failed page, attributed where it belongs.
+void VirtualUser::flush_page(bool check_failed) {
+  if (!has_pending_page_) return;
+  has_pending_page_ = false;
+  if (check_failed && pending_page_.ok) {
+    pending_page_.ok = false;
+    pending_page_.kind = ErrorKind::assertion;
+  }
+  worker_.recorder().page_done(pending_page_.slot, pending_page_.ok, pending_page_.kind, pending_page_.status,
+                               pending_page_.latency_us, pending_page_.done_ns, mono_ns());
 }
 
 // Think time after each page, as FunkLoad did: uniform in [sleep_time_min, max].

@@ -75,6 +75,7 @@ class VirtualUser final : public script::VuHost {
   bool retry_on_fresh_connection();
   void next_resource_or_finish();
   void page_done();
+  void flush_page(bool check_failed);
   void after_page();
 
   Connection& connection_for(const http::Url& url);
@@ -104,6 +105,14 @@ class VirtualUser final : public script::VuHost {
   // Page state.
   script::PageOutcome outcome_;
   int page_slot_ = -1;
+  struct PendingPage {
+    int slot = -1;
+    bool ok = true;
+    stats::ErrorKind kind = stats::ErrorKind::other;
+    int status = 0;
+    int64_t latency_us = 0, done_ns = 0;
+  } pending_page_;
+  bool has_pending_page_ = false;
   int64_t page_start_ns_ = 0;
   std::vector<int> ok_codes_;
   bool follow_redirects_ = true;

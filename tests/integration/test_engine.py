@@ -125,6 +125,40 @@ cycle_time = 0
                       if isinstance(groups[0]["examples"][0], dict) else groups[0]["examples"][0])
         self.assertIn("F", proc.stdout)
 
+    def test_a_failed_check_fails_the_page_it_was_made_on(self):
+        test = self.make_test("Checked", """
+function test_Checked(vu)
+  local base = conf_get("main", "url")
+  local r = vu:get(base .. "/bytes/5", {description = "Short"})
+  vu:get(base .. "/bytes/7", {description = "Other"})
+  assert(r.size == 5)
+  local s = vu:get(base .. "/bytes/6", {description = "Checked"})
+  assert(s.size == 60, "wanted 60 bytes")
+end
+""", f"""[main]
+title = Checked
+url = {self.demo.url}
+[bench]
+cycles = 2
+duration = 1
+startup_delay = 0
+sleep_time = 0
+cycle_time = 0
+""")
+        out = os.path.join(self.out, "run")
+        run(["run", test, "-o", out], check=1)
+        cycle = read_json(os.path.join(out, "results.json"))["cycles"][0]
+        pages = {p["key"]: p for p in cycle["pages"]}
+        self.assertEqual(pages["Short"]["failures"], 0)
+        self.assertEqual(pages["Other"]["failures"], 0)
+        self.assertEqual(pages["Checked"]["ok"], 0)
+        self.assertEqual(pages["Checked"]["error_kinds"], {"assertion": pages["Checked"]["failures"]})
+        # The request itself was fine: only the page and the test failed the check.
+        checked = [r for r in cycle["requests"] if r["page"] == "Checked"][0]
+        self.assertEqual(checked["failures"], 0)
+        self.assertEqual(cycle["tests"][0]["failures"], pages["Checked"]["failures"])
+        self.assertEqual(cycle["errors"][0]["page"], "Checked")
+
     def test_percentiles_match_a_known_delay_distribution(self):
         # The target serves 10, 20, ..., 100 ms in turn: one user, one request at a time.
         delays = list(range(10, 101, 10))
