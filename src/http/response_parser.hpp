@@ -72,6 +72,10 @@ class ResponseParser {
   enum class LastData { none, field, value };
 
   void clear_message();
+  // The fast path for the usual response (see response_parser.cpp): a whole head in one
+  // buffer, parsed in one pass; false leaves everything to http_parser.
+  bool parse_whole_head(const char* data, size_t len, size_t* head_len);
+  Result take_known_length_body(const char* data, size_t len, size_t* consumed);
   bool status_prefix_ok(const char* data, size_t len);
   bool head_too_large(const char* at, size_t len) const;
   std::string head_too_large_message() const;
@@ -99,6 +103,8 @@ class ResponseParser {
   std::string body_;
   size_t body_bytes_ = 0;
   size_t wire_bytes_ = 0;
+  bool fast_body_ = false;           // the head took the fast path; body_left_ bytes are due
+  uint64_t body_left_ = 0;
   const char* feed_data_ = nullptr;  // start of the bytes being fed, to locate callbacks
   uint8_t prefix_matched_ = 0;       // bytes of "HTTP/" seen at the start
   std::string error_;

@@ -256,6 +256,87 @@ TEST_P(EverySplit, ByteByByteCompletesExactlyOnTheLastByte) {
 INSTANTIATE_TEST_SUITE_P(Responses, EverySplit,
                          ::testing::Values(kContentLength, kChunked, kContinueThenOk));
 
+// Everything a response shows, or its error, parsed from one buffer (where the fast path
+// for whole heads applies) or one byte at a time (always http_parser).
+std::string outcome_of(const std::string& response, bool head_request, bool byte_by_byte) {
+  ResponseParser parser;
+  parser.reset(head_request);
+  size_t position = 0;
+  Result result = Result::need_more;
+  while (position < response.size() && result == Result::need_more) {
+    const size_t piece = byte_by_byte ? 1 : response.size() - position;
+    const auto fed = feed(parser, std::string_view(response).substr(position, piece));
+    result = fed.result;
+    position += fed.consumed;
+    if (fed.consumed == 0) break;
+  }
+  if (result == Result::need_more) result = parser.finish_eof();
+  if (result == Result::error) return "error: " + parser.error();
+  std::string summary = std::to_string(parser.status()) + " [" + std::string(parser.reason()) + "] 1." +
+                        std::to_string(parser.http_minor()) + "\n";
+  for (const auto& [name, value] : headers_of(parser)) summary += "[" + name + "]: [" + value + "]\n";
+  return summary + "body=[" + std::string(parser.body()) + "] bytes=" + std::to_string(parser.body_bytes()) +
+         " wire=" + std::to_string(parser.wire_bytes()) + " consumed=" + std::to_string(position) +
+         " keep_alive=" + std::to_string(parser.keep_alive());
+}
+
+TEST(ResponseParser, WholeHeadsParseExactlyAsHttpParserDoes) {
+  const std::string pipelined_next = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nz";
+  const std::vector<std::string> responses = {
+      kContentLength,
+      kContentLength + pipelined_next,
+      "HTTP/1.1 200  Two  Spaces \r\nContent-Length: 2\r\n\r\nab",
+      "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 404 Not Found\r\ncontent-length:3\r\n\r\nabcdef",
+      "HTTP/1.1 200 OK\r\nX-Tab:\ta\tb \t\r\nContent-Length: 1\r\n\r\nx",
+      "HTTP/1.1 200 OK\r\nX-Utf8: caf\xc3\xa9\r\nContent-Length: 1\r\n\r\nx",
+      "HTTP/1.1 200 R\xc3\xa9ason\r\nContent-Length: 1\r\n\r\nx",
+      "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\nx",
+      "HTTP/1.1 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 1\r\n\r\nx",
+      "HTTP/1.1 200 OK\r\nConnection: keep-alive, Upgrade\r\nContent-Length: 1\r\n\r\nx",
+      "HTTP/1.1 200 OK\r\nConnection: close\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx",
+      "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx",
+      "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx",
+      "HTTP/1.0 200 OK\r\n\r\nuntil eof",
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil eof",
+      "HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n",
+      "HTTP/1.1 304 Not Modified\r\nContent-Length: 99999999999\r\n\r\n",
+      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx",
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nUpgrade: h2c\r\nContent-Length: 1\r\n\r\nx",
+      "HTTP/1.1 200 OK\r\nProxy-Connection: close\r\nContent-Length: 1\r\n\r\nx",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
+      "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxy",
+      "HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\nx",
+      "HTTP/1.1 200 OK\r\nContent-Length: 1 \r\n\r\nx",
+      "HTTP/1.1 200 OK\r\nContent-Length:  \r\n\r\nx",
+      "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\nx",
+      "HTTP/1.1 200 OK\r\nX-Folded: a\r\n  b\r\nContent-Length: 1\r\n\r\nx",
+      "HTTP/1.1 200 OK\nContent-Length: 1\n\nx",
+      "HTTP/1.1 200 OK\r\nContent-Length: 1\n\r\nx",
+      "HTTP/1.1 200 OK\r\nX-Bare-Cr: a\rb\r\nContent-Length: 1\r\n\r\nx",
+      "HTTP/1.1 200 OK\r\nX-Del: a\x7f\r\nContent-Length: 1\r\n\r\nx",
+      std::string("HTTP/1.1 200 OK\r\nX-Nul: a\0b\r\nContent-Length: 1\r\n\r\nx", 47),
+      "HTTP/1.1 200 OK\r\nBad Name: v\r\nContent-Length: 1\r\n\r\nx",
+      "HTTP/1.1 200 OK\r\n: no name\r\nContent-Length: 1\r\n\r\nx",
+      "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n",
+      "HTTP/1.1 2000 OK\r\nContent-Length: 1\r\n\r\nx",
+      "HTTP/1.1 20 OK\r\nContent-Length: 1\r\n\r\nx",
+      "HTTP/1.1  200 OK\r\nContent-Length: 1\r\n\r\nx",
+      "HTTP/2.0 200 OK\r\nContent-Length: 1\r\n\r\nx",
+      "HTTP/1.2 200 OK\r\nContent-Length: 1\r\n\r\nx",
+      "\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx",
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabc",
+  };
+  for (const std::string& response : responses) {
+    for (bool head : {false, true}) {
+      EXPECT_EQ(outcome_of(response, head, false), outcome_of(response, head, true))
+          << (head ? "HEAD " : "GET ") << response;
+    }
+  }
+}
+
 TEST(ResponseParser, StopsAtTheEndOfTheFirstOfTwoResponses) {
   const std::string second = "HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\nnope";
   for (const std::string& first : {kContentLength, kChunked}) {
