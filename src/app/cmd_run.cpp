@@ -6,6 +6,7 @@
 #include "app/commands.hpp"
 #include "app/test_options.hpp"
 #include "engine/bench_runner.hpp"
+#include "report/html_report.hpp"
 
 namespace bm::app {
 
@@ -94,6 +95,16 @@ int run_bench(const TestOptions& options, const BenchRun& run, const std::string
   if (code == 2 && !error.empty()) fail(prog, error);
   if (std::filesystem::exists(runner.results_path())) {
     std::cout << "Results: " << runner.results_path().string() << std::endl;
+    // The HTML report beside the results, for finished cycles even when interrupted.
+    std::filesystem::path report;
+    std::string report_error;
+    if (!runner.results().cycles.empty()) {
+      if (report::build_html_report(runner.results(), runner.results_path().parent_path(), &report_error, &report)) {
+        std::cout << "Report: " << report.string() << std::endl;
+      } else {
+        std::cerr << prog << ": warning: no HTML report: " << report_error << '\n';
+      }
+    }
   }
   return code;
 }

@@ -58,6 +58,8 @@ class BundledExamples(TestCase):
         self.assertIn("Logging for 2 seconds", proc.stdout)
         self.assertIn("Stopping virtual users", proc.stdout)
         self.assertIn(f"Results: {out}/results.json", proc.stdout)
+        self.assertIn(f"Report: {out}/index.html", proc.stdout)
+        self.assertTrue(os.path.getsize(os.path.join(out, "index.html")) > 10_000)
         served = self.demo.counter()["requests"] - before
         results = read_json(os.path.join(out, "results.json"))
         self.assertEqual(results["format"], "benchmaster-results")
