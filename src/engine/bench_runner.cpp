@@ -60,6 +60,7 @@ struct LogFile {
   std::ofstream file;
   void write(std::string_view line) {
     std::lock_guard lock(mutex);
+    if (!file.is_open()) return;  // lines from loading the test, before the folder exists
     file << line << '\n';
     file.flush();
   }
@@ -101,18 +102,7 @@ BenchRunner::BenchRunner(BenchOptions options, std::ostream& out) : options_(std
 int BenchRunner::run(std::string* error) {
   namespace fs = std::filesystem;
   const conf::BenchSettings& bench = options_.engine.bench;
-  std::error_code ec;
-  fs::create_directories(options_.output_dir, ec);
-  if (ec) {
-    *error = fmt::format("cannot create output folder {}: {}", options_.output_dir.string(), ec.message());
-    return 2;
-  }
   auto log = std::make_shared<LogFile>();
-  log->file.open(options_.output_dir / "bench.log", std::ios::app);
-  if (!log->file) {
-    *error = fmt::format("cannot write {}", (options_.output_dir / "bench.log").string());
-    return 2;
-  }
   EngineSettings& engine = options_.engine;
   if (!engine.identity.log_sink) engine.identity.log_sink = [log](std::string_view line) { log->write(line); };
 
@@ -173,6 +163,22 @@ int BenchRunner::run(std::string* error) {
   Worker control(-1, engine, clock);
   if (!control.start(error)) return 2;
   Hooks hooks(control);
+  // The output folder is made once the test has loaded, so a test that cannot run
+  // leaves nothing behind.
+  std::error_code ec;
+  fs::create_directories(options_.output_dir, ec);
+  if (ec) {
+    *error = fmt::format("cannot create output folder {}: {}", options_.output_dir.string(), ec.message());
+    return 2;
+  }
+  {
+    std::lock_guard lock(log->mutex);
+    log->file.open(options_.output_dir / "bench.log", std::ios::app);
+  }
+  if (!log->file) {
+    *error = fmt::format("cannot write {}", (options_.output_dir / "bench.log").string());
+    return 2;
+  }
   if (!save()) return 2;
 
   // Stops waiting on Ctrl-C, and on a worker's fatal error (e.g. out of descriptors).

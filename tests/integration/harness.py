@@ -141,6 +141,8 @@ http {{
 
 def run(args, timeout=300, check=None, **kwargs):
     """Runs benchmaster (args without the program) and returns CompletedProcess."""
+    kwargs.setdefault("cwd", OUT_DIR)  # never write into the source tree
+    os.makedirs(kwargs["cwd"], exist_ok=True)
     proc = subprocess.run([BENCHMASTER] + list(args), capture_output=True, text=True, timeout=timeout, **kwargs)
     if check is not None and proc.returncode != check:
         raise AssertionError(f"exit {proc.returncode} (wanted {check}) for {args}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
