@@ -158,11 +158,11 @@ std::vector<stats::SeriesPoint> Worker::harvest_series(bool include_current) {
 
 void Worker::vu_started() {
   started_.fetch_add(1, std::memory_order_acq_rel);
-  running_.fetch_add(1, std::memory_order_acq_rel);
+  recorder_.set_running_vus(running_.fetch_add(1, std::memory_order_acq_rel) + 1);
 }
 
 void Worker::vu_stopped(bool began) {
-  if (began) running_.fetch_sub(1, std::memory_order_acq_rel);
+  if (began) recorder_.set_running_vus(running_.fetch_sub(1, std::memory_order_acq_rel) - 1);
   stopped_.fetch_add(1, std::memory_order_acq_rel);
 }
 
@@ -204,13 +204,16 @@ bool Worker::resolve(const http::Url& url, asio::ip::tcp::endpoint* endpoint, st
   return true;
 }
 
-const http::Url* Worker::parse_url_cached(std::string_view text, std::string* error) {
+const Worker::ParsedUrl* Worker::parse_url_cached(std::string_view text, std::string* error) {
   if (auto it = urls_.find(text); it != urls_.end()) return it->second.get();
   auto parsed = http::parse_url(text, error);
   if (!parsed) return nullptr;
   // Tests that build unique URLs would grow the cache without bound: cap it.
   if (urls_.size() >= 10000) urls_.clear();
-  auto [it, inserted] = urls_.emplace(std::string(text), std::make_unique<http::Url>(std::move(*parsed)));
+  auto entry = std::make_unique<ParsedUrl>();
+  entry->text = parsed->str();
+  entry->url = std::move(*parsed);
+  auto [it, inserted] = urls_.emplace(std::string(text), std::move(entry));
   return it->second.get();
 }
 
