@@ -26,7 +26,11 @@ using stats::ErrorKind;
 
 struct VirtualUser::Connection {
   explicit Connection(asio::io_context& io) : socket(io) {}
-  std::string origin;
+  bool serves(const http::Url& url) const { return port == url.port && host == url.host && https == url.tls(); }
+  // The origin it talks to (compared field by field: no string built per request).
+  bool https = false;
+  std::string host;
+  uint16_t port = 0;
   tcp::socket socket;
   std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls;
   bool open = false;
@@ -116,6 +120,7 @@ void VirtualUser::next_iteration() {
     return;
   }
   ++iteration_;
+  waited_in_test_ = false;
   test_start_ns_ = mono_ns();
   test_pages_ = test_requests_ = 0;
   // Each test is a new visit: FunkLoad cleared the browser's cookies between tests.
@@ -132,7 +137,17 @@ void VirtualUser::next_iteration() {
 
 void VirtualUser::handle(const script::RunResult& result) {
   using State = script::RunResult::State;
-  if (result.state == State::waiting) return;
+  if (result.state == State::waiting) {
+    waited_in_test_ = true;
+    // The page the script asked for starts now that lua_resume has returned.
+    if (exchange_requested_) {
+      exchange_requested_ = false;
+      starting_exchange_ = true;
+      start_exchange();
+      starting_exchange_ = false;
+    }
+    return;
+  }
   auto& script = worker_.script();
   switch (phase_) {
     case Phase::setup_vu:
@@ -211,6 +226,10 @@ void VirtualUser::end_test(const script::RunResult& result) {
   if (pause > 0 && !stop_requested_) {
     timer_.expires_after(std::chrono::nanoseconds(static_cast<int64_t>(pause * 1e9)));
     timer_.async_wait([this](const boost::system::error_code&) { next_iteration(); });
+  } else if (waited_in_test_) {
+    // Called from the completion of the test's last operation: the loop regains
+    // control as soon as the next test waits for its first request.
+    next_iteration();
   } else {
     // Posted, not called: a test that makes no request must not recurse, and other
     // virtual users on this loop get their turn.
@@ -262,7 +281,6 @@ void VirtualUser::begin_sleep(double seconds) {
 bool VirtualUser::begin_page(const script::PageRequest& request, std::string* error) {
   flush_page(false);
   std::string url_error;
-  const http::Url* url = nullptr;
   std::string composed;
   if (!request.params.empty() && method_has_query_params(request.method)) {
     composed.assign(request.url);
@@ -275,13 +293,15 @@ bool VirtualUser::begin_page(const script::PageRequest& request, std::string* er
       return false;
     }
     url_ = std::move(*parsed);
+    url_text_ = url_.str();
   } else {
-    url = worker_.parse_url_cached(request.url, &url_error);
-    if (url == nullptr) {
+    const Worker::ParsedUrl* parsed = worker_.parse_url_cached(request.url, &url_error);
+    if (parsed == nullptr) {
       *error = url_error;
       return false;
     }
-    url_ = *url;
+    url_ = parsed->url;
+    url_text_.assign(parsed->text);
   }
 
   method_.assign(request.method);
@@ -355,17 +375,16 @@ bool VirtualUser::begin_page(const script::PageRequest& request, std::string* er
   kind_ = RequestKind::main;
   parser_ = &main_parser_;
   parser_->set_store_body(true);
-  request_slot_ = worker_.recorder().request_slot(page_slot_, outcome_.key, method_, url_.str(), kind_);
+  request_slot_ = worker_.recorder().request_slot(page_slot_, outcome_.key, method_, url_text_, kind_);
   attempt_ = 0;
-  // Always asynchronous, even when it fails at once: the script is inside lua_resume.
-  asio::post(worker_.io(), [this] { start_exchange(); });
+  // Started by handle() once the script has yielded: the script is inside lua_resume.
+  exchange_requested_ = true;
   return true;
 }
 
 VirtualUser::Connection& VirtualUser::connection_for(const http::Url& url) {
-  std::string origin = url.origin();
   for (auto& conn : connections_) {
-    if (conn->origin == origin) return *conn;
+    if (conn->serves(url)) return *conn;
   }
   // Browsers keep a few connections per user; so do we, reusing the oldest slot.
   if (connections_.size() < 4) {
@@ -375,7 +394,9 @@ VirtualUser::Connection& VirtualUser::connection_for(const http::Url& url) {
     close(*connections_.back());
   }
   Connection& conn = *connections_.back();
-  conn.origin = std::move(origin);
+  conn.https = url.tls();
+  conn.host = url.host;
+  conn.port = url.port;
   return conn;
 }
 
@@ -584,7 +605,7 @@ void VirtualUser::on_readable(const boost::system::error_code& ec) {
         conn_->open = false;
         exchange_done();
       } else {
-        fail_exchange(ErrorKind::reset, fmt::format("{} {}: {}", current_method(), url_.str(), parser_->error()));
+        fail_exchange(ErrorKind::reset, fmt::format("{} {}: {}", current_method(), url_text_, parser_->error()));
       }
       return;
     }
@@ -613,7 +634,7 @@ void VirtualUser::on_tls_read(const boost::system::error_code& ec, size_t n) {
         conn_->open = false;
         return exchange_done();
       }
-      return fail_exchange(ErrorKind::reset, fmt::format("{} {}: {}", current_method(), url_.str(), parser_->error()));
+      return fail_exchange(ErrorKind::reset, fmt::format("{} {}: {}", current_method(), url_text_, parser_->error()));
     }
     if (!got_bytes_ && retry_on_fresh_connection()) return;
     return fail_exchange(ErrorKind::tls, fmt::format("connection to {} failed: {}", url_.origin(), ec.message()));
@@ -634,7 +655,7 @@ bool VirtualUser::consume(const char* data, size_t n) {
   if (result == http::ResponseParser::Result::error) {
     const std::string& err = parser_->error();
     ErrorKind kind = err.find("larger than") != std::string::npos ? ErrorKind::too_large : ErrorKind::protocol;
-    fail_exchange(kind, fmt::format("{} {}: {}", current_method(), url_.str(), err));
+    fail_exchange(kind, fmt::format("{} {}: {}", current_method(), url_text_, err));
     return true;
   }
   exchange_done();
@@ -688,7 +709,7 @@ void VirtualUser::exchange_done() {
   if (!sample.ok) sample.error = kind_ == RequestKind::resource ? ErrorKind::resource : ErrorKind::status;
   worker_.recorder().request_done(request_slot_, sample);
   if (const auto& trace = worker_.settings().trace) {
-    std::string url = url_.str();
+    const std::string& url = url_text_;
     trace(TraceEvent{kind_ == RequestKind::main ? "page" : kind_ == RequestKind::redirect ? "redirect" : "resource",
                      kind_ == RequestKind::resource ? "GET" : method_, url, status, sample.latency_us,
                      parser_->wire_bytes(), sample.ok ? "" : "status not in ok_codes"});
@@ -699,7 +720,7 @@ void VirtualUser::exchange_done() {
   if (kind_ == RequestKind::resource) {
     if (!sample.ok && !page_failed_resource_) {
       page_failed_resource_ = true;
-      resource_failure_ = fmt::format("resource {} returned status {}", url_.str(), status);
+      resource_failure_ = fmt::format("resource {} returned status {}", url_text_, status);
     }
     next_resource_or_finish();
     return;
@@ -722,7 +743,7 @@ void VirtualUser::exchange_done() {
       outcome_.status = status;
       outcome_.verdict = script::Verdict::failure;
       outcome_.error_kind = "protocol";
-      outcome_.message = fmt::format("{} {}: bad redirect: {}", method_, url_.str(), error);
+      outcome_.message = fmt::format("{} {}: bad redirect: {}", method_, url_text_, error);
       page_done();
       return;
     }
@@ -734,23 +755,24 @@ void VirtualUser::exchange_done() {
       content_type_.clear();
     }
     url_ = std::move(*next);
+    url_text_ = url_.str();
     kind_ = RequestKind::redirect;
-    std::string key = method_ + " " + url_.str();
-    request_slot_ = worker_.recorder().request_slot(page_slot_, key, method_, url_.str(), kind_);
+    std::string key = method_ + " " + url_text_;
+    request_slot_ = worker_.recorder().request_slot(page_slot_, key, method_, url_text_, kind_);
     attempt_ = 0;
     start_exchange();
     return;
   }
 
   outcome_.status = status;
-  outcome_.final_url = url_.str();
+  outcome_.final_url = url_text_;
   outcome_.body_bytes = parser_->body_bytes();
   if (!sample.ok) {
     outcome_.verdict = script::Verdict::failure;
     outcome_.error_kind = "status";
     std::string codes;
     for (int c : ok_codes_) codes += (codes.empty() ? "" : ":") + std::to_string(c);
-    outcome_.message = fmt::format("{} {}: status {} is not one of ok_codes {}", method_, url_.str(), status, codes);
+    outcome_.message = fmt::format("{} {}: status {} is not one of ok_codes {}", method_, url_text_, status, codes);
     page_done();
     return;
   }
@@ -774,13 +796,14 @@ void VirtualUser::next_resource_or_finish() {
     return;
   }
   url_ = pending_resources_[next_resource_++];
+  url_text_ = url_.str();
   ++outcome_.resources;
   kind_ = RequestKind::resource;
   if (!resource_parser_) resource_parser_ = std::make_unique<http::ResponseParser>();
   parser_ = resource_parser_.get();
   parser_->set_store_body(false);
-  std::string key = "GET " + url_.str();
-  request_slot_ = worker_.recorder().request_slot(page_slot_, key, "GET", key.substr(4), kind_);
+  std::string key = "GET " + url_text_;
+  request_slot_ = worker_.recorder().request_slot(page_slot_, key, "GET", url_text_, kind_);
   attempt_ = 0;
   start_exchange();
 }
@@ -800,14 +823,14 @@ void VirtualUser::fail_exchange(ErrorKind kind, std::string message) {
   sample.done_ns = now;
   if (request_slot_ >= 0) worker_.recorder().request_done(request_slot_, sample);
   if (const auto& trace = worker_.settings().trace) {
-    std::string url = url_.str();
+    const std::string& url = url_text_;
     trace(TraceEvent{kind_ == RequestKind::main ? "page" : kind_ == RequestKind::redirect ? "redirect" : "resource",
                      kind_ == RequestKind::resource ? "GET" : method_, url, 0, sample.latency_us, 0, message});
   }
   if (kind_ == RequestKind::resource) {
     if (!page_failed_resource_) {
       page_failed_resource_ = true;
-      resource_failure_ = fmt::format("resource {}: {}", url_.str(), message);
+      resource_failure_ = fmt::format("resource {}: {}", url_text_, message);
     }
     next_resource_or_finish();
     return;
@@ -815,7 +838,7 @@ void VirtualUser::fail_exchange(ErrorKind kind, std::string message) {
   outcome_.verdict = script::Verdict::error;
   outcome_.error_kind = std::string(error_kind_name(kind));
   outcome_.message = std::move(message);
-  outcome_.final_url = url_.str();
+  outcome_.final_url = url_text_;
   page_done();
 }
 
@@ -855,6 +878,12 @@ void VirtualUser::after_page() {
     double pause = lo;
     if (hi > lo) pause = lo + (hi - lo) * std::uniform_real_distribution<double>(0.0, 1.0)(worker_.random());
     begin_sleep(pause);
+    return;
+  }
+  if (starting_exchange_) {
+    // The page failed before any I/O (no socket, unknown host): resume from the loop,
+    // so a script that catches the error and retries cannot grow the stack.
+    asio::post(worker_.io(), [this] { resume_script(); });
     return;
   }
   resume_script();

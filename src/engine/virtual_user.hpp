@@ -94,6 +94,9 @@ class VirtualUser final : public script::VuHost {
   bool stop_requested_ = false;
   bool aborted_ = false;
   bool async_pending_ = false;
+  bool exchange_requested_ = false;  // begin_page ran; handle() starts the exchange
+  bool starting_exchange_ = false;   // inside that start: a failure now is synchronous
+  bool waited_in_test_ = false;      // the running test has waited for I/O at least once
 
   // Test state.
   int64_t test_start_ns_ = 0;
@@ -127,6 +130,7 @@ class VirtualUser final : public script::VuHost {
   // Exchange state.
   RequestKind kind_ = RequestKind::main;
   http::Url url_;
+  std::string url_text_;  // url_.str()
   std::string method_;
   std::string body_;
   std::string content_type_;

@@ -83,7 +83,11 @@ class Worker {
   // Resolves host:port once per worker (blocking the first time).
   bool resolve(const http::Url& url, boost::asio::ip::tcp::endpoint* endpoint, std::string* error);
   // Parsed URLs by text, so a test that requests the same URLs parses each once.
-  const http::Url* parse_url_cached(std::string_view text, std::string* error);
+  struct ParsedUrl {
+    http::Url url;
+    std::string text;  // url.str(), made once
+  };
+  const ParsedUrl* parse_url_cached(std::string_view text, std::string* error);
   void vu_started();
   void vu_stopped(bool began);
   void set_fatal(std::string message);
@@ -96,7 +100,9 @@ class Worker {
   int index_;
   const EngineSettings& settings_;
   const ClockBase& clock_;
-  boost::asio::io_context io_{1};
+  // One thread runs the loop and only it touches sockets: no per-socket locks in the
+  // reactor (other threads still post work, so the scheduler keeps its lock).
+  boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::thread thread_;
   std::unique_ptr<script::ScriptState> script_;
   int test_function_ = -2;
@@ -105,7 +111,7 @@ class Worker {
   std::unique_ptr<char[]> read_buffer_;
   std::unique_ptr<boost::asio::ssl::context> tls_;
   std::unordered_map<std::string, boost::asio::ip::tcp::endpoint> resolved_;
-  StringMap<std::unique_ptr<http::Url>> urls_;
+  StringMap<std::unique_ptr<ParsedUrl>> urls_;
   std::vector<std::unique_ptr<VirtualUser>> vus_;
   boost::asio::steady_timer watchdog_;
   std::atomic<int> running_{0}, started_{0}, stopped_{0};

@@ -803,7 +803,14 @@ bool ScriptState::has_function(std::string_view name) const {
   return yes;
 }
 
-bool ScriptState::has_hook(Hook hook) const { return has_function(hook_name(hook)); }
+// Asked before every test: looked up by C string, which Lua's string cache resolves
+// without hashing or allocating (a test may define its hooks at any time).
+bool ScriptState::has_hook(Hook hook) const {
+  lua_getglobal(L_, hook_name(hook));
+  bool yes = lua_isfunction(L_, -1);
+  lua_pop(L_, 1);
+  return yes;
+}
 
 int ScriptState::create_vu(VuHost* host) {
   Vu* vu = new Vu;
