@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "conf/conf_file.hpp"
+#include "http/request_writer.hpp"
 
 namespace bm::script {
 namespace {
@@ -558,40 +559,13 @@ int l_set_user_agent(lua_State* L) {
   return 0;
 }
 
-std::string base64(std::string_view in) {
-  static const char* table = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  while (i + 2 < in.size()) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    out += table[v >> 18];
-    out += table[(v >> 12) & 63];
-    out += table[(v >> 6) & 63];
-    out += table[v & 63];
-    i += 3;
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    out += table[v >> 18];
-    out += table[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += table[v >> 18];
-    out += table[(v >> 12) & 63];
-    out += table[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
 int l_basic_auth(lua_State* L) {
   check_self(L, "basic_auth");
   size_t ulen, plen;
   const char* user = luaL_checklstring(L, 2, &ulen);
   const char* pass = luaL_checklstring(L, 3, &plen);
-  std::string joined = std::string(user, ulen) + ":" + std::string(pass, plen);
-  require_host(L, "vu:basic_auth")->settings().authorization = "Basic " + base64(joined);
+  require_host(L, "vu:basic_auth")->settings().authorization =
+      http::basic_auth_value(std::string_view(user, ulen), std::string_view(pass, plen));
   return 0;
 }
 
