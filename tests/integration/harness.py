@@ -217,3 +217,63 @@ class TestCase(unittest.TestCase):
         """Writes test_<name>.lua and <name>.conf into the output folder."""
         self.write(f"{name}.conf", conf)
         return self.write(f"test_{name}.lua", lua)
+
+
+class Sshd(Process):
+    """A real OpenSSH server on loopback for the distributed tests: its own config, free
+    port, host key and one authorized client key, all made in `workdir`. Listens on
+    127.0.0.1, 127.0.0.2 and 127.0.0.3; known_hosts lists its key for `known_names`
+    (so 127.0.0.3 stays unknown unless the test adds it)."""
+
+    def __init__(self, workdir, known_names=("127.0.0.1", "127.0.0.2", "localhost")):
+        self.workdir = workdir
+        self.port = free_port()
+        os.makedirs(workdir, exist_ok=True)
+        os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege separation folder
+        self.host_key = os.path.join(workdir, "host_key")
+        self.client_key = os.path.join(workdir, "client_key")
+        for key in (self.host_key, self.client_key):
+            if not os.path.exists(key):
+                subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
+        self.authorized_keys = os.path.join(workdir, "authorized_keys")
+        shutil.copy(self.client_key + ".pub", self.authorized_keys)
+        with open(self.host_key + ".pub") as f:
+            self.host_public_key = " ".join(f.read().split()[:2])
+        self.known_hosts = os.path.join(workdir, "known_hosts")
+        with open(self.known_hosts, "w") as f:
+            for name in known_names:
+                f.write(f"[{name}]:{self.port} {self.host_public_key}\n")
+        self.client_config = os.path.join(workdir, "ssh_config")
+        with open(self.client_config, "w") as f:
+            f.write("# empty: the tests pass every option on the command line\n")
+        self.config = os.path.join(workdir, "sshd_config")
+        with open(self.config, "w") as f:
+            f.write(f"""Port {self.port}
+ListenAddress 127.0.0.1
+ListenAddress 127.0.0.2
+ListenAddress 127.0.0.3
+HostKey {self.host_key}
+AuthorizedKeysFile {self.authorized_keys}
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+PermitRootLogin prohibit-password
+UsePAM no
+StrictModes no
+PidFile {workdir}/sshd.pid
+MaxStartups 200
+MaxSessions 200
+LogLevel VERBOSE
+""")
+        self.log = open(os.path.join(workdir, "sshd.log"), "w")
+        super().__init__(["/usr/sbin/sshd", "-D", "-e", "-f", self.config], stdout=self.log, stderr=subprocess.STDOUT)
+        for host in ("127.0.0.1", "127.0.0.2", "127.0.0.3"):
+            wait_for_port(self.port, host=host)
+
+    def ssh_options(self):
+        """bench-master's options to reach this server."""
+        return ["-i", self.client_key, "--known-hosts", self.known_hosts, "-F", self.client_config]
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        super().stop(sig, timeout)
+        self.log.close()

@@ -1,0 +1,188 @@
+// bench-master: argument parsing only; src/master/ does the work (docs/distributed.md).
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "app/commands.hpp"
+#include "app/test_options.hpp"
+#include "master/master.hpp"
+#include "master/node_list.hpp"
+#include "master/shell.hpp"
+#include "master/workspace.hpp"
+
+namespace bm::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The bench options of bench-run that the user gave, as arguments for every node; those
+// not given stay out, so each node's conf decides them.
+std::vector<std::string> forwarded_bench_args(const TestOptions& o) {
+  std::vector<std::string> args;
+  auto add = [&](const char* flag, const std::string& value) {
+    if (value.empty()) return;
+    args.push_back(flag);
+    args.push_back(value);
+  };
+  add("--url", o.url);
+  add("--cycles", o.cycles);
+  add("--duration", o.duration);
+  add("--startup-delay", o.startup_delay);
+  add("--sleep-time-min", o.sleep_min);
+  add("--sleep-time-max", o.sleep_max);
+  add("--test-sleep-time", o.test_sleep);
+  add("--cycle-time", o.cycle_time);
+  add("--apdex-t", o.apdex_t);
+  add("--ok-codes", o.ok_codes);
+  add("--connect-timeout", o.connect_timeout);
+  add("--timeout", o.timeout);
+  add("--function", o.function);
+  if (o.fast) args.push_back("--as-fast-as-possible");
+  if (o.simple_fetch) args.push_back("--simple-fetch");
+  if (o.workers > 0) add("--workers", std::to_string(o.workers));
+  if (o.seed != 0) add("--seed", std::to_string(o.seed));
+  return args;
+}
+
+std::string self_executable() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : self.string();
+}
+
+}  // namespace
+
+int cmd_master(const Args& args, const std::string& prog) {
+  CLI::App app{"Run a bench on many nodes (SSH or local), merge their results exactly and build one report "
+               "(Bench Master). See docs/distributed.md.",
+               prog};
+  std::vector<std::string> operands, node_lists;
+  TestOptions bench;
+  master::MasterOptions options;
+  std::string nodes_file, output_dir = ".";
+  int num_nodes = 0;
+
+  app.add_option("operands", operands, "[NODES_FILE] test_Name.lua")->expected(1, 2)->required();
+  app.add_option("--nodes", node_lists,
+                 "nodes, comma-separated: local, host, user@host:port, host*K (K processes on host)");
+  app.add_option("--num-nodes", num_nodes, "use only the first N nodes")->check(CLI::PositiveNumber);
+
+  auto* b = "Bench options (passed to every node; those not given come from the conf)";
+  app.add_option("--config", bench.config, "the conf to deploy instead of Name.conf beside the test")->group(b);
+  app.add_option("-u,--url", bench.url, "base URL of the target, overrides [main] url")->group(b);
+  app.add_option("-c,--cycles", bench.cycles, "virtual users per cycle on each node, e.g. 10:20:30")->group(b);
+  app.add_option("-D,--duration", bench.duration, "logging window of each cycle, seconds")->group(b);
+  app.add_option("-m,--sleep-time-min", bench.sleep_min, "minimum pause after each page, seconds")->group(b);
+  app.add_option("-M,--sleep-time-max", bench.sleep_max, "maximum pause after each page, seconds")->group(b);
+  app.add_option("-t,--test-sleep-time", bench.test_sleep, "pause between two tests of a user, seconds")->group(b);
+  app.add_option("--startup-delay", bench.startup_delay, "pause between two virtual user starts, seconds")->group(b);
+  app.add_option("--cycle-time", bench.cycle_time, "pause after each cycle, seconds")->group(b);
+  app.add_flag("-f,--as-fast-as-possible", bench.fast, "no pauses at all: same as -m 0 -M 0 -t 0")->group(b);
+  app.add_option("--apdex-t", bench.apdex_t, "Apdex threshold T, seconds")->group(b);
+  app.add_option("--ok-codes", bench.ok_codes, "HTTP codes that count as success, e.g. 200:301:302")->group(b);
+  app.add_flag("--simple-fetch", bench.simple_fetch, "do not fetch the images, CSS and scripts of pages")->group(b);
+  app.add_option("--connect-timeout", bench.connect_timeout, "HTTP connect timeout, seconds")->group(b);
+  app.add_option("--timeout", bench.timeout, "longest a response may take, seconds")->group(b);
+  app.add_option("--workers", bench.workers, "event-loop threads per node process (default: its cores)")->group(b);
+  app.add_option("-e,--function", bench.function, "the test function to run (default test_Name)")->group(b);
+
+  auto* r = "Run";
+  app.add_option("-n,--name,--label", options.label, "label of the run (default <Name>-<YYYYmmddTHHMMSS>)")->group(r);
+  app.add_option("-w,--working-directory", output_dir, "the master's output folder (default .)")->group(r);
+  app.add_option("-x,--node-working-directory", options.node_dir, "the nodes' working folder (default /tmp/bench-node)")
+      ->group(r);
+  app.add_option("-p,--parallel", options.parallel, "most SSH operations at once (default 32)")
+      ->check(CLI::PositiveNumber)
+      ->group(r);
+  app.add_option("-s,--node-script", options.node_script,
+                 "bench-node on the nodes (default: bench-node on their PATH; local nodes: this program)")
+      ->group(r);
+  app.add_flag("--push", options.push, "copy this program to each host's workspace and run that")->group(r);
+  app.add_flag("--require-all", options.require_all, "stop everything when any node fails")->group(r);
+  app.add_option("--start-margin", options.start_margin_s,
+                 "seconds between the end of setup and the common start, plus the slowest setup (default 2)")
+      ->check(CLI::NonNegativeNumber)
+      ->group(r);
+
+  auto* s = "SSH";
+  app.add_option("-i,--identity", options.ssh.identity_file, "private key file (ssh -i)")->group(s);
+  app.add_option("-F,--ssh-config", options.ssh.config_file, "ssh configuration file (ssh -F)")->group(s);
+  app.add_option("--known-hosts", options.ssh.known_hosts_file, "known_hosts file to check host keys against")
+      ->group(s);
+  app.add_option("-o,--ssh-option", options.ssh.extra_options, "extra ssh option, e.g. -o Ciphers=aes128-ctr")
+      ->group(s);
+  app.add_flag("--accept-new-host-keys", options.ssh.accept_new_host_keys,
+               "trust and record unknown host keys (StrictHostKeyChecking=accept-new); changed keys are still refused")
+      ->group(s);
+  app.add_option("--ssh-connect-timeout", options.ssh.connect_timeout_s, "seconds to connect (default 10)")
+      ->check(CLI::PositiveNumber)
+      ->group(s);
+
+  std::vector<std::string> argv(args.rbegin(), args.rend());
+  try {
+    app.parse(argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    return fail(prog, e.what());
+  }
+
+  // Nodes: the file, then --nodes; one local node when none are given.
+  std::string error;
+  if (operands.size() == 2) nodes_file = operands[0];
+  bench.test_file = operands.back();
+  if (!nodes_file.empty()) {
+    auto nodes = master::read_nodes_file(nodes_file, &error);
+    if (!nodes) return fail(prog, error);
+    options.nodes = std::move(*nodes);
+  }
+  for (const auto& list : node_lists) {
+    auto nodes = master::parse_nodes_option(list, &error);
+    if (!nodes) return fail(prog, error);
+    options.nodes.insert(options.nodes.end(), nodes->begin(), nodes->end());
+  }
+  if (options.nodes.empty()) options.nodes.push_back(master::NodeEntry{master::NodeAddress{true, "", "", 0}, "default"});
+  if (num_nodes > 0) {
+    if (static_cast<std::size_t>(num_nodes) > options.nodes.size()) {
+      return fail(prog, fmt::format("--num-nodes {}: only {} nodes are listed", num_nodes, options.nodes.size()));
+    }
+    options.nodes.resize(static_cast<std::size_t>(num_nodes));
+  }
+
+  // The test must load here as it will on the nodes: bad options fail before any copy.
+  auto test = load_test(bench, conf::Mode::bench, &error);
+  if (!test) return fail(prog, error);
+  for (const auto& w : test->warnings) std::cerr << prog << ": warning: " << w << '\n';
+  options.test_file = fs::absolute(bench.test_file);
+  options.conf_file = bench.config.empty() ? options.test_file.parent_path() / (test->engine.identity.test_name + ".conf")
+                                           : fs::path(bench.config);
+  options.cycle_count = static_cast<int>(test->engine.bench.cycles.size());
+  options.bench_args = forwarded_bench_args(bench);
+
+  const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  if (options.label.empty()) options.label = test->engine.identity.test_name + "-" + master::compact_timestamp(now_us);
+  if (std::string problem = master::label_problem(options.label); !problem.empty()) {
+    return fail(prog, fmt::format("-n/--label '{}': {}", options.label, problem));
+  }
+  if (options.node_dir.empty() || options.node_dir.find('\0') != std::string::npos) {
+    return fail(prog, "-x/--node-working-directory: give a folder");
+  }
+  options.output_dir = output_dir;
+  options.self_executable = self_executable();
+  if (options.self_executable.empty() && (options.push || options.nodes.front().address.local)) {
+    return fail(prog, "cannot find this program's own file (/proc/self/exe)");
+  }
+  options.command_line.push_back(prog);
+  options.command_line.insert(options.command_line.end(), args.begin(), args.end());
+  return master::run_master(options, std::cout, std::cerr);
+}
+
+}  // namespace bm::app

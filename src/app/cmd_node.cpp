@@ -1,0 +1,142 @@
+// bench-node: one node's part of a distributed bench, started by bench-master in
+// <WORKING_DIR>/<RUN>/node-<NODE_NUM>/, where the master put test_<Name>.lua, its
+// tailored <Name>.conf and data files. Runs the bench in-process (bench-run's code path)
+// with the master's common start time and prints progress lines for the master:
+//   @node {"pid": N, ...}        first, so the master can stop it
+//   @progress {series point}     one per finished second
+// `bench-node --clock` prints "@clock <epoch µs>" at start and once per input line, for
+// the master's clock offset measurement over the same connection.
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "app/commands.hpp"
+#include "app/test_options.hpp"
+#include "engine/bench_runner.hpp"
+#include "engine/clock.hpp"
+
+namespace bm::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+int print_clock() {
+  std::cout << "@clock " << engine::wall_us() << std::endl;
+  std::string line;
+  while (std::getline(std::cin, line)) std::cout << "@clock " << engine::wall_us() << std::endl;
+  return 0;
+}
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value && *value ? value : fallback;
+}
+
+// The master holds the other end of stdin: end of file means it is gone (or the SSH
+// session closed), and the node stops as on Ctrl-C, keeping what it finished.
+void stop_when_stdin_closes() {
+  std::thread([] {
+    char buffer[256];
+    while (true) {
+      ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
+      if (n == 0 || (n < 0 && errno != EINTR)) break;
+    }
+    int idle = 0;
+    engine::g_interrupts.compare_exchange_strong(idle, 1);
+  }).detach();
+}
+
+// The one test_<Name>.lua in the node's folder, when the master did not name it.
+std::string find_test_name(const fs::path& folder, std::string* error) {
+  std::string found;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(folder, ec)) {
+    std::string file = entry.path().filename().string();
+    if (file.rfind("test_", 0) == 0 && entry.path().extension() == ".lua") {
+      if (!found.empty()) {
+        *error = fmt::format("{}: more than one test_*.lua: give TEST_NAME", folder.string());
+        return {};
+      }
+      found = entry.path().stem().string().substr(5);
+    }
+  }
+  if (found.empty()) *error = fmt::format("{}: no test_*.lua here", folder.string());
+  return found;
+}
+
+}  // namespace
+
+int cmd_node(const Args& args, const std::string& prog) {
+  CLI::App app{"Run one node's part of a distributed bench (started by bench-master).", prog};
+  TestOptions options;
+  std::vector<std::string> operands;
+  std::string start_at;
+  bool clock = false, stop_on_eof = false;
+  add_test_options(app, options, conf::Mode::bench);
+  // The test is found in the node's folder, not given on the command line.
+  app.remove_option(app.get_option("test"));
+  app.add_option("operands", operands,
+                 "WORKING_DIR RUN NODE_NUM [TEST_NAME] (default: $PSSH_BENCH_WORKING_DIR, $PSSH_BENCH_RUN, "
+                 "$PSSH_NODENUM; the folder's only test)")
+      ->expected(0, 4);
+  app.add_option("--start-at", start_at, "wall-clock time (epoch µs) to begin cycle 1");
+  app.add_flag("--clock", clock, "print this machine's clock (epoch µs), then again for each line read");
+  app.add_flag("--stop-on-eof", stop_on_eof, "stop (keeping results) when standard input closes");
+  std::vector<std::string> argv(args.rbegin(), args.rend());
+  try {
+    app.parse(argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    return fail(prog, e.what());
+  }
+  if (clock) return print_clock();
+  if (operands.size() == 1 || operands.size() == 2) {
+    return fail(prog, "give WORKING_DIR RUN NODE_NUM [TEST_NAME], or none (then the PSSH_* variables)");
+  }
+  const std::string working_dir = operands.size() > 0 ? operands[0] : env_or("PSSH_BENCH_WORKING_DIR", "");
+  const std::string run_name = operands.size() > 1 ? operands[1] : env_or("PSSH_BENCH_RUN", "");
+  const std::string node_text = operands.size() > 2 ? operands[2] : env_or("PSSH_NODENUM", "");
+  if (working_dir.empty() || run_name.empty() || node_text.empty()) {
+    return fail(prog, "no node given: WORKING_DIR RUN NODE_NUM, or PSSH_BENCH_WORKING_DIR, PSSH_BENCH_RUN, PSSH_NODENUM");
+  }
+  char* end = nullptr;
+  const long node_num = std::strtol(node_text.c_str(), &end, 10);
+  if (*end != '\0' || node_num < 0) return fail(prog, fmt::format("NODE_NUM: '{}' is not a node number", node_text));
+  const fs::path folder = fs::path(working_dir) / run_name / fmt::format("node-{}", node_num);
+  std::error_code ec;
+  fs::current_path(folder, ec);  // data files the test opens are relative to its folder
+  if (ec) return fail(prog, fmt::format("{}: {}", folder.string(), ec.message()));
+
+  std::string error;
+  const std::string name = operands.size() > 3 ? operands[3] : find_test_name(folder, &error);
+  if (name.empty()) return fail(prog, error);
+  options.test_file = (folder / ("test_" + name + ".lua")).string();
+
+  BenchRun run;
+  run.label = run_name;
+  run.output_dir = (folder / "results").string();
+  run.progress_json = true;
+  run.command_line.push_back(prog);
+  run.command_line.insert(run.command_line.end(), args.begin(), args.end());
+  if (!start_at.empty()) {
+    run.start_at_epoch_us = std::strtoll(start_at.c_str(), &end, 10);
+    if (*end != '\0') return fail(prog, fmt::format("--start-at: '{}' is not a time in epoch microseconds", start_at));
+  }
+  std::cout << "@node " << nlohmann::json{{"pid", static_cast<long long>(::getpid())}, {"node_num", node_num}}.dump()
+            << std::endl;
+  if (stop_on_eof) stop_when_stdin_closes();
+  return run_bench(options, run, prog);
+}
+
+}  // namespace bm::app

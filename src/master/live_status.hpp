@@ -1,0 +1,58 @@
+#pragma once
+// What nodes tell the master while they run, and the one status line the master shows:
+// cycle, elapsed time, nodes running/finished/failed, requests/s, errors, p95 across all
+// nodes (from the merged histograms of each second, never averaged percentiles).
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "stats/series.hpp"
+
+namespace bm::master {
+
+// "@node {"pid": 1234, ...}": the node's process id, for stopping it. Anywhere in a line
+// (progress dots may precede it).
+std::optional<long long> parse_node_pid(std::string_view line);
+
+// "@progress {series point}": false when the line is not one; throws nothing.
+bool parse_progress_line(std::string_view line, stats::SeriesPoint& point);
+
+struct NodeCounts {
+  int running = 0;
+  int finished = 0;
+  int failed = 0;
+};
+
+class LiveStatus {
+ public:
+  LiveStatus(int cycle_count, int64_t planned_start_epoch_us)
+      : cycle_count_(cycle_count), planned_start_us_(planned_start_epoch_us) {}
+
+  // A point already moved onto the master's clock; merged with other nodes' same second.
+  void add(const stats::SeriesPoint& point);
+
+  // e.g. "cycle 2/3 window | 0:41 | nodes 4 running, 0 finished, 0 failed | 1234 req/s |
+  // 5 errors | p95 12.3 ms". Figures are those of the last second every node should
+  // have reported by now_epoch_us.
+  std::string line(const NodeCounts& nodes, int64_t now_epoch_us) const;
+
+  uint64_t requests() const { return requests_; }
+  uint64_t errors() const { return errors_; }
+
+ private:
+  int cycle_count_;
+  int64_t planned_start_us_;
+  std::map<int64_t, stats::SeriesPoint> seconds_;  // the last few seconds only
+  uint64_t requests_ = 0;
+  uint64_t errors_ = 0;
+};
+
+// "0:41", "1:02:03"
+std::string format_elapsed(int64_t seconds);
+// "850 µs", "12.3 ms", "1.25 s"
+std::string format_latency(int64_t microseconds);
+
+}  // namespace bm::master

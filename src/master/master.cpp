@@ -1,0 +1,782 @@
+#include "master/master.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <fmt/format.h>
+
+#include "master/live_status.hpp"
+#include "master/workspace.hpp"
+#include "stats/results.hpp"
+
+namespace bm::master {
+
+namespace fs = std::filesystem;
+using asio::use_awaitable;
+using namespace std::chrono_literals;
+
+std::vector<std::string> node_program_argv(const std::string& program) {
+  if (fs::path(program).filename() == "bench-node") return {program};
+  return {program, "node"};
+}
+
+namespace {
+
+int64_t wall_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string host_name() {
+  char buffer[256] = {};
+  ::gethostname(buffer, sizeof buffer - 1);
+  return buffer;
+}
+
+void rethrow(std::exception_ptr error) {
+  if (error) std::rethrow_exception(error);
+}
+
+// Counts running coroutines; wait() returns when the count is back to zero.
+class WaitGroup {
+ public:
+  explicit WaitGroup(asio::io_context& io) : timer_(io, asio::steady_timer::time_point::max()) {}
+  void add() { ++count_; }
+  void done() {
+    if (--count_ == 0) timer_.cancel();
+  }
+  asio::awaitable<void> wait() {
+    while (count_ > 0) {
+      boost::system::error_code ec;
+      timer_.expires_at(asio::steady_timer::time_point::max());
+      co_await timer_.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+  }
+
+ private:
+  int count_ = 0;
+  asio::steady_timer timer_;
+};
+
+// Runs step(item) for every item, at most `limit` at once.
+template <class T, class Step>
+asio::awaitable<void> for_each_bounded(asio::io_context& io, std::vector<T*> items, int limit, Step step) {
+  std::size_t next = 0;
+  WaitGroup group(io);
+  const int lanes = std::max(1, std::min<int>(limit, static_cast<int>(items.size())));
+  for (int lane = 0; lane < lanes; ++lane) {
+    group.add();
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          while (next < items.size()) co_await step(*items[next++]);
+          group.done();
+        },
+        rethrow);
+  }
+  co_await group.wait();
+}
+
+// A node's out/ or err/ file: bytes are appended as they arrive. After a write error
+// (a full disk) the master warns once and keeps draining the node's pipe.
+class OutputFile {
+ public:
+  OutputFile(fs::path path, std::ostream& warnings) : path_(std::move(path)), warnings_(warnings) {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd_ < 0) fail(errno);
+  }
+  ~OutputFile() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  void write(std::string_view bytes) {
+    while (fd_ >= 0 && !bytes.empty()) {
+      ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        fail(n < 0 ? errno : ENOSPC);
+        return;
+      }
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+  bool failed() const { return failed_; }
+
+ private:
+  void fail(int error) {
+    failed_ = true;
+    warnings_ << fmt::format("warning: cannot write {}: {} (that output is dropped; the run goes on)\n",
+                             path_.string(), std::strerror(error))
+              << std::flush;
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+  fs::path path_;
+  std::ostream& warnings_;
+  int fd_ = -1;
+  bool failed_ = false;
+};
+
+struct Host {
+  NodeAddress address;
+  std::unique_ptr<Transport> transport;
+  std::string error;    // why this host's nodes cannot run
+  std::string program;  // the node program there
+  int64_t clock_offset_us = 0;
+  int64_t clock_rtt_us = -1;
+};
+
+enum class NodePhase { pending, ready, running, finished, failed };
+
+struct Node {
+  int num = 0;
+  NodeEntry entry;
+  Host* host = nullptr;
+  NodePhase phase = NodePhase::pending;
+  std::string message;  // why it failed, or how it ended
+  std::string folder;   // on the node
+  int64_t setup_us = 0;
+  std::optional<Child> child;
+  long long node_pid = 0;  // as the node printed it
+  bool started = false;
+  int wait_status = 0;
+  std::unique_ptr<OutputFile> out, err;
+  std::string pending_line;
+  std::string error_tail;  // the end of its stderr, for messages
+  std::optional<stats::Results> results;
+  std::string collect_error;
+
+  std::string name() const { return fmt::format("node {} ({})", num, entry.address.display()); }
+};
+
+struct ClockSample {
+  int64_t offset_us = 0;
+  int64_t rtt_us = -1;
+};
+
+class MasterRun {
+ public:
+  MasterRun(const MasterOptions& options, std::ostream& out, std::ostream& err)
+      : options_(options), out_(out), err_(err), reaper_(io_), signals_(io_, SIGINT, SIGTERM) {}
+
+  int run();
+
+ private:
+  asio::awaitable<void> main();
+  asio::awaitable<void> prepare_host(Host& host);
+  asio::awaitable<StepResult> measure_clock(Host& host);
+  asio::awaitable<void> prepare_node(Node& node);
+  void start_node(Node& node);
+  asio::awaitable<void> supervise(Node& node, WaitGroup& group);
+  asio::awaitable<void> pump(Node& node, asio::posix::stream_descriptor& pipe, bool is_stdout);
+  void on_output_line(Node& node, std::string_view line);
+  asio::awaitable<void> show_status(const bool& running);
+  asio::awaitable<void> stop_nodes(bool kill_now);
+  asio::awaitable<void> collect(Node& node);
+  void wait_for_signals();
+  int finish();
+
+  void say(const std::string& line);
+  void fail_node(Node& node, std::string message);
+  NodeCounts counts() const;
+  std::vector<Node*> nodes_in(NodePhase phase);
+
+  const MasterOptions& options_;
+  std::ostream& out_;
+  std::ostream& err_;
+  asio::io_context io_;
+  ChildReaper reaper_;
+  asio::signal_set signals_;
+  asio::steady_timer grace_{io_};  // how long stopping nodes may take
+  std::map<std::string, Host> hosts_;
+  std::vector<Node> nodes_;
+  std::optional<TestBundle> bundle_;
+  MasterLayout layout_;
+  fs::path private_dir_;  // ControlMaster sockets and tailored confs
+  int64_t planned_start_us_ = 0;
+  std::optional<LiveStatus> live_;
+  int interrupts_ = 0;
+  bool running_phase_ = false;
+  bool stopping_ = false;
+  bool require_all_tripped_ = false;
+  bool status_shown_ = false;
+  bool tty_ = ::isatty(STDOUT_FILENO) == 1;
+  int exit_code_ = kExitOk;
+};
+
+void MasterRun::say(const std::string& line) {
+  if (status_shown_ && tty_) out_ << "\r\033[K";
+  status_shown_ = false;
+  out_ << line << '\n' << std::flush;
+}
+
+void MasterRun::fail_node(Node& node, std::string message) {
+  node.phase = NodePhase::failed;
+  node.message = std::move(message);
+  say(fmt::format("{}: {}", node.name(), node.message));
+}
+
+NodeCounts MasterRun::counts() const {
+  NodeCounts counts;
+  for (const auto& node : nodes_) {
+    if (node.phase == NodePhase::running) ++counts.running;
+    if (node.phase == NodePhase::finished) ++counts.finished;
+    if (node.phase == NodePhase::failed) ++counts.failed;
+  }
+  return counts;
+}
+
+std::vector<Node*> MasterRun::nodes_in(NodePhase phase) {
+  std::vector<Node*> selected;
+  for (auto& node : nodes_) {
+    if (node.phase == phase) selected.push_back(&node);
+  }
+  return selected;
+}
+
+int MasterRun::run() {
+  ::signal(SIGPIPE, SIG_IGN);  // a node that exits early closes the pipe we write to
+  std::string error;
+  bundle_ = load_test_bundle(options_.test_file, options_.conf_file, &error);
+  if (!bundle_) {
+    err_ << error << '\n';
+    return kExitCouldNotRun;
+  }
+  const int64_t now = wall_now_us();
+  layout_ = master_layout(options_.output_dir, options_.label, bundle_->name, compact_timestamp(now));
+  if (!create_layout(layout_, &error)) {
+    err_ << error << '\n';
+    return kExitCouldNotRun;
+  }
+  std::string private_template = (fs::temp_directory_path() / "bench-master-XXXXXX").string();
+  if (::mkdtemp(private_template.data()) == nullptr) {
+    err_ << fmt::format("cannot create a private folder in {}: {}\n", fs::temp_directory_path().string(),
+                        std::strerror(errno));
+    return kExitCouldNotRun;
+  }
+  private_dir_ = private_template;
+
+  Runtime runtime{io_, reaper_};
+  for (std::size_t i = 0; i < options_.nodes.size(); ++i) {
+    const NodeEntry& entry = options_.nodes[i];
+    auto [it, inserted] = hosts_.try_emplace(entry.address.display());
+    Host& host = it->second;
+    if (inserted) {
+      host.address = entry.address;
+      host.transport = entry.address.local ? make_local_transport(runtime)
+                                           : make_ssh_transport(runtime, entry.address, options_.ssh, private_dir_);
+      if (entry.address.local) {
+        host.program = options_.node_script.empty() ? options_.self_executable : options_.node_script;
+      } else if (options_.push) {
+        host.program = join_remote(join_remote(options_.node_dir, options_.label), "bench-node");
+      } else {
+        host.program = options_.node_script.empty() ? "bench-node" : options_.node_script;
+      }
+    }
+    Node node;
+    node.num = static_cast<int>(i);
+    node.entry = entry;
+    node.host = &host;
+    node.folder = node_folder(options_.node_dir, options_.label, node.num);
+    nodes_.push_back(std::move(node));
+  }
+
+  wait_for_signals();
+  asio::co_spawn(io_, main(), [this](std::exception_ptr error) {
+    // Nothing is left to wait for: let the event loop end.
+    boost::system::error_code ignored;
+    signals_.cancel(ignored);
+    reaper_.close();
+    rethrow(error);
+  });
+  io_.run();
+  std::error_code ec;
+  fs::remove_all(private_dir_, ec);
+  return exit_code_;
+}
+
+void MasterRun::wait_for_signals() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    ++interrupts_;
+    if (interrupts_ == 1) {
+      say("Interrupted: stopping every node (Ctrl-C again to kill them at once)");
+    } else {
+      say("Killing the node processes");
+    }
+    if (running_phase_) asio::co_spawn(io_, stop_nodes(interrupts_ > 1), rethrow);
+    wait_for_signals();
+  });
+}
+
+asio::awaitable<void> MasterRun::main() {
+  say(fmt::format("Bench master: {} on {} node{} ({} host{}), label '{}'", options_.test_file.filename().string(),
+                  nodes_.size(), nodes_.size() == 1 ? "" : "s", hosts_.size(), hosts_.size() == 1 ? "" : "s",
+                  options_.label));
+  // 1. Reach every host, measure its clock; then prepare every node's folder.
+  std::vector<Host*> hosts;
+  for (auto& [name, host] : hosts_) hosts.push_back(&host);
+  co_await for_each_bounded(io_, hosts, options_.parallel,
+                            [this](Host& host) -> asio::awaitable<void> { co_await prepare_host(host); });
+  for (auto& node : nodes_) {
+    if (!node.host->error.empty()) fail_node(node, node.host->error);
+  }
+  co_await for_each_bounded(io_, nodes_in(NodePhase::pending), options_.parallel,
+                            [this](Node& node) -> asio::awaitable<void> { co_await prepare_node(node); });
+
+  auto ready = nodes_in(NodePhase::ready);
+  if (interrupts_ > 0 || ready.empty() || (options_.require_all && ready.size() != nodes_.size())) {
+    if (interrupts_ == 0) {
+      say(ready.empty() ? std::string("No node can run: nothing started")
+                        : std::string("--require-all: not every node is ready, nothing started"));
+    }
+    exit_code_ = interrupts_ > 0 ? kExitInterrupted : kExitCouldNotRun;
+    for (auto& [name, host] : hosts_) co_await host.transport->close();
+    co_return;
+  }
+
+  // 2. One start time for all, far enough ahead for the slowest node to get going.
+  int64_t slowest_setup_us = 0;
+  for (Node* node : ready) slowest_setup_us = std::max(slowest_setup_us, node->setup_us);
+  planned_start_us_ = wall_now_us() + static_cast<int64_t>(options_.start_margin_s * 1e6) + slowest_setup_us;
+  live_.emplace(options_.cycle_count, planned_start_us_);
+  say(fmt::format("Starting {} node{}; cycle 1 begins in {:.1f} s", ready.size(), ready.size() == 1 ? "" : "s",
+                  (planned_start_us_ - wall_now_us()) / 1e6));
+  running_phase_ = true;
+  WaitGroup group(io_);
+  for (Node* node : ready) {
+    start_node(*node);
+    if (node->phase == NodePhase::running) {
+      group.add();
+      asio::co_spawn(io_, supervise(*node, group), rethrow);
+    }
+  }
+  // 3. Watch them.
+  bool watching = true;
+  asio::co_spawn(io_, show_status(watching), rethrow);
+  co_await group.wait();
+  watching = false;
+  running_phase_ = false;
+  grace_.cancel();
+  if (status_shown_ && tty_) say(live_->line(counts(), wall_now_us()));
+
+  // 4. Bring the results home, merge, report.
+  std::vector<Node*> started;
+  for (auto& node : nodes_) {
+    if (node.started) started.push_back(&node);
+  }
+  if (!started.empty()) say("Collecting results");
+  co_await for_each_bounded(io_, started, options_.parallel,
+                            [this](Node& node) -> asio::awaitable<void> { co_await collect(node); });
+  for (auto& [name, host] : hosts_) co_await host.transport->close();
+  exit_code_ = finish();
+}
+
+asio::awaitable<void> MasterRun::prepare_host(Host& host) {
+  if (interrupts_ > 0) {
+    host.error = "not started (interrupted)";
+    co_return;
+  }
+  StepResult step = co_await host.transport->open();
+  if (step.ok() && options_.push && !host.address.local) {
+    step = co_await host.transport->make_dir(join_remote(options_.node_dir, options_.label));
+    if (step.ok()) step = co_await host.transport->put_file(options_.self_executable, host.program, true);
+  }
+  if (step.ok()) step = co_await measure_clock(host);
+  if (!step.ok()) {
+    host.error = step.error;
+    co_return;
+  }
+  say(fmt::format("{}: ready, clock offset {:+.1f} ms (round trip {:.2f} ms)", host.address.display(),
+                  host.clock_offset_us / 1e3, host.clock_rtt_us / 1e3));
+}
+
+// NTP-style: the node prints its clock when asked; the offset is its reading minus the
+// midpoint of the master's readings before and after; the sample with the shortest
+// round trip of three is kept.
+asio::awaitable<StepResult> MasterRun::measure_clock(Host& host) {
+  using namespace asio::experimental::awaitable_operators;
+  NodeCommand command{node_program_argv(host.program), {}};
+  command.argv.push_back("--clock");
+  std::string error;
+  auto child = spawn_child(io_, reaper_, host.transport->spawn_spec(command), &error);
+  if (!child) co_return StepResult{error};
+  asio::steady_timer deadline(io_, options_.ssh.step_timeout);
+  deadline.async_wait([pid = child->pid, this](const boost::system::error_code& ec) {
+    if (!ec && reaper_.running(pid)) ::kill(-pid, SIGKILL);
+  });
+
+  ClockSample best;
+  std::string errors, buffer, protocol_error;
+  auto read_line = [&]() -> asio::awaitable<std::optional<int64_t>> {
+    boost::system::error_code ec;
+    std::size_t n = co_await asio::async_read_until(*child->out, asio::dynamic_buffer(buffer), '\n',
+                                                    asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return std::nullopt;
+    std::string line = buffer.substr(0, n - 1);
+    buffer.erase(0, n);
+    long long value = 0;
+    if (std::sscanf(line.c_str(), "@clock %lld", &value) != 1) {
+      protocol_error = fmt::format("unexpected answer from {}: '{}'", host.program, line.substr(0, 200));
+      co_return std::nullopt;
+    }
+    co_return value;
+  };
+  auto dialogue = [&]() -> asio::awaitable<void> {
+    if (!co_await read_line()) co_return;  // the first reading includes the start-up
+    for (int i = 0; i < 3; ++i) {
+      const int64_t before = wall_now_us();
+      boost::system::error_code ec;
+      co_await asio::async_write(*child->in, asio::buffer("\n", 1), asio::redirect_error(use_awaitable, ec));
+      auto reading = co_await read_line();
+      const int64_t after = wall_now_us();
+      if (!reading) co_return;
+      ClockSample sample{*reading - (before + after) / 2, after - before};
+      if (best.rtt_us < 0 || sample.rtt_us < best.rtt_us) best = sample;
+    }
+    child->in->close();
+    co_await read_to_end(*child->out, &buffer);
+  };
+  co_await (dialogue() && read_to_end(*child->err, &errors));
+  child->in->close();
+  int status = co_await reaper_.wait(child->pid);
+  deadline.cancel();
+  if (best.rtt_us < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    if (!protocol_error.empty()) co_return StepResult{protocol_error};
+    std::string detail = last_line(errors);
+    std::string hint = WIFEXITED(status) && (WEXITSTATUS(status) == 127 || WEXITSTATUS(status) == 126)
+                           ? fmt::format("cannot run the node program '{}' (give its path with -s, or --push)",
+                                         host.program)
+                           : fmt::format("the node program '{}' failed", host.program);
+    co_return StepResult{fmt::format("{} ({}{})", hint, describe_wait_status(status), detail.empty() ? "" : ": " + detail)};
+  }
+  host.clock_offset_us = best.offset_us;
+  host.clock_rtt_us = best.rtt_us;
+  co_return StepResult{};
+}
+
+asio::awaitable<void> MasterRun::prepare_node(Node& node) {
+  if (interrupts_ > 0) {
+    fail_node(node, "not started (interrupted)");
+    co_return;
+  }
+  const int64_t begin = wall_now_us();
+  Transport& transport = *node.host->transport;
+  const fs::path test_dir = bundle_->test_file.parent_path();
+  const fs::path conf_copy = private_dir_ / fmt::format("node-{}.conf", node.num);
+  {
+    std::ofstream conf(conf_copy, std::ios::binary | std::ios::trunc);
+    conf << tailored_conf(bundle_->conf, node.num);
+    if (!conf.flush()) {
+      fail_node(node, fmt::format("cannot write {}", conf_copy.string()));
+      co_return;
+    }
+  }
+  // Results of an earlier run with the same label must not pass for this run's.
+  StepResult step = co_await transport.remove_tree(join_remote(node.folder, "results"));
+  if (step.ok()) step = co_await transport.make_dir(node.folder);
+  if (step.ok()) {
+    step = co_await transport.put_file(bundle_->test_file, join_remote(node.folder, "test_" + bundle_->name + ".lua"),
+                                       false);
+  }
+  if (step.ok()) step = co_await transport.put_file(conf_copy, join_remote(node.folder, bundle_->name + ".conf"), false);
+  for (const auto& file : bundle_->data_files) {
+    if (!step.ok()) break;
+    const std::string parent = fs::path(file).parent_path().string();
+    if (!parent.empty()) step = co_await transport.make_dir(join_remote(node.folder, parent));
+    if (step.ok()) step = co_await transport.put_file(test_dir / file, join_remote(node.folder, file), false);
+  }
+  if (!step.ok()) {
+    fail_node(node, step.error);
+    co_return;
+  }
+  node.setup_us = wall_now_us() - begin;
+  node.phase = NodePhase::ready;
+}
+
+void MasterRun::start_node(Node& node) {
+  const std::string label = options_.label;
+  node.out = std::make_unique<OutputFile>(layout_.out_dir / fmt::format("node-{}.txt", node.num), err_);
+  node.err = std::make_unique<OutputFile>(layout_.err_dir / fmt::format("node-{}.txt", node.num), err_);
+  const std::string header =
+      fmt::format("=== {} node {} on {} ===\n", layout_.run_dir.filename().string(), node.num, node.entry.address.display());
+  node.out->write(header);
+  node.err->write(header);
+
+  NodeCommand command{node_program_argv(node.host->program), {}};
+  for (const std::string& arg : {options_.node_dir, label, std::to_string(node.num), bundle_->name}) {
+    command.argv.push_back(arg);
+  }
+  command.argv.push_back("--start-at");
+  command.argv.push_back(std::to_string(planned_start_us_ + node.host->clock_offset_us));
+  command.argv.push_back("--stop-on-eof");
+  command.argv.insert(command.argv.end(), options_.bench_args.begin(), options_.bench_args.end());
+  command.env = {{"PSSH_NODENUM", std::to_string(node.num)},
+                 {"PSSH_BENCH_RUN", label},
+                 {"PSSH_BENCH_WORKING_DIR", options_.node_dir}};
+  std::string error;
+  node.child = spawn_child(io_, reaper_, node.host->transport->spawn_spec(command), &error);
+  if (!node.child) {
+    node.err->write(error + "\n");
+    fail_node(node, error);
+    return;
+  }
+  node.started = true;
+  node.phase = NodePhase::running;
+}
+
+asio::awaitable<void> MasterRun::supervise(Node& node, WaitGroup& group) {
+  using namespace asio::experimental::awaitable_operators;
+  co_await (pump(node, *node.child->out, true) && pump(node, *node.child->err, false));
+  node.wait_status = co_await reaper_.wait(node.child->pid);
+  boost::system::error_code ignored;
+  node.child->in->close(ignored);
+  const int status = node.wait_status;
+  const bool exited = WIFEXITED(status);
+  const int code = exited ? WEXITSTATUS(status) : -1;
+  if (exited && (code == 0 || code == 1)) {
+    node.phase = NodePhase::finished;
+    node.message = code == 0 ? "finished" : "finished, some tests failed";
+    say(fmt::format("{}: {}", node.name(), node.message));
+  } else if (exited && code == 130) {
+    node.phase = NodePhase::finished;
+    node.message = "stopped";
+    say(fmt::format("{}: stopped", node.name()));
+  } else {
+    std::string detail = last_line(node.error_tail);
+    fail_node(node, describe_wait_status(status) + (detail.empty() ? "" : ": " + detail));
+    if (options_.require_all && !stopping_) {
+      require_all_tripped_ = true;
+      say("--require-all: a node failed, stopping the others");
+      asio::co_spawn(io_, stop_nodes(false), rethrow);
+    }
+  }
+  group.done();
+}
+
+asio::awaitable<void> MasterRun::pump(Node& node, asio::posix::stream_descriptor& pipe, bool is_stdout) {
+  char buffer[16384];
+  while (true) {
+    boost::system::error_code ec;
+    std::size_t n = co_await pipe.async_read_some(asio::buffer(buffer), asio::redirect_error(use_awaitable, ec));
+    std::string_view chunk(buffer, n);
+    if (n > 0) {
+      (is_stdout ? node.out : node.err)->write(chunk);
+      if (is_stdout) {
+        node.pending_line.append(chunk);
+        std::size_t start = 0, end;
+        while ((end = node.pending_line.find('\n', start)) != std::string::npos) {
+          on_output_line(node, std::string_view(node.pending_line).substr(start, end - start));
+          start = end + 1;
+        }
+        node.pending_line.erase(0, start);
+        if (node.pending_line.size() > (1u << 20)) node.pending_line.clear();  // not a line protocol
+      } else {
+        node.error_tail.append(chunk);
+        if (node.error_tail.size() > 8192) node.error_tail.erase(0, node.error_tail.size() - 4096);
+      }
+    }
+    if (ec) co_return;
+  }
+}
+
+void MasterRun::on_output_line(Node& node, std::string_view line) {
+  if (line.find('@') == std::string_view::npos) return;
+  stats::SeriesPoint point;
+  if (parse_progress_line(line, point)) {
+    point.t -= stats::offset_seconds(node.host->clock_offset_us);
+    live_->add(point);
+  } else if (auto pid = parse_node_pid(line)) {
+    node.node_pid = *pid;
+  }
+}
+
+asio::awaitable<void> MasterRun::show_status(const bool& running) {
+  asio::steady_timer tick(io_);
+  int64_t last_plain_us = 0;
+  while (running) {
+    const int64_t now = wall_now_us();
+    if (tty_) {
+      out_ << "\r\033[K" << live_->line(counts(), now) << std::flush;
+      status_shown_ = true;
+    } else if (now - last_plain_us >= 10'000'000) {
+      out_ << live_->line(counts(), now) << '\n' << std::flush;
+      last_plain_us = now;
+    }
+    tick.expires_after(1s);
+    co_await tick.async_wait(use_awaitable);
+  }
+}
+
+asio::awaitable<void> MasterRun::stop_nodes(bool kill_now) {
+  const bool first_request = !stopping_;
+  stopping_ = true;
+  for (Node* node : nodes_in(NodePhase::running)) {
+    if (kill_now) {
+      ::kill(-node->child->pid, SIGKILL);  // the local process group: the node itself or its ssh client
+      continue;
+    }
+    if (!first_request) continue;
+    const long long pid = node->entry.address.local ? node->child->pid : node->node_pid;
+    StepResult step{"no process id yet"};
+    if (pid > 0) step = co_await node->host->transport->terminate(pid);
+    if (!step.ok() && node->phase == NodePhase::running) {
+      // Not known yet or not reachable: closing its input stops it too (bench-node --stop-on-eof).
+      boost::system::error_code ignored;
+      node->child->in->close(ignored);
+    }
+  }
+  if (kill_now || !first_request) co_return;
+  // A node saves its results and exits within its drain; past a minute it is killed.
+  // main() cancels the wait when every node has ended.
+  grace_.expires_after(60s);
+  boost::system::error_code ec;
+  co_await grace_.async_wait(asio::redirect_error(use_awaitable, ec));
+  if (ec) co_return;
+  for (Node* node : nodes_in(NodePhase::running)) {
+    say(fmt::format("{}: did not stop within 60 s, killing it", node->name()));
+    ::kill(-node->child->pid, SIGKILL);
+  }
+}
+
+asio::awaitable<void> MasterRun::collect(Node& node) {
+  const fs::path local = layout_.results_dir / fmt::format("node-{}.json", node.num);
+  StepResult step = co_await node.host->transport->get_file(join_remote(node.folder, "results/results.json"), local);
+  if (!step.ok()) {
+    node.collect_error = step.error;
+    co_return;
+  }
+  stats::Results results;
+  std::string error;
+  if (!stats::read_results(local, results, &error)) {
+    node.collect_error = error;
+    co_return;
+  }
+  node.results = std::move(results);
+}
+
+// Merges what the nodes brought back, writes the results and the report, and tells
+// what is missing. Returns the exit code.
+int MasterRun::finish() {
+  std::vector<stats::Results> inputs;
+  stats::MergeOptions merge;
+  merge.planned_start_epoch_us = planned_start_us_;
+  merge.host = host_name();
+  std::vector<stats::NodeRow> absent;
+  bool every_node_complete = true;
+  bool tests_failed = false;
+  for (Node& node : nodes_) {
+    if (node.results) {
+      stats::Results& results = *node.results;
+      stats::NodeMergeInfo info;
+      info.clock_offset_us = node.host->clock_offset_us;
+      const bool ran_through = node.phase == NodePhase::finished && results.run.status == stats::RunStatus::complete;
+      if (results.run.status == stats::RunStatus::running) {
+        // The node died without saying so: what its file holds is all there is.
+        results.run.status = stats::RunStatus::interrupted;
+        for (const auto& cycle : results.cycles) {
+          results.run.end_epoch_us = std::max({results.run.end_epoch_us, cycle.end_epoch_us, cycle.start_epoch_us});
+        }
+        if (results.run.end_epoch_us == 0) results.run.end_epoch_us = results.run.start_epoch_us;
+      }
+      if (!ran_through) {
+        info.status = stats::NodeStatus::incomplete;
+        info.message = node.message.empty() ? "did not finish" : node.message;
+        every_node_complete = false;
+      }
+      tests_failed = tests_failed || (node.phase == NodePhase::finished && WIFEXITED(node.wait_status) &&
+                                      WEXITSTATUS(node.wait_status) == 1);
+      merge.nodes.push_back(std::move(info));
+      inputs.push_back(std::move(results));
+    } else {
+      every_node_complete = false;
+      stats::NodeRow row;
+      row.node_num = node.num;
+      row.host = node.entry.address.display();
+      row.label = options_.label;
+      row.status = node.started ? stats::NodeStatus::missing : stats::NodeStatus::failed;
+      row.clock_offset_us = node.host->clock_offset_us;
+      row.message = node.started ? (node.message.empty() ? node.collect_error : node.message + "; " + node.collect_error)
+                                 : node.message;
+      absent.push_back(std::move(row));
+    }
+  }
+  if (inputs.empty()) {
+    say("No node brought results back: nothing to merge");
+    for (const auto& row : absent) say(fmt::format("  node {} ({}): {}", row.node_num, row.host, row.message));
+    return interrupts_ > 0 ? kExitInterrupted : kExitCouldNotRun;
+  }
+  std::string error;
+  auto merged = stats::merge_results(inputs, merge, &error);
+  if (!merged) {
+    say(error);
+    return kExitCouldNotRun;
+  }
+  merged->run.label = options_.label;
+  merged->run.command_line = options_.command_line;
+  merged->nodes.insert(merged->nodes.end(), absent.begin(), absent.end());
+  std::stable_sort(merged->nodes.begin(), merged->nodes.end(),
+                   [](const auto& a, const auto& b) { return a.node_num < b.node_num; });
+  bool cycles_complete = merged->cycles.size() == merged->config.cycles.size();
+  for (const auto& cycle : merged->cycles) cycles_complete = cycles_complete && cycle.status == stats::CycleStatus::complete;
+
+  const fs::path merged_file = layout_.run_dir / "results.json";
+  if (!stats::write_results_atomic(*merged, merged_file, &error)) {
+    say(fmt::format("{} (the nodes' results stay in {} on each node)", error,
+                    join_remote(join_remote(options_.node_dir, options_.label), "node-N/results")));
+    return kExitCouldNotRun;
+  }
+  uint64_t requests = 0, errors = 0;
+  for (const auto& row : merged->nodes) {
+    requests += row.requests;
+    errors += row.errors;
+  }
+  say(fmt::format("Merged {} of {} nodes: {} requests, {} errors", inputs.size(), nodes_.size(), requests, errors));
+  for (const auto& row : merged->nodes) {
+    if (row.status != stats::NodeStatus::complete) {
+      say(fmt::format("  missing or partial: node {} ({}): {}: {}", row.node_num, row.host, stats::to_string(row.status),
+                      row.message));
+    }
+  }
+  if (!cycles_complete) say("  not every cycle completed on every node (see cycles[].status)");
+  say(fmt::format("Results: {}", merged_file.string()));
+  fs::path report = build_reports(layout_.run_dir, &error);
+  if (report.empty()) {
+    say(error);
+    return kExitCouldNotRun;
+  }
+  say(fmt::format("Report: {}", report.string()));
+  if (interrupts_ > 0) return kExitInterrupted;
+  if (!every_node_complete || !cycles_complete || require_all_tripped_) return kExitPartial;
+  return tests_failed ? kExitTestsFailed : kExitOk;
+}
+
+}  // namespace
+
+int run_master(const MasterOptions& options, std::ostream& out, std::ostream& err) {
+  MasterRun run(options, out, err);
+  return run.run();
+}
+
+}  // namespace bm::master

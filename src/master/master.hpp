@@ -1,0 +1,52 @@
+#pragma once
+// bench-master: deploys a test to every node, starts them together, streams their
+// output, shows one live status line, collects their results, merges them exactly and
+// builds the report. docs/distributed.md describes it for users.
+
+#include <filesystem>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "master/node_list.hpp"
+#include "master/transport.hpp"
+
+namespace bm::master {
+
+struct MasterOptions {
+  std::vector<NodeEntry> nodes;           // node i is nodes[i]
+  std::filesystem::path test_file;        // test_Name.lua
+  std::filesystem::path conf_file;        // Name.conf beside it, or --config
+  std::vector<std::string> bench_args;    // bench options the user gave, passed to every node
+  int cycle_count = 1;                    // as resolved from the conf and options
+  std::string label;
+  std::filesystem::path output_dir = ".";  // -w
+  std::string node_dir = "/tmp/bench-node";  // -x, on the nodes
+  int parallel = 32;                      // -p: SSH operations at once
+  std::string node_script;                // -s; empty: bench-node on the node's PATH (local: this executable)
+  bool push = false;                      // copy this executable to each host first
+  SshSettings ssh;
+  bool require_all = false;
+  double start_margin_s = 2.0;            // added to the slowest node's setup time
+  std::string self_executable;            // this program (readlink /proc/self/exe)
+  std::vector<std::string> command_line;
+};
+
+// Exit codes of bench-master.
+inline constexpr int kExitOk = 0;            // every node finished every cycle, every test passed
+inline constexpr int kExitTestsFailed = 1;   // every node finished every cycle, some tests failed
+inline constexpr int kExitCouldNotRun = 2;   // bad input, no node could run, or no results to merge
+inline constexpr int kExitPartial = 3;       // some node failed or is missing, or a cycle is incomplete
+inline constexpr int kExitInterrupted = 130; // stopped by Ctrl-C (what finished is merged and reported)
+
+int run_master(const MasterOptions& options, std::ostream& out, std::ostream& err);
+
+// The reports of a merged run folder: report.txt, and the HTML report. Returns the path
+// to show the user (the HTML page when there is one); empty with *error on failure.
+std::filesystem::path build_reports(const std::filesystem::path& run_dir, std::string* error);
+
+// How a node's program is called: "bench-node ARGS" when its file is named bench-node,
+// else "PROGRAM node ARGS" (benchmaster's node subcommand).
+std::vector<std::string> node_program_argv(const std::string& program);
+
+}  // namespace bm::master

@@ -1,0 +1,227 @@
+// The `ssh` transport: the system OpenSSH client in batch mode. One ControlMaster per
+// destination, started by open() and kept as the master's child, carries every later
+// step (commands, copies, the node run itself, stop requests) as multiplexed sessions.
+// Files travel as `cat` over ssh rather than scp, so every remote path goes through
+// shell_quote like any other argument (scp's remote-path parsing differs by protocol).
+
+#include <signal.h>
+
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "master/shell.hpp"
+#include "master/transport.hpp"
+
+namespace bm::master {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::vector<std::string> ssh_base_arguments(const NodeAddress& address, const SshSettings& settings,
+                                            const fs::path& control_dir) {
+  std::vector<std::string> args{"ssh"};
+  // ssh keeps the first value it is given for an option: the user's extras go first.
+  for (const auto& option : settings.extra_options) {
+    args.push_back("-o");
+    args.push_back(option);
+  }
+  if (!settings.config_file.empty()) {
+    args.push_back("-F");
+    args.push_back(settings.config_file);
+  }
+  if (!settings.identity_file.empty()) {
+    args.push_back("-i");
+    args.push_back(settings.identity_file);
+  }
+  if (!settings.known_hosts_file.empty()) args.push_back("-oUserKnownHostsFile=" + settings.known_hosts_file);
+  args.push_back("-oBatchMode=yes");
+  args.push_back(fmt::format("-oConnectTimeout={}", settings.connect_timeout_s));
+  args.push_back(std::string("-oStrictHostKeyChecking=") + (settings.accept_new_host_keys ? "accept-new" : "yes"));
+  args.push_back("-oControlPath=" + (control_dir / "%C").string());
+  // A node cut off the network is noticed within ~15 s instead of never.
+  args.push_back("-oServerAliveInterval=5");
+  args.push_back("-oServerAliveCountMax=3");
+  if (address.port != 0) {
+    args.push_back("-p");
+    args.push_back(std::to_string(address.port));
+  }
+  if (!address.user.empty()) {
+    args.push_back("-l");
+    args.push_back(address.user);
+  }
+  return args;
+}
+
+std::string remote_command_line(const NodeCommand& command) {
+  std::vector<std::string> words;
+  if (!command.env.empty()) {
+    words.push_back("env");
+    for (const auto& [name, value] : command.env) words.push_back(name + "=" + value);
+  }
+  words.insert(words.end(), command.argv.begin(), command.argv.end());
+  // exec: the node process takes the shell's place (and its process id).
+  return "exec " + shell_join(words);
+}
+
+namespace {
+
+// Named option lists (g++ 12 cannot keep a braced list of literals in a coroutine frame).
+const std::vector<std::string> kStartMaster{"-oControlMaster=yes", "-oControlPersist=no", "-N", "-n"};
+const std::vector<std::string> kCheckMaster{"-Ocheck"};
+const std::vector<std::string> kExitMaster{"-Oexit"};
+const std::vector<std::string> kClient{"-oControlMaster=no"};
+
+class SshTransport final : public Transport {
+ public:
+  SshTransport(Runtime runtime, NodeAddress address, SshSettings settings, fs::path control_dir)
+      : runtime_(runtime),
+        address_(std::move(address)),
+        settings_(std::move(settings)),
+        base_(ssh_base_arguments(address_, settings_, control_dir)) {}
+
+  ~SshTransport() override {
+    if (master_pid_ > 0 && runtime_.reaper.running(master_pid_)) ::kill(master_pid_, SIGTERM);
+  }
+
+  std::string describe() const override { return address_.display(); }
+
+  asio::awaitable<StepResult> open() override {
+    std::vector<std::string> argv = with_destination(kStartMaster);
+    std::string error;
+    auto child = spawn_child(runtime_.io, runtime_.reaper, SpawnSpec{argv, {}}, &error);
+    if (!child) co_return StepResult{error};
+    master_pid_ = child->pid;
+    master_ = std::move(*child);
+    master_->in->close();
+    asio::co_spawn(runtime_.io, read_to_end(*master_->err, &master_errors_, 16384), asio::detached);
+    asio::co_spawn(runtime_.io, read_to_end(*master_->out, &master_output_, 16384), asio::detached);
+
+    // Ready when `ssh -O check` answers; failed when the master exits first.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(settings_.connect_timeout_s + 5);
+    asio::steady_timer pause(runtime_.io);
+    while (true) {
+      if (!runtime_.reaper.running(master_pid_)) {
+        int status = co_await runtime_.reaper.wait(master_pid_);
+        // Let the stderr reader take the last bytes (the pipe is closed: EOF comes at once).
+        pause.expires_after(20ms);
+        co_await pause.async_wait(asio::use_awaitable);
+        std::string detail = last_line(master_errors_);
+        co_return StepResult{fmt::format("cannot connect ({}){}", describe_wait_status(status),
+                                         detail.empty() ? "" : ": " + detail)};
+      }
+      auto check = co_await run_process(runtime_.io, runtime_.reaper, SpawnSpec{with_destination(kCheckMaster), {}},
+                                        "", 10s);
+      if (check.ok()) co_return StepResult{};
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(master_pid_, SIGTERM);
+        co_return StepResult{fmt::format("cannot connect: no answer within {} s", settings_.connect_timeout_s + 5)};
+      }
+      pause.expires_after(50ms);
+      co_await pause.async_wait(asio::use_awaitable);
+    }
+  }
+
+  SpawnSpec spawn_spec(const NodeCommand& command) const override {
+    return SpawnSpec{with_destination(kClient, remote_command_line(command)), {}};
+  }
+
+  asio::awaitable<StepResult> make_dir(const std::string& path) override {
+    co_return co_await shell_step("mkdir -p -- " + shell_quote(path), "", fmt::format("cannot create {}", path));
+  }
+
+  asio::awaitable<StepResult> remove_tree(const std::string& path) override {
+    co_return co_await shell_step("rm -rf -- " + shell_quote(path), "", fmt::format("cannot remove {}", path));
+  }
+
+  asio::awaitable<StepResult> put_file(const fs::path& local, const std::string& remote, bool executable) override {
+    std::ifstream file(local, std::ios::binary);
+    if (!file) co_return StepResult{fmt::format("cannot read {}: {}", local.string(), std::strerror(errno))};
+    std::ostringstream content;
+    content << file.rdbuf();
+    const std::string temporary = remote + ".tmp";
+    std::string script = "cat > " + shell_quote(temporary);
+    if (executable) script += " && chmod 755 " + shell_quote(temporary);
+    script += " && mv -f -- " + shell_quote(temporary) + " " + shell_quote(remote);
+    co_return co_await shell_step(script, content.str(), fmt::format("cannot copy {} to {}", local.string(), remote));
+  }
+
+  asio::awaitable<StepResult> get_file(const std::string& remote, const fs::path& local) override {
+    auto result = co_await run_process(runtime_.io, runtime_.reaper,
+                                       SpawnSpec{with_destination(kClient, "cat -- " + shell_quote(remote)), {}},
+                                       "", settings_.step_timeout);
+    if (!result.ok()) co_return StepResult{fmt::format("cannot fetch {}: {}", remote, result.failure())};
+    fs::path temporary = local;
+    temporary += ".tmp";
+    {
+      std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+      out << result.out;
+      out.flush();
+      if (!out) {
+        std::error_code ignored;
+        fs::remove(temporary, ignored);
+        co_return StepResult{fmt::format("cannot write {}: {}", temporary.string(), std::strerror(errno))};
+      }
+    }
+    std::error_code ec;
+    fs::rename(temporary, local, ec);
+    if (ec) co_return StepResult{fmt::format("cannot write {}: {}", local.string(), ec.message())};
+    co_return StepResult{};
+  }
+
+  asio::awaitable<StepResult> terminate(long long pid) override {
+    co_return co_await shell_step("kill -TERM " + shell_quote(std::to_string(pid)), "",
+                                  fmt::format("cannot stop process {}", pid));
+  }
+
+  asio::awaitable<void> close() override {
+    if (master_pid_ <= 0) co_return;
+    if (runtime_.reaper.running(master_pid_)) {
+      co_await run_process(runtime_.io, runtime_.reaper, SpawnSpec{with_destination(kExitMaster), {}}, "", 10s);
+      if (runtime_.reaper.running(master_pid_)) ::kill(master_pid_, SIGTERM);
+    }
+    co_await runtime_.reaper.wait(master_pid_);
+    master_pid_ = -1;
+  }
+
+ private:
+  std::vector<std::string> with_destination(const std::vector<std::string>& options, std::string remote = {}) const {
+    std::vector<std::string> argv = base_;
+    argv.insert(argv.end(), options.begin(), options.end());
+    argv.push_back("--");
+    argv.push_back(address_.host);
+    if (!remote.empty()) argv.push_back(std::move(remote));
+    return argv;
+  }
+
+  asio::awaitable<StepResult> shell_step(const std::string& script, std::string input, const std::string& what) {
+    auto result = co_await run_process(runtime_.io, runtime_.reaper,
+                                       SpawnSpec{with_destination(kClient, script), {}},
+                                       std::move(input), settings_.step_timeout);
+    if (!result.ok()) co_return StepResult{what + ": " + result.failure()};
+    co_return StepResult{};
+  }
+
+  Runtime runtime_;
+  NodeAddress address_;
+  SshSettings settings_;
+  std::vector<std::string> base_;
+  std::optional<Child> master_;
+  pid_t master_pid_ = -1;
+  std::string master_errors_, master_output_;
+};
+
+}  // namespace
+
+std::unique_ptr<Transport> make_ssh_transport(Runtime runtime, NodeAddress address, SshSettings settings,
+                                              fs::path control_dir) {
+  return std::make_unique<SshTransport>(runtime, std::move(address), std::move(settings), std::move(control_dir));
+}
+
+}  // namespace bm::master

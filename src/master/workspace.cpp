@@ -1,0 +1,115 @@
+#include "master/workspace.hpp"
+
+#include <ctime>
+
+#include <fmt/format.h>
+
+namespace bm::master {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> split_whitespace(const std::string& text) {
+  std::vector<std::string> words;
+  std::string word;
+  for (char c : text) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      if (!word.empty()) words.push_back(std::move(word));
+      word.clear();
+    } else {
+      word += c;
+    }
+  }
+  if (!word.empty()) words.push_back(std::move(word));
+  return words;
+}
+
+// A data file must stay inside the test's folder so that it lands inside the node's.
+bool inside_folder(const fs::path& relative) {
+  if (relative.empty() || relative.is_absolute()) return false;
+  for (const auto& part : relative) {
+    if (part == "..") return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<TestBundle> load_test_bundle(const fs::path& test_file, const fs::path& conf_file, std::string* error) {
+  auto conf = conf::ConfFile::load(conf_file, error);
+  if (!conf) return std::nullopt;
+  TestBundle bundle{test_file, "", std::move(*conf), {}};
+  std::string stem = test_file.stem().string();
+  bundle.name = stem.rfind("test_", 0) == 0 ? stem.substr(5) : stem;
+  const fs::path test_dir = test_file.parent_path();
+  if (auto files = bundle.conf.get("distribute", "files", error)) {
+    for (const auto& file : split_whitespace(*files)) {
+      std::error_code ec;
+      if (!inside_folder(file)) {
+        *error = fmt::format("{}: [distribute] files: '{}' must be a path inside the test's folder",
+                             bundle.conf.location_of("distribute", "files"), file);
+        return std::nullopt;
+      }
+      if (!fs::is_regular_file(test_dir / file, ec)) {
+        *error = fmt::format("{}: [distribute] files: no such file {}", bundle.conf.location_of("distribute", "files"),
+                             (test_dir / file).string());
+        return std::nullopt;
+      }
+      bundle.data_files.push_back(file);
+    }
+  } else if (!error->empty()) {
+    return std::nullopt;
+  }
+  return bundle;
+}
+
+std::string tailored_conf(const conf::ConfFile& conf, int node_num) {
+  conf::ConfFile copy = conf;
+  copy.set("bench", "node_num", std::to_string(node_num));
+  if (node_num != 0 && copy.has_key("monitor", "hosts")) copy.set("monitor", "hosts", "");
+  return copy.to_ini();
+}
+
+MasterLayout master_layout(const fs::path& output_dir, const std::string& label, const std::string& test,
+                           const std::string& timestamp) {
+  MasterLayout layout;
+  layout.label_dir = output_dir / label;
+  layout.out_dir = layout.label_dir / "out";
+  layout.err_dir = layout.label_dir / "err";
+  layout.run_dir = layout.label_dir / "reports" / (test + "-" + timestamp);
+  layout.results_dir = layout.run_dir / "results";
+  return layout;
+}
+
+bool create_layout(const MasterLayout& layout, std::string* error) {
+  for (const auto& dir : {layout.out_dir, layout.err_dir, layout.results_dir}) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+      *error = fmt::format("cannot create {}: {}", dir.string(), ec.message());
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string node_folder(const std::string& node_dir, const std::string& label, int node_num) {
+  return join_remote(join_remote(node_dir, label), "node-" + std::to_string(node_num));
+}
+
+std::string join_remote(const std::string& folder, const std::string& name) {
+  if (folder.empty() || folder.back() == '/') return folder + name;
+  return folder + "/" + name;
+}
+
+std::string compact_timestamp(int64_t epoch_us) {
+  std::time_t seconds = static_cast<std::time_t>(epoch_us / 1'000'000);
+  std::tm tm{};
+  localtime_r(&seconds, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y%m%dT%H%M%S", &tm);
+  return buffer;
+}
+
+}  // namespace bm::master

@@ -1,0 +1,385 @@
+"""bench-master end to end with the local transport (node processes on this machine):
+the merge is exact against the demo target's own count and the nodes' histograms, and
+each fault (a node killed mid-run, a node whose clock is off, Ctrl-C on the master, a
+missing bench-node, a full or unwritable output folder, a hostile label) ends as
+documented in docs/distributed.md. test_master_ssh.py runs the same over OpenSSH."""
+
+import glob
+import os
+import re
+import signal
+import subprocess
+import time
+import unittest
+
+from harness import (BENCHMASTER, DemoServer, Process, TestCase, histogram_percentile, read_json, run)
+
+LUA = """
+-- Each node requests its own path and sleeps its own time, so the nodes' shares and
+-- latency distributions differ, and vu.node_num is checked per node.
+function test_Dist(vu)
+  local base = conf_get("main", "url")
+  vu:get(base .. "/bytes/" .. (100 + vu.node_num), {description = "node " .. vu.node_num})
+  vu:get(base .. "/delay/" .. (1 + 2 * vu.node_num), {description = "delay"})
+end
+"""
+
+CONF = """[main]
+title = Distributed
+url = {url}
+
+[distribute]
+files = data/users.csv
+
+[bench]
+cycles = {cycles}
+duration = {duration}
+startup_delay = 0
+sleep_time = 0
+cycle_time = 0
+sleep_time_min = 0
+sleep_time_max = 0.01
+"""
+
+PERCENTILES = (50, 90, 95, 99, 100)
+
+
+def requests_counted(results):
+    """Requests inside windows plus those counted apart as outside them."""
+    n = 0
+    for c in results["cycles"]:
+        n += sum(r["ok"] + r["failures"] + r["errors"] for r in c["requests"])
+        n += c["outside_window"]["requests"]
+    return n
+
+
+def summed(histograms):
+    """The union of several histograms, bucket by bucket, as the schema stores one."""
+    buckets = {}
+    for h in histograms:
+        for index, n in h["buckets"]:
+            buckets[index] = buckets.get(index, 0) + n
+    return {"count": sum(h["count"] for h in histograms), "max_us": max((h["max_us"] for h in histograms), default=0),
+            "buckets": sorted(buckets.items())}
+
+
+def read_text(path):
+    with open(path, errors="replace") as f:
+        return f.read()
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class DistributedCase(TestCase):
+    """Writes the distributed test, runs bench-master, and checks a merged run."""
+
+    def setUp(self):
+        super().setUp()
+        self.demo = self.start(DemoServer(threads=2))
+        self.w = os.path.join(self.out, "w")
+        self.x = os.path.join(self.out, "x")
+
+    def make_dist_test(self, cycles="2:3", duration=2):
+        os.makedirs(os.path.join(self.out, "data"), exist_ok=True)
+        self.write("data/users.csv", "user,password\nalice,secret\n")
+        self.make_test("Dist", LUA, CONF.format(url=self.demo.url, cycles=cycles, duration=duration))
+        return os.path.join(self.out, "test_Dist.lua")
+
+    def master_args(self, label, *extra):
+        return ["master", os.path.join(self.out, "test_Dist.lua"), "-n", label, "-w", self.w, "-x", self.x,
+                *extra]
+
+    def run_dir(self, label):
+        runs = glob.glob(os.path.join(self.w, label, "reports", "Dist-*"))
+        self.assertEqual(len(runs), 1, runs)
+        return runs[0]
+
+    def node_files(self, run_dir):
+        return {int(re.search(r"node-(\d+)\.json$", p).group(1)): read_json(p)
+                for p in glob.glob(os.path.join(run_dir, "results", "node-*.json"))}
+
+    def check_merged_run(self, label, proc, node_count, served, node_dir=None):
+        """Every node ran, counts and percentiles are exact, outputs and report exist."""
+        run_dir = self.run_dir(label)
+        merged = read_json(os.path.join(run_dir, "results.json"))
+        nodes = self.node_files(run_dir)
+        self.assertEqual(sorted(nodes), list(range(node_count)))
+        self.assertEqual([n["status"] for n in merged["nodes"]], ["complete"] * node_count, merged["nodes"])
+        self.assertEqual([n["node_num"] for n in merged["nodes"]], list(range(node_count)))
+        # Every request the target served is counted once, and the nodes' counts add up.
+        self.assertEqual(requests_counted(merged), served)
+        self.assertEqual(sum(requests_counted(r) for r in nodes.values()), served)
+        # Each node ran with its own node_num: its own page and path only.
+        by_path = self.demo.counter()["by_path"]
+        for num, results in nodes.items():
+            self.assertEqual(results["run"]["node_num"], num)
+            pages = {p["key"] for c in results["cycles"] for p in c["pages"]}
+            self.assertEqual(pages, {f"node {num}", "delay"})
+            urls = {r["url"] for c in results["cycles"] for r in c["requests"] if "/bytes/" in r["url"]}
+            self.assertEqual({u[u.index("/bytes/"):] for u in urls}, {f"/bytes/{100 + num}"})
+        self.assertEqual({p for p in by_path if p.startswith("/bytes/")}, {f"/bytes/{100 + n}" for n in nodes})
+        # The merge is exact: counts add, percentiles are those of the union of histograms.
+        self.assertEqual(merged["config"]["cycles"],
+                         [sum(r["config"]["cycles"][i] for r in nodes.values())
+                          for i in range(len(merged["config"]["cycles"]))])
+        for ci, cycle in enumerate(merged["cycles"]):
+            self.assertEqual(cycle["status"], "complete")
+            for request in cycle["requests"]:
+                parts = [r for n in nodes.values() for r in n["cycles"][ci]["requests"] if r["key"] == request["key"]]
+                self.assertEqual(request["ok"], sum(p["ok"] for p in parts))
+                union = summed([p["latency"] for p in parts])
+                self.assertEqual(request["latency"]["count"], union["count"])
+                for p in PERCENTILES:
+                    self.assertEqual(histogram_percentile(request["latency"], p), histogram_percentile(union, p),
+                                     f"cycle {ci} {request['key']} p{p}")
+        # Series seconds merge by wall-clock second on the master's clock.
+        self.assertEqual(sum(p["requests_ok"] + p["requests_failed"] for p in merged["series"]),
+                         sum(p["requests_ok"] + p["requests_failed"] for r in nodes.values() for p in r["series"]))
+        # Outputs streamed per node; the report exists and is named last.
+        for num in range(node_count):
+            out = read_text(os.path.join(self.w, label, "out", f"node-{num}.txt"))
+            self.assertIn(f'"node_num":{num}', out)
+            self.assertIn("@progress", out)
+            self.assertTrue(os.path.exists(os.path.join(self.w, label, "err", f"node-{num}.txt")))
+            if node_dir is not None:
+                self.assertTrue(os.path.exists(os.path.join(node_dir, label, f"node-{num}", "data", "users.csv")))
+        self.assertTrue(os.path.exists(os.path.join(run_dir, "report.txt")))
+        last = proc.stdout.strip().splitlines()[-1]
+        self.assertTrue(last.startswith("Report: "), proc.stdout)
+        self.assertTrue(os.path.exists(last[len("Report: "):]), last)
+        return merged, nodes
+
+    def tearDown(self):
+        super().tearDown()
+        for name in ("master_out", "master_err"):
+            if hasattr(self, name):
+                getattr(self, name).close()
+
+    def start_master(self, args):
+        """bench-master in the background, its output in files (read when it ends)."""
+        self.master_out = open(os.path.join(self.out, "master.out"), "w+")
+        self.master_err = open(os.path.join(self.out, "master.err"), "w+")
+        return self.start(Process([BENCHMASTER] + args, stdout=self.master_out, stderr=self.master_err, text=True))
+
+    def master_output(self):
+        self.master_out.seek(0)
+        self.master_err.seek(0)
+        return self.master_out.read(), self.master_err.read()
+
+    def node_pids(self, label, count):
+        """The pids the nodes printed (@node lines in out/), once all have."""
+        def read():
+            pids = {}
+            for num in range(count):
+                path = os.path.join(self.w, label, "out", f"node-{num}.txt")
+                if os.path.exists(path):
+                    m = re.search(r'@node \{"node_num":\d+,"pid":(\d+)\}', read_text(path))
+                    if m:
+                        pids[num] = int(m.group(1))
+            return pids if len(pids) == count else None
+        return wait_for(read, 20, "every node's @node line")
+
+    def wait_for_cycle(self, label, num, cycle):
+        path = os.path.join(self.w, label, "out", f"node-{num}.txt")
+        wait_for(lambda: os.path.exists(path) and f"Cycle #{cycle} " in read_text(path), 30,
+                 f"node {num} in cycle {cycle}")
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie has exited; only its parent has not read the status yet.
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split(") ", 1)[1][0] != "Z"
+
+
+class LocalTransport(DistributedCase):
+    def test_three_local_nodes_merge_exactly(self):
+        self.make_dist_test()
+        before = self.demo.counter()["requests"]
+        proc = run(self.master_args("local-run", "--nodes", "local*3", "-p", "2"), check=0, timeout=120)
+        served = self.demo.counter()["requests"] - before
+        merged, nodes = self.check_merged_run("local-run", proc, 3, served, node_dir=self.x)
+        self.assertEqual(merged["config"]["cycles"], [6, 9])
+        self.assertIn("Merged 3 of 3 nodes", proc.stdout)
+        self.assertEqual([n["host"] for n in merged["nodes"]], [nodes[0]["run"]["host"]] * 3)
+
+    def test_only_given_options_override_the_conf(self):
+        self.make_dist_test(cycles="1", duration=1)
+        proc = run(self.master_args("override", "--nodes", "local,local", "-c", "2"), check=0, timeout=60)
+        nodes = self.node_files(self.run_dir("override"))
+        for results in nodes.values():
+            self.assertEqual(results["config"]["cycles"], [2])     # given: -c
+            self.assertEqual(results["config"]["duration_s"], 1)   # not given: the conf's, not a default
+        self.assertIn("Report: ", proc.stdout)
+
+    def test_nodes_file_and_num_nodes(self):
+        self.make_dist_test(cycles="1", duration=1)
+        nodes_file = self.write("nodes.txt", "# two of these three\nlocal*2\n\nlocal\n")
+        run(["master", nodes_file, os.path.join(self.out, "test_Dist.lua"), "-n", "nf", "-w", self.w, "-x", self.x,
+             "--num-nodes", "2"], check=0, timeout=60)
+        self.assertEqual(sorted(self.node_files(self.run_dir("nf"))), [0, 1])
+        bad = self.write("bad-nodes.txt", "local\nweb1:99999\n")
+        proc = run(["master", bad, os.path.join(self.out, "test_Dist.lua")], check=2)
+        self.assertIn("bad-nodes.txt:2: '99999' is not a port", proc.stderr)
+
+
+class LocalFaults(DistributedCase):
+    def test_node_killed_mid_run_keeps_its_finished_cycles(self):
+        self.make_dist_test(cycles="1:1:1", duration=2)
+        master = self.start_master(self.master_args("killed", "--nodes", "local*3"))
+        pids = self.node_pids("killed", 3)
+        self.wait_for_cycle("killed", 1, 1)
+        os.kill(pids[1], signal.SIGKILL)
+        self.assertEqual(master.proc.wait(timeout=60), 3)
+        out, err = self.master_output()
+        run_dir = self.run_dir("killed")
+        merged = read_json(os.path.join(run_dir, "results.json"))
+        rows = {n["node_num"]: n for n in merged["nodes"]}
+        self.assertEqual(rows[0]["status"], "complete")
+        self.assertEqual(rows[2]["status"], "complete")
+        self.assertEqual(rows[1]["status"], "incomplete")
+        self.assertIn("killed by signal 9", rows[1]["message"])
+        self.assertIn("node 1 (local): incomplete", out)
+        # Its first cycle, saved before it died, is in the merge; the later ones are not.
+        node1 = read_json(os.path.join(run_dir, "results", "node-1.json"))
+        self.assertGreaterEqual(len(node1["cycles"]), 1)
+        self.assertEqual(merged["cycles"][0]["status"], "complete")
+        self.assertEqual(merged["cycles"][0]["cvus"], 3)
+        self.assertEqual(merged["cycles"][-1]["status"], "incomplete")
+        self.assertTrue(out.strip().splitlines()[-1].startswith("Report: "), out)
+
+    def test_ctrl_c_stops_every_node_and_reports_what_finished(self):
+        self.make_dist_test(cycles="1:1", duration=3)
+        master = self.start_master(self.master_args("interrupted", "--nodes", "local*3"))
+        pids = self.node_pids("interrupted", 3)
+        for num in range(3):
+            self.wait_for_cycle("interrupted", num, 1)
+        master.proc.send_signal(signal.SIGINT)
+        self.assertEqual(master.proc.wait(timeout=60), 130)
+        out, err = self.master_output()
+        for pid in pids.values():
+            self.assertFalse(alive(pid), f"node process {pid} still runs")
+        merged = read_json(os.path.join(self.run_dir("interrupted"), "results.json"))
+        self.assertEqual(merged["run"]["status"], "interrupted")
+        self.assertEqual([c["status"] for c in merged["cycles"]], ["complete", "incomplete"])
+        self.assertEqual([n["status"] for n in merged["nodes"]], ["incomplete"] * 3)
+        self.assertIn("Interrupted: stopping every node", out)
+        self.assertIn("missing or partial", out)
+        self.assertTrue(out.strip().splitlines()[-1].startswith("Report: "), out)
+
+    def test_node_clock_off_by_30_s_is_measured_and_corrected(self):
+        # The node program runs with its wall clock 30 s ahead (an LD_PRELOAD shim over
+        # clock_gettime): the master measures the offset, starts it at the right moment
+        # and merges its timestamps onto the master clock.
+        shim_c = self.write("skew.c", r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <sys/time.h>
+#include <time.h>
+static long skew(void) { const char *s = getenv("BM_TEST_CLOCK_SKEW_S"); return s ? atol(s) : 0; }
+int clock_gettime(clockid_t id, struct timespec *ts) {
+  static int (*real)(clockid_t, struct timespec *);
+  if (!real) real = (int (*)(clockid_t, struct timespec *))dlsym(RTLD_NEXT, "clock_gettime");
+  int rc = real(id, ts);
+  if (rc == 0 && (id == CLOCK_REALTIME || id == CLOCK_REALTIME_COARSE)) ts->tv_sec += skew();
+  return rc;
+}
+int gettimeofday(struct timeval *tv, void *tz) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  tv->tv_sec = ts.tv_sec;
+  tv->tv_usec = ts.tv_nsec / 1000;
+  return 0;
+}
+time_t time(time_t *t) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  if (t) *t = ts.tv_sec;
+  return ts.tv_sec;
+}
+""")
+        shim = os.path.join(self.out, "skew.so")
+        subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", shim, shim_c, "-ldl"], check=True)
+        wrapper = self.write("skewed-node", f"#!/bin/sh\nBM_TEST_CLOCK_SKEW_S=30 LD_PRELOAD={shim} exec {BENCHMASTER} \"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        skewed_clock = subprocess.run([wrapper, "node", "--clock"], input="", capture_output=True, text=True, check=True)
+        self.assertAlmostEqual(int(skewed_clock.stdout.split()[1]) / 1e6 - time.time(), 30, delta=2)
+
+        self.make_dist_test(cycles="1", duration=2)
+        begin = time.time()
+        proc = run(self.master_args("skewed", "--nodes", "local*2", "-s", wrapper), check=0, timeout=60)
+        elapsed = time.time() - begin
+        self.assertLess(elapsed, 25, "the nodes waited for their own clock instead of the master's")
+        self.assertRegex(proc.stdout, r"local: ready, clock offset \+(29|30)\d\d\d\.\d ms")
+        merged = read_json(os.path.join(self.run_dir("skewed"), "results.json"))
+        for row in merged["nodes"]:
+            self.assertAlmostEqual(row["clock_offset_us"] / 1e6, 30, delta=0.5)
+            self.assertLess(abs(row["start_skew_us"]), 1_000_000, row)
+        # On the master's clock: inside the time the master ran.
+        self.assertGreaterEqual(merged["cycles"][0]["start_epoch_us"] / 1e6, begin - 1)
+        self.assertLessEqual(merged["cycles"][0]["end_epoch_us"] / 1e6, time.time() + 1)
+        for point in merged["series"]:
+            self.assertTrue(begin - 1 <= point["t"] <= time.time() + 1, point["t"])
+
+    def test_missing_bench_node_is_a_clear_error(self):
+        self.make_dist_test(cycles="1", duration=1)
+        proc = run(self.master_args("missing", "--nodes", "local*2", "-s", "/nonexistent/bench-node"), check=2)
+        self.assertIn("cannot start /nonexistent/bench-node: No such file or directory", proc.stdout)
+        self.assertIn("No node can run: nothing started", proc.stdout)
+
+    def test_unwritable_output_folder_stops_before_anything_starts(self):
+        self.make_dist_test(cycles="1", duration=1)
+        blocker = self.write("not-a-folder", "a file where the output folder should be\n")
+        proc = run(["master", os.path.join(self.out, "test_Dist.lua"), "-n", "nowhere", "-w", blocker,
+                    "-x", self.x], check=2)
+        self.assertIn(f"cannot create {blocker}/nowhere/out", proc.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.x, "nowhere")))
+
+    def test_full_output_folder_keeps_the_run_going(self):
+        self.make_dist_test(cycles="1", duration=1)
+        for stream in ("out", "err"):
+            os.makedirs(os.path.join(self.w, "full", stream))
+            os.symlink("/dev/full", os.path.join(self.w, "full", stream, "node-0.txt"))
+        proc = run(self.master_args("full", "--nodes", "local*2"), check=0, timeout=60)
+        self.assertIn(f"cannot write {self.w}/full/out/node-0.txt: No space left on device", proc.stderr)
+        self.assertIn("@progress", read_text(os.path.join(self.w, "full", "out", "node-1.txt")))
+        merged = read_json(os.path.join(self.run_dir("full"), "results.json"))
+        self.assertEqual([n["status"] for n in merged["nodes"]], ["complete", "complete"])
+
+    def test_hostile_label_and_paths_are_never_run(self):
+        self.make_dist_test(cycles="1", duration=1)
+        label = 'it\'s $(touch bm-pwned); `touch bm-pwned` "q" a|b *'
+        x = os.path.join(self.out, "node dir $(touch bm-pwned) 'q'")
+        run(["master", os.path.join(self.out, "test_Dist.lua"), "--nodes", "local*2", "-n", label,
+             "-w", self.w, "-x", x], check=0, timeout=60, cwd=self.out)
+        self.assertEqual(pwned_files(self.out, x), [])
+        self.assertTrue(os.path.isdir(os.path.join(x, label, "node-1")))
+        self.assertEqual(len(self.node_files(self.run_dir(label))), 2)
+        for bad in ("a/b", "line\nbreak", ".."):
+            proc = run(["master", os.path.join(self.out, "test_Dist.lua"), "-n", bad, "-w", self.w], check=2)
+            self.assertIn("-n/--label", proc.stderr)
+
+
+def pwned_files(*folders):
+    """Files a hostile label would have created had a shell run it."""
+    found = []
+    for folder in (*folders, os.path.expanduser("~"), os.getcwd()):
+        for root, _, files in os.walk(folder):
+            found += [os.path.join(root, f) for f in files if f == "bm-pwned"]
+    return found
+
+
+if __name__ == "__main__":
+    unittest.main()
