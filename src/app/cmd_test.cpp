@@ -13,10 +13,15 @@ int cmd_test(const Args& args, const std::string& prog) {
   CLI::App app{"Run a test once (or N times) with one virtual user, printing every request (fl-run-test).", prog};
   TestOptions options;
   int iterations = 1;
+  int users = 1;
   bool quiet = false;
   add_test_options(app, options, conf::Mode::test);
   app.add_option("-n,--iterations", iterations, "run the test N times")->check(CLI::Range(1, 1000000));
   app.add_flag("-q,--quiet", quiet, "print only failures and the summary");
+  // bench/run.py: a fixed number of requests at a given concurrency, for instruction counts.
+  app.add_option("--users", users, "virtual users, each running the test N times")
+      ->check(CLI::Range(1, 100000))
+      ->group("");
   std::vector<std::string> argv(args.rbegin(), args.rend());
   try {
     app.parse(argv);
@@ -33,6 +38,7 @@ int cmd_test(const Args& args, const std::string& prog) {
   engine::FunctionalOptions run;
   run.engine = test->engine;
   run.iterations = iterations;
+  run.users = users;
   run.verbose = !quiet;
   engine::install_interrupt_handlers();
   int code = engine::run_functional_test(std::move(run), std::cout, &error);

@@ -54,7 +54,11 @@ int run_functional_test(FunctionalOptions options, std::ostream& out, std::strin
       if (!result.traceback.empty()) out << result.traceback << '\n';
     } else {
       ++passed;
-      out << fmt::format("ok {} #{} in {}\n", engine.test_function, iteration, format_ms(duration_us));
+      // Quiet (-q): failures and the summary only, which also keeps bench/'s fixed-count
+      // measurements free of a formatted line per test.
+      if (options.verbose) {
+        out << fmt::format("ok {} #{} in {}\n", engine.test_function, iteration, format_ms(duration_us));
+      }
     }
     out << std::flush;
   };
@@ -62,10 +66,12 @@ int run_functional_test(FunctionalOptions options, std::ostream& out, std::strin
   ClockBase clock;
   Worker worker(0, engine, clock);
   if (!worker.start(error)) return 2;
-  worker.begin_cycle(0, 1, {VuStart{0, mono_ns()}}, 0, std::numeric_limits<int64_t>::max(),
+  std::vector<VuStart> starts;
+  for (int vu = 0; vu < options.users; ++vu) starts.push_back(VuStart{vu, mono_ns()});
+  worker.begin_cycle(0, options.users, std::move(starts), 0, std::numeric_limits<int64_t>::max(),
                      static_cast<uint64_t>(options.iterations));
   bool interrupted = false;
-  while (worker.stopped_vus() < 1) {
+  while (worker.stopped_vus() < options.users) {
     if (g_interrupts.load() > 0 && !interrupted) {
       interrupted = true;
       worker.stop_vus(true);

@@ -10,7 +10,8 @@ namespace bm::engine {
 
 struct FunctionalOptions {
   EngineSettings engine;
-  int iterations = 1;
+  int iterations = 1;    // per virtual user
+  int users = 1;         // more than one only for bench/: a fixed amount of work at a concurrency
   bool verbose = true;   // print each request
 };
 
