@@ -113,7 +113,7 @@ int cmd_node(const Args& args, const std::string& prog) {
   char* end = nullptr;
   const long node_num = std::strtol(node_text.c_str(), &end, 10);
   if (*end != '\0' || node_num < 0) return fail(prog, fmt::format("NODE_NUM: '{}' is not a node number", node_text));
-  const fs::path folder = fs::path(working_dir) / run_name / fmt::format("node-{}", node_num);
+  const fs::path folder = fs::absolute(fs::path(working_dir) / run_name / fmt::format("node-{}", node_num));
   std::error_code ec;
   fs::current_path(folder, ec);  // data files the test opens are relative to its folder
   if (ec) return fail(prog, fmt::format("{}: {}", folder.string(), ec.message()));

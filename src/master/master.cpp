@@ -400,8 +400,10 @@ asio::awaitable<void> MasterRun::prepare_host(Host& host) {
   }
   StepResult step = co_await host.transport->open();
   if (step.ok() && options_.push && !host.address.local) {
-    step = co_await host.transport->make_dir(join_remote(options_.node_dir, options_.label));
-    if (step.ok()) step = co_await host.transport->put_file(options_.self_executable, host.program, true);
+    const std::string label_dir = join_remote(options_.node_dir, options_.label);
+    const fs::path self = options_.self_executable;
+    step = co_await host.transport->make_dir(label_dir);
+    if (step.ok()) step = co_await host.transport->put_file(self, host.program, true);
   }
   if (step.ok()) step = co_await measure_clock(host);
   if (!step.ok()) {
@@ -494,18 +496,21 @@ asio::awaitable<void> MasterRun::prepare_node(Node& node) {
     }
   }
   // Results of an earlier run with the same label must not pass for this run's.
-  StepResult step = co_await transport.remove_tree(join_remote(node.folder, "results"));
+  // (Paths are named variables: g++ 12 mishandles some temporaries inside co_await.)
+  const std::string old_results = join_remote(node.folder, "results");
+  const std::string test_copy = join_remote(node.folder, "test_" + bundle_->name + ".lua");
+  const std::string conf_target = join_remote(node.folder, bundle_->name + ".conf");
+  StepResult step = co_await transport.remove_tree(old_results);
   if (step.ok()) step = co_await transport.make_dir(node.folder);
-  if (step.ok()) {
-    step = co_await transport.put_file(bundle_->test_file, join_remote(node.folder, "test_" + bundle_->name + ".lua"),
-                                       false);
-  }
-  if (step.ok()) step = co_await transport.put_file(conf_copy, join_remote(node.folder, bundle_->name + ".conf"), false);
+  if (step.ok()) step = co_await transport.put_file(bundle_->test_file, test_copy, false);
+  if (step.ok()) step = co_await transport.put_file(conf_copy, conf_target, false);
   for (const auto& file : bundle_->data_files) {
     if (!step.ok()) break;
-    const std::string parent = fs::path(file).parent_path().string();
-    if (!parent.empty()) step = co_await transport.make_dir(join_remote(node.folder, parent));
-    if (step.ok()) step = co_await transport.put_file(test_dir / file, join_remote(node.folder, file), false);
+    const std::string parent = join_remote(node.folder, fs::path(file).parent_path().string());
+    const std::string target = join_remote(node.folder, file);
+    const fs::path source = test_dir / file;
+    step = co_await transport.make_dir(parent);
+    if (step.ok()) step = co_await transport.put_file(source, target, false);
   }
   if (!step.ok()) {
     fail_node(node, step.error);
@@ -639,7 +644,8 @@ asio::awaitable<void> MasterRun::stop_nodes(bool kill_now) {
     }
     if (!first_request) continue;
     const long long pid = node->entry.address.local ? node->child->pid : node->node_pid;
-    StepResult step{"no process id yet"};
+    StepResult step;
+    step.error = "no process id yet";
     if (pid > 0) step = co_await node->host->transport->terminate(pid);
     if (!step.ok() && node->phase == NodePhase::running) {
       // Not known yet or not reachable: closing its input stops it too (bench-node --stop-on-eof).
@@ -662,7 +668,8 @@ asio::awaitable<void> MasterRun::stop_nodes(bool kill_now) {
 
 asio::awaitable<void> MasterRun::collect(Node& node) {
   const fs::path local = layout_.results_dir / fmt::format("node-{}.json", node.num);
-  StepResult step = co_await node.host->transport->get_file(join_remote(node.folder, "results/results.json"), local);
+  const std::string remote = join_remote(node.folder, "results/results.json");
+  StepResult step = co_await node.host->transport->get_file(remote, local);
   if (!step.ok()) {
     node.collect_error = step.error;
     co_return;

@@ -116,8 +116,9 @@ class SshTransport final : public Transport {
         co_return StepResult{fmt::format("cannot connect ({}){}", describe_wait_status(status),
                                          detail.empty() ? "" : ": " + detail)};
       }
-      auto check = co_await run_process(runtime_.io, runtime_.reaper, SpawnSpec{with_destination(kCheckMaster), {}},
-                                        "", 10s);
+      SpawnSpec check_spec = spec(kCheckMaster);
+      std::string no_input;
+      auto check = co_await run_process(runtime_.io, runtime_.reaper, std::move(check_spec), std::move(no_input), 10s);
       if (check.ok()) co_return StepResult{};
       if (std::chrono::steady_clock::now() > deadline) {
         ::kill(master_pid_, SIGTERM);
@@ -129,15 +130,17 @@ class SshTransport final : public Transport {
   }
 
   SpawnSpec spawn_spec(const NodeCommand& command) const override {
-    return SpawnSpec{with_destination(kClient, remote_command_line(command)), {}};
+    return spec(kClient, remote_command_line(command));
   }
 
   asio::awaitable<StepResult> make_dir(const std::string& path) override {
-    co_return co_await shell_step("mkdir -p -- " + shell_quote(path), "", fmt::format("cannot create {}", path));
+    std::string script = "mkdir -p -- " + shell_quote(path), what = fmt::format("cannot create {}", path);
+    co_return co_await shell_step(script, std::string(), what);
   }
 
   asio::awaitable<StepResult> remove_tree(const std::string& path) override {
-    co_return co_await shell_step("rm -rf -- " + shell_quote(path), "", fmt::format("cannot remove {}", path));
+    std::string script = "rm -rf -- " + shell_quote(path), what = fmt::format("cannot remove {}", path);
+    co_return co_await shell_step(script, std::string(), what);
   }
 
   asio::awaitable<StepResult> put_file(const fs::path& local, const std::string& remote, bool executable) override {
@@ -149,13 +152,15 @@ class SshTransport final : public Transport {
     std::string script = "cat > " + shell_quote(temporary);
     if (executable) script += " && chmod 755 " + shell_quote(temporary);
     script += " && mv -f -- " + shell_quote(temporary) + " " + shell_quote(remote);
-    co_return co_await shell_step(script, content.str(), fmt::format("cannot copy {} to {}", local.string(), remote));
+    std::string what = fmt::format("cannot copy {} to {}", local.string(), remote);
+    co_return co_await shell_step(script, content.str(), what);
   }
 
   asio::awaitable<StepResult> get_file(const std::string& remote, const fs::path& local) override {
-    auto result = co_await run_process(runtime_.io, runtime_.reaper,
-                                       SpawnSpec{with_destination(kClient, "cat -- " + shell_quote(remote)), {}},
-                                       "", settings_.step_timeout);
+    SpawnSpec cat = spec(kClient, "cat -- " + shell_quote(remote));
+    std::string no_input;
+    auto result = co_await run_process(runtime_.io, runtime_.reaper, std::move(cat), std::move(no_input),
+                                       settings_.step_timeout);
     if (!result.ok()) co_return StepResult{fmt::format("cannot fetch {}: {}", remote, result.failure())};
     fs::path temporary = local;
     temporary += ".tmp";
@@ -176,14 +181,16 @@ class SshTransport final : public Transport {
   }
 
   asio::awaitable<StepResult> terminate(long long pid) override {
-    co_return co_await shell_step("kill -TERM " + shell_quote(std::to_string(pid)), "",
-                                  fmt::format("cannot stop process {}", pid));
+    std::string script = "kill -TERM " + shell_quote(std::to_string(pid)), what = fmt::format("cannot stop process {}", pid);
+    co_return co_await shell_step(script, std::string(), what);
   }
 
   asio::awaitable<void> close() override {
     if (master_pid_ <= 0) co_return;
     if (runtime_.reaper.running(master_pid_)) {
-      co_await run_process(runtime_.io, runtime_.reaper, SpawnSpec{with_destination(kExitMaster), {}}, "", 10s);
+      SpawnSpec exit_spec = spec(kExitMaster);
+      std::string no_input;
+      co_await run_process(runtime_.io, runtime_.reaper, std::move(exit_spec), std::move(no_input), 10s);
       if (runtime_.reaper.running(master_pid_)) ::kill(master_pid_, SIGTERM);
     }
     co_await runtime_.reaper.wait(master_pid_);
@@ -200,10 +207,17 @@ class SshTransport final : public Transport {
     return argv;
   }
 
-  asio::awaitable<StepResult> shell_step(const std::string& script, std::string input, const std::string& what) {
-    auto result = co_await run_process(runtime_.io, runtime_.reaper,
-                                       SpawnSpec{with_destination(kClient, script), {}},
-                                       std::move(input), settings_.step_timeout);
+  // Built outside coroutine expressions: g++ 12 mishandles braced temporaries in co_await.
+  SpawnSpec spec(const std::vector<std::string>& options, std::string remote = {}) const {
+    SpawnSpec spawn;
+    spawn.argv = with_destination(options, std::move(remote));
+    return spawn;
+  }
+
+  asio::awaitable<StepResult> shell_step(std::string script, std::string input, std::string what) {
+    SpawnSpec step = spec(kClient, script);
+    auto result = co_await run_process(runtime_.io, runtime_.reaper, std::move(step), std::move(input),
+                                       settings_.step_timeout);
     if (!result.ok()) co_return StepResult{what + ": " + result.failure()};
     co_return StepResult{};
   }

@@ -1,0 +1,130 @@
+"""bench-master over SSH: a real OpenSSH sshd started by the test on loopback (its own
+config, port, host key and authorized key), several host entries (127.0.0.1, 127.0.0.2,
+localhost) carrying 5 node processes, and the SSH faults: an unreachable node, a refused
+login, an unknown host key, a missing bench-node, Ctrl-C, a hostile label and path."""
+
+import os
+import re
+import signal
+import unittest
+
+from harness import BENCHMASTER, Sshd, read_json, run
+from test_master import DistributedCase, alive, pwned_files, read_text
+
+# The build's bench-node, by absolute path, as -s gives it.
+BENCH_NODE = os.path.join(os.path.dirname(os.path.abspath(BENCHMASTER)), "bench-node")
+
+
+class SshCase(DistributedCase):
+    def setUp(self):
+        super().setUp()
+        self.sshd = self.start(Sshd(os.path.join(self.out, "sshd")))
+        self.port = self.sshd.port
+
+    def ssh_args(self, label, nodes, *extra, script=BENCH_NODE):
+        args = self.master_args(label, "--nodes", nodes, *self.sshd.ssh_options(), *extra)
+        return args + (["-s", script] if script else [])
+
+
+class SshTransport(SshCase):
+    def test_five_nodes_over_three_host_entries_merge_exactly(self):
+        self.make_dist_test()
+        before = self.demo.counter()["requests"]
+        nodes = f"127.0.0.1:{self.port}*2,127.0.0.2:{self.port}*2,localhost:{self.port}"
+        proc = run(self.ssh_args("ssh-run", nodes, "-p", "3"), check=0, timeout=120)
+        served = self.demo.counter()["requests"] - before
+        merged, _ = self.check_merged_run("ssh-run", proc, 5, served, node_dir=self.x)
+        self.assertEqual(merged["config"]["cycles"], [10, 15])
+        for host in ("127.0.0.1", "127.0.0.2", "localhost"):
+            self.assertIn(f"{host}:{self.port}: ready, clock offset", proc.stdout)
+        # One connection per host entry carried every step: sshd logged three logins.
+        logins = re.findall(r"Accepted publickey for root", read_text(os.path.join(self.out, "sshd", "sshd.log")))
+        self.assertEqual(len(logins), 3)
+
+    def test_push_copies_this_program_and_a_hostile_label_is_never_run(self):
+        self.make_dist_test(cycles="1", duration=1)
+        label = 'it\'s $(touch bm-pwned); `touch bm-pwned` "q" a|b *\\'
+        x = os.path.join(self.out, "node dir $(touch bm-pwned) 'q';")
+        args = self.master_args(label, "--nodes", f"127.0.0.1:{self.port}*2", *self.sshd.ssh_options(), "--push")
+        args[args.index("-x") + 1] = x
+        run(args, check=0, timeout=120)
+        self.assertEqual(pwned_files(self.out, x), [])
+        self.assertTrue(os.access(os.path.join(x, label, "bench-node"), os.X_OK))
+        self.assertEqual(len(self.node_files(self.run_dir(label))), 2)
+
+
+class SshFaults(SshCase):
+    def rows(self, label):
+        return {n["node_num"]: n for n in read_json(os.path.join(self.run_dir(label), "results.json"))["nodes"]}
+
+    def test_unreachable_node_and_refused_login_leave_the_others_running(self):
+        self.make_dist_test(cycles="1", duration=1)
+        nothing_there = self.sshd.port + 1 if self.sshd.port < 65535 else 1024
+        nodes = (f"127.0.0.1:{self.port},127.0.0.1:{nothing_there},ghost@127.0.0.2:{self.port},"
+                 f"localhost:{self.port}")
+        proc = run(self.ssh_args("faults", nodes), check=3, timeout=120)
+        rows = self.rows("faults")
+        self.assertEqual(rows[0]["status"], "complete")
+        self.assertEqual(rows[3]["status"], "complete")
+        self.assertEqual(rows[1]["status"], "failed")
+        self.assertIn("Connection refused", rows[1]["message"])
+        self.assertEqual(rows[2]["status"], "failed")
+        self.assertIn("Permission denied", rows[2]["message"])
+        self.assertIn(f"node 1 (127.0.0.1:{nothing_there}): cannot connect", proc.stdout)
+        self.assertTrue(proc.stdout.strip().splitlines()[-1].startswith("Report: "))
+
+    def test_require_all_starts_nothing_when_a_node_is_unreachable(self):
+        self.make_dist_test(cycles="1", duration=1)
+        proc = run(self.ssh_args("all", f"127.0.0.1:{self.port},127.0.0.1:1", "--require-all"), check=2, timeout=60)
+        self.assertIn("--require-all: not every node is ready, nothing started", proc.stdout)
+        self.assertFalse(os.path.exists(os.path.join(self.x, "all", "node-0", "results")))
+
+    def test_unknown_host_key_is_refused_unless_accept_new(self):
+        self.make_dist_test(cycles="1", duration=1)
+        nodes = f"127.0.0.1:{self.port},127.0.0.3:{self.port}"
+        proc = run(self.ssh_args("unknown-key", nodes), check=3, timeout=60)
+        row = self.rows("unknown-key")[1]
+        self.assertEqual(row["status"], "failed")
+        self.assertIn("Host key verification failed", row["message"])
+        self.assertNotIn("127.0.0.3", read_text(self.sshd.known_hosts))
+
+        run(self.ssh_args("accept-new", nodes, "--accept-new-host-keys"), check=0, timeout=60)
+        self.assertEqual([r["status"] for r in self.rows("accept-new").values()], ["complete", "complete"])
+        self.assertIn(f"[127.0.0.3]:{self.port}", read_text(self.sshd.known_hosts))
+
+    def test_changed_host_key_is_refused_even_with_accept_new(self):
+        self.make_dist_test(cycles="1", duration=1)
+        with open(self.sshd.known_hosts, "w") as f:
+            f.write(f"[127.0.0.1]:{self.port} ssh-ed25519 "
+                    "AAAAC3NzaC1lZDI1NTE5AAAAIBm2G2vMtmlOVwhRqM5Bb+1DxTd1G9J1fd7ozi6mSq5Y\n")
+        proc = run(self.ssh_args("changed", f"127.0.0.1:{self.port}", "--accept-new-host-keys"), check=2, timeout=60)
+        self.assertIn("Host key verification failed", proc.stdout)
+
+    def test_missing_bench_node_names_the_program(self):
+        self.make_dist_test(cycles="1", duration=1)
+        proc = run(self.ssh_args("no-node", f"127.0.0.1:{self.port},127.0.0.2:{self.port}",
+                                 script="/nonexistent/bench-node"), check=2, timeout=60)
+        self.assertIn("cannot run the node program '/nonexistent/bench-node'", proc.stdout)
+        self.assertIn("exit 127", proc.stdout)
+        self.assertIn("No node can run: nothing started", proc.stdout)
+
+    def test_ctrl_c_stops_the_remote_nodes(self):
+        self.make_dist_test(cycles="1:1", duration=3)
+        nodes = f"127.0.0.1:{self.port}*2,127.0.0.2:{self.port}"
+        master = self.start_master(self.ssh_args("ssh-interrupted", nodes))
+        pids = self.node_pids("ssh-interrupted", 3)
+        for num in range(3):
+            self.wait_for_cycle("ssh-interrupted", num, 1)
+        master.proc.send_signal(signal.SIGINT)
+        self.assertEqual(master.proc.wait(timeout=60), 130)
+        out, _ = self.master_output()
+        for pid in pids.values():
+            self.assertFalse(alive(pid), f"remote node process {pid} still runs")
+        merged = read_json(os.path.join(self.run_dir("ssh-interrupted"), "results.json"))
+        self.assertEqual([c["status"] for c in merged["cycles"]], ["complete", "incomplete"])
+        self.assertEqual([n["status"] for n in merged["nodes"]], ["incomplete"] * 3)
+        self.assertTrue(out.strip().splitlines()[-1].startswith("Report: "), out)
+
+
+if __name__ == "__main__":
+    unittest.main()
