@@ -18,6 +18,7 @@ void Recorder::begin_cycle(int cycle, int cvus, int64_t window_start_ns, int64_t
   page_index_.clear();
   request_index_.clear();
   test_index_.clear();
+  main_request_of_page_.clear();
 }
 
 int Recorder::page_slot(std::string_view key) {
@@ -46,6 +47,21 @@ int Recorder::request_slot(int page, std::string_view key, std::string_view meth
   }
   int slot = static_cast<int>(index);
   request_index_.emplace(scratch_key_, slot);
+  return slot;
+}
+
+int Recorder::main_request_slot(int page, std::string_view key, std::string_view method, std::string_view url) {
+  const auto index = static_cast<size_t>(page);
+  // The overflow page holds many keys: only a page that is its key has one main request.
+  const bool own_key = cycle_results_.pages[index].key == key;
+  if (own_key && index < main_request_of_page_.size() && main_request_of_page_[index] >= 0) {
+    return main_request_of_page_[index];
+  }
+  const int slot = request_slot(page, key, method, url, RequestKind::main);
+  if (own_key) {
+    if (index >= main_request_of_page_.size()) main_request_of_page_.resize(index + 1, -1);
+    main_request_of_page_[index] = slot;
+  }
   return slot;
 }
 
@@ -170,6 +186,7 @@ stats::CycleResults Recorder::take_cycle() {
   page_index_.clear();
   request_index_.clear();
   test_index_.clear();
+  main_request_of_page_.clear();
   return out;
 }
 

@@ -46,6 +46,9 @@ class Recorder {
 
   int page_slot(std::string_view key);
   int request_slot(int page, std::string_view key, std::string_view method, std::string_view url, RequestKind kind);
+  // request_slot() of a page's main request, whose key is the page's own: remembered per
+  // page, so the usual request costs no hashing here.
+  int main_request_slot(int page, std::string_view key, std::string_view method, std::string_view url);
   int test_slot(std::string_view key);
 
   void request_done(int slot, const RequestSample& sample);
@@ -83,6 +86,7 @@ class Recorder {
   int running_vus_ = 0;
   stats::CycleResults cycle_results_;
   StringMap<int> page_index_, request_index_, test_index_;
+  std::vector<int> main_request_of_page_;  // by page slot, -1 until known
   std::string scratch_key_;
   stats::SecondAccumulator second_;
   int64_t current_second_ = 0;

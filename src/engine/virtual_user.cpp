@@ -375,7 +375,7 @@ bool VirtualUser::begin_page(const script::PageRequest& request, std::string* er
   kind_ = RequestKind::main;
   parser_ = &main_parser_;
   parser_->set_store_body(true);
-  request_slot_ = worker_.recorder().request_slot(page_slot_, outcome_.key, method_, url_text_, kind_);
+  request_slot_ = worker_.recorder().main_request_slot(page_slot_, outcome_.key, method_, url_text_);
   attempt_ = 0;
   // Started by handle() once the script has yielded: the script is inside lua_resume.
   exchange_requested_ = true;
@@ -681,10 +681,10 @@ bool VirtualUser::status_ok(int status) const {
 void VirtualUser::store_cookies(const http::ResponseParser& parser, const http::Url& url) {
   int64_t now_s = 0;
   for (size_t i = 0, n = parser.header_count(); i < n; ++i) {
-    auto [name, value] = parser.header_at(i);
+    std::string_view name = parser.header_name(i);
     if (name.size() == 10 && strncasecmp(name.data(), "set-cookie", 10) == 0) {
       if (now_s == 0) now_s = wall_us() / 1000000;
-      cookies_.store(url, value, now_s);
+      cookies_.store(url, parser.header_at(i).second, now_s);
     }
   }
 }

@@ -53,6 +53,30 @@ size_t span_without_controls(const char* begin, const char* end) {
   return static_cast<size_t>(p - begin);
 }
 
+// A header name, or a value without control characters, against a lower-case literal.
+// Letters differ from their lower-case form only in bit 0x20, and setting that bit turns
+// no other such byte into a letter or '-': OR-ing it in compares case-insensitively,
+// eight bytes at a time (two overlapping words cover 8 to 16 bytes).
+template <size_t N>
+bool equals_lower(std::string_view text, const char (&lower)[N]) {
+  constexpr size_t n = N - 1;
+  if (text.size() != n) return false;
+  if constexpr (n >= 8 && n <= 16) {
+    constexpr uint64_t kCaseBits = 0x2020202020202020ULL;
+    uint64_t head, tail, lower_head, lower_tail;
+    std::memcpy(&head, text.data(), 8);
+    std::memcpy(&tail, text.data() + n - 8, 8);
+    std::memcpy(&lower_head, lower, 8);
+    std::memcpy(&lower_tail, lower + n - 8, 8);
+    return (head | kCaseBits) == lower_head && (tail | kCaseBits) == lower_tail;
+  } else {
+    for (size_t i = 0; i < n; ++i) {
+      if ((text[i] | 0x20) != lower[i]) return false;
+    }
+    return true;
+  }
+}
+
 // Content-Length as http_parser reads it in the common case: digits only.
 bool parse_length(std::string_view digits, uint64_t* length) {
   if (digits.empty() || digits.size() > 18) return false;
@@ -302,33 +326,18 @@ bool ResponseParser::parse_whole_head(const char* data, size_t len, size_t* head
     if (end - p < 3 || p[0] != '\r' || p[1] != '\n' || p[2] == ' ' || p[2] == '\t') return false;
     p += 2;
 
-    switch (field.size()) {
-      case 14:
-        if (iequals(field, "content-length")) {
-          if (has_length || !parse_length(trim_ows(value), &length)) return false;
-          has_length = true;
-        }
-        break;
-      case 10:
-        if (iequals(field, "connection")) {
-          if (connection != Connection::unset) return false;
-          const std::string_view token = trim_ows(value);
-          if (iequals(token, "keep-alive")) connection = Connection::keep_alive;
-          else if (iequals(token, "close")) connection = Connection::close;
-          else return false;
-        }
-        break;
-      case 17:
-        if (iequals(field, "transfer-encoding")) return false;
-        break;
-      case 16:
-        if (iequals(field, "proxy-connection")) return false;
-        break;
-      case 7:
-        if (iequals(field, "upgrade")) return false;
-        break;
-      default:
-        break;
+    if (equals_lower(field, "content-length")) {
+      if (has_length || !parse_length(trim_ows(value), &length)) return false;
+      has_length = true;
+    } else if (equals_lower(field, "connection")) {
+      if (connection != Connection::unset) return false;
+      const std::string_view token = trim_ows(value);
+      if (equals_lower(token, "keep-alive")) connection = Connection::keep_alive;
+      else if (equals_lower(token, "close")) connection = Connection::close;
+      else return false;
+    } else if (equals_lower(field, "transfer-encoding") || equals_lower(field, "proxy-connection") ||
+               equals_lower(field, "upgrade")) {
+      return false;
     }
     headers_.push_back({static_cast<uint32_t>(name - base), static_cast<uint32_t>(field.size()),
                         static_cast<uint32_t>(value_begin - base), static_cast<uint32_t>(value.size())});
@@ -374,10 +383,13 @@ std::pair<std::string_view, std::string_view> ResponseParser::header_at(size_t i
           trim_ows(all.substr(h.value_offset, h.value_length))};
 }
 
+std::string_view ResponseParser::header_name(size_t i) const {
+  return std::string_view(head_).substr(headers_[i].name_offset, headers_[i].name_length);
+}
+
 std::string_view ResponseParser::header(std::string_view name) const {
   for (size_t i = 0; i < headers_.size(); ++i) {
-    const auto [field, value] = header_at(i);
-    if (iequals(field, name)) return value;
+    if (headers_[i].name_length == name.size() && iequals(header_name(i), name)) return header_at(i).second;
   }
   return {};
 }

@@ -54,6 +54,7 @@ class ResponseParser {
   // views stay valid until reset().
   size_t header_count() const { return headers_.size(); }
   std::pair<std::string_view, std::string_view> header_at(size_t i) const;
+  std::string_view header_name(size_t i) const;
   std::string_view header(std::string_view name) const;  // case-insensitive, first, "" if none
 
   std::string_view body() const { return body_; }
