@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: installs the dependencies, builds, starts the bundled demo target on
-# loopback, runs a bench of the shop example against it, and prints where the results
-# and report went. Extra arguments go to the bench (e.g. -c 10:20 -D 30).
+# loopback, runs a distributed bench of the shop example on local node processes, and
+# ends with the path of the merged report. Extra arguments go to bench-master
+# (e.g. -c 10:20 -D 30 --nodes 'local*4').
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bash "$here/scripts/install-deps.sh"
@@ -20,8 +21,6 @@ for _ in $(seq 100); do [ -s "$ready" ] && break; sleep 0.1; done
 url=$(cat "$ready")
 echo "demo target: $url"
 
-"$bin" run "$here/examples/test_Shop.lua" -u "$url" -c 5:10:20 -D 5 --cycle-time 1 \
-  -o "$out/shop-$(date +%Y%m%dT%H%M%S)" "$@" | tee "$out/last-run.txt"
-results=$(sed -n 's/^Results: //p' "$out/last-run.txt" | tail -n 1)
-"$bin" report "$results"
-echo "Report: $results"
+# Two node processes on this machine (no SSH needed), one event-loop thread each.
+"$bin" master "$here/examples/test_Shop.lua" --nodes 'local*2' --workers 1 \
+  -u "$url" -c 5:10:20 -D 5 --cycle-time 1 -n shop-demo -w "$out" "$@"
