@@ -14,7 +14,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev nginx-light openssh-server openssh-client
   chromium procps iproute2 curl python3
   # benchmarks
-  wrk nghttp2-client valgrind util-linux time
+  wrk nghttp2-client valgrind util-linux time linux-perf strace
 )
 
 missing=()
