@@ -191,7 +191,7 @@ class MasterRun {
   asio::awaitable<void> supervise(Node& node, WaitGroup& group);
   asio::awaitable<void> pump(Node& node, asio::posix::stream_descriptor& pipe, bool is_stdout);
   void on_output_line(Node& node, std::string_view line);
-  asio::awaitable<void> show_status(const bool& running);
+  asio::awaitable<void> show_status();
   asio::awaitable<void> stop_nodes(bool kill_now);
   asio::awaitable<void> collect(Node& node);
   void wait_for_signals();
@@ -209,6 +209,7 @@ class MasterRun {
   ChildReaper reaper_;
   asio::signal_set signals_;
   asio::steady_timer grace_{io_};  // how long stopping nodes may take
+  asio::steady_timer tick_{io_};   // the live status line's refresh
   std::map<std::string, Host> hosts_;
   std::vector<Node> nodes_;
   std::optional<TestBundle> bundle_;
@@ -373,11 +374,10 @@ asio::awaitable<void> MasterRun::main() {
     }
   }
   // 3. Watch them.
-  bool watching = true;
-  asio::co_spawn(io_, show_status(watching), rethrow);
+  asio::co_spawn(io_, show_status(), rethrow);
   co_await group.wait();
-  watching = false;
   running_phase_ = false;
+  tick_.cancel();
   grace_.cancel();
   if (status_shown_ && tty_) say(live_->line(counts(), wall_now_us()));
 
@@ -617,10 +617,9 @@ void MasterRun::on_output_line(Node& node, std::string_view line) {
   }
 }
 
-asio::awaitable<void> MasterRun::show_status(const bool& running) {
-  asio::steady_timer tick(io_);
+asio::awaitable<void> MasterRun::show_status() {
   int64_t last_plain_us = 0;
-  while (running) {
+  while (running_phase_) {
     const int64_t now = wall_now_us();
     if (tty_) {
       out_ << "\r\033[K" << live_->line(counts(), now) << std::flush;
@@ -629,8 +628,9 @@ asio::awaitable<void> MasterRun::show_status(const bool& running) {
       out_ << live_->line(counts(), now) << '\n' << std::flush;
       last_plain_us = now;
     }
-    tick.expires_after(1s);
-    co_await tick.async_wait(use_awaitable);
+    tick_.expires_after(1s);
+    boost::system::error_code ec;
+    co_await tick_.async_wait(asio::redirect_error(use_awaitable, ec));
   }
 }
 
@@ -653,7 +653,7 @@ asio::awaitable<void> MasterRun::stop_nodes(bool kill_now) {
       node->child->in->close(ignored);
     }
   }
-  if (kill_now || !first_request) co_return;
+  if (kill_now || !first_request || !running_phase_) co_return;
   // A node saves its results and exits within its drain; past a minute it is killed.
   // main() cancels the wait when every node has ended.
   grace_.expires_after(60s);
@@ -762,8 +762,10 @@ int MasterRun::finish() {
   say(fmt::format("Merged {} of {} nodes: {} requests, {} errors", inputs.size(), nodes_.size(), requests, errors));
   for (const auto& row : merged->nodes) {
     if (row.status != stats::NodeStatus::complete) {
-      say(fmt::format("  missing or partial: node {} ({}): {}: {}", row.node_num, row.host, stats::to_string(row.status),
-                      row.message));
+      const std::string name = row.node_num >= 0 && static_cast<std::size_t>(row.node_num) < nodes_.size()
+                                   ? nodes_[static_cast<std::size_t>(row.node_num)].name()
+                                   : fmt::format("node {}", row.node_num);
+      say(fmt::format("  missing or partial: {}: {}: {}", name, stats::to_string(row.status), row.message));
     }
   }
   if (!cycles_complete) say("  not every cycle completed on every node (see cycles[].status)");

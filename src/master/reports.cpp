@@ -5,16 +5,9 @@
 #include <fmt/format.h>
 
 #include "master/master.hpp"
-#include "stats/results.hpp"
-
-#if __has_include("report/text_report.hpp")
-#include "report/text_report.hpp"
-#define BM_MASTER_TEXT_REPORT 1
-#endif
-#if __has_include("report/html_report.hpp")
 #include "report/html_report.hpp"
-#define BM_MASTER_HTML_REPORT 1
-#endif
+#include "report/text_report.hpp"
+#include "stats/results.hpp"
 
 namespace bm::master {
 
@@ -23,26 +16,18 @@ namespace fs = std::filesystem;
 fs::path build_reports(const fs::path& run_dir, std::string* error) {
   stats::Results results;
   if (!stats::read_results(run_dir / "results.json", results, error)) return {};
-  fs::path shown;
-#ifdef BM_MASTER_TEXT_REPORT
+  const fs::path text = run_dir / "report.txt";
   {
-    const fs::path text = run_dir / "report.txt";
     std::ofstream file(text, std::ios::binary | std::ios::trunc);
     report::render_text_report(results, file, report::TextOptions{});
     if (!file.flush()) {
       *error = fmt::format("cannot write {}", text.string());
       return {};
     }
-    shown = text;
   }
-#endif
-#ifdef BM_MASTER_HTML_REPORT
   fs::path html;
   if (!report::build_html_report(results, run_dir, error, &html)) return {};
-  shown = html;
-#endif
-  if (shown.empty()) shown = run_dir / "results.json";
-  return shown;
+  return html;
 }
 
 }  // namespace bm::master
