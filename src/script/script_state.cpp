@@ -20,6 +20,11 @@ constexpr const char* kOutcomeMeta = "benchmaster.outcome";
 constexpr const char* kConfKey = "benchmaster.conf";
 constexpr const char* kIdentityKey = "benchmaster.identity";
 
+// Every vu method carries the vu and response metatables as upvalues: fetching one is an
+// index into the running closure rather than a registry lookup by name. (A continuation
+// runs in its C function's frame, so it sees the same upvalues.)
+constexpr int kVuMetaUpvalue = 1, kResponseMetaUpvalue = 2;
+
 VuHost* host_of(lua_State* L) { return *static_cast<VuHost**>(lua_getextraspace(L)); }
 
 VuHost* require_host(lua_State* L, const char* what) {
@@ -33,9 +38,8 @@ void check_self(lua_State* L, const char* method) {
   if (!lua_istable(L, 1) || !lua_getmetatable(L, 1)) {
     luaL_error(L, "vu:%s: call it with a colon (vu:%s(...)), not a dot", method, method);
   }
-  luaL_getmetatable(L, kVuMeta);
-  bool ok = lua_rawequal(L, -1, -2);
-  lua_pop(L, 2);
+  bool ok = lua_rawequal(L, -1, lua_upvalueindex(kVuMetaUpvalue));
+  lua_pop(L, 1);
   if (!ok) luaL_error(L, "vu:%s: call it with a colon (vu:%s(...)), not a dot", method, method);
 }
 
@@ -320,7 +324,8 @@ void push_response(lua_State* L, VuHost* host) {
   *r = LuaResponse{host,          out.sequence,  out.status,   out.redirects,  out.resources,
                    out.verdict,   out.connect_us, out.first_byte_us, out.total_us, out.body_bytes,
                    out.wire_bytes};
-  luaL_setmetatable(L, kResponseMeta);
+  lua_pushvalue(L, lua_upvalueindex(kResponseMetaUpvalue));
+  lua_setmetatable(L, -2);
 }
 
 // ---------------------------------------------------------------- vu methods
@@ -687,17 +692,19 @@ ScriptState::ScriptState() {
   *static_cast<VuHost**>(lua_getextraspace(L_)) = nullptr;
   luaL_openlibs(L_);
 
-  luaL_newmetatable(L_, kVuMeta);
-  luaL_newlib(L_, kVuMethods);
-  lua_setfield(L_, -2, "__index");
-  lua_pop(L_, 1);
-
   luaL_newmetatable(L_, kResponseMeta);
   lua_pushcfunction(L_, response_index);
   lua_setfield(L_, -2, "__index");
   lua_pushcfunction(L_, response_tostring);
   lua_setfield(L_, -2, "__tostring");
-  lua_pop(L_, 1);
+
+  luaL_newmetatable(L_, kVuMeta);  // response meta, vu meta
+  luaL_newlibtable(L_, kVuMethods);
+  lua_pushvalue(L_, -2);  // upvalue kVuMetaUpvalue
+  lua_pushvalue(L_, -4);  // upvalue kResponseMetaUpvalue
+  luaL_setfuncs(L_, kVuMethods, 2);
+  lua_setfield(L_, -2, "__index");
+  lua_pop(L_, 2);
 
   luaL_newmetatable(L_, kOutcomeMeta);
   lua_pushcfunction(L_, outcome_tostring);
