@@ -56,8 +56,7 @@ VirtualUser::VirtualUser(Worker& worker, int vu_id, int cycle, int cvus, uint64_
       vu_id_(vu_id),
       cycle_(cycle),
       cvus_(cvus),
-      max_iterations_(max_iterations),
-      timer_(worker.io()) {
+      max_iterations_(max_iterations) {
   const auto& bench = worker_.settings().bench;
   settings_.ok_codes = bench.ok_codes;
   settings_.user_agent = bench.user_agent;
@@ -67,6 +66,16 @@ VirtualUser::VirtualUser(Worker& worker, int vu_id, int cycle, int cvus, uint64_
 VirtualUser::~VirtualUser() {
   for (auto& conn : connections_) close(*conn);
   worker_.script().destroy_vu(script_vu_);
+}
+
+asio::steady_timer& VirtualUser::timer() {
+  if (!timer_) timer_ = std::make_unique<asio::steady_timer>(worker_.io());
+  return *timer_;
+}
+
+VirtualUser::RareState& VirtualUser::rare() {
+  if (!rare_) rare_ = std::make_unique<RareState>();
+  return *rare_;
 }
 
 void VirtualUser::log(std::string_view line) {
@@ -82,8 +91,8 @@ void VirtualUser::start_at(int64_t start_ns) {
     asio::post(worker_.io(), [this] { begin(); });
     return;
   }
-  timer_.expires_after(std::chrono::nanoseconds(delay));
-  timer_.async_wait([this](const boost::system::error_code& ec) {
+  timer().expires_after(std::chrono::nanoseconds(delay));
+  timer().async_wait([this](const boost::system::error_code& ec) {
     if (ec || stop_requested_) {
       finish();
       return;
@@ -95,7 +104,7 @@ void VirtualUser::start_at(int64_t start_ns) {
 void VirtualUser::run_hook(script::Hook hook, int cycle, int cvus,
                            std::function<void(const script::RunResult&)> done) {
   phase_ = Phase::hook;
-  hook_done_ = std::move(done);
+  rare().hook_done = std::move(done);
   handle(worker_.script().start_hook(script_vu_, hook, {static_cast<double>(cycle), static_cast<double>(cvus)}));
 }
 
@@ -171,7 +180,7 @@ void VirtualUser::handle(const script::RunResult& result) {
       return;
     case Phase::test:
       if (script.has_hook(script::Hook::teardown)) {
-        test_result_ = result;
+        rare().test_result = result;
         phase_ = Phase::teardown;
         handle(script.start_hook(script_vu_, script::Hook::teardown));
         return;
@@ -179,11 +188,11 @@ void VirtualUser::handle(const script::RunResult& result) {
       end_test(result);
       return;
     case Phase::teardown:
-      end_test(test_result_.state == State::failed ? test_result_ : result);
+      end_test(rare_->test_result.state == State::failed ? rare_->test_result : result);
       return;
     case Phase::hook:
       phase_ = Phase::done;
-      hook_done_(result);
+      rare_->hook_done(result);
       return;
     case Phase::teardown_vu:
       phase_ = Phase::done;
@@ -224,8 +233,8 @@ void VirtualUser::end_test(const script::RunResult& result) {
   double pause = worker_.settings().bench.sleep_time_s;
   phase_ = Phase::between_tests;
   if (pause > 0 && !stop_requested_) {
-    timer_.expires_after(std::chrono::nanoseconds(static_cast<int64_t>(pause * 1e9)));
-    timer_.async_wait([this](const boost::system::error_code&) { next_iteration(); });
+    timer().expires_after(std::chrono::nanoseconds(static_cast<int64_t>(pause * 1e9)));
+    timer().async_wait([this](const boost::system::error_code&) { next_iteration(); });
   } else if (waited_in_test_) {
     // Called from the completion of the test's last operation: the loop regains
     // control as soon as the next test waits for its first request.
@@ -256,14 +265,16 @@ void VirtualUser::request_stop(bool abort) {
     aborted_ = true;
     for (auto& conn : connections_) close(*conn);
     boost::system::error_code ignored;
-    timer_.cancel();
+    if (timer_) timer_->cancel();
     if (phase_ != Phase::done) {
       phase_ = Phase::done;
       worker_.vu_stopped(began_);
     }
     return;
   }
-  if (phase_ == Phase::waiting_start || phase_ == Phase::between_tests) timer_.cancel();
+  if (phase_ == Phase::waiting_start || phase_ == Phase::between_tests) {
+    if (timer_) timer_->cancel();
+  }
 }
 
 void VirtualUser::resume_script() {
@@ -272,8 +283,8 @@ void VirtualUser::resume_script() {
 }
 
 void VirtualUser::begin_sleep(double seconds) {
-  timer_.expires_after(std::chrono::nanoseconds(static_cast<int64_t>(seconds * 1e9)));
-  timer_.async_wait([this](const boost::system::error_code&) { resume_script(); });
+  timer().expires_after(std::chrono::nanoseconds(static_cast<int64_t>(seconds * 1e9)));
+  timer().async_wait([this](const boost::system::error_code&) { resume_script(); });
 }
 
 // ------------------------------------------------------------------ pages
@@ -366,10 +377,12 @@ bool VirtualUser::begin_page(const script::PageRequest& request, std::string* er
   ++outcome_.sequence;
   page_slot_ = worker_.recorder().page_slot(outcome_.key);
   page_start_ns_ = mono_ns();
-  page_failed_resource_ = false;
-  resource_failure_.clear();
-  pending_resources_.clear();
-  next_resource_ = 0;
+  if (rare_) {
+    rare_->page_failed_resource = false;
+    rare_->resource_failure.clear();
+    rare_->pending_resources.clear();
+    rare_->next_resource = 0;
+  }
   ++test_pages_;
 
   kind_ = RequestKind::main;
@@ -718,9 +731,10 @@ void VirtualUser::exchange_done() {
   store_cookies(*parser_, url_);
 
   if (kind_ == RequestKind::resource) {
-    if (!sample.ok && !page_failed_resource_) {
-      page_failed_resource_ = true;
-      resource_failure_ = fmt::format("resource {} returned status {}", url_text_, status);
+    RareState& r = rare();
+    if (!sample.ok && !r.page_failed_resource) {
+      r.page_failed_resource = true;
+      r.resource_failure = fmt::format("resource {} returned status {}", url_text_, status);
     }
     next_resource_or_finish();
     return;
@@ -778,29 +792,30 @@ void VirtualUser::exchange_done() {
   }
   if (fetch_resources_ && http::looks_like_html(parser_->header("content-type"), parser_->body())) {
     for (auto& resource : http::extract_resources(parser_->body(), url_)) {
+      RareState& r = rare();
       std::string key = resource.str();
-      if (fetched_resources_.insert(key).second) pending_resources_.push_back(std::move(resource));
+      if (r.fetched_resources.insert(key).second) r.pending_resources.push_back(std::move(resource));
     }
   }
   next_resource_or_finish();
 }
 
 void VirtualUser::next_resource_or_finish() {
-  if (next_resource_ >= pending_resources_.size()) {
-    if (page_failed_resource_ && outcome_.verdict == script::Verdict::ok) {
+  if (!has_pending_resource()) {
+    if (rare_ && rare_->page_failed_resource && outcome_.verdict == script::Verdict::ok) {
       outcome_.verdict = script::Verdict::failure;
       outcome_.error_kind = "resource";
-      outcome_.message = resource_failure_;
+      outcome_.message = rare_->resource_failure;
     }
     page_done();
     return;
   }
-  url_ = pending_resources_[next_resource_++];
+  url_ = rare_->pending_resources[rare_->next_resource++];
   url_text_ = url_.str();
   ++outcome_.resources;
   kind_ = RequestKind::resource;
-  if (!resource_parser_) resource_parser_ = std::make_unique<http::ResponseParser>();
-  parser_ = resource_parser_.get();
+  if (!rare_->resource_parser) rare_->resource_parser = std::make_unique<http::ResponseParser>();
+  parser_ = rare_->resource_parser.get();
   parser_->set_store_body(false);
   std::string key = "GET " + url_text_;
   request_slot_ = worker_.recorder().request_slot(page_slot_, key, "GET", url_text_, kind_);
@@ -828,9 +843,10 @@ void VirtualUser::fail_exchange(ErrorKind kind, std::string message) {
                      kind_ == RequestKind::resource ? "GET" : method_, url, 0, sample.latency_us, 0, message});
   }
   if (kind_ == RequestKind::resource) {
-    if (!page_failed_resource_) {
-      page_failed_resource_ = true;
-      resource_failure_ = fmt::format("resource {}: {}", url_text_, message);
+    RareState& r = rare();
+    if (!r.page_failed_resource) {
+      r.page_failed_resource = true;
+      r.resource_failure = fmt::format("resource {}: {}", url_text_, message);
     }
     next_resource_or_finish();
     return;

@@ -102,8 +102,6 @@ class VirtualUser final : public script::VuHost {
   int64_t test_start_ns_ = 0;
   int test_pages_ = 0, test_requests_ = 0;
   int test_slot_ = -1;
-  script::RunResult test_result_;
-  std::function<void(const script::RunResult&)> hook_done_;
 
   // Page state.
   script::PageOutcome outcome_;
@@ -121,11 +119,6 @@ class VirtualUser final : public script::VuHost {
   bool follow_redirects_ = true;
   bool fetch_resources_ = true;
   int64_t timeout_ns_ = 0;
-  bool page_failed_resource_ = false;
-  std::string resource_failure_;
-  std::vector<http::Url> pending_resources_;
-  size_t next_resource_ = 0;
-  std::unordered_set<std::string> fetched_resources_;
 
   // Exchange state.
   RequestKind kind_ = RequestKind::main;
@@ -148,13 +141,30 @@ class VirtualUser final : public script::VuHost {
   Connection* conn_ = nullptr;
   std::vector<std::unique_ptr<Connection>> connections_;
   http::ResponseParser main_parser_;
-  std::unique_ptr<http::ResponseParser> resource_parser_;
   http::ResponseParser* parser_ = &main_parser_;
+
+  // State that most users never touch (teardown and bench hooks, pages with resources),
+  // allocated on first use: at 10,000 users every byte of VirtualUser counts.
+  struct RareState {
+    script::RunResult test_result;  // the test's own result while its teardown runs
+    std::function<void(const script::RunResult&)> hook_done;
+    bool page_failed_resource = false;
+    std::string resource_failure;
+    std::vector<http::Url> pending_resources;
+    size_t next_resource = 0;
+    std::unordered_set<std::string> fetched_resources;  // resources cached for the user's life
+    std::unique_ptr<http::ResponseParser> resource_parser;
+  };
+  RareState& rare();
+  bool has_pending_resource() const { return rare_ && rare_->next_resource < rare_->pending_resources.size(); }
+  std::unique_ptr<RareState> rare_;
 
   // Per-user settings and browser state.
   script::VuSettings settings_;
   http::CookieJar cookies_;
-  boost::asio::steady_timer timer_;
+  // Start delays and think times only: created when first needed.
+  boost::asio::steady_timer& timer();
+  std::unique_ptr<boost::asio::steady_timer> timer_;
 };
 
 }  // namespace bm::engine
