@@ -73,6 +73,11 @@ asio::steady_timer& VirtualUser::timer() {
   return *timer_;
 }
 
+VirtualUser::RequestExtras& VirtualUser::extras() {
+  if (!extras_) extras_ = std::make_unique<RequestExtras>();
+  return *extras_;
+}
+
 VirtualUser::RareState& VirtualUser::rare() {
   if (!rare_) rare_ = std::make_unique<RareState>();
   return *rare_;
@@ -316,8 +321,11 @@ bool VirtualUser::begin_page(const script::PageRequest& request, std::string* er
   }
 
   method_.assign(request.method);
-  body_.clear();
-  content_type_.clear();
+  if (extras_) {
+    extras_->body.clear();
+    extras_->content_type.clear();
+    extras_->headers.clear();
+  }
   if (request.multipart || !request.files.empty()) {
     std::vector<std::pair<std::string, std::string>> fields(request.params.begin(), request.params.end());
     std::vector<http::MultipartFile> files;
@@ -326,17 +334,16 @@ bool VirtualUser::begin_page(const script::PageRequest& request, std::string* er
                                           std::string(f.content)});
     }
     std::string boundary;
-    body_ = http::multipart_body(fields, files, boundary, worker_.random()());
-    content_type_ = "multipart/form-data; boundary=" + boundary;
+    extras().body = http::multipart_body(fields, files, boundary, worker_.random()());
+    extras().content_type = "multipart/form-data; boundary=" + boundary;
   } else if (!request.params.empty() && !method_has_query_params(request.method)) {
     std::vector<std::pair<std::string, std::string>> params(request.params.begin(), request.params.end());
-    http::append_form_urlencoded(body_, params);
-    content_type_ = "application/x-www-form-urlencoded";
+    http::append_form_urlencoded(extras().body, params);
+    extras().content_type = "application/x-www-form-urlencoded";
   } else if (!request.body.empty()) {
-    body_.assign(request.body);
+    extras().body.assign(request.body);
   }
-  if (!request.content_type.empty()) content_type_.assign(request.content_type);
-  request_headers_.clear();
+  if (!request.content_type.empty()) extras().content_type.assign(request.content_type);
   for (const auto& [name, value] : request.headers) {
     for (char c : name) {
       if (c == '\r' || c == '\n' || c == ':') {
@@ -350,7 +357,7 @@ bool VirtualUser::begin_page(const script::PageRequest& request, std::string* er
         return false;
       }
     }
-    request_headers_.emplace_back(name, value);
+    extras().headers.emplace_back(name, value);
   }
 
   const auto& bench = worker_.settings().bench;
@@ -432,29 +439,35 @@ void VirtualUser::start_exchange() {
   timed_out_ = false;
   sent_ = 0;
 
-  // The request bytes: kept in one buffer and written with one call.
-  header_views_.clear();
+  // The request bytes: kept in one buffer and written with one call. The header views
+  // and the Cookie value are scratch shared by the thread's users, since append_request
+  // consumes them before this returns.
+  static thread_local std::vector<http::Header> header_views;
+  static thread_local std::string cookie_scratch;
+  header_views.clear();
   bool has_ua = false;
   for (const auto& [name, value] : settings_.default_headers) {
-    header_views_.push_back({name, value});
+    header_views.push_back({name, value});
     if (strcasecmp(name.c_str(), "user-agent") == 0) has_ua = true;
   }
-  for (const auto& [name, value] : request_headers_) {
-    header_views_.push_back({name, value});
+  static const RequestExtras no_extras;
+  const RequestExtras& extras = extras_ ? *extras_ : no_extras;
+  for (const auto& [name, value] : extras.headers) {
+    header_views.push_back({name, value});
     if (strcasecmp(name.c_str(), "user-agent") == 0) has_ua = true;
   }
-  if (!has_ua && !settings_.user_agent.empty()) header_views_.push_back({"User-Agent", settings_.user_agent});
-  if (!settings_.authorization.empty()) header_views_.push_back({"Authorization", settings_.authorization});
-  cookie_scratch_.clear();
+  if (!has_ua && !settings_.user_agent.empty()) header_views.push_back({"User-Agent", settings_.user_agent});
+  if (!settings_.authorization.empty()) header_views.push_back({"Authorization", settings_.authorization});
+  cookie_scratch.clear();
   if (cookies_.size() != 0 &&
-      cookies_.append_cookie_header(url_, cookie_scratch_, worker_.clock().epoch_us(exchange_start_ns_) / 1000000)) {
-    header_views_.push_back({"Cookie", cookie_scratch_});
+      cookies_.append_cookie_header(url_, cookie_scratch, worker_.clock().epoch_us(exchange_start_ns_) / 1000000)) {
+    header_views.push_back({"Cookie", cookie_scratch});
   }
-  bool has_body = kind_ != RequestKind::resource && !body_.empty();
-  if (has_body && !content_type_.empty()) header_views_.push_back({"Content-Type", content_type_});
+  bool has_body = kind_ != RequestKind::resource && !extras.body.empty();
+  if (has_body && !extras.content_type.empty()) header_views.push_back({"Content-Type", extras.content_type});
   request_bytes_.clear();
   std::string_view method = kind_ == RequestKind::resource ? std::string_view("GET") : std::string_view(method_);
-  http::append_request(request_bytes_, method, url_, header_views_, has_body ? std::string_view(body_) : "");
+  http::append_request(request_bytes_, method, url_, header_views, has_body ? std::string_view(extras.body) : "");
 
   parser_->reset(method == "HEAD");
   conn_ = &connection_for(url_);
@@ -765,8 +778,10 @@ void VirtualUser::exchange_done() {
     // 301/302/303 turn a POST into a GET, as browsers do; 307/308 keep method and body.
     if (status == 303 || ((status == 301 || status == 302) && method_ == "POST")) {
       if (method_ != "HEAD") method_ = "GET";
-      body_.clear();
-      content_type_.clear();
+      if (extras_) {
+        extras_->body.clear();
+        extras_->content_type.clear();
+      }
     }
     url_ = std::move(*next);
     url_text_ = url_.str();

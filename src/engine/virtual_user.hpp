@@ -125,12 +125,15 @@ class VirtualUser final : public script::VuHost {
   http::Url url_;
   std::string url_text_;  // url_.str()
   std::string method_;
-  std::string body_;
-  std::string content_type_;
-  std::vector<std::pair<std::string, std::string>> request_headers_;
+  // A body, content type and headers of the request's own, for the pages that have them.
+  struct RequestExtras {
+    std::string body;
+    std::string content_type;
+    std::vector<std::pair<std::string, std::string>> headers;
+  };
+  RequestExtras& extras();
+  std::unique_ptr<RequestExtras> extras_;
   std::string request_bytes_;
-  std::string cookie_scratch_;
-  std::vector<http::Header> header_views_;
   size_t sent_ = 0;
   int request_slot_ = -1;
   int attempt_ = 0;
