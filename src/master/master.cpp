@@ -309,6 +309,10 @@ int MasterRun::run() {
     boost::system::error_code ignored;
     signals_.cancel(ignored);
     reaper_.close();
+    // The run is over and its results are written: an operation still pending (seen
+    // rarely under load: the loop waited on with nothing left to do) must not keep
+    // the master alive.
+    io_.stop();
     rethrow(error);
   });
   io_.run();
