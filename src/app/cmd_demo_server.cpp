@@ -15,15 +15,7 @@ int cmd_demo_server(const Args& args, const std::string& prog) {
   app.add_option("--threads", options.threads, "server threads (default 1)")->check(CLI::Range(1, 64));
   app.add_option("--ready-file", options.ready_file, "write the base URL into this file once listening");
   app.add_flag("-q,--quiet", options.quiet, "no log lines");
-  std::vector<std::string> argv(args.rbegin(), args.rend());
-  try {
-    app.parse(argv);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    return fail(prog, e.what());
-  }
+  if (int code = parse_options(app, args, prog); code >= 0) return code;
   return demo::run_demo_server(options);
 }
 

@@ -123,15 +123,7 @@ int cmd_master(const Args& args, const std::string& prog) {
       ->check(CLI::PositiveNumber)
       ->group(s);
 
-  std::vector<std::string> argv(args.rbegin(), args.rend());
-  try {
-    app.parse(argv);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    return fail(prog, e.what());
-  }
+  if (int code = parse_options(app, args, prog); code >= 0) return code;
 
   // Nodes: the file, then --nodes; one local node when none are given.
   std::string error;

@@ -91,15 +91,7 @@ int cmd_node(const Args& args, const std::string& prog) {
   app.add_option("--start-at", start_at, "wall-clock time (epoch µs) to begin cycle 1");
   app.add_flag("--clock", clock, "print this machine's clock (epoch µs), then again for each line read");
   app.add_flag("--stop-on-eof", stop_on_eof, "stop (keeping results) when standard input closes");
-  std::vector<std::string> argv(args.rbegin(), args.rend());
-  try {
-    app.parse(argv);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    return fail(prog, e.what());
-  }
+  if (int code = parse_options(app, args, prog); code >= 0) return code;
   if (clock) return print_clock();
   if (operands.size() == 1 || operands.size() == 2) {
     return fail(prog, "give WORKING_DIR RUN NODE_NUM [TEST_NAME], or none (then the PSSH_* variables)");

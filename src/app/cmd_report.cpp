@@ -151,15 +151,7 @@ int cmd_report(const Args& args, const std::string& prog) {
                                                  "(default: the run's)")
       ->check(CLI::Range(0.001, 3600.0));
   app.add_option("--width", options.width, "terminal width of the text (default $COLUMNS or 100)");
-  std::vector<std::string> argv(args.rbegin(), args.rend());
-  try {
-    app.parse(argv);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    return fail(prog, e.what());
-  }
+  if (int code = parse_options(app, args, prog); code >= 0) return code;
   if (!options.diff.empty()) return run_diff(options, prog);
   if (!options.trend.empty()) return run_trend(options, prog);
   if (options.results.empty()) return fail(prog, "give a results file or a run folder (or --diff A B, --trend R1 R2 ...)");

@@ -15,6 +15,19 @@ int fail(const std::string& prog, const std::string& message) {
   return 2;
 }
 
+int parse_options(CLI::App& app, const Args& args, const std::string& prog) {
+  std::vector<std::string> argv(args.rbegin(), args.rend());  // CLI11 takes them reversed
+  try {
+    app.parse(argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    return fail(prog, e.what());
+  }
+  return -1;
+}
+
 namespace {
 
 std::string timestamp() {
@@ -40,15 +53,7 @@ int cmd_run(const Args& args, const std::string& prog) {
   app.add_option("--start-at", start_at, "wall-clock time (epoch µs) to begin cycle 1, for distributed runs")
       ->group("");
   app.add_flag("--progress-json", progress_json, "print one JSON progress line per second")->group("");
-  std::vector<std::string> argv(args.rbegin(), args.rend());
-  try {
-    app.parse(argv);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    return fail(prog, e.what());
-  }
+  if (int code = parse_options(app, args, prog); code >= 0) return code;
   BenchRun run;
   run.label = label;
   run.output_dir = output_dir;

@@ -22,15 +22,7 @@ int cmd_test(const Args& args, const std::string& prog) {
   app.add_option("--users", users, "virtual users, each running the test N times")
       ->check(CLI::Range(1, 100000))
       ->group("");
-  std::vector<std::string> argv(args.rbegin(), args.rend());
-  try {
-    app.parse(argv);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    return fail(prog, e.what());
-  }
+  if (int code = parse_options(app, args, prog); code >= 0) return code;
   std::string error;
   auto test = load_test(options, conf::Mode::test, &error);
   if (!test) return fail(prog, error);

@@ -4,6 +4,10 @@
 #include <string>
 #include <vector>
 
+namespace CLI {
+class App;
+}
+
 namespace bm::app {
 
 using Args = std::vector<std::string>;  // arguments after the subcommand name
@@ -29,6 +33,10 @@ struct BenchRun {
 // Loads the test, prints the header, runs every cycle, prints "Results: ...". Returns
 // bench-run's exit code (0 all tests ok, 1 some failed, 2 could not run, 130 interrupted).
 int run_bench(const TestOptions& test, const BenchRun& run, const std::string& prog);
+
+// Parses a command's arguments into app: -1 to go on; else the exit code, after printing
+// the help (0) or one error line (2).
+int parse_options(CLI::App& app, const Args& args, const std::string& prog);
 
 // Prints "prog: message" on stderr, returns 2.
 int fail(const std::string& prog, const std::string& message);
