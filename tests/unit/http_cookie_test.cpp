@@ -6,17 +6,8 @@
 #include <cstdlib>
 #include <new>
 
-// GCC pairs inlined operator new/delete and wrongly reports malloc/free as mismatched.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 // Counts heap allocations, to check that building the Cookie header does not allocate.
-static std::atomic<size_t> g_allocations{0};
-void* operator new(std::size_t size) {
-  ++g_allocations;
-  if (void* p = std::malloc(size ? size : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#include "counting_allocator.hpp"
 
 namespace bm::http {
 namespace {
