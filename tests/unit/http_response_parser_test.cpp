@@ -281,7 +281,7 @@ TEST(ResponseParser, WholeHeadsParseExactlyAsHttpParserDoes) {
       "HTTP/1.1 404 Not Found\r\ncontent-length:3\r\n\r\nabcdef",
       "HTTP/1.1 200 OK\r\nX-Tab:\ta\tb \t\r\nContent-Length: 1\r\n\r\nx",
       "HTTP/1.1 200 OK\r\nX-Utf8: caf\xc3\xa9\r\nContent-Length: 1\r\n\r\nx",
-      "HTTP/1.1 200 R\xc3\xa9ason\r\nContent-Length: 1\r\n\r\nx",
+      "HTTP/1.1 200 R\xc3\xa9" "ason\r\nContent-Length: 1\r\n\r\nx",
       "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\nx",
       "HTTP/1.1 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 1\r\n\r\nx",
       "HTTP/1.1 200 OK\r\nConnection: keep-alive, Upgrade\r\nContent-Length: 1\r\n\r\nx",
