@@ -117,7 +117,9 @@ cycle_time = 0
         self.assertEqual(pages["Fine"]["failures"], 0)
         test_entry = cycle["tests"][0]
         self.assertEqual(test_entry["ok"], 0)
-        self.assertEqual(test_entry["failures"], pages["Missing"]["failures"])
+        # The page and its test complete microseconds apart: at a window's edge one may
+        # count and the other not, at most once per user and edge.
+        self.assertLessEqual(abs(test_entry["failures"] - pages["Missing"]["failures"]), 2 * 3)
         groups = cycle["errors"]
         self.assertEqual(len(groups), 1, groups)
         self.assertEqual(groups[0]["page"], "Missing")
@@ -158,7 +160,10 @@ cycle_time = 0
         # The request itself was fine: only the page and the test failed the check.
         checked = [r for r in cycle["requests"] if r["page"] == "Checked"][0]
         self.assertEqual(checked["failures"], 0)
-        self.assertEqual(cycle["tests"][0]["failures"], pages["Checked"]["failures"])
+        self.assertGreater(pages["Checked"]["failures"], 0)
+        # The page completes before the check that fails its test: at a window's edge one
+        # may count and the other not, at most once per user and edge.
+        self.assertLessEqual(abs(cycle["tests"][0]["failures"] - pages["Checked"]["failures"]), 2 * 2)
         self.assertEqual(cycle["errors"][0]["page"], "Checked")
 
     def test_percentiles_match_a_known_delay_distribution(self):
