@@ -2,6 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "funkload_simple_conf.hpp"
+
 #include <limits>
 #include <string>
 
@@ -12,44 +14,7 @@ namespace {
 
 using ::testing::ElementsAre;
 
-constexpr std::string_view kSimpleConf = R"([main]
-title=Simple
-description=Front page, search, feedback form
-url=http://127.0.0.1:8080
-
-[test_simple]
-description=One visit of the front page, a search and the feedback form
-
-[monitor]
-hosts=web1
-
-[web1]
-description=The web server
-port=8008
-
-[credential]
-host=localhost
-port=8007
-
-[ftest]
-log_to = console file
-log_path = simple-test.log
-result_path = simple-test.xml
-sleep_time_min = 0
-sleep_time_max = 0
-
-[bench]
-cycles = 10:20:30
-duration = 60
-startup_delay = 0.05
-sleep_time = 0.5
-cycle_time = 5
-log_to = file
-log_path = simple-bench.log
-result_path = simple-bench.xml
-sleep_time_min = 0.2
-sleep_time_max = 1.0
-)";
+using testing::kSimpleConf;
 
 ConfFile conf_of(std::string_view text, std::string name = "Shop.conf") {
   std::string error;
