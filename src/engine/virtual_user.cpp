@@ -7,7 +7,9 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -24,17 +26,33 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using stats::ErrorKind;
 
-struct VirtualUser::Connection {
-  explicit Connection(asio::io_context& io) : socket(io) {}
+struct VirtualUser::Connection final : ReadyPoller::Watcher {
+  explicit Connection(VirtualUser& owner) : owner(owner) {}
   bool serves(const http::Url& url) const { return port == url.port && host == url.host && https == url.tls(); }
+  void on_ready(uint32_t events) override { owner.on_socket_ready(*this, events); }
+
+  VirtualUser& owner;
   // The origin it talks to (compared field by field: no string built per request).
   bool https = false;
   std::string host;
   uint16_t port = 0;
-  tcp::socket socket;
-  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls;
   bool open = false;
   uint64_t served = 0;  // responses completed on this connection
+
+  // Plain TCP: a socket of our own in the worker's poller, and what the user waits for.
+  enum class Wait : uint8_t { none, connect, write, read };
+  int fd = -1;
+  Wait wait = Wait::none;
+  bool readable = false;  // an input edge came and the socket has not been read dry since
+  bool writable = false;  // likewise for output
+
+  // HTTPS: Asio's socket and the TLS stream over it, made for the first https origin.
+  struct Tls {
+    explicit Tls(asio::io_context& io) : socket(io) {}
+    tcp::socket socket;
+    std::unique_ptr<asio::ssl::stream<tcp::socket&>> stream;
+  };
+  std::unique_ptr<Tls> tls;
 };
 
 namespace {
@@ -408,7 +426,7 @@ VirtualUser::Connection& VirtualUser::connection_for(const http::Url& url) {
   }
   // Browsers keep a few connections per user; so do we, reusing the oldest slot.
   if (connections_.size() < 4) {
-    connections_.push_back(std::make_unique<Connection>(worker_.io()));
+    connections_.push_back(std::make_unique<Connection>(*this));
   } else {
     std::rotate(connections_.begin(), connections_.begin() + 1, connections_.end());
     close(*connections_.back());
@@ -421,12 +439,21 @@ VirtualUser::Connection& VirtualUser::connection_for(const http::Url& url) {
 }
 
 void VirtualUser::close(Connection& conn) {
-  boost::system::error_code ignored;
-  if (conn.socket.is_open()) {
-    conn.socket.shutdown(tcp::socket::shutdown_both, ignored);
-    conn.socket.close(ignored);
+  if (conn.fd >= 0) {
+    worker_.poller().remove(conn.fd);
+    ::close(conn.fd);
+    conn.fd = -1;
   }
-  conn.tls.reset();
+  conn.wait = Connection::Wait::none;
+  conn.readable = conn.writable = false;
+  if (conn.tls) {
+    boost::system::error_code ignored;
+    if (conn.tls->socket.is_open()) {
+      conn.tls->socket.shutdown(tcp::socket::shutdown_both, ignored);
+      conn.tls->socket.close(ignored);
+    }
+    conn.tls->stream.reset();
+  }
   conn.open = false;
   conn.served = 0;
 }
@@ -485,24 +512,121 @@ void VirtualUser::connect(Connection& conn) {
     fail_exchange(ErrorKind::dns, error);
     return;
   }
-  boost::system::error_code ec;
-  conn.socket.open(endpoint.protocol(), ec);
-  if (ec) {
-    if (ec.value() == EMFILE || ec.value() == ENFILE) {
-      worker_.set_fatal(fmt::format("out of file descriptors ({}): each virtual user holds a connection; lower the "
-                                    "concurrency or raise the open-file limit (ulimit -n)",
-                                    ec.message()));
+  connect_start_ns_ = mono_ns();
+  deadline_ns_ = connect_start_ns_ + static_cast<int64_t>(worker_.settings().bench.connect_timeout_s * 1e9);
+  if (url_.tls()) {
+    connect_tls(conn, endpoint);
+  } else {
+    connect_plain(conn, endpoint);
+  }
+}
+
+namespace {
+
+std::string out_of_descriptors(int err) {
+  return fmt::format("out of file descriptors ({}): each virtual user holds a connection; lower the "
+                     "concurrency or raise the open-file limit (ulimit -n)",
+                     std::strerror(err));
+}
+
+}  // namespace
+
+void VirtualUser::connect_plain(Connection& conn, const tcp::endpoint& endpoint) {
+  int fd = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    int err = errno;
+    if (err == EMFILE || err == ENFILE) worker_.set_fatal(out_of_descriptors(err));
+    fail_exchange(ErrorKind::connect, fmt::format("cannot open a socket: {}", std::strerror(err)));
+    return;
+  }
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  conn.fd = fd;
+  conn.readable = conn.writable = false;
+  int rc = ::connect(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size()));
+  int err = rc == 0 ? 0 : errno;
+  if (rc != 0 && err != EINPROGRESS) {
+    close(conn);
+    fail_exchange(ErrorKind::connect, fmt::format("cannot connect to {}: {}", url_.origin(), std::strerror(err)));
+    return;
+  }
+  // Registered after connect(): an unconnected socket polls as hung up.
+  if (int add_err = worker_.poller().add(fd, &conn); add_err != 0) {
+    close(conn);
+    if (add_err == EMFILE || add_err == ENFILE || add_err == ENOSPC) worker_.set_fatal(out_of_descriptors(add_err));
+    fail_exchange(ErrorKind::connect, fmt::format("cannot watch a socket: {}", std::strerror(add_err)));
+    return;
+  }
+  conn.wait = Connection::Wait::connect;
+  if (rc == 0) plain_connected(conn);
+}
+
+void VirtualUser::plain_connected(Connection& conn) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(conn.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  if (err == 0) {
+    // An output edge left over from this connection's previous socket would look the
+    // same as success: ask whether there is a peer.
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof peer;
+    if (::getpeername(conn.fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) {
+      if (errno == ENOTCONN) {
+        conn.writable = false;
+        return;  // still connecting: the real edge is to come
+      }
+      err = errno;
     }
+  }
+  conn.wait = Connection::Wait::none;
+  deadline_ns_ = 0;
+  if (err != 0) {
+    fail_exchange(ErrorKind::connect, fmt::format("cannot connect to {}: {}", url_.origin(), std::strerror(err)));
+    return;
+  }
+  outcome_.connect_us += (mono_ns() - connect_start_ns_) / 1000;
+  conn.open = true;
+  send_request();
+}
+
+void VirtualUser::on_socket_ready(Connection& conn, uint32_t events) {
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) conn.readable = true;
+  if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) conn.writable = true;
+  if (aborted_ || &conn != conn_) return;  // an idle connection: the edges are kept for its next use
+  switch (conn.wait) {
+    case Connection::Wait::connect:
+      if (conn.writable) plain_connected(conn);
+      return;
+    case Connection::Wait::write:
+      if (conn.writable) {
+        conn.wait = Connection::Wait::none;
+        send_plain();
+      }
+      return;
+    case Connection::Wait::read:
+      if (conn.readable) {
+        conn.wait = Connection::Wait::none;
+        read_plain();
+      }
+      return;
+    case Connection::Wait::none:
+      return;
+  }
+}
+
+void VirtualUser::connect_tls(Connection& conn, const tcp::endpoint& endpoint) {
+  if (!conn.tls) conn.tls = std::make_unique<Connection::Tls>(worker_.io());
+  tcp::socket& socket = conn.tls->socket;
+  boost::system::error_code ec;
+  socket.open(endpoint.protocol(), ec);
+  if (ec) {
+    if (ec.value() == EMFILE || ec.value() == ENFILE) worker_.set_fatal(out_of_descriptors(ec.value()));
     fail_exchange(ErrorKind::connect, fmt::format("cannot open a socket: {}", ec.message()));
     return;
   }
-  conn.socket.non_blocking(true, ec);
-  conn.socket.set_option(tcp::no_delay(true), ec);
-  connect_start_ns_ = mono_ns();
-  deadline_ns_ = connect_start_ns_ + static_cast<int64_t>(worker_.settings().bench.connect_timeout_s * 1e9);
-  async_pending_ = true;
-  conn.socket.async_connect(endpoint, [this, &conn](const boost::system::error_code& ec) {
-    async_pending_ = false;
+  socket.non_blocking(true, ec);
+  socket.set_option(tcp::no_delay(true), ec);
+  socket.async_connect(endpoint, [this, &conn](const boost::system::error_code& ec) {
     deadline_ns_ = 0;
     if (aborted_) return;
     if (ec) {
@@ -515,37 +639,28 @@ void VirtualUser::connect(Connection& conn) {
       return;
     }
     outcome_.connect_us += (mono_ns() - connect_start_ns_) / 1000;
-    if (url_.tls()) {
-      conn.tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(conn.socket, worker_.tls_context());
-      SSL_set_tlsext_host_name(conn.tls->native_handle(), url_.host.c_str());
-      deadline_ns_ = mono_ns() + static_cast<int64_t>(worker_.settings().bench.connect_timeout_s * 1e9);
-      async_pending_ = true;
-      conn.tls->async_handshake(asio::ssl::stream_base::client, [this, &conn](const boost::system::error_code& ec) {
-        async_pending_ = false;
-        deadline_ns_ = 0;
-        if (aborted_) return;
-        if (ec) {
-          fail_exchange(timed_out_ ? ErrorKind::timeout : ErrorKind::tls,
-                        fmt::format("TLS handshake with {} failed: {}", url_.origin(), ec.message()));
-          return;
-        }
-        conn.open = true;
-        send_request();
-      });
-      return;
-    }
-    conn.open = true;
-    send_request();
+    conn.tls->stream = std::make_unique<asio::ssl::stream<tcp::socket&>>(conn.tls->socket, worker_.tls_context());
+    SSL_set_tlsext_host_name(conn.tls->stream->native_handle(), url_.host.c_str());
+    deadline_ns_ = mono_ns() + static_cast<int64_t>(worker_.settings().bench.connect_timeout_s * 1e9);
+    conn.tls->stream->async_handshake(asio::ssl::stream_base::client, [this, &conn](const boost::system::error_code& ec) {
+      deadline_ns_ = 0;
+      if (aborted_) return;
+      if (ec) {
+        fail_exchange(timed_out_ ? ErrorKind::timeout : ErrorKind::tls,
+                      fmt::format("TLS handshake with {} failed: {}", url_.origin(), ec.message()));
+        return;
+      }
+      conn.open = true;
+      send_request();
+    });
   });
 }
 
 void VirtualUser::send_request() {
   deadline_ns_ = mono_ns() + timeout_ns_;
-  if (conn_->tls) {
-    async_pending_ = true;
-    asio::async_write(*conn_->tls, asio::buffer(request_bytes_),
+  if (conn_->https) {
+    asio::async_write(*conn_->tls->stream, asio::buffer(request_bytes_),
                       [this](const boost::system::error_code& ec, size_t) {
-                        async_pending_ = false;
                         if (aborted_) return;
                         if (ec) {
                           if (timed_out_) return fail_exchange(ErrorKind::timeout, "request write timed out");
@@ -553,8 +668,7 @@ void VirtualUser::send_request() {
                           return fail_exchange(ErrorKind::reset, fmt::format("cannot send request: {}", ec.message()));
                         }
                         sent_ns_ = mono_ns();
-                        async_pending_ = true;
-                        conn_->tls->async_read_some(
+                        conn_->tls->stream->async_read_some(
                             asio::buffer(worker_.read_buffer(), Worker::kReadBufferSize),
                             [this](const boost::system::error_code& ec, size_t n) { on_tls_read(ec, n); });
                       });
@@ -563,10 +677,10 @@ void VirtualUser::send_request() {
   send_plain();
 }
 
-// Plain TCP: write at once (a request fits the socket buffer), then wait for
-// readability and read, so a keep-alive request costs one write and one read.
+// Plain TCP: write at once (a request fits the socket buffer), then read when the
+// socket has input, so a keep-alive request costs one write and one read.
 void VirtualUser::send_plain() {
-  int fd = conn_->socket.native_handle();
+  int fd = conn_->fd;
   while (sent_ < request_bytes_.size()) {
     ssize_t n = ::send(fd, request_bytes_.data() + sent_, request_bytes_.size() - sent_, MSG_NOSIGNAL);
     if (n > 0) {
@@ -575,16 +689,8 @@ void VirtualUser::send_plain() {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      async_pending_ = true;
-      conn_->socket.async_wait(tcp::socket::wait_write, [this](const boost::system::error_code& ec) {
-        async_pending_ = false;
-        if (aborted_) return;
-        if (ec) {
-          if (timed_out_) return fail_exchange(ErrorKind::timeout, "request write timed out");
-          return fail_exchange(ErrorKind::reset, fmt::format("cannot send request: {}", ec.message()));
-        }
-        send_plain();
-      });
+      conn_->writable = false;
+      conn_->wait = Connection::Wait::write;
       return;
     }
     int err = errno;
@@ -597,30 +703,25 @@ void VirtualUser::send_plain() {
 }
 
 void VirtualUser::wait_readable() {
-  async_pending_ = true;
-  conn_->socket.async_wait(tcp::socket::wait_read,
-                           [this](const boost::system::error_code& ec) { on_readable(ec); });
-}
-
-void VirtualUser::on_readable(const boost::system::error_code& ec) {
-  async_pending_ = false;
-  if (aborted_) return;
-  if (ec) {
-    if (timed_out_) {
-      fail_exchange(ErrorKind::timeout, fmt::format("no complete response from {} within {:g}s", url_.origin(),
-                                                    timeout_ns_ / 1e9));
-    } else {
-      fail_exchange(ErrorKind::reset, fmt::format("connection to {} failed: {}", url_.origin(), ec.message()));
-    }
+  if (conn_->readable) {
+    read_plain();  // input came while the user was busy elsewhere
     return;
   }
-  int fd = conn_->socket.native_handle();
+  conn_->wait = Connection::Wait::read;
+}
+
+void VirtualUser::read_plain() {
+  int fd = conn_->fd;
   char* buffer = worker_.read_buffer();
   while (true) {
     ssize_t n = ::recv(fd, buffer, Worker::kReadBufferSize, 0);
     if (n > 0) {
+      // A short read emptied the socket; say so before consume(), which may complete
+      // the exchange and go on to the next request on this connection.
+      bool drained = static_cast<size_t>(n) < Worker::kReadBufferSize;
+      if (drained) conn_->readable = false;
       if (consume(buffer, static_cast<size_t>(n))) return;
-      if (static_cast<size_t>(n) < Worker::kReadBufferSize) break;  // drained: wait for more
+      if (drained) break;
       continue;
     }
     if (n == 0) {
@@ -636,17 +737,19 @@ void VirtualUser::on_readable(const boost::system::error_code& ec) {
       return;
     }
     if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      conn_->readable = false;
+      break;
+    }
     int err = errno;
     if (!got_bytes_ && retry_on_fresh_connection()) return;
     fail_exchange(ErrorKind::reset, fmt::format("connection to {} failed: {}", url_.origin(), std::strerror(err)));
     return;
   }
-  wait_readable();
+  conn_->wait = Connection::Wait::read;
 }
 
 void VirtualUser::on_tls_read(const boost::system::error_code& ec, size_t n) {
-  async_pending_ = false;
   if (aborted_) return;
   if (n > 0 && consume(worker_.read_buffer(), n)) return;
   if (ec) {
@@ -665,9 +768,8 @@ void VirtualUser::on_tls_read(const boost::system::error_code& ec, size_t n) {
     if (!got_bytes_ && retry_on_fresh_connection()) return;
     return fail_exchange(ErrorKind::tls, fmt::format("connection to {} failed: {}", url_.origin(), ec.message()));
   }
-  async_pending_ = true;
-  conn_->tls->async_read_some(asio::buffer(worker_.read_buffer(), Worker::kReadBufferSize),
-                              [this](const boost::system::error_code& ec, size_t n) { on_tls_read(ec, n); });
+  conn_->tls->stream->async_read_some(asio::buffer(worker_.read_buffer(), Worker::kReadBufferSize),
+                                      [this](const boost::system::error_code& ec, size_t n) { on_tls_read(ec, n); });
 }
 
 bool VirtualUser::consume(const char* data, size_t n) {
@@ -921,14 +1023,28 @@ void VirtualUser::after_page() {
 }
 
 void VirtualUser::check_deadline(int64_t now_ns) {
-  if (deadline_ns_ == 0 || now_ns < deadline_ns_ || conn_ == nullptr) return;
+  if (deadline_ns_ == 0 || now_ns < deadline_ns_ || conn_ == nullptr || aborted_) return;
   deadline_ns_ = 0;
   timed_out_ = true;
-  // Closing the socket completes the pending operation with an error, which the
-  // handler reports as a timeout.
-  boost::system::error_code ignored;
-  conn_->socket.close(ignored);
-  conn_->open = false;
+  if (conn_->https) {
+    // Closing Asio's socket completes the pending operation with an error, which its
+    // handler reports as a timeout.
+    boost::system::error_code ignored;
+    if (conn_->tls) conn_->tls->socket.close(ignored);
+    conn_->open = false;
+    return;
+  }
+  // A plain socket has no pending operation to cancel: fail the exchange here.
+  Connection::Wait wait = conn_->wait;
+  if (wait == Connection::Wait::connect) {
+    fail_exchange(ErrorKind::timeout, fmt::format("connect to {} timed out after {}s", url_.origin(),
+                                                  worker_.settings().bench.connect_timeout_s));
+  } else if (wait == Connection::Wait::write) {
+    fail_exchange(ErrorKind::timeout, "request write timed out");
+  } else {
+    fail_exchange(ErrorKind::timeout,
+                  fmt::format("no complete response from {} within {:g}s", url_.origin(), timeout_ns_ / 1e9));
+  }
 }
 
 }  // namespace bm::engine

@@ -64,10 +64,14 @@ class VirtualUser final : public script::VuHost {
   // One HTTP exchange of the current page.
   void start_exchange();
   void connect(Connection& conn);
+  void connect_plain(Connection& conn, const boost::asio::ip::tcp::endpoint& endpoint);
+  void connect_tls(Connection& conn, const boost::asio::ip::tcp::endpoint& endpoint);
+  void plain_connected(Connection& conn);
+  void on_socket_ready(Connection& conn, uint32_t events);
   void send_request();
   void send_plain();
   void wait_readable();
-  void on_readable(const boost::system::error_code& ec);
+  void read_plain();
   void on_tls_read(const boost::system::error_code& ec, size_t n);
   bool consume(const char* data, size_t n);  // true when the exchange is over
   void exchange_done();
@@ -93,7 +97,6 @@ class VirtualUser final : public script::VuHost {
   bool began_ = false;
   bool stop_requested_ = false;
   bool aborted_ = false;
-  bool async_pending_ = false;
   bool exchange_requested_ = false;  // begin_page ran; handle() starts the exchange
   bool starting_exchange_ = false;   // inside that start: a failure now is synchronous
   bool waited_in_test_ = false;      // the running test has waited for I/O at least once

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "engine/clock.hpp"
+#include "engine/ready_poller.hpp"
 #include "engine/recorder.hpp"
 #include "engine/string_map.hpp"
 #include "engine/settings.hpp"
@@ -71,6 +72,7 @@ class Worker {
 
   // For virtual users.
   boost::asio::io_context& io() { return io_; }
+  ReadyPoller& poller() { return poller_; }
   const EngineSettings& settings() const { return settings_; }
   const ClockBase& clock() const { return clock_; }
   Recorder& recorder() { return recorder_; }
@@ -103,6 +105,7 @@ class Worker {
   // One thread runs the loop and only it touches sockets: no per-socket locks in the
   // reactor (other threads still post work, so the scheduler keeps its lock).
   boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+  ReadyPoller poller_{io_};  // plain-TCP sockets; after io_, so it goes first
   std::thread thread_;
   std::unique_ptr<script::ScriptState> script_;
   int test_function_ = -2;
