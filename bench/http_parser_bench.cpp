@@ -8,7 +8,10 @@
 #include <benchmark/benchmark.h>
 #include <boost/beast/http.hpp>
 
+#include <cstdio>
+#include <cstdlib>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -167,6 +170,42 @@ void BM_AppendGetRequest(benchmark::State& state) {
 }
 BENCHMARK(BM_AppendGetRequest);
 
+// One response parsed the way the benchmark loop parses it; out of line so that callgrind
+// shows it as a function of its own.
+[[gnu::noinline]] bool parse_once(http::ResponseParser& parser) {
+  parser.reset(false);
+  size_t consumed = 0;
+  if (parser.feed(kResponse.data(), kResponse.size(), &consumed) != http::ResponseParser::Result::complete) {
+    return false;
+  }
+  benchmark::DoNotOptimize(parser.header("Content-Type"));
+  return true;
+}
+
+// `--parse-loop N` parses the response N times and exits, for counting instructions:
+//   valgrind --tool=callgrind --toggle-collect='*ResponseParser::feed*' <bench> --parse-loop N
+// Run it for two values of N; the difference in instructions divided by the difference
+// in N is the cost of one response, without start-up.
+int run_parse_loop(long iterations) {
+  http::ResponseParser parser;
+  for (long i = 0; i < iterations; ++i) {
+    if (!parse_once(parser)) {
+      std::fprintf(stderr, "parse failed: %s\n", parser.error().c_str());
+      return 1;
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  if (argc == 3 && std::string_view(argv[1]) == "--parse-loop") {
+    return run_parse_loop(std::strtol(argv[2], nullptr, 10));
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
