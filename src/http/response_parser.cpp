@@ -89,6 +89,19 @@ bool parse_length(std::string_view digits, uint64_t* length) {
   return true;
 }
 
+// The value of a field that http_parser interprets, without the spaces around it; false
+// when it holds a tab, which http_parser does not skip everywhere spaces are skipped.
+bool framing_value(std::string_view value, std::string_view* token) {
+  if (value.find('\t') != std::string_view::npos) return false;
+  const size_t first = value.find_first_not_of(' ');
+  if (first == std::string_view::npos) {
+    *token = {};
+    return true;
+  }
+  *token = value.substr(first, value.find_last_not_of(' ') + 1 - first);
+  return true;
+}
+
 }  // namespace
 
 // http_parser calls back through C function pointers; these forward to the instance.
@@ -326,12 +339,12 @@ bool ResponseParser::parse_whole_head(const char* data, size_t len, size_t* head
     if (end - p < 3 || p[0] != '\r' || p[1] != '\n' || p[2] == ' ' || p[2] == '\t') return false;
     p += 2;
 
+    std::string_view token;
     if (equals_lower(field, "content-length")) {
-      if (has_length || !parse_length(trim_ows(value), &length)) return false;
+      if (has_length || !framing_value(value, &token) || !parse_length(token, &length)) return false;
       has_length = true;
     } else if (equals_lower(field, "connection")) {
-      if (connection != Connection::unset) return false;
-      const std::string_view token = trim_ows(value);
+      if (connection != Connection::unset || !framing_value(value, &token)) return false;
       if (equals_lower(token, "keep-alive")) connection = Connection::keep_alive;
       else if (equals_lower(token, "close")) connection = Connection::close;
       else return false;
