@@ -8,6 +8,10 @@
 #include <climits>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace bm::http {
 namespace {
 
@@ -32,31 +36,110 @@ constexpr std::array<bool, 256> kTokenChars = [] {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-// Length of the run of bytes before the first control character (CR, LF, HTAB, ... or
-// DEL), 8 bytes at a time: a header value ends at the first one.
-size_t span_without_controls(const char* begin, const char* end) {
-  const char* p = begin;
-  if constexpr (std::endian::native == std::endian::little) {
-    constexpr uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
-    while (end - p >= 8) {
-      uint64_t word;
-      std::memcpy(&word, p, 8);
-      // Bytes below 0x20, and bytes equal to 0x7f; exact for the lowest flagged byte.
-      const uint64_t below_space = (word - kOnes * 0x20) & ~word & kHighs;
-      const uint64_t del = word ^ (kOnes * 0x7f);
-      const uint64_t flagged = below_space | ((del - kOnes) & ~del & kHighs);
-      if (flagged != 0) return static_cast<size_t>(p - begin) + (std::countr_zero(flagged) >> 3);
-      p += 8;
-    }
-  }
-  while (p < end && static_cast<unsigned char>(*p) >= 0x20 && *p != 0x7f) ++p;
-  return static_cast<size_t>(p - begin);
+// The whole-head pass reads 16 bytes at a time with GCC/Clang vector extensions (SSE2 on
+// x86-64, NEON on ARM, plain code elsewhere): a byte class is a few lane-wise operations
+// on a block, and its members are the set bits of a mask.
+typedef uint8_t Block __attribute__((vector_size(16)));
+constexpr ptrdiff_t kBlockBytes = sizeof(Block);
+
+// The helpers below are forced inline: each is a handful of instructions, and inlined
+// into one loop they keep their constants in registers.
+#define BM_INLINE [[gnu::always_inline]] inline
+
+BM_INLINE Block load_block(const char* at) {
+  Block block;
+  std::memcpy(&block, at, sizeof block);
+  return block;
 }
 
-// A header name, or a value without control characters, against a lower-case literal.
-// Letters differ from their lower-case form only in bit 0x20, and setting that bit turns
-// no other such byte into a letter or '-': OR-ing it in compares case-insensitively,
-// eight bytes at a time (two overlapping words cover 8 to 16 bytes).
+// The 16 bytes from `at`, or near the end of the input the last 16 (so the 16 bytes
+// before `end` must be readable); block_bits() puts the bits in place.
+BM_INLINE Block load_near(const char* at, const char* end) {
+  return load_block(end - at >= kBlockBytes ? at : end - kBlockBytes);
+}
+
+// Bit i set when lane i of a lane-wise comparison is true.
+template <class Lanes>
+BM_INLINE uint32_t lane_bits(Lanes lanes) {
+#if defined(__SSE2__)
+  return static_cast<uint32_t>(_mm_movemask_epi8(__m128i(lanes)));
+#else
+  uint32_t bits = 0;
+  for (int i = 0; i < kBlockBytes; ++i) bits |= static_cast<uint32_t>(lanes[i] & 1) << i;
+  return bits;
+#endif
+}
+
+// Class bits of load_near(at, end) for the bytes from `at` (bit 0) up to `end`, and a
+// set bit at `end` when it is in the block.
+BM_INLINE uint32_t block_bits(uint32_t class_bits, const char* at, const char* end) {
+  const ptrdiff_t left = end - at;
+  return left >= kBlockBytes ? class_bits : class_bits >> (kBlockBytes - left) | 1u << left;
+}
+
+// Bytes where a header value or the reason phrase may end: control characters (CR, LF,
+// HTAB, NUL, ...), DEL, and bytes from 0x80 up (obs-text, which values may hold, but
+// rare enough to share the test). As signed bytes, b + 1 is below 0x21 for exactly these.
+BM_INLINE uint32_t value_stops(Block b) {
+  typedef int8_t SignedBlock __attribute__((vector_size(16)));
+  return lane_bits(reinterpret_cast<SignedBlock>(b + 1) < 0x21);
+}
+
+// Bytes where the usual header name ends: anything but a letter, digit or '-'. Names
+// with rarer token characters ('_', '.', '!', ...) are read byte by byte.
+BM_INLINE uint32_t name_stops(Block b) {
+  const Block letter = (b | 0x20) - 'a', digit = b - '0';
+  return lane_bits(~((letter < 26) | (digit < 10) | (b == '-')));
+}
+
+// Walks through the value_stops bytes of a head, then its end. In the usual head they
+// are the CR and LF that end each line and nothing else; each block of 16 bytes is
+// classified once, however many lines it holds.
+class Stops {
+ public:
+  Stops(const char* from, const char* end) : end_(end), block_(from), bits_(classify(from)) {}
+
+  // The next stop, or the end of the input (after which there is no next one).
+  BM_INLINE const char* next() {
+    while (bits_ == 0) {
+      block_ += kBlockBytes;
+      bits_ = classify(block_);
+    }
+    const char* const stop = block_ + std::countr_zero(bits_);
+    bits_ &= bits_ - 1;
+    return stop;
+  }
+
+  // The CR that ends the current line, past HTAB and obs-text in a value; nullptr when
+  // another stop (a bare LF, another control character, DEL, the end) comes first.
+  BM_INLINE const char* next_cr() {
+    for (const char* stop = next(); stop != end_; stop = next()) {
+      if (*stop == '\r') return stop;
+      if (*stop != '\t' && static_cast<unsigned char>(*stop) < 0x80) return nullptr;
+    }
+    return nullptr;
+  }
+
+  // The stop after `cr`, which must be the LF right after it.
+  BM_INLINE bool lf_follows(const char* cr) {
+    const char* const lf = next();
+    return lf == cr + 1 && lf != end_ && *lf == '\n';
+  }
+
+ private:
+  BM_INLINE uint32_t classify(const char* at) const {
+    return block_bits(value_stops(load_near(at, end_)), at, end_);
+  }
+
+  const char* const end_;
+  const char* block_;  // the block classified last
+  uint32_t bits_;      // its stops not yet returned
+};
+
+// A header name, or a value without control characters but HTAB, against a lower-case
+// literal. Letters differ from their lower-case form only in bit 0x20, and setting that
+// bit turns no other such byte into a letter or '-': OR-ing it in compares
+// case-insensitively, eight bytes at a time (two overlapping words cover 8 to 16 bytes).
 template <size_t N>
 bool equals_lower(std::string_view text, const char (&lower)[N]) {
   constexpr size_t n = N - 1;
@@ -89,17 +172,63 @@ bool parse_length(std::string_view digits, uint64_t* length) {
   return true;
 }
 
-// The value of a field that http_parser interprets, without the spaces around it; false
-// when it holds a tab, which http_parser does not skip everywhere spaces are skipped.
-bool framing_value(std::string_view value, std::string_view* token) {
-  if (value.find('\t') != std::string_view::npos) return false;
-  const size_t first = value.find_first_not_of(' ');
-  if (first == std::string_view::npos) {
-    *token = {};
+// The value of a field that http_parser interprets, without the spaces around it. Tabs
+// stay, so that a value with one does not read as a number or keyword: http_parser does
+// not skip them everywhere it skips spaces.
+std::string_view trim_spaces(std::string_view value) {
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  return value;
+}
+
+// A field line as the whole-head pass reads it.
+struct FieldLine {
+  std::string_view name, value;  // the value with the OWS around it (header_at trims it)
+};
+
+// The ':' after a token at `line`, or nullptr. The usual name ends with it within one
+// block; names with rarer token characters are read byte by byte.
+BM_INLINE const char* colon_after_name(const char* line, const char* end) {
+  const char* colon = line + std::countr_zero(block_bits(name_stops(load_near(line, end)), line, end) | 1u << kBlockBytes);
+  if (colon == end || *colon != ':') {
+    colon = line;
+    while (colon < end && kTokenChars[static_cast<unsigned char>(*colon)]) ++colon;
+    if (colon == end || *colon != ':') return nullptr;
+  }
+  return colon == line ? nullptr : colon;
+}
+
+// What http_parser makes of the fields that frame a response, as far as the whole-head
+// pass follows it.
+struct Framing {
+  bool has_length = false;
+  uint64_t length = 0;
+  enum class Connection { unset, keep_alive, close } connection = Connection::unset;
+};
+
+// Takes note of `field` in `framing`. False when http_parser gives the field a meaning
+// the pass does not follow: Transfer-Encoding, Upgrade, Proxy-Connection, a repeated or
+// unusual Content-Length or Connection.
+bool note_framing(const FieldLine& field, Framing* framing) {
+  // Most fields are told apart from those by their length alone.
+  constexpr uint32_t kFramingNameLengths = 1u << 7 | 1u << 10 | 1u << 14 | 1u << 16 | 1u << 17;
+  const size_t n = field.name.size();
+  if (n > 17 || ((kFramingNameLengths >> n) & 1) == 0) return true;
+  if (equals_lower(field.name, "content-length")) {
+    if (framing->has_length || !parse_length(trim_spaces(field.value), &framing->length)) return false;
+    framing->has_length = true;
     return true;
   }
-  *token = value.substr(first, value.find_last_not_of(' ') + 1 - first);
-  return true;
+  if (equals_lower(field.name, "connection")) {
+    if (framing->connection != Framing::Connection::unset) return false;
+    const std::string_view token = trim_spaces(field.value);
+    if (equals_lower(token, "keep-alive")) framing->connection = Framing::Connection::keep_alive;
+    else if (equals_lower(token, "close")) framing->connection = Framing::Connection::close;
+    else return false;
+    return true;
+  }
+  return !equals_lower(field.name, "transfer-encoding") && !equals_lower(field.name, "proxy-connection") &&
+         !equals_lower(field.name, "upgrade");
 }
 
 }  // namespace
@@ -215,6 +344,7 @@ void ResponseParser::reset(bool head_request) {
   body_.clear();
   body_bytes_ = 0;
   wire_bytes_ = 0;
+  one_pass_head_ = false;
   fast_body_ = false;
   body_left_ = 0;
   prefix_matched_ = 0;
@@ -240,6 +370,7 @@ ResponseParser::Result ResponseParser::feed(const char* data, size_t len, size_t
   if (wire_bytes_ == 0 && prefix_matched_ == 0) {
     size_t head_len = 0;
     if (parse_whole_head(data, len, &head_len)) {
+      one_pass_head_ = true;
       wire_bytes_ = head_len;
       *consumed = head_len;
       if (phase_ == Phase::complete) return Result::complete;
@@ -294,13 +425,16 @@ ResponseParser::Result ResponseParser::finish_eof() {
 // response (HTTP/1.0 or 1.1, status line and every header line well-formed and ending in
 // CRLF, the whole head in one buffer, a Content-Length or no body, none of the headers
 // http_parser gives a meaning of its own besides Content-Length and a plain Connection)
-// is parsed here in one pass instead. The pass only ever accepts input that http_parser
-// accepts the same way; on anything else it returns false having changed nothing but
-// headers_ (which the caller clears), and http_parser parses the bytes as before, so what is accepted and how errors read do not
-// change.
+// is parsed here in one pass instead, 16 bytes at a time: the control characters of the
+// head (Stops) should be the CR LF pairs that end its lines, and each name a token up to
+// ':'. The pass only ever accepts input that http_parser accepts the same way; on
+// anything else it returns false having changed nothing but headers_ (which the caller
+// clears), and http_parser parses the bytes as before, so what is accepted and how
+// errors read do not change.
 bool ResponseParser::parse_whole_head(const char* data, size_t len, size_t* head_len) {
   const char* const end = data + std::min(len, limits_.max_header_bytes);
-  if (end - data < 16 || std::memcmp(data, "HTTP/1.", 7) != 0 || (data[7] != '0' && data[7] != '1') ||
+  // At least one block, which load_near() may read back from the end.
+  if (end - data < kBlockBytes || std::memcmp(data, "HTTP/1.", 7) != 0 || (data[7] != '0' && data[7] != '1') ||
       data[8] != ' ' || !is_digit(data[9]) || !is_digit(data[10]) || !is_digit(data[11])) {
     return false;
   }
@@ -311,67 +445,47 @@ bool ResponseParser::parse_whole_head(const char* data, size_t len, size_t* head
   else if (*p != '\r') return false;
   // head_ keeps the bytes from the reason phrase to the last header line, copied once.
   const char* const base = p;
-  p += span_without_controls(p, end);
-  const auto reason_len = static_cast<uint32_t>(p - base);
-  if (end - p < 2 || p[0] != '\r' || p[1] != '\n') return false;
-  p += 2;
+  Stops stops(base, end);
+  const char* cr = stops.next_cr();
+  if (cr == nullptr || !stops.lf_follows(cr)) return false;
+  const auto reason_len = static_cast<uint32_t>(cr - base);
 
-  enum class Connection { unset, keep_alive, close } connection = Connection::unset;
-  bool has_length = false;
-  uint64_t length = 0;
+  Framing framing;
   while (true) {
-    if (end - p < 2) return false;
-    if (p[0] == '\r') {
-      if (p[1] != '\n') return false;
-      break;
-    }
-    const char* const name = p;
-    while (p < end && kTokenChars[static_cast<unsigned char>(*p)]) ++p;
-    if (p == name || p == end || *p != ':') return false;
-    const std::string_view field(name, static_cast<size_t>(p - name));
-    ++p;
-    while (p < end && (*p == ' ' || *p == '\t')) ++p;
-    const char* const value_begin = p;
-    p += span_without_controls(p, end);
-    while (p < end && *p == '\t') p += 1 + span_without_controls(p + 1, end);
-    const std::string_view value(value_begin, static_cast<size_t>(p - value_begin));
-    // CRLF, and no obs-fold continuation line after it.
-    if (end - p < 3 || p[0] != '\r' || p[1] != '\n' || p[2] == ' ' || p[2] == '\t') return false;
-    p += 2;
-
-    std::string_view token;
-    if (equals_lower(field, "content-length")) {
-      if (has_length || !framing_value(value, &token) || !parse_length(token, &length)) return false;
-      has_length = true;
-    } else if (equals_lower(field, "connection")) {
-      if (connection != Connection::unset || !framing_value(value, &token)) return false;
-      if (equals_lower(token, "keep-alive")) connection = Connection::keep_alive;
-      else if (equals_lower(token, "close")) connection = Connection::close;
-      else return false;
-    } else if (equals_lower(field, "transfer-encoding") || equals_lower(field, "proxy-connection") ||
-               equals_lower(field, "upgrade")) {
-      return false;
-    }
-    headers_.push_back({static_cast<uint32_t>(name - base), static_cast<uint32_t>(field.size()),
-                        static_cast<uint32_t>(value_begin - base), static_cast<uint32_t>(value.size())});
+    const char* const line = cr + 2;
+    cr = stops.next_cr();
+    if (cr == nullptr) return false;
+    if (cr == line) break;  // the empty line that ends the head
+    // A token holds no stop, so the name ends before the line's first stop. An obs-fold
+    // continuation, which starts with SP or HTAB, does not read as a field line.
+    const char* const colon = colon_after_name(line, end);
+    if (colon == nullptr || !stops.lf_follows(cr)) return false;
+    const FieldLine field{std::string_view(line, static_cast<size_t>(colon - line)),
+                          std::string_view(colon + 1, static_cast<size_t>(cr - colon - 1))};
+    if (!note_framing(field, &framing)) return false;
+    headers_.push_back({static_cast<uint32_t>(line - base), static_cast<uint32_t>(field.name.size()),
+                        static_cast<uint32_t>(colon + 1 - base), static_cast<uint32_t>(field.value.size())});
   }
+  if (!stops.lf_follows(cr)) return false;
+  p = cr;
 
   const bool no_body = head_request_ || has_no_body(status);
   // A body that ends when the connection closes, or one over the limit: http_parser's job.
-  if (!no_body && (!has_length || length > limits_.max_body_bytes)) return false;
+  if (!no_body && (!framing.has_length || framing.length > limits_.max_body_bytes)) return false;
   head_.assign(base, static_cast<size_t>(p - base));
   *head_len = static_cast<size_t>(p + 2 - data);
   status_ = status;
   http_minor_ = data[7] - '0';
   reason_len_ = reason_len;
   trailers_offset_ = static_cast<uint32_t>(head_.size());
-  keep_alive_ = http_minor_ == 1 ? connection != Connection::close : connection == Connection::keep_alive;
-  if (no_body || length == 0) {
+  keep_alive_ = http_minor_ == 1 ? framing.connection != Framing::Connection::close
+                                 : framing.connection == Framing::Connection::keep_alive;
+  if (no_body || framing.length == 0) {
     phase_ = Phase::complete;
   } else {
     phase_ = Phase::body;
     fast_body_ = true;
-    body_left_ = length;
+    body_left_ = framing.length;
   }
   return true;
 }

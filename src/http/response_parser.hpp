@@ -62,6 +62,10 @@ class ResponseParser {
   size_t wire_bytes() const { return wire_bytes_; }  // the whole response as received
   const std::string& error() const { return error_; }
 
+  // Whether this response's head took the one-pass path rather than http_parser. Nothing
+  // else tells them apart; tests and benchmarks check that the usual response does.
+  bool head_parsed_in_one_pass() const { return one_pass_head_; }
+
  private:
   struct Callbacks;
   friend struct Callbacks;
@@ -104,6 +108,7 @@ class ResponseParser {
   std::string body_;
   size_t body_bytes_ = 0;
   size_t wire_bytes_ = 0;
+  bool one_pass_head_ = false;
   bool fast_body_ = false;           // the head took the fast path; body_left_ bytes are due
   uint64_t body_left_ = 0;
   const char* feed_data_ = nullptr;  // start of the bytes being fed, to locate callbacks
