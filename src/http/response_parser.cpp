@@ -336,7 +336,6 @@ ResponseParser::ResponseParser(ParseLimits limits) : limits_(limits) {
 }
 
 void ResponseParser::reset(bool head_request) {
-  http_parser_init(&parser_, HTTP_RESPONSE);
   head_request_ = head_request;
   phase_ = Phase::awaiting;
   keep_alive_ = false;
@@ -385,6 +384,8 @@ ResponseParser::Result ResponseParser::feed(const char* data, size_t len, size_t
     return fail_result("invalid HTTP response: expected 'HTTP/'");
   }
 
+  // Set up only for the responses the one-pass path leaves to http_parser.
+  if (wire_bytes_ == 0) http_parser_init(&parser_, HTTP_RESPONSE);
   parser_.data = this;  // refreshed on every call so that the object may be moved
   feed_data_ = data;
   const size_t parsed = http_parser_execute(&parser_, &Callbacks::settings, data, len);
