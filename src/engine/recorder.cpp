@@ -19,6 +19,7 @@ void Recorder::begin_cycle(int cycle, int cvus, int64_t window_start_ns, int64_t
   request_index_.clear();
   test_index_.clear();
   main_request_of_page_.clear();
+  ++slots_generation_;
 }
 
 int Recorder::page_slot(std::string_view key) {
@@ -187,6 +188,7 @@ stats::CycleResults Recorder::take_cycle() {
   request_index_.clear();
   test_index_.clear();
   main_request_of_page_.clear();
+  ++slots_generation_;
   return out;
 }
 

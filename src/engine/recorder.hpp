@@ -66,6 +66,9 @@ class Recorder {
   void set_running_vus(int n) { running_vus_ = n; }
   // The cycle's figures (moves them out) and the per-second points finished so far.
   stats::CycleResults take_cycle();
+  // Changes whenever the slots above are forgotten (a new cycle, a harvest): a slot
+  // number kept by a caller is valid while this stays the same.
+  uint64_t slots_generation() const { return slots_generation_; }
   std::vector<stats::SeriesPoint> take_series(bool include_current);
 
   // Progress counters read by the main thread while the cycle runs.
@@ -87,6 +90,7 @@ class Recorder {
   stats::CycleResults cycle_results_;
   StringMap<int> page_index_, request_index_, test_index_;
   std::vector<int> main_request_of_page_;  // by page slot, -1 until known
+  uint64_t slots_generation_ = 0;
   std::string scratch_key_;
   stats::SecondAccumulator second_;
   int64_t current_second_ = 0;

@@ -45,6 +45,7 @@ struct VirtualUser::Connection final : ReadyPoller::Watcher {
   Wait wait = Wait::none;
   bool readable = false;  // an input edge came and the socket has not been read dry since
   bool writable = false;  // likewise for output
+  bool hung_up = false;   // the peer closed its side: a short read no longer means dry
 
   // HTTPS: Asio's socket and the TLS stream over it, made for the first https origin.
   struct Tls {
@@ -94,6 +95,14 @@ asio::steady_timer& VirtualUser::timer() {
 VirtualUser::RequestExtras& VirtualUser::extras() {
   if (!extras_) extras_ = std::make_unique<RequestExtras>();
   return *extras_;
+}
+
+void VirtualUser::own_url(http::Url url) {
+  if (!owned_url_) owned_url_ = std::make_unique<OwnedUrl>();
+  owned_url_->url = std::move(url);
+  owned_url_->text = owned_url_->url.str();
+  url_ = &owned_url_->url;
+  url_text_ = owned_url_->text;
 }
 
 VirtualUser::RareState& VirtualUser::rare() {
@@ -326,16 +335,23 @@ bool VirtualUser::begin_page(const script::PageRequest& request, std::string* er
       *error = url_error;
       return false;
     }
-    url_ = std::move(*parsed);
-    url_text_ = url_.str();
+    own_url(std::move(*parsed));
+  } else if (url_entry_ && request.url == url_entry_->source) {
+    url_ = &url_entry_->url;  // the same URL text as the previous page: no lookup
+    url_text_ = url_entry_->text;
   } else {
-    const Worker::ParsedUrl* parsed = worker_.parse_url_cached(request.url, &url_error);
+    const std::shared_ptr<const Worker::ParsedUrl>* parsed = worker_.parse_url_cached(request.url, &url_error);
     if (parsed == nullptr) {
       *error = url_error;
       return false;
     }
-    url_ = parsed->url;
-    url_text_.assign(parsed->text);
+    // The worker's cache entry is shared, not copied.
+    if (url_entry_.get() != parsed->get()) {
+      url_entry_ = *parsed;
+      request_memo_.url = nullptr;  // its entry may be gone, and its address reused
+    }
+    url_ = &url_entry_->url;
+    url_text_ = url_entry_->text;
   }
 
   method_.assign(request.method);
@@ -387,12 +403,22 @@ bool VirtualUser::begin_page(const script::PageRequest& request, std::string* er
   outcome_.verdict = script::Verdict::ok;
   outcome_.status = 0;
   outcome_.method = method_;
+  // The page's statistics slots: looked up again only when its key changes, since a
+  // test usually asks for the same pages in the same order.
+  static thread_local std::string key;
   if (!request.description.empty()) {
-    outcome_.key.assign(request.description);
+    key.assign(request.description);
   } else {
-    outcome_.key.assign(method_);
-    outcome_.key += ' ';
-    outcome_.key.append(request.url);
+    key.assign(method_);
+    key += ' ';
+    key.append(request.url);
+  }
+  Recorder& recorder = worker_.recorder();
+  if (key != outcome_.key || slots_generation_ != recorder.slots_generation()) {
+    outcome_.key.assign(key);
+    slots_generation_ = recorder.slots_generation();
+    page_slot_ = recorder.page_slot(outcome_.key);
+    main_request_slot_ = recorder.main_request_slot(page_slot_, outcome_.key, method_, url_text_);
   }
   outcome_.error_kind.clear();
   outcome_.message.clear();
@@ -400,7 +426,6 @@ bool VirtualUser::begin_page(const script::PageRequest& request, std::string* er
   outcome_.connect_us = outcome_.first_byte_us = outcome_.total_us = 0;
   outcome_.body_bytes = outcome_.wire_bytes = 0;
   ++outcome_.sequence;
-  page_slot_ = worker_.recorder().page_slot(outcome_.key);
   page_start_ns_ = mono_ns();
   if (rare_) {
     rare_->page_failed_resource = false;
@@ -413,7 +438,7 @@ bool VirtualUser::begin_page(const script::PageRequest& request, std::string* er
   kind_ = RequestKind::main;
   parser_ = &main_parser_;
   parser_->set_store_body(true);
-  request_slot_ = worker_.recorder().main_request_slot(page_slot_, outcome_.key, method_, url_text_);
+  request_slot_ = main_request_slot_;
   attempt_ = 0;
   // Started by handle() once the script has yielded: the script is inside lua_resume.
   exchange_requested_ = true;
@@ -445,7 +470,7 @@ void VirtualUser::close(Connection& conn) {
     conn.fd = -1;
   }
   conn.wait = Connection::Wait::none;
-  conn.readable = conn.writable = false;
+  conn.readable = conn.writable = conn.hung_up = false;
   if (conn.tls) {
     boost::system::error_code ignored;
     if (conn.tls->socket.is_open()) {
@@ -466,6 +491,20 @@ void VirtualUser::start_exchange() {
   timed_out_ = false;
   sent_ = 0;
 
+  static const RequestExtras no_extras;
+  const RequestExtras& extras = extras_ ? *extras_ : no_extras;
+  // The same page again (same cached URL, method and headers, no body, no cookies): the
+  // bytes already in the buffer are the request.
+  const bool plain_page = kind_ == RequestKind::main && url_entry_ && url_ == &url_entry_->url &&
+                          extras.body.empty() && extras.headers.empty() && extras.content_type.empty() &&
+                          cookies_.size() == 0;
+  if (plain_page && request_memo_.url == url_entry_.get() && request_memo_.settings_version == settings_version_ &&
+      request_memo_.method == method_) {
+    send_on_connection();
+    return;
+  }
+  request_memo_.url = nullptr;
+
   // The request bytes: kept in one buffer and written with one call. The header views
   // and the Cookie value are scratch shared by the thread's users, since append_request
   // consumes them before this returns.
@@ -477,8 +516,6 @@ void VirtualUser::start_exchange() {
     header_views.push_back({name, value});
     if (strcasecmp(name.c_str(), "user-agent") == 0) has_ua = true;
   }
-  static const RequestExtras no_extras;
-  const RequestExtras& extras = extras_ ? *extras_ : no_extras;
   for (const auto& [name, value] : extras.headers) {
     header_views.push_back({name, value});
     if (strcasecmp(name.c_str(), "user-agent") == 0) has_ua = true;
@@ -487,17 +524,25 @@ void VirtualUser::start_exchange() {
   if (!settings_.authorization.empty()) header_views.push_back({"Authorization", settings_.authorization});
   cookie_scratch.clear();
   if (cookies_.size() != 0 &&
-      cookies_.append_cookie_header(url_, cookie_scratch, worker_.clock().epoch_us(exchange_start_ns_) / 1000000)) {
+      cookies_.append_cookie_header(*url_, cookie_scratch, worker_.clock().epoch_us(exchange_start_ns_) / 1000000)) {
     header_views.push_back({"Cookie", cookie_scratch});
   }
   bool has_body = kind_ != RequestKind::resource && !extras.body.empty();
   if (has_body && !extras.content_type.empty()) header_views.push_back({"Content-Type", extras.content_type});
   request_bytes_.clear();
   std::string_view method = kind_ == RequestKind::resource ? std::string_view("GET") : std::string_view(method_);
-  http::append_request(request_bytes_, method, url_, header_views, has_body ? std::string_view(extras.body) : "");
+  http::append_request(request_bytes_, method, *url_, header_views, has_body ? std::string_view(extras.body) : "");
+  if (plain_page) {
+    request_memo_.url = url_entry_.get();
+    request_memo_.settings_version = settings_version_;
+    request_memo_.method = method_;
+  }
+  send_on_connection();
+}
 
-  parser_->reset(method == "HEAD");
-  conn_ = &connection_for(url_);
+void VirtualUser::send_on_connection() {
+  parser_->reset(kind_ != RequestKind::resource && method_ == "HEAD");
+  conn_ = &connection_for(*url_);
   if (conn_->open) {
     send_request();
   } else {
@@ -508,13 +553,13 @@ void VirtualUser::start_exchange() {
 void VirtualUser::connect(Connection& conn) {
   tcp::endpoint endpoint;
   std::string error;
-  if (!worker_.resolve(url_, &endpoint, &error)) {
+  if (!worker_.resolve(*url_, &endpoint, &error)) {
     fail_exchange(ErrorKind::dns, error);
     return;
   }
   connect_start_ns_ = mono_ns();
   deadline_ns_ = connect_start_ns_ + static_cast<int64_t>(worker_.settings().bench.connect_timeout_s * 1e9);
-  if (url_.tls()) {
+  if (url_->tls()) {
     connect_tls(conn, endpoint);
   } else {
     connect_plain(conn, endpoint);
@@ -542,12 +587,12 @@ void VirtualUser::connect_plain(Connection& conn, const tcp::endpoint& endpoint)
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   conn.fd = fd;
-  conn.readable = conn.writable = false;
+  conn.readable = conn.writable = conn.hung_up = false;
   int rc = ::connect(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size()));
   int err = rc == 0 ? 0 : errno;
   if (rc != 0 && err != EINPROGRESS) {
     close(conn);
-    fail_exchange(ErrorKind::connect, fmt::format("cannot connect to {}: {}", url_.origin(), std::strerror(err)));
+    fail_exchange(ErrorKind::connect, fmt::format("cannot connect to {}: {}", url_->origin(), std::strerror(err)));
     return;
   }
   // Registered after connect(): an unconnected socket polls as hung up.
@@ -581,7 +626,7 @@ void VirtualUser::plain_connected(Connection& conn) {
   conn.wait = Connection::Wait::none;
   deadline_ns_ = 0;
   if (err != 0) {
-    fail_exchange(ErrorKind::connect, fmt::format("cannot connect to {}: {}", url_.origin(), std::strerror(err)));
+    fail_exchange(ErrorKind::connect, fmt::format("cannot connect to {}: {}", url_->origin(), std::strerror(err)));
     return;
   }
   outcome_.connect_us += (mono_ns() - connect_start_ns_) / 1000;
@@ -591,6 +636,7 @@ void VirtualUser::plain_connected(Connection& conn) {
 
 void VirtualUser::on_socket_ready(Connection& conn, uint32_t events) {
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) conn.readable = true;
+  if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) conn.hung_up = true;
   if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) conn.writable = true;
   if (aborted_ || &conn != conn_) return;  // an idle connection: the edges are kept for its next use
   switch (conn.wait) {
@@ -631,23 +677,23 @@ void VirtualUser::connect_tls(Connection& conn, const tcp::endpoint& endpoint) {
     if (aborted_) return;
     if (ec) {
       if (timed_out_) {
-        fail_exchange(ErrorKind::timeout, fmt::format("connect to {} timed out after {}s", url_.origin(),
+        fail_exchange(ErrorKind::timeout, fmt::format("connect to {} timed out after {}s", url_->origin(),
                                                       worker_.settings().bench.connect_timeout_s));
       } else {
-        fail_exchange(ErrorKind::connect, fmt::format("cannot connect to {}: {}", url_.origin(), ec.message()));
+        fail_exchange(ErrorKind::connect, fmt::format("cannot connect to {}: {}", url_->origin(), ec.message()));
       }
       return;
     }
     outcome_.connect_us += (mono_ns() - connect_start_ns_) / 1000;
     conn.tls->stream = std::make_unique<asio::ssl::stream<tcp::socket&>>(conn.tls->socket, worker_.tls_context());
-    SSL_set_tlsext_host_name(conn.tls->stream->native_handle(), url_.host.c_str());
+    SSL_set_tlsext_host_name(conn.tls->stream->native_handle(), url_->host.c_str());
     deadline_ns_ = mono_ns() + static_cast<int64_t>(worker_.settings().bench.connect_timeout_s * 1e9);
     conn.tls->stream->async_handshake(asio::ssl::stream_base::client, [this, &conn](const boost::system::error_code& ec) {
       deadline_ns_ = 0;
       if (aborted_) return;
       if (ec) {
         fail_exchange(timed_out_ ? ErrorKind::timeout : ErrorKind::tls,
-                      fmt::format("TLS handshake with {} failed: {}", url_.origin(), ec.message()));
+                      fmt::format("TLS handshake with {} failed: {}", url_->origin(), ec.message()));
         return;
       }
       conn.open = true;
@@ -695,7 +741,7 @@ void VirtualUser::send_plain() {
     }
     int err = errno;
     if (retry_on_fresh_connection()) return;
-    fail_exchange(ErrorKind::reset, fmt::format("cannot send request to {}: {}", url_.origin(), std::strerror(err)));
+    fail_exchange(ErrorKind::reset, fmt::format("cannot send request to {}: {}", url_->origin(), std::strerror(err)));
     return;
   }
   sent_ns_ = mono_ns();
@@ -717,8 +763,9 @@ void VirtualUser::read_plain() {
     ssize_t n = ::recv(fd, buffer, Worker::kReadBufferSize, 0);
     if (n > 0) {
       // A short read emptied the socket; say so before consume(), which may complete
-      // the exchange and go on to the next request on this connection.
-      bool drained = static_cast<size_t>(n) < Worker::kReadBufferSize;
+      // the exchange and go on to the next request on this connection. After the peer
+      // closed, the end of the stream is still to be read, and no edge will announce it.
+      bool drained = static_cast<size_t>(n) < Worker::kReadBufferSize && !conn_->hung_up;
       if (drained) conn_->readable = false;
       if (consume(buffer, static_cast<size_t>(n))) return;
       if (drained) break;
@@ -743,7 +790,7 @@ void VirtualUser::read_plain() {
     }
     int err = errno;
     if (!got_bytes_ && retry_on_fresh_connection()) return;
-    fail_exchange(ErrorKind::reset, fmt::format("connection to {} failed: {}", url_.origin(), std::strerror(err)));
+    fail_exchange(ErrorKind::reset, fmt::format("connection to {} failed: {}", url_->origin(), std::strerror(err)));
     return;
   }
   conn_->wait = Connection::Wait::read;
@@ -755,7 +802,7 @@ void VirtualUser::on_tls_read(const boost::system::error_code& ec, size_t n) {
   if (ec) {
     if (timed_out_) {
       return fail_exchange(ErrorKind::timeout, fmt::format("no complete response from {} within {:g}s",
-                                                           url_.origin(), timeout_ns_ / 1e9));
+                                                           url_->origin(), timeout_ns_ / 1e9));
     }
     if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
       if (!got_bytes_ && retry_on_fresh_connection()) return;
@@ -766,7 +813,7 @@ void VirtualUser::on_tls_read(const boost::system::error_code& ec, size_t n) {
       return fail_exchange(ErrorKind::reset, fmt::format("{} {}: {}", current_method(), url_text_, parser_->error()));
     }
     if (!got_bytes_ && retry_on_fresh_connection()) return;
-    return fail_exchange(ErrorKind::tls, fmt::format("connection to {} failed: {}", url_.origin(), ec.message()));
+    return fail_exchange(ErrorKind::tls, fmt::format("connection to {} failed: {}", url_->origin(), ec.message()));
   }
   conn_->tls->stream->async_read_some(asio::buffer(worker_.read_buffer(), Worker::kReadBufferSize),
                                       [this](const boost::system::error_code& ec, size_t n) { on_tls_read(ec, n); });
@@ -837,13 +884,13 @@ void VirtualUser::exchange_done() {
   if (!sample.ok) sample.error = kind_ == RequestKind::resource ? ErrorKind::resource : ErrorKind::status;
   worker_.recorder().request_done(request_slot_, sample);
   if (const auto& trace = worker_.settings().trace) {
-    const std::string& url = url_text_;
+    std::string_view url = url_text_;
     trace(TraceEvent{kind_ == RequestKind::main ? "page" : kind_ == RequestKind::redirect ? "redirect" : "resource",
                      kind_ == RequestKind::resource ? "GET" : method_, url, status, sample.latency_us,
                      parser_->wire_bytes(), sample.ok ? "" : "status not in ok_codes"});
   }
   outcome_.wire_bytes += parser_->wire_bytes();
-  store_cookies(*parser_, url_);
+  store_cookies(*parser_, *url_);
 
   if (kind_ == RequestKind::resource) {
     RareState& r = rare();
@@ -867,7 +914,7 @@ void VirtualUser::exchange_done() {
       return;
     }
     std::string error;
-    auto next = http::resolve_url(url_, parser_->header("location"), &error);
+    auto next = http::resolve_url(*url_, parser_->header("location"), &error);
     if (!next) {
       outcome_.status = status;
       outcome_.verdict = script::Verdict::failure;
@@ -885,10 +932,10 @@ void VirtualUser::exchange_done() {
         extras_->content_type.clear();
       }
     }
-    url_ = std::move(*next);
-    url_text_ = url_.str();
+    own_url(std::move(*next));
     kind_ = RequestKind::redirect;
-    std::string key = method_ + " " + url_text_;
+    std::string key = method_ + " ";
+    key += url_text_;
     request_slot_ = worker_.recorder().request_slot(page_slot_, key, method_, url_text_, kind_);
     attempt_ = 0;
     start_exchange();
@@ -908,7 +955,7 @@ void VirtualUser::exchange_done() {
     return;
   }
   if (fetch_resources_ && http::looks_like_html(parser_->header("content-type"), parser_->body())) {
-    for (auto& resource : http::extract_resources(parser_->body(), url_)) {
+    for (auto& resource : http::extract_resources(parser_->body(), *url_)) {
       RareState& r = rare();
       std::string key = resource.str();
       if (r.fetched_resources.insert(key).second) r.pending_resources.push_back(std::move(resource));
@@ -927,14 +974,14 @@ void VirtualUser::next_resource_or_finish() {
     page_done();
     return;
   }
-  url_ = rare_->pending_resources[rare_->next_resource++];
-  url_text_ = url_.str();
+  own_url(rare_->pending_resources[rare_->next_resource++]);
   ++outcome_.resources;
   kind_ = RequestKind::resource;
   if (!rare_->resource_parser) rare_->resource_parser = std::make_unique<http::ResponseParser>();
   parser_ = rare_->resource_parser.get();
   parser_->set_store_body(false);
-  std::string key = "GET " + url_text_;
+  std::string key = "GET ";
+  key += url_text_;
   request_slot_ = worker_.recorder().request_slot(page_slot_, key, "GET", url_text_, kind_);
   attempt_ = 0;
   start_exchange();
@@ -955,7 +1002,7 @@ void VirtualUser::fail_exchange(ErrorKind kind, std::string message) {
   sample.done_ns = now;
   if (request_slot_ >= 0) worker_.recorder().request_done(request_slot_, sample);
   if (const auto& trace = worker_.settings().trace) {
-    const std::string& url = url_text_;
+    std::string_view url = url_text_;
     trace(TraceEvent{kind_ == RequestKind::main ? "page" : kind_ == RequestKind::redirect ? "redirect" : "resource",
                      kind_ == RequestKind::resource ? "GET" : method_, url, 0, sample.latency_us, 0, message});
   }
@@ -1037,13 +1084,13 @@ void VirtualUser::check_deadline(int64_t now_ns) {
   // A plain socket has no pending operation to cancel: fail the exchange here.
   Connection::Wait wait = conn_->wait;
   if (wait == Connection::Wait::connect) {
-    fail_exchange(ErrorKind::timeout, fmt::format("connect to {} timed out after {}s", url_.origin(),
+    fail_exchange(ErrorKind::timeout, fmt::format("connect to {} timed out after {}s", url_->origin(),
                                                   worker_.settings().bench.connect_timeout_s));
   } else if (wait == Connection::Wait::write) {
     fail_exchange(ErrorKind::timeout, "request write timed out");
   } else {
     fail_exchange(ErrorKind::timeout,
-                  fmt::format("no complete response from {} within {:g}s", url_.origin(), timeout_ns_ / 1e9));
+                  fmt::format("no complete response from {} within {:g}s", url_->origin(), timeout_ns_ / 1e9));
   }
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/recorder.hpp"
+#include "engine/worker.hpp"
 #include "http/cookie_jar.hpp"
 #include "http/request_writer.hpp"
 #include "http/response_parser.hpp"
@@ -42,7 +43,12 @@ class VirtualUser final : public script::VuHost {
   const script::PageOutcome& outcome() const override { return outcome_; }
   const http::ResponseParser& last_response() const override { return main_parser_; }
   http::CookieJar& cookies() override { return cookies_; }
-  script::VuSettings& settings() override { return settings_; }
+  // The script's way to change headers and credentials: the request bytes kept for
+  // reuse are stale from then on.
+  script::VuSettings& settings() override {
+    ++settings_version_;
+    return settings_;
+  }
   void log(std::string_view line) override;
   int vu_id() const override { return vu_id_; }
   int cycle() const override { return cycle_; }
@@ -63,6 +69,7 @@ class VirtualUser final : public script::VuHost {
 
   // One HTTP exchange of the current page.
   void start_exchange();
+  void send_on_connection();
   void connect(Connection& conn);
   void connect_plain(Connection& conn, const boost::asio::ip::tcp::endpoint& endpoint);
   void connect_tls(Connection& conn, const boost::asio::ip::tcp::endpoint& endpoint);
@@ -109,6 +116,8 @@ class VirtualUser final : public script::VuHost {
   // Page state.
   script::PageOutcome outcome_;
   int page_slot_ = -1;
+  int main_request_slot_ = -1;
+  uint64_t slots_generation_ = ~uint64_t{0};  // the recorder's, when the two slots were looked up
   struct PendingPage {
     int slot = -1;
     bool ok = true;
@@ -125,8 +134,18 @@ class VirtualUser final : public script::VuHost {
 
   // Exchange state.
   RequestKind kind_ = RequestKind::main;
-  http::Url url_;
-  std::string url_text_;  // url_.str()
+  // The URL being fetched: the worker's parsed copy of the page's URL text when the
+  // script passed a plain URL (no copy per request), otherwise one of our own (query
+  // parameters, redirects, resources).
+  const http::Url* url_ = nullptr;
+  std::string_view url_text_;  // url_->str()
+  std::shared_ptr<const Worker::ParsedUrl> url_entry_;
+  struct OwnedUrl {
+    http::Url url;
+    std::string text;
+  };
+  std::unique_ptr<OwnedUrl> owned_url_;
+  void own_url(http::Url url);
   std::string method_;
   // A body, content type and headers of the request's own, for the pages that have them.
   struct RequestExtras {
@@ -137,6 +156,13 @@ class VirtualUser final : public script::VuHost {
   RequestExtras& extras();
   std::unique_ptr<RequestExtras> extras_;
   std::string request_bytes_;
+  // What request_bytes_ was made from, when it can be sent again as it is.
+  struct RequestMemo {
+    const void* url = nullptr;  // the worker's cache entry; nullptr: not reusable
+    uint64_t settings_version = 0;
+    std::string method;
+  } request_memo_;
+  uint64_t settings_version_ = 0;
   size_t sent_ = 0;
   int request_slot_ = -1;
   int attempt_ = 0;

@@ -204,17 +204,19 @@ bool Worker::resolve(const http::Url& url, asio::ip::tcp::endpoint* endpoint, st
   return true;
 }
 
-const Worker::ParsedUrl* Worker::parse_url_cached(std::string_view text, std::string* error) {
-  if (auto it = urls_.find(text); it != urls_.end()) return it->second.get();
+const std::shared_ptr<const Worker::ParsedUrl>* Worker::parse_url_cached(std::string_view text,
+                                                                         std::string* error) {
+  if (auto it = urls_.find(text); it != urls_.end()) return &it->second;
   auto parsed = http::parse_url(text, error);
   if (!parsed) return nullptr;
   // Tests that build unique URLs would grow the cache without bound: cap it.
   if (urls_.size() >= 10000) urls_.clear();
-  auto entry = std::make_unique<ParsedUrl>();
+  auto entry = std::make_shared<ParsedUrl>();
   entry->text = parsed->str();
+  entry->source.assign(text);
   entry->url = std::move(*parsed);
   auto [it, inserted] = urls_.emplace(std::string(text), std::move(entry));
-  return it->second.get();
+  return &it->second;
 }
 
 }  // namespace bm::engine

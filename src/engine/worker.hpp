@@ -87,9 +87,11 @@ class Worker {
   // Parsed URLs by text, so a test that requests the same URLs parses each once.
   struct ParsedUrl {
     http::Url url;
-    std::string text;  // url.str(), made once
+    std::string text;    // url.str(), made once
+    std::string source;  // the text it was parsed from
   };
-  const ParsedUrl* parse_url_cached(std::string_view text, std::string* error);
+  // Entries are shared: the cache may drop one while a virtual user still fetches it.
+  const std::shared_ptr<const ParsedUrl>* parse_url_cached(std::string_view text, std::string* error);
   void vu_started();
   void vu_stopped(bool began);
   void set_fatal(std::string message);
@@ -114,7 +116,7 @@ class Worker {
   std::unique_ptr<char[]> read_buffer_;
   std::unique_ptr<boost::asio::ssl::context> tls_;
   std::unordered_map<std::string, boost::asio::ip::tcp::endpoint> resolved_;
-  StringMap<std::unique_ptr<ParsedUrl>> urls_;
+  StringMap<std::shared_ptr<const ParsedUrl>> urls_;
   std::vector<std::unique_ptr<VirtualUser>> vus_;
   boost::asio::steady_timer watchdog_;
   std::atomic<int> running_{0}, started_{0}, stopped_{0};

@@ -688,6 +688,7 @@ struct ScriptState::Vu {
 };
 
 ScriptState::ScriptState() {
+  hook_refs_.fill(LUA_NOREF);
   L_ = luaL_newstate();
   *static_cast<VuHost**>(lua_getextraspace(L_)) = nullptr;
   luaL_openlibs(L_);
@@ -780,6 +781,9 @@ bool ScriptState::load(const std::filesystem::path& test_file, const conf::ConfF
     return false;
   }
   lua_pop(L_, 1);
+  // Hooks are looked up once, here: asking the globals before every test cost more than
+  // the rest of the test loop's bookkeeping.
+  for (size_t i = 0; i < hook_refs_.size(); ++i) hook_refs_[i] = function_ref(hook_name(static_cast<Hook>(i)));
   return true;
 }
 
@@ -790,14 +794,7 @@ bool ScriptState::has_function(std::string_view name) const {
   return yes;
 }
 
-// Asked before every test: looked up by C string, which Lua's string cache resolves
-// without hashing or allocating (a test may define its hooks at any time).
-bool ScriptState::has_hook(Hook hook) const {
-  lua_getglobal(L_, hook_name(hook));
-  bool yes = lua_isfunction(L_, -1);
-  lua_pop(L_, 1);
-  return yes;
-}
+bool ScriptState::has_hook(Hook hook) const { return hook_refs_[static_cast<size_t>(hook)] != LUA_NOREF; }
 
 int ScriptState::create_vu(VuHost* host) {
   Vu* vu = new Vu;
@@ -879,7 +876,9 @@ RunResult ScriptState::start(int id, int function, std::initializer_list<double>
 }
 
 RunResult ScriptState::start_hook(int id, Hook hook, std::initializer_list<double> args) {
-  return start(id, hook_name(hook), args);
+  int ref = hook_refs_[static_cast<size_t>(hook)];
+  if (ref == LUA_NOREF) return start(id, hook_name(hook), args);  // the error for a missing function
+  return start(id, ref, args);
 }
 
 RunResult ScriptState::resume(int id) { return run(id, 0); }

@@ -2,6 +2,7 @@
 // One Lua state holding a loaded test (test_Name.lua), as each worker thread owns one.
 // Virtual users are coroutines of this state; the engine drives them through the
 // small resume interface below and never touches the Lua stack itself.
+#include <array>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -52,6 +53,7 @@ class ScriptState {
   bool load(const std::filesystem::path& test_file, const conf::ConfFile* conf,
             const ScriptIdentity& identity, std::string* error);
   bool has_function(std::string_view name) const;
+  // The hooks the file defined when it had loaded (later definitions are not seen).
   bool has_hook(Hook hook) const;
 
   // A virtual user: a coroutine bound to its host. Returns an id for the calls below.
@@ -73,6 +75,7 @@ class ScriptState {
  private:
   RunResult run(int vu, int nargs);
   std::unordered_map<std::string, int> function_refs_;
+  std::array<int, 9> hook_refs_;  // by Hook; LUA_NOREF (-2) where the file defines none
   lua_State* L_ = nullptr;
   struct Vu;
   std::vector<Vu*> vus_;
