@@ -189,7 +189,8 @@ struct FieldLine {
 // The ':' after a token at `line`, or nullptr. The usual name ends with it within one
 // block; names with rarer token characters are read byte by byte.
 BM_INLINE const char* colon_after_name(const char* line, const char* end) {
-  const char* colon = line + std::countr_zero(block_bits(name_stops(load_near(line, end)), line, end) | 1u << kBlockBytes);
+  const uint32_t stops = block_bits(name_stops(load_near(line, end)), line, end) | 1u << kBlockBytes;
+  const char* colon = line + std::countr_zero(stops);
   if (colon == end || *colon != ':') {
     colon = line;
     while (colon < end && kTokenChars[static_cast<unsigned char>(*colon)]) ++colon;
@@ -464,17 +465,18 @@ bool ResponseParser::parse_whole_head(const char* data, size_t len, size_t* head
     const FieldLine field{std::string_view(line, static_cast<size_t>(colon - line)),
                           std::string_view(colon + 1, static_cast<size_t>(cr - colon - 1))};
     if (!note_framing(field, &framing)) return false;
-    headers_.push_back({static_cast<uint32_t>(line - base), static_cast<uint32_t>(field.name.size()),
-                        static_cast<uint32_t>(colon + 1 - base), static_cast<uint32_t>(field.value.size())});
+    const auto name_offset = static_cast<uint32_t>(line - base);
+    const auto name_length = static_cast<uint32_t>(colon - line);
+    headers_.push_back({name_offset, name_length, name_offset + name_length + 1,
+                        static_cast<uint32_t>(field.value.size())});
   }
   if (!stops.lf_follows(cr)) return false;
-  p = cr;
 
   const bool no_body = head_request_ || has_no_body(status);
   // A body that ends when the connection closes, or one over the limit: http_parser's job.
   if (!no_body && (!framing.has_length || framing.length > limits_.max_body_bytes)) return false;
-  head_.assign(base, static_cast<size_t>(p - base));
-  *head_len = static_cast<size_t>(p + 2 - data);
+  head_.assign(base, static_cast<size_t>(cr - base));
+  *head_len = static_cast<size_t>(cr + 2 - data);
   status_ = status;
   http_minor_ = data[7] - '0';
   reason_len_ = reason_len;
