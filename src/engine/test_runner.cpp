@@ -56,9 +56,8 @@ int run_functional_test(FunctionalOptions options, std::ostream& out, std::strin
       ++passed;
       // Quiet (-q): failures and the summary only, which also keeps bench/'s fixed-count
       // measurements free of a formatted line per test.
-      if (options.verbose) {
-        out << fmt::format("ok {} #{} in {}\n", engine.test_function, iteration, format_ms(duration_us));
-      }
+      if (!options.verbose) return;
+      out << fmt::format("ok {} #{} in {}\n", engine.test_function, iteration, format_ms(duration_us));
     }
     out << std::flush;
   };

@@ -405,17 +405,20 @@ bool VirtualUser::begin_page(const script::PageRequest& request, std::string* er
   outcome_.method = method_;
   // The page's statistics slots: looked up again only when its key changes, since a
   // test usually asks for the same pages in the same order.
-  static thread_local std::string key;
-  if (!request.description.empty()) {
-    key.assign(request.description);
-  } else {
-    key.assign(method_);
-    key += ' ';
-    key.append(request.url);
-  }
+  const std::string_view key = outcome_.key;
+  const bool same_key = request.description.empty()
+                            ? key.size() == method_.size() + 1 + request.url.size() && key.starts_with(method_) &&
+                                  key[method_.size()] == ' ' && key.ends_with(request.url)
+                            : key == request.description;
   Recorder& recorder = worker_.recorder();
-  if (key != outcome_.key || slots_generation_ != recorder.slots_generation()) {
-    outcome_.key.assign(key);
+  if (!same_key || slots_generation_ != recorder.slots_generation()) {
+    if (!request.description.empty()) {
+      outcome_.key.assign(request.description);
+    } else {
+      outcome_.key.assign(method_);
+      outcome_.key += ' ';
+      outcome_.key.append(request.url);
+    }
     slots_generation_ = recorder.slots_generation();
     page_slot_ = recorder.page_slot(outcome_.key);
     main_request_slot_ = recorder.main_request_slot(page_slot_, outcome_.key, method_, url_text_);

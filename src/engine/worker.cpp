@@ -102,6 +102,7 @@ void Worker::begin_cycle(int cycle, int cvus, std::vector<VuStart> starts, int64
     stopped_.store(0);
     running_.store(0);
     recorder_.begin_cycle(cycle, cvus, window_start_ns, window_end_ns);
+    script_->set_users(starts.size());
     vus_.reserve(starts.size());
     for (const VuStart& start : starts) {
       vus_.push_back(std::make_unique<VirtualUser>(*this, start.vu_id, cycle, cvus, max_iterations));

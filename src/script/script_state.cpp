@@ -692,12 +692,7 @@ ScriptState::ScriptState() {
   L_ = luaL_newstate();
   *static_cast<VuHost**>(lua_getextraspace(L_)) = nullptr;
   luaL_openlibs(L_);
-  // Every response is a small userdata that dies young. With Lua's default pause (200)
-  // the heap doubles before a cycle starts: at 10,000 users that is about 10 MB of dead
-  // responses. A pause of 120 bounds it at a fifth of the live heap, for about 240 more
-  // instructions per request at 50 users (docs/performance.md). A test may still call
-  // collectgarbage() to choose otherwise.
-  lua_gc(L_, LUA_GCINC, 120, 0, 0);
+  set_users(1);
 
   luaL_newmetatable(L_, kResponseMeta);
   lua_pushcfunction(L_, response_index);
@@ -921,6 +916,19 @@ RunResult ScriptState::run(int id, int nargs) {
   lua_resetthread(co);
   lua_settop(co, 0);
   return result;
+}
+
+// Every response is a small userdata that dies young. With Lua's default pause (200)
+// the collector lets the heap double before a cycle starts: at 10,000 users that is
+// about 10 MB of dead responses. A pause of 120 bounds it at a fifth of the live heap,
+// for about 150 more instructions per request (docs/performance.md); with few users the
+// heap is small, and the default is the better trade. A test may still call
+// collectgarbage() to choose otherwise.
+void ScriptState::set_users(size_t users) {
+  int pause = users >= 1000 ? 120 : 200;
+  if (pause == gc_pause_) return;
+  gc_pause_ = pause;
+  lua_gc(L_, LUA_GCINC, pause, 0, 0);
 }
 
 size_t ScriptState::memory_bytes() const {

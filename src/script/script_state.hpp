@@ -69,6 +69,9 @@ class ScriptState {
   // Resumes after the asynchronous operation the coroutine waited for has finished.
   RunResult resume(int vu);
 
+  // How many virtual users share this state: tunes the garbage collector.
+  void set_users(size_t users);
+
   lua_State* lua() { return L_; }
   size_t memory_bytes() const;
 
@@ -77,6 +80,7 @@ class ScriptState {
   std::unordered_map<std::string, int> function_refs_;
   std::array<int, 9> hook_refs_;  // by Hook; LUA_NOREF (-2) where the file defines none
   lua_State* L_ = nullptr;
+  int gc_pause_ = 0;
   struct Vu;
   std::vector<Vu*> vus_;
   std::vector<int> free_ids_;
