@@ -155,14 +155,14 @@ void VirtualUser::begin() {
   next_iteration();
 }
 
-void VirtualUser::next_iteration() {
+void VirtualUser::next_iteration(int64_t now) {
   if (stop_requested_ || (max_iterations_ != 0 && iteration_ >= max_iterations_)) {
     finish();
     return;
   }
   ++iteration_;
   waited_in_test_ = false;
-  test_start_ns_ = mono_ns();
+  test_start_ns_ = now >= 0 ? now : mono_ns();
   test_pages_ = test_requests_ = 0;
   // Each test is a new visit: FunkLoad cleared the browser's cookies between tests.
   // The resource cache stays with the virtual user, as a returning browser's would.
@@ -244,7 +244,7 @@ void VirtualUser::end_test(const script::RunResult& result) {
   if (result.state == script::RunResult::State::failed) {
     verdict = result.verdict == script::Verdict::failure ? 1 : 2;
     kind = stats::parse_error_kind(result.kind).value_or(ErrorKind::other);
-    flush_page(result.verdict == script::Verdict::failure && kind == ErrorKind::assertion);
+    flush_page(result.verdict == script::Verdict::failure && kind == ErrorKind::assertion, now);
     // Name the request that was running: the failed page, or the last one that passed.
     script::RunResult shown = result;
     bool page_failed = outcome_.verdict != script::Verdict::ok;
@@ -255,7 +255,7 @@ void VirtualUser::end_test(const script::RunResult& result) {
     if (on_test) on_test(iteration_, shown, (now - test_start_ns_) / 1000);
     else if (!result.traceback.empty()) log(shown.message + "\n" + result.traceback);
   } else {
-    flush_page(false);
+    flush_page(false, now);
     if (on_test) on_test(iteration_, result, (now - test_start_ns_) / 1000);
   }
   if (test_slot_ < 0) test_slot_ = worker_.recorder().test_slot(worker_.settings().test_function);
@@ -270,7 +270,7 @@ void VirtualUser::end_test(const script::RunResult& result) {
   } else if (waited_in_test_) {
     // Called from the completion of the test's last operation: the loop regains
     // control as soon as the next test waits for its first request.
-    next_iteration();
+    next_iteration(now);
   } else {
     // Posted, not called: a test that makes no request must not recurse, and other
     // virtual users on this loop get their turn.
@@ -322,7 +322,9 @@ void VirtualUser::begin_sleep(double seconds) {
 // ------------------------------------------------------------------ pages
 
 bool VirtualUser::begin_page(const script::PageRequest& request, std::string* error) {
-  flush_page(false);
+  // One clock reading: the previous page's verdict is known now, and this one starts.
+  const int64_t now = mono_ns();
+  flush_page(false, now);
   std::string url_error;
   std::string composed;
   if (!request.params.empty() && method_has_query_params(request.method)) {
@@ -429,7 +431,7 @@ bool VirtualUser::begin_page(const script::PageRequest& request, std::string* er
   outcome_.connect_us = outcome_.first_byte_us = outcome_.total_us = 0;
   outcome_.body_bytes = outcome_.wire_bytes = 0;
   ++outcome_.sequence;
-  page_start_ns_ = mono_ns();
+  page_start_ns_ = now;
   if (rare_) {
     rare_->page_failed_resource = false;
     rare_->resource_failure.clear();
@@ -488,7 +490,8 @@ void VirtualUser::close(Connection& conn) {
 
 void VirtualUser::start_exchange() {
   if (aborted_) return;
-  exchange_start_ns_ = mono_ns();
+  // A page's main request starts with the page; redirects and resources start now.
+  exchange_start_ns_ = kind_ == RequestKind::main ? page_start_ns_ : mono_ns();
   first_byte_ns_ = 0;
   got_bytes_ = false;
   timed_out_ = false;
@@ -547,7 +550,7 @@ void VirtualUser::send_on_connection() {
   parser_->reset(kind_ != RequestKind::resource && method_ == "HEAD");
   conn_ = &connection_for(*url_);
   if (conn_->open) {
-    send_request();
+    send_request(exchange_start_ns_);
   } else {
     connect(*conn_);
   }
@@ -632,9 +635,10 @@ void VirtualUser::plain_connected(Connection& conn) {
     fail_exchange(ErrorKind::connect, fmt::format("cannot connect to {}: {}", url_->origin(), std::strerror(err)));
     return;
   }
-  outcome_.connect_us += (mono_ns() - connect_start_ns_) / 1000;
+  const int64_t now = mono_ns();
+  outcome_.connect_us += (now - connect_start_ns_) / 1000;
   conn.open = true;
-  send_request();
+  send_request(now);
 }
 
 void VirtualUser::on_socket_ready(Connection& conn, uint32_t events) {
@@ -700,13 +704,13 @@ void VirtualUser::connect_tls(Connection& conn, const tcp::endpoint& endpoint) {
         return;
       }
       conn.open = true;
-      send_request();
+      send_request(mono_ns());
     });
   });
 }
 
-void VirtualUser::send_request() {
-  deadline_ns_ = mono_ns() + timeout_ns_;
+void VirtualUser::send_request(int64_t now) {
+  deadline_ns_ = now + timeout_ns_;
   if (conn_->https) {
     asio::async_write(*conn_->tls->stream, asio::buffer(request_bytes_),
                       [this](const boost::system::error_code& ec, size_t) {
@@ -780,7 +784,7 @@ void VirtualUser::read_plain() {
       auto result = parser_->finish_eof();
       if (result == http::ResponseParser::Result::complete) {
         conn_->open = false;
-        exchange_done();
+        exchange_done(mono_ns());
       } else {
         fail_exchange(ErrorKind::reset, fmt::format("{} {}: {}", current_method(), url_text_, parser_->error()));
       }
@@ -811,7 +815,7 @@ void VirtualUser::on_tls_read(const boost::system::error_code& ec, size_t n) {
       if (!got_bytes_ && retry_on_fresh_connection()) return;
       if (parser_->finish_eof() == http::ResponseParser::Result::complete) {
         conn_->open = false;
-        return exchange_done();
+        return exchange_done(mono_ns());
       }
       return fail_exchange(ErrorKind::reset, fmt::format("{} {}: {}", current_method(), url_text_, parser_->error()));
     }
@@ -823,9 +827,10 @@ void VirtualUser::on_tls_read(const boost::system::error_code& ec, size_t n) {
 }
 
 bool VirtualUser::consume(const char* data, size_t n) {
+  const int64_t now = mono_ns();
   if (!got_bytes_) {
     got_bytes_ = true;
-    first_byte_ns_ = mono_ns();
+    first_byte_ns_ = now;
   }
   size_t used = 0;
   auto result = parser_->feed(data, n, &used);
@@ -836,7 +841,7 @@ bool VirtualUser::consume(const char* data, size_t n) {
     fail_exchange(kind, fmt::format("{} {}: {}", current_method(), url_text_, err));
     return true;
   }
-  exchange_done();
+  exchange_done(now);
   return true;
 }
 
@@ -867,9 +872,8 @@ void VirtualUser::store_cookies(const http::ResponseParser& parser, const http::
   }
 }
 
-void VirtualUser::exchange_done() {
+void VirtualUser::exchange_done(int64_t now) {
   deadline_ns_ = 0;
-  int64_t now = mono_ns();
   ++conn_->served;
   if (!parser_->keep_alive()) close(*conn_);
   int status = parser_->status();
@@ -901,7 +905,7 @@ void VirtualUser::exchange_done() {
       r.page_failed_resource = true;
       r.resource_failure = fmt::format("resource {} returned status {}", url_text_, status);
     }
-    next_resource_or_finish();
+    next_resource_or_finish(now);
     return;
   }
 
@@ -913,7 +917,7 @@ void VirtualUser::exchange_done() {
       outcome_.error_kind = "status";
       outcome_.message = fmt::format("{} {}: more than {} redirects", method_, outcome_.key,
                                      worker_.settings().bench.max_redirects);
-      page_done();
+      page_done(now);
       return;
     }
     std::string error;
@@ -923,7 +927,7 @@ void VirtualUser::exchange_done() {
       outcome_.verdict = script::Verdict::failure;
       outcome_.error_kind = "protocol";
       outcome_.message = fmt::format("{} {}: bad redirect: {}", method_, url_text_, error);
-      page_done();
+      page_done(now);
       return;
     }
     ++outcome_.redirects;
@@ -954,7 +958,7 @@ void VirtualUser::exchange_done() {
     std::string codes;
     for (int c : ok_codes_) codes += (codes.empty() ? "" : ":") + std::to_string(c);
     outcome_.message = fmt::format("{} {}: status {} is not one of ok_codes {}", method_, url_text_, status, codes);
-    page_done();
+    page_done(now);
     return;
   }
   if (fetch_resources_ && http::looks_like_html(parser_->header("content-type"), parser_->body())) {
@@ -964,17 +968,17 @@ void VirtualUser::exchange_done() {
       if (r.fetched_resources.insert(key).second) r.pending_resources.push_back(std::move(resource));
     }
   }
-  next_resource_or_finish();
+  next_resource_or_finish(now);
 }
 
-void VirtualUser::next_resource_or_finish() {
+void VirtualUser::next_resource_or_finish(int64_t now) {
   if (!has_pending_resource()) {
     if (rare_ && rare_->page_failed_resource && outcome_.verdict == script::Verdict::ok) {
       outcome_.verdict = script::Verdict::failure;
       outcome_.error_kind = "resource";
       outcome_.message = rare_->resource_failure;
     }
-    page_done();
+    page_done(now);
     return;
   }
   own_url(rare_->pending_resources[rare_->next_resource++]);
@@ -1015,18 +1019,17 @@ void VirtualUser::fail_exchange(ErrorKind kind, std::string message) {
       r.page_failed_resource = true;
       r.resource_failure = fmt::format("resource {}: {}", url_text_, message);
     }
-    next_resource_or_finish();
+    next_resource_or_finish(now);
     return;
   }
   outcome_.verdict = script::Verdict::error;
   outcome_.error_kind = std::string(error_kind_name(kind));
   outcome_.message = std::move(message);
   outcome_.final_url = url_text_;
-  page_done();
+  page_done(now);
 }
 
-void VirtualUser::page_done() {
-  int64_t now = mono_ns();
+void VirtualUser::page_done(int64_t now) {
   outcome_.total_us = (now - page_start_ns_) / 1000;
   parser_ = &main_parser_;
   pending_page_.slot = page_slot_;
@@ -1042,7 +1045,7 @@ void VirtualUser::page_done() {
 
 // The page is counted when the script moves on: a check that fails right after it
 // (assert on its body) makes it a failed page, attributed where it belongs.
-void VirtualUser::flush_page(bool check_failed) {
+void VirtualUser::flush_page(bool check_failed, int64_t now) {
   if (!has_pending_page_) return;
   has_pending_page_ = false;
   if (check_failed && pending_page_.ok) {
@@ -1050,7 +1053,7 @@ void VirtualUser::flush_page(bool check_failed) {
     pending_page_.kind = ErrorKind::assertion;
   }
   worker_.recorder().page_done(pending_page_.slot, pending_page_.ok, pending_page_.kind, pending_page_.status,
-                               pending_page_.latency_us, pending_page_.done_ns, mono_ns());
+                               pending_page_.latency_us, pending_page_.done_ns, now);
 }
 
 // Think time after each page, as FunkLoad did: uniform in [sleep_time_min, max].

@@ -61,7 +61,7 @@ class VirtualUser final : public script::VuHost {
 
   // Test loop.
   void begin();
-  void next_iteration();
+  void next_iteration(int64_t now = -1);  // now: the clock, when the caller has just read it
   void handle(const script::RunResult& result);
   void end_test(const script::RunResult& result);
   void finish();
@@ -75,18 +75,18 @@ class VirtualUser final : public script::VuHost {
   void connect_tls(Connection& conn, const boost::asio::ip::tcp::endpoint& endpoint);
   void plain_connected(Connection& conn);
   void on_socket_ready(Connection& conn, uint32_t events);
-  void send_request();
+  void send_request(int64_t now);
   void send_plain();
   void wait_readable();
   void read_plain();
   void on_tls_read(const boost::system::error_code& ec, size_t n);
   bool consume(const char* data, size_t n);  // true when the exchange is over
-  void exchange_done();
+  void exchange_done(int64_t now);
   void fail_exchange(stats::ErrorKind kind, std::string message);
   bool retry_on_fresh_connection();
-  void next_resource_or_finish();
-  void page_done();
-  void flush_page(bool check_failed);
+  void next_resource_or_finish(int64_t now);
+  void page_done(int64_t now);
+  void flush_page(bool check_failed, int64_t now);
   void after_page();
 
   Connection& connection_for(const http::Url& url);
