@@ -862,6 +862,7 @@ bool VirtualUser::status_ok(int status) const {
 }
 
 void VirtualUser::store_cookies(const http::ResponseParser& parser, const http::Url& url) {
+  if (!parser.has_set_cookie()) return;
   int64_t now_s = 0;
   for (size_t i = 0, n = parser.header_count(); i < n; ++i) {
     std::string_view name = parser.header_name(i);
@@ -961,7 +962,7 @@ void VirtualUser::exchange_done(int64_t now) {
     page_done(now);
     return;
   }
-  if (fetch_resources_ && http::looks_like_html(parser_->header("content-type"), parser_->body())) {
+  if (fetch_resources_ && http::looks_like_html(parser_->content_type(), parser_->body())) {
     for (auto& resource : http::extract_resources(parser_->body(), *url_)) {
       RareState& r = rare();
       std::string key = resource.str();

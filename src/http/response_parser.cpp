@@ -262,6 +262,7 @@ struct ResponseParser::Callbacks {
     }
     r.head_.append(at, len);
     r.headers_.back().name_length += static_cast<uint32_t>(len);
+    r.known_fields_done_ = false;  // trailers come after the head
     return 0;
   }
 
@@ -359,6 +360,7 @@ void ResponseParser::clear_message() {
   reason_len_ = 0;
   trailers_offset_ = 0;
   headers_.clear();
+  known_fields_done_ = false;
 }
 
 ResponseParser::Result ResponseParser::feed(const char* data, size_t len, size_t* consumed) {
@@ -522,6 +524,31 @@ std::string_view ResponseParser::header(std::string_view name) const {
     if (headers_[i].name_length == name.size() && iequals(header_name(i), name)) return header_at(i).second;
   }
   return {};
+}
+
+void ResponseParser::known_fields() const {
+  known_fields_done_ = true;
+  has_set_cookie_ = false;
+  content_type_index_ = -1;
+  for (size_t i = 0; i < headers_.size(); ++i) {
+    const HeaderSpan& h = headers_[i];
+    const std::string_view name(head_.data() + h.name_offset, h.name_length);
+    if (h.name_length == 12 && content_type_index_ < 0 && equals_lower_name(name, "content-type")) {
+      content_type_index_ = static_cast<int>(i);
+    } else if (h.name_length == 10 && !has_set_cookie_ && equals_lower_name(name, "set-cookie")) {
+      has_set_cookie_ = true;
+    }
+  }
+}
+
+std::string_view ResponseParser::content_type() const {
+  if (!known_fields_done_) known_fields();
+  return content_type_index_ < 0 ? std::string_view() : header_at(static_cast<size_t>(content_type_index_)).second;
+}
+
+bool ResponseParser::has_set_cookie() const {
+  if (!known_fields_done_) known_fields();
+  return has_set_cookie_;
 }
 
 // The response must start with "HTTP/" (after optional blank lines, as http_parser

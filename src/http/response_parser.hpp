@@ -56,6 +56,10 @@ class ResponseParser {
   std::pair<std::string_view, std::string_view> header_at(size_t i) const;
   std::string_view header_name(size_t i) const;
   std::string_view header(std::string_view name) const;  // case-insensitive, first, "" if none
+  // The two fields the engine reads from every response, found in one walk over the
+  // names (by length first) the first time either is asked for.
+  std::string_view content_type() const;
+  bool has_set_cookie() const;
 
   std::string_view body() const { return body_; }
   size_t body_bytes() const { return body_bytes_; }
@@ -105,6 +109,11 @@ class ResponseParser {
   uint32_t reason_len_ = 0;
   uint32_t trailers_offset_ = 0;  // where trailer bytes start in head_
   std::vector<HeaderSpan> headers_;
+  // Filled by known_fields(): the Content-Type index (-1: none) and whether a Set-Cookie came.
+  mutable bool known_fields_done_ = false;
+  mutable bool has_set_cookie_ = false;
+  mutable int content_type_index_ = -1;
+  void known_fields() const;
   std::string body_;
   size_t body_bytes_ = 0;
   size_t wire_bytes_ = 0;

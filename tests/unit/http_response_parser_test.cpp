@@ -1,4 +1,5 @@
 #include "http/response_parser.hpp"
+#include "http/ascii.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -102,6 +103,43 @@ TEST(ResponseParser, ContentLength) {
               ElementsAre(Pair("Server", "nginx/1.22.1"), Pair("Content-Length", "5"),
                           Pair("Set-Cookie", "a=1"), Pair("Set-Cookie", "b=2; Path=/"),
                           Pair("X-Padded", "spaced value")));
+}
+
+TEST(Ascii, EqualsLowerNameFoldsLettersOnly) {
+  using bm::http::equals_lower_name;
+  EXPECT_TRUE(equals_lower_name("Content-Type", "content-type"));
+  EXPECT_TRUE(equals_lower_name("CONTENT-TYPE", "content-type"));
+  EXPECT_TRUE(equals_lower_name("transfer-ENCODING", "transfer-encoding"));  // 8 + 8 + 1 bytes
+  EXPECT_FALSE(equals_lower_name("Content_Type", "content-type"));
+  EXPECT_FALSE(equals_lower_name("Content-Typf", "content-type"));
+  EXPECT_FALSE(equals_lower_name("Content-Typ", "content-type"));
+  EXPECT_FALSE(equals_lower_name("Xet-Cookie", "set-cookie"));
+  EXPECT_FALSE(equals_lower_name("Set-Cookie", "connection"));
+  EXPECT_TRUE(equals_lower_name("", ""));
+}
+
+TEST(ResponseParser, ContentTypeAndSetCookieAreFoundOnceAndForgottenOnReset) {
+  ResponseParser parser;
+  ASSERT_EQ(feed(parser, kContentLength).result, Result::complete) << parser.error();
+  EXPECT_EQ(parser.content_type(), "");
+  EXPECT_TRUE(parser.has_set_cookie());
+
+  parser.reset(false);
+  const std::string typed =
+      "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\ncontent-TYPE:  text/html; charset=utf-8 \r\n"
+      "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\nok";
+  ASSERT_EQ(feed(parser, typed).result, Result::complete) << parser.error();
+  EXPECT_EQ(parser.content_type(), "text/html; charset=utf-8");  // the first, trimmed
+  EXPECT_FALSE(parser.has_set_cookie());  // Connection has the length of Set-Cookie
+}
+
+TEST(ResponseParser, SetCookieInATrailerIsSeenAfterTheHeadWasAskedAbout) {
+  ResponseParser parser;
+  const std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+  ASSERT_EQ(feed(parser, head).result, Result::need_more) << parser.error();
+  EXPECT_FALSE(parser.has_set_cookie());
+  ASSERT_EQ(feed(parser, "2\r\nok\r\n0\r\nSet-Cookie: t=1\r\n\r\n").result, Result::complete) << parser.error();
+  EXPECT_TRUE(parser.has_set_cookie());
 }
 
 TEST(ResponseParser, ChunkedWithExtensionsAndTrailers) {
