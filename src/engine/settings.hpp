@@ -31,7 +31,10 @@ struct EngineSettings {
   uint64_t seed = 0;                   // think-time randomness; 0 = from the clock
   std::function<void(const TraceEvent&)> trace;   // bench-test: called on the worker thread
   // bench-test: called on the worker thread when a test ends (failed or not).
+  // After each failed test, and after each passed one too when report_passed_tests is set
+  // (a call per test is a measurable share of a one-request test's cost).
   std::function<void(uint64_t iteration, const script::RunResult&, int64_t duration_us)> on_test;
+  bool report_passed_tests = true;
 };
 
 }  // namespace bm::engine

@@ -43,7 +43,11 @@ int run_functional_test(FunctionalOptions options, std::ostream& out, std::strin
       out << "log: " << line << '\n';
     };
   }
-  int failed = 0, passed = 0;
+  int failed = 0;
+  // Quiet (-q): failures and the summary only, so passed tests cost no call at all, which
+  // also keeps bench/'s fixed-count measurements free of a line per test. The passed
+  // tests are counted from the results.
+  engine.report_passed_tests = options.verbose;
   engine.on_test = [&](uint64_t iteration, const script::RunResult& result, int64_t duration_us) {
     std::lock_guard lock(out_mutex);
     if (result.state == script::RunResult::State::failed) {
@@ -53,10 +57,6 @@ int run_functional_test(FunctionalOptions options, std::ostream& out, std::strin
                          result.verdict == script::Verdict::failure ? "F" : "E", result.message);
       if (!result.traceback.empty()) out << result.traceback << '\n';
     } else {
-      ++passed;
-      // Quiet (-q): failures and the summary only, which also keeps bench/'s fixed-count
-      // measurements free of a formatted line per test.
-      if (!options.verbose) return;
       out << fmt::format("ok {} #{} in {}\n", engine.test_function, iteration, format_ms(duration_us));
     }
     out << std::flush;
@@ -79,6 +79,8 @@ int run_functional_test(FunctionalOptions options, std::ostream& out, std::strin
   }
   stats::CycleResults results = worker.harvest_cycle();
   worker.join();
+  uint64_t passed = 0;
+  for (const auto& test : results.tests) passed += test.stats.ok;
   if (figures) *figures = std::move(results);
   out << fmt::format("{}: {} passed, {} failed\n", engine.test_function, passed, failed);
   if (interrupted) return 130;

@@ -256,7 +256,7 @@ void VirtualUser::end_test(const script::RunResult& result) {
     else if (!result.traceback.empty()) log(shown.message + "\n" + result.traceback);
   } else {
     flush_page(false, now);
-    if (on_test) on_test(iteration_, result, (now - test_start_ns_) / 1000);
+    if (on_test && worker_.settings().report_passed_tests) on_test(iteration_, result, (now - test_start_ns_) / 1000);
   }
   if (test_slot_ < 0) test_slot_ = worker_.recorder().test_slot(worker_.settings().test_function);
   worker_.recorder().test_done(test_slot_, verdict, kind, (now - test_start_ns_) / 1000, test_pages_, test_requests_,

@@ -3,6 +3,7 @@
 // cookie attributes are all case-insensitive ASCII).
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -17,23 +18,29 @@ constexpr bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-// Equality with a lower-case literal made of letters and '-', for header names, 8 bytes
-// at a time: OR-ing 0x20 lower-cases a letter and leaves '-' alone, and no other byte a
-// name may hold (a token) becomes a letter or '-' that way.
-inline bool equals_lower_name(std::string_view name, std::string_view lower) {
-  const size_t n = name.size();
-  if (n != lower.size()) return false;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t a, b;
-    std::memcpy(&a, name.data() + i, 8);
-    std::memcpy(&b, lower.data() + i, 8);
-    if ((a | 0x2020202020202020ull) != b) return false;
+// Equality with a lower-case literal, for header names and the keywords of values
+// without control characters but HTAB. Letters differ from their lower-case form only
+// in bit 0x20, and setting that bit turns no other such byte into a letter or '-':
+// OR-ing it in compares case-insensitively, eight bytes at a time (two overlapping
+// words cover 8 to 16 bytes).
+template <size_t N>
+bool equals_lower(std::string_view text, const char (&lower)[N]) {
+  constexpr size_t n = N - 1;
+  if (text.size() != n) return false;
+  if constexpr (n >= 8 && n <= 16) {
+    constexpr uint64_t kCaseBits = 0x2020202020202020ULL;
+    uint64_t head, tail, lower_head, lower_tail;
+    std::memcpy(&head, text.data(), 8);
+    std::memcpy(&tail, text.data() + n - 8, 8);
+    std::memcpy(&lower_head, lower, 8);
+    std::memcpy(&lower_tail, lower + n - 8, 8);
+    return (head | kCaseBits) == lower_head && (tail | kCaseBits) == lower_tail;
+  } else {
+    for (size_t i = 0; i < n; ++i) {
+      if ((text[i] | 0x20) != lower[i]) return false;
+    }
+    return true;
   }
-  for (; i < n; ++i) {
-    if ((name[i] | 0x20) != lower[i]) return false;
-  }
-  return true;
 }
 
 constexpr bool istarts_with(std::string_view text, std::string_view prefix) {

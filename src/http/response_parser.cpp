@@ -136,30 +136,6 @@ class Stops {
   uint32_t bits_;      // its stops not yet returned
 };
 
-// A header name, or a value without control characters but HTAB, against a lower-case
-// literal. Letters differ from their lower-case form only in bit 0x20, and setting that
-// bit turns no other such byte into a letter or '-': OR-ing it in compares
-// case-insensitively, eight bytes at a time (two overlapping words cover 8 to 16 bytes).
-template <size_t N>
-bool equals_lower(std::string_view text, const char (&lower)[N]) {
-  constexpr size_t n = N - 1;
-  if (text.size() != n) return false;
-  if constexpr (n >= 8 && n <= 16) {
-    constexpr uint64_t kCaseBits = 0x2020202020202020ULL;
-    uint64_t head, tail, lower_head, lower_tail;
-    std::memcpy(&head, text.data(), 8);
-    std::memcpy(&tail, text.data() + n - 8, 8);
-    std::memcpy(&lower_head, lower, 8);
-    std::memcpy(&lower_tail, lower + n - 8, 8);
-    return (head | kCaseBits) == lower_head && (tail | kCaseBits) == lower_tail;
-  } else {
-    for (size_t i = 0; i < n; ++i) {
-      if ((text[i] | 0x20) != lower[i]) return false;
-    }
-    return true;
-  }
-}
-
 // Content-Length as http_parser reads it in the common case: digits only.
 bool parse_length(std::string_view digits, uint64_t* length) {
   if (digits.empty() || digits.size() > 18) return false;
@@ -533,9 +509,9 @@ void ResponseParser::known_fields() const {
   for (size_t i = 0; i < headers_.size(); ++i) {
     const HeaderSpan& h = headers_[i];
     const std::string_view name(head_.data() + h.name_offset, h.name_length);
-    if (h.name_length == 12 && content_type_index_ < 0 && equals_lower_name(name, "content-type")) {
+    if (h.name_length == 12 && content_type_index_ < 0 && equals_lower(name, "content-type")) {
       content_type_index_ = static_cast<int>(i);
-    } else if (h.name_length == 10 && !has_set_cookie_ && equals_lower_name(name, "set-cookie")) {
+    } else if (h.name_length == 10 && !has_set_cookie_ && equals_lower(name, "set-cookie")) {
       has_set_cookie_ = true;
     }
   }
