@@ -160,20 +160,46 @@ void VirtualUser::next_iteration(int64_t now) {
     finish();
     return;
   }
+  begin_test(now >= 0 ? now : mono_ns());
+  auto& script = worker_.script();
+  if (script.has_hook(script::Hook::setup)) {
+    phase_ = Phase::setup;
+    handle(script.start_hook(script_vu_, script::Hook::setup));
+  } else if (script.has_hook(script::Hook::teardown)) {
+    phase_ = Phase::test;
+    handle(script.start(script_vu_, worker_.test_function()));
+  } else {
+    // No hook around the tests: they follow one another inside one resume of the
+    // coroutine (test_passed), as long as nothing has to happen in between.
+    phase_ = Phase::test;
+    handle(script.start_tests(script_vu_, worker_.test_function()));
+  }
+}
+
+void VirtualUser::begin_test(int64_t now) {
   ++iteration_;
   waited_in_test_ = false;
-  test_start_ns_ = now >= 0 ? now : mono_ns();
+  test_start_ns_ = now;
   test_pages_ = test_requests_ = 0;
   // Each test is a new visit: FunkLoad cleared the browser's cookies between tests.
   // The resource cache stays with the virtual user, as a returning browser's would.
   cookies_.clear();
-  if (worker_.script().has_hook(script::Hook::setup)) {
-    phase_ = Phase::setup;
-    handle(worker_.script().start_hook(script_vu_, script::Hook::setup));
-  } else {
-    phase_ = Phase::test;
-    handle(worker_.script().start(script_vu_, worker_.test_function()));
+}
+
+bool VirtualUser::test_passed() {
+  if (aborted_) return false;  // handle() ends it as before
+  const int64_t now = mono_ns();
+  static const script::RunResult passed;
+  record_test(passed, now);
+  // The next test starts here only where end_test() would have started it at once: a
+  // test that made no request goes back through the loop, so it cannot run forever.
+  if (stop_requested_ || !waited_in_test_ || worker_.settings().bench.sleep_time_s > 0 ||
+      (max_iterations_ != 0 && iteration_ >= max_iterations_)) {
+    test_recorded_ns_ = now;  // handle() goes on when the coroutine has returned
+    return false;
   }
+  begin_test(now);
+  return true;
 }
 
 void VirtualUser::handle(const script::RunResult& result) {
@@ -211,6 +237,13 @@ void VirtualUser::handle(const script::RunResult& result) {
       handle(script.start(script_vu_, worker_.test_function()));
       return;
     case Phase::test:
+      if (test_recorded_ns_ >= 0) {
+        // The loop of start_tests ended after test_passed() had recorded the test.
+        const int64_t recorded = test_recorded_ns_;
+        test_recorded_ns_ = -1;
+        after_test(recorded);
+        return;
+      }
       if (script.has_hook(script::Hook::teardown)) {
         rare().test_result = result;
         phase_ = Phase::teardown;
@@ -237,7 +270,12 @@ void VirtualUser::handle(const script::RunResult& result) {
 
 void VirtualUser::end_test(const script::RunResult& result) {
   if (aborted_) return;
-  int64_t now = mono_ns();
+  const int64_t now = mono_ns();
+  record_test(result, now);
+  after_test(now);
+}
+
+void VirtualUser::record_test(const script::RunResult& result, int64_t now) {
   int verdict = 0;
   ErrorKind kind = ErrorKind::other;
   const auto& on_test = worker_.settings().on_test;
@@ -261,7 +299,9 @@ void VirtualUser::end_test(const script::RunResult& result) {
   if (test_slot_ < 0) test_slot_ = worker_.recorder().test_slot(worker_.settings().test_function);
   worker_.recorder().test_done(test_slot_, verdict, kind, (now - test_start_ns_) / 1000, test_pages_, test_requests_,
                                now);
+}
 
+void VirtualUser::after_test(int64_t now) {
   double pause = worker_.settings().bench.sleep_time_s;
   phase_ = Phase::between_tests;
   if (pause > 0 && !stop_requested_) {

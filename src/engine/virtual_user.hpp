@@ -54,6 +54,7 @@ class VirtualUser final : public script::VuHost {
   int cycle() const override { return cycle_; }
   int cvus() const override { return cvus_; }
   uint64_t iteration() const override { return iteration_; }
+  bool test_passed() override;
 
  private:
   enum class Phase { waiting_start, setup_vu, setup, test, teardown, between_tests, teardown_vu, hook, done };
@@ -63,7 +64,10 @@ class VirtualUser final : public script::VuHost {
   void begin();
   void next_iteration(int64_t now = -1);  // now: the clock, when the caller has just read it
   void handle(const script::RunResult& result);
-  void end_test(const script::RunResult& result);
+  void begin_test(int64_t now);
+  void end_test(const script::RunResult& result);  // record_test, then after_test
+  void record_test(const script::RunResult& result, int64_t now);
+  void after_test(int64_t now);  // think time, then the next test
   void finish();
   void resume_script();
 
@@ -110,6 +114,7 @@ class VirtualUser final : public script::VuHost {
 
   // Test state.
   int64_t test_start_ns_ = 0;
+  int64_t test_recorded_ns_ = -1;  // test_passed() recorded the test and ended the loop
   int test_pages_ = 0, test_requests_ = 0;
   int test_slot_ = -1;
 

@@ -504,6 +504,15 @@ int l_request(lua_State* L) {
   return do_request(L, std::string_view(method, len), 3, "request");
 }
 
+int l_test_passed(lua_State* L) {
+  lua_pushboolean(L, host_of(L)->test_passed());
+  return 1;
+}
+
+// The body of start_tests' coroutine. A chunk, not C code, so that a test function's
+// requests can yield from inside it.
+constexpr std::string_view kTestLoop = "local test, vu, passed = ...\nrepeat test(vu) until not passed()\n";
+
 int sleep_continue(lua_State*, int, lua_KContext) { return 0; }
 
 int l_sleep(lua_State* L) {
@@ -719,6 +728,12 @@ ScriptState::ScriptState() {
   lua_register(L_, "log", l_log);
   lua_register(L_, "assert", l_assert);
   lua_register(L_, "fail", l_fail);
+
+  if (luaL_loadbufferx(L_, kTestLoop.data(), kTestLoop.size(), "=(test loop)", "t") == LUA_OK) {
+    test_loop_ref_ = luaL_ref(L_, LUA_REGISTRYINDEX);
+  } else {
+    lua_pop(L_, 1);  // cannot happen with this text; start_tests then runs one test per start
+  }
 }
 
 ScriptState::~ScriptState() {
@@ -868,6 +883,21 @@ RunResult ScriptState::start(int id, int function, std::initializer_list<double>
     else lua_pushnumber(co, a);
   }
   return run(id, 1 + static_cast<int>(args.size()));
+}
+
+RunResult ScriptState::start_tests(int id, int test_ref) {
+  if (test_loop_ref_ == LUA_NOREF) return start(id, test_ref);
+  Vu* vu = vus_[id];
+  lua_State* co = vu->co;
+  if (lua_status(co) != LUA_OK || lua_gettop(co) != 0) {
+    lua_resetthread(co);
+    lua_settop(co, 0);
+  }
+  lua_rawgeti(co, LUA_REGISTRYINDEX, test_loop_ref_);
+  lua_rawgeti(co, LUA_REGISTRYINDEX, test_ref);
+  lua_rawgeti(co, LUA_REGISTRYINDEX, vu->table_ref);
+  lua_pushcfunction(co, l_test_passed);
+  return run(id, 3);
 }
 
 RunResult ScriptState::start_hook(int id, Hook hook, std::initializer_list<double> args) {

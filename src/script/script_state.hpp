@@ -66,6 +66,10 @@ class ScriptState {
   RunResult start(int vu, int function_ref, std::initializer_list<double> args = {});
   RunResult start(int vu, std::string_view function, std::initializer_list<double> args = {});
   RunResult start_hook(int vu, Hook hook, std::initializer_list<double> args = {});
+  // Runs `test(vu)` again and again in the coroutine for as long as the host's
+  // test_passed() says so: one resume per request instead of two for a one-request
+  // test. An error ends the loop like any failed test.
+  RunResult start_tests(int vu, int test_ref);
   // Resumes after the asynchronous operation the coroutine waited for has finished.
   RunResult resume(int vu);
 
@@ -79,6 +83,7 @@ class ScriptState {
   RunResult run(int vu, int nargs);
   std::unordered_map<std::string, int> function_refs_;
   std::array<int, 9> hook_refs_;  // by Hook; LUA_NOREF (-2) where the file defines none
+  int test_loop_ref_ = -2;        // the chunk behind start_tests
   lua_State* L_ = nullptr;
   int gc_pause_ = 0;
   struct Vu;

@@ -100,6 +100,9 @@ class VuHost {
   virtual int cycle() const = 0;
   virtual int cvus() const = 0;
   virtual uint64_t iteration() const = 0;
+  // Run by ScriptState::start_tests when the test function returned: the test passed.
+  // True when the next test starts at once, in the same resume of the coroutine.
+  virtual bool test_passed() { return false; }
 };
 
 }  // namespace bm::script
