@@ -25,7 +25,19 @@ constexpr const char* kIdentityKey = "benchmaster.identity";
 // runs in its C function's frame, so it sees the same upvalues.)
 constexpr int kVuMetaUpvalue = 1, kResponseMetaUpvalue = 2;
 
-VuHost* host_of(lua_State* L) { return *static_cast<VuHost**>(lua_getextraspace(L)); }
+// What a virtual user's coroutine keeps in its Lua extra space (the main thread keeps
+// nullptr): its host, and its vu table, by address, for the cheap check of `self`.
+struct CoroutineContext {
+  VuHost* host = nullptr;
+  const void* vu_table = nullptr;
+};
+
+CoroutineContext* context_of(lua_State* L) { return *static_cast<CoroutineContext**>(lua_getextraspace(L)); }
+
+VuHost* host_of(lua_State* L) {
+  const CoroutineContext* context = context_of(L);
+  return context ? context->host : nullptr;
+}
 
 VuHost* require_host(lua_State* L, const char* what) {
   VuHost* host = host_of(L);
@@ -35,6 +47,8 @@ VuHost* require_host(lua_State* L, const char* what) {
 
 // Methods are called as vu:get(...); vu.get(...) is the usual slip, so say so.
 void check_self(lua_State* L, const char* method) {
+  // The usual call, vu:get(...) on the coroutine's own vu table.
+  if (const CoroutineContext* context = context_of(L); context && lua_topointer(L, 1) == context->vu_table) return;
   if (!lua_istable(L, 1) || !lua_getmetatable(L, 1)) {
     luaL_error(L, "vu:%s: call it with a colon (vu:%s(...)), not a dot", method, method);
   }
@@ -691,6 +705,7 @@ const char* hook_name(Hook hook) {
 }
 
 struct ScriptState::Vu {
+  CoroutineContext context;
   lua_State* co = nullptr;
   int thread_ref = LUA_NOREF;
   int table_ref = LUA_NOREF;
@@ -699,7 +714,7 @@ struct ScriptState::Vu {
 ScriptState::ScriptState() {
   hook_refs_.fill(LUA_NOREF);
   L_ = luaL_newstate();
-  *static_cast<VuHost**>(lua_getextraspace(L_)) = nullptr;
+  *static_cast<CoroutineContext**>(lua_getextraspace(L_)) = nullptr;
   luaL_openlibs(L_);
   set_users(1);
 
@@ -809,7 +824,8 @@ bool ScriptState::has_hook(Hook hook) const { return hook_refs_[static_cast<size
 int ScriptState::create_vu(VuHost* host) {
   Vu* vu = new Vu;
   vu->co = lua_newthread(L_);
-  *static_cast<VuHost**>(lua_getextraspace(vu->co)) = host;
+  vu->context.host = host;
+  *static_cast<CoroutineContext**>(lua_getextraspace(vu->co)) = &vu->context;
   vu->thread_ref = luaL_ref(L_, LUA_REGISTRYINDEX);
 
   lua_createtable(L_, 0, 4);
@@ -824,6 +840,7 @@ int ScriptState::create_vu(VuHost* host) {
   lua_setfield(L_, -3, "node_num");
   lua_pop(L_, 1);
   luaL_setmetatable(L_, kVuMeta);
+  vu->context.vu_table = lua_topointer(L_, -1);
   vu->table_ref = luaL_ref(L_, LUA_REGISTRYINDEX);
 
   int id;
