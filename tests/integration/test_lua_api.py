@@ -40,6 +40,15 @@ class LuaApi(TestCase):
         prefix = "log: [vu 0 cycle 0] echo: "
         return [json.loads(l[len(prefix):]) for l in proc.stdout.splitlines() if l.startswith(prefix)]
 
+    def test_a_method_called_with_a_dot_or_on_another_table_is_a_script_error(self):
+        for call in ('vu.get(conf_get("main", "url") .. "/")', 'vu.get({}, conf_get("main", "url") .. "/")'):
+            with self.subTest(call=call):
+                proc = self.bench_test("function test_Api(vu)\n  " + call + "\nend\n", code=1)
+                self.assertIn("test_Api.lua:2: vu:get: call it with a colon (vu:get(...)), not a dot", proc.stdout)
+        # Another table with the vu metatable passes for a vu: the request is the user's own.
+        self.bench_test('function test_Api(vu)\n  vu.get(setmetatable({}, getmetatable(vu)), '
+                        'conf_get("main", "url") .. "/")\nend\n')
+
     def test_headers_auth_user_agent_and_cookies_reach_the_server(self):
         proc = self.bench_test("""
 function test_Api(vu)
