@@ -270,7 +270,7 @@ def throughput(args, bm, nginx):
                 log(f"  rep {rep + 1} {tool:11} c={conns:<5} {rate:9.0f} req/s {cpu * 1e6 / max(requests, 1):6.2f} "
                     f"CPU-us/req {rss / 1024:6.1f} MB")
         if args.scenario:
-            for test in ("One", "Page5"):
+            for test in (("One", "Page5") if rep % 2 == 0 else ("Page5", "One")):
                 argv, results = bm.run_argv(test, 50, args.duration, f"scenario-{test}")
                 out, cpu, rss = run_measured(argv)
                 requests = count_requests(results)
@@ -443,13 +443,14 @@ def main():
                                                                 os.path.join(ROOT, "build", "src", "app", "benchmaster")))
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10, help="seconds per throughput run")
-    parser.add_argument("--connections", default=f"50,{BIG}")
+    parser.add_argument("--connections", default=f"50,{BIG}",
+                        help="comma list; empty ('') runs only the scenario comparison")
     parser.add_argument("--quick", action="store_true", help="1 repetition of 3 s (a smoke run)")
     parser.add_argument("--skip", default="", help="comma list of: throughput, scenario, syscalls, callgrind, startup")
     args = parser.parse_args()
     if args.quick:
         args.reps, args.duration = 1, 3
-    args.connections = [int(c) for c in args.connections.split(",")]
+    args.connections = [int(c) for c in args.connections.split(",") if c.strip()]
     skip = set(filter(None, args.skip.split(",")))
     args.scenario = "scenario" not in skip
     if not os.access(args.benchmaster, os.X_OK):
