@@ -69,6 +69,7 @@ class Recorder {
   // Changes whenever the slots above are forgotten (a new cycle, a harvest): a slot
   // number kept by a caller is valid while this stays the same.
   uint64_t slots_generation() const { return slots_generation_; }
+  std::string_view page_key(int slot) const { return cycle_results_.pages[static_cast<size_t>(slot)].key; }
   std::vector<stats::SeriesPoint> take_series(bool include_current);
 
   // Progress counters read by the main thread while the cycle runs.

@@ -367,6 +367,12 @@ bool VirtualUser::begin_page(const script::PageRequest& request, std::string* er
   flush_page(false, now);
   std::string url_error;
   std::string composed;
+  // What this page (by its position in the test) resolved to the last time.
+  PageMemo* memo = nullptr;
+  if (test_pages_ < kPageMemos) {
+    if (page_memos_.size() <= static_cast<size_t>(test_pages_)) page_memos_.resize(test_pages_ + 1);
+    memo = &page_memos_[test_pages_];
+  }
   if (!request.params.empty() && method_has_query_params(request.method)) {
     composed.assign(request.url);
     composed += request.url.find('?') == std::string_view::npos ? '?' : '&';
@@ -378,8 +384,9 @@ bool VirtualUser::begin_page(const script::PageRequest& request, std::string* er
       return false;
     }
     own_url(std::move(*parsed));
-  } else if (url_entry_ && request.url == url_entry_->source) {
-    url_ = &url_entry_->url;  // the same URL text as the previous page: no lookup
+  } else if (memo && memo->url && request.url == memo->url->source) {
+    url_entry_ = memo->url.get();  // the same URL text as last time: no lookup
+    url_ = &url_entry_->url;
     url_text_ = url_entry_->text;
   } else {
     const std::shared_ptr<const Worker::ParsedUrl>* parsed = worker_.parse_url_cached(request.url, &url_error);
@@ -387,11 +394,13 @@ bool VirtualUser::begin_page(const script::PageRequest& request, std::string* er
       *error = url_error;
       return false;
     }
-    // The worker's cache entry is shared, not copied.
-    if (url_entry_.get() != parsed->get()) {
-      url_entry_ = *parsed;
-      request_memo_.url = nullptr;  // its entry may be gone, and its address reused
+    // The worker's cache entry is shared, not copied; the memo (or the spare) keeps it.
+    std::shared_ptr<const Worker::ParsedUrl>& holder = memo ? memo->url : spare_url_;
+    if (holder.get() != parsed->get()) {
+      holder = *parsed;
+      request_memo_.url = nullptr;  // the entry it had may be gone, and its address reused
     }
+    url_entry_ = holder.get();
     url_ = &url_entry_->url;
     url_text_ = url_entry_->text;
   }
@@ -445,15 +454,22 @@ bool VirtualUser::begin_page(const script::PageRequest& request, std::string* er
   outcome_.verdict = script::Verdict::ok;
   outcome_.status = 0;
   outcome_.method = method_;
-  // The page's statistics slots: looked up again only when its key changes, since a
-  // test usually asks for the same pages in the same order.
-  const std::string_view key = outcome_.key;
-  const bool same_key = request.description.empty()
-                            ? key.size() == method_.size() + 1 + request.url.size() && key.starts_with(method_) &&
-                                  key[method_.size()] == ' ' && key.ends_with(request.url)
-                            : key == request.description;
+  // The page's statistics slots: the memo's when its page has the same key (compared
+  // without building it), else looked up by key.
+  const auto is_page_key = [&](std::string_view key) {
+    return request.description.empty() ? key.size() == method_.size() + 1 + request.url.size() &&
+                                             key.starts_with(method_) && key[method_.size()] == ' ' &&
+                                             key.ends_with(request.url)
+                                       : key == request.description;
+  };
   Recorder& recorder = worker_.recorder();
-  if (!same_key || slots_generation_ != recorder.slots_generation()) {
+  const uint64_t generation = recorder.slots_generation();
+  if (memo && memo->slots_generation == generation && is_page_key(recorder.page_key(memo->page_slot))) {
+    // outcome_.key holds the previous page's key, the same text when it had this slot.
+    if (page_slot_ != memo->page_slot) outcome_.key.assign(recorder.page_key(memo->page_slot));
+    page_slot_ = memo->page_slot;
+    main_request_slot_ = memo->main_slot;
+  } else {
     if (!request.description.empty()) {
       outcome_.key.assign(request.description);
     } else {
@@ -461,9 +477,13 @@ bool VirtualUser::begin_page(const script::PageRequest& request, std::string* er
       outcome_.key += ' ';
       outcome_.key.append(request.url);
     }
-    slots_generation_ = recorder.slots_generation();
     page_slot_ = recorder.page_slot(outcome_.key);
     main_request_slot_ = recorder.main_request_slot(page_slot_, outcome_.key, method_, url_text_);
+    if (memo) {
+      memo->page_slot = page_slot_;
+      memo->main_slot = main_request_slot_;
+      memo->slots_generation = generation;
+    }
   }
   outcome_.error_kind.clear();
   outcome_.message.clear();
@@ -541,10 +561,10 @@ void VirtualUser::start_exchange() {
   const RequestExtras& extras = extras_ ? *extras_ : no_extras;
   // The same page again (same cached URL, method and headers, no body, no cookies): the
   // bytes already in the buffer are the request.
-  const bool plain_page = kind_ == RequestKind::main && url_entry_ && url_ == &url_entry_->url &&
+  const bool plain_page = kind_ == RequestKind::main && url_entry_ != nullptr && url_ == &url_entry_->url &&
                           extras.body.empty() && extras.headers.empty() && extras.content_type.empty() &&
                           cookies_.size() == 0;
-  if (plain_page && request_memo_.url == url_entry_.get() && request_memo_.settings_version == settings_version_ &&
+  if (plain_page && request_memo_.url == url_entry_ && request_memo_.settings_version == settings_version_ &&
       request_memo_.method == method_) {
     send_on_connection();
     return;
@@ -579,7 +599,7 @@ void VirtualUser::start_exchange() {
   std::string_view method = kind_ == RequestKind::resource ? std::string_view("GET") : std::string_view(method_);
   http::append_request(request_bytes_, method, *url_, header_views, has_body ? std::string_view(extras.body) : "");
   if (plain_page) {
-    request_memo_.url = url_entry_.get();
+    request_memo_.url = url_entry_;
     request_memo_.settings_version = settings_version_;
     request_memo_.method = method_;
   }

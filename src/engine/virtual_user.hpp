@@ -122,7 +122,15 @@ class VirtualUser final : public script::VuHost {
   script::PageOutcome outcome_;
   int page_slot_ = -1;
   int main_request_slot_ = -1;
-  uint64_t slots_generation_ = ~uint64_t{0};  // the recorder's, when the two slots were looked up
+  // What the test's n-th page resolved to when it last ran: most tests ask for the same
+  // pages in the same order. Each memo is checked against the page before it is used.
+  struct PageMemo {
+    std::shared_ptr<const Worker::ParsedUrl> url;
+    int page_slot = -1, main_slot = -1;
+    uint64_t slots_generation = ~uint64_t{0};  // the recorder's, when the slots were looked up
+  };
+  static constexpr int kPageMemos = 16;
+  std::vector<PageMemo> page_memos_;  // by position of the page in its test
   struct PendingPage {
     int slot = -1;
     bool ok = true;
@@ -144,7 +152,8 @@ class VirtualUser final : public script::VuHost {
   // parameters, redirects, resources).
   const http::Url* url_ = nullptr;
   std::string_view url_text_;  // url_->str()
-  std::shared_ptr<const Worker::ParsedUrl> url_entry_;
+  const Worker::ParsedUrl* url_entry_ = nullptr;      // kept alive by a PageMemo or spare_url_
+  std::shared_ptr<const Worker::ParsedUrl> spare_url_;  // for pages past the memos
   struct OwnedUrl {
     http::Url url;
     std::string text;
