@@ -120,8 +120,19 @@ def run_measured(argv):
     return proc.stdout, float(user) + float(system), int(rss_kb)
 
 
+def require_free_port(port):
+    """Another server on the port would take part of the load and of the counts."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT leftovers are fine
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as e:
+            sys.exit(f"run.py: 127.0.0.1:{port} is already in use ({e.strerror}); stop what listens there first")
+
+
 class Nginx:
     def __init__(self, workdir):
+        require_free_port(PORT)
         self.dir = os.path.join(workdir, "nginx")
         os.makedirs(os.path.join(self.dir, "www"))
         os.makedirs(os.path.join(self.dir, "tmp"))
