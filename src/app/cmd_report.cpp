@@ -78,6 +78,7 @@ int run_report(const ReportArgs& args, const std::string& prog) {
   if (!args.html) {
     report::TextOptions options;
     options.width = text_width(args);
+    options.apdex_t_s = args.apdex_t_s;
     report::render_text_report(results, std::cout, options);
     return 0;
   }
@@ -147,7 +148,7 @@ int cmd_report(const Args& args, const std::string& prog) {
   app.add_option("-o,--output", options.out_dir,
                  "folder of the HTML report (default: beside the results; diff-A-vs-B or trend-report for "
                  "--diff and --trend)");
-  app.add_option("--apdex-t", options.apdex_t_s, "Apdex threshold T in seconds for the HTML, diff and trend reports "
+  app.add_option("--apdex-t", options.apdex_t_s, "Apdex threshold T in seconds for every report "
                                                  "(default: the run's)")
       ->check(CLI::Range(0.001, 3600.0));
   app.add_option("--width", options.width, "terminal width of the text (default $COLUMNS or 100)");

@@ -13,6 +13,8 @@
 
 #include <fmt/format.h>
 
+#include "report/html_metrics.hpp"
+
 namespace bm::report {
 
 namespace {
@@ -338,8 +340,11 @@ std::vector<EntryId> entry_ids(const Results& results, EntryTable CycleResults::
 
 class TextReport {
  public:
-  TextReport(const Results& results, std::ostream& out, int width)
-      : results_(results), out_(out), width_(static_cast<std::size_t>(std::max(width, kMinWidth))) {}
+  TextReport(const Results& results, std::ostream& out, const TextOptions& options)
+      : results_(results),
+        out_(out),
+        width_(static_cast<std::size_t>(std::max(options.width, kMinWidth))),
+        metrics_(metric_context(results, ReportOptions{options.apdex_t_s})) {}
 
   void render() {
     header();
@@ -399,7 +404,13 @@ class TextReport {
                                 format_seconds(config.startup_delay_s), format_seconds(config.cycle_time_s)));
     field("Think time", fmt::format("{} between tests; {} to {} after each page", format_seconds(config.sleep_time_s),
                                     format_seconds(config.sleep_time_min_s), format_seconds(config.sleep_time_max_s)));
-    field("Apdex T", format_seconds(config.apdex_t_s));
+    if (metrics_.apdex_t_us == metrics_.run_apdex_t_us) {
+      field("Apdex T", format_seconds(config.apdex_t_s));
+    } else {
+      field("Apdex T", fmt::format("{} (--apdex-t; the run used {}, Apdex recounted from the histograms)",
+                                   format_seconds(static_cast<double>(metrics_.apdex_t_us) / 1e6),
+                                   format_seconds(config.apdex_t_s)));
+    }
     field("Requests", fmt::format("OK codes {}; page resources {}; timeouts: connect {}, read {}; up to {} redirects",
                                   join_ints(config.ok_codes, " "), config.fetch_resources ? "fetched" : "not fetched",
                                   format_seconds(config.connect_timeout_s), format_seconds(config.read_timeout_s),
@@ -427,7 +438,7 @@ class TextReport {
                                       rate(sum_of(cycle.requests).ok, cycle.window_s),
                                       percent(pages.ok, pages.total())};
       append_latency(row, pages.latency);
-      row.push_back(format_apdex(pages.apdex));
+      row.push_back(format_apdex(apdex_of(pages)));
       table.add_row(std::move(row));
     }
     write_wrapped(out_,
@@ -456,11 +467,15 @@ class TextReport {
     return columns;
   }
 
-  static std::vector<std::string> entry_row(const CycleResults& cycle, const EntryStats& stats) {
+  stats::Apdex apdex_of(const EntryStats& stats) const {
+    return apdex_for(stats, metrics_.run_apdex_t_us, metrics_.apdex_t_us);
+  }
+
+  std::vector<std::string> entry_row(const CycleResults& cycle, const EntryStats& stats) const {
     std::vector<std::string> row = {cycle_label(cycle), std::to_string(cycle.cvus), rate(stats.ok, cycle.window_s),
                                     std::to_string(stats.total()), percent(stats.ok, stats.total())};
     append_latency(row, stats.latency);
-    row.push_back(format_apdex(stats.apdex));
+    row.push_back(format_apdex(apdex_of(stats)));
     return row;
   }
 
@@ -505,7 +520,7 @@ class TextReport {
                   width_, 0);
     const auto page_columns = [] { return entry_columns("Pages/s"); };
     const auto request_columns = [] { return entry_columns("Req/s"); };
-    const auto row = [](const CycleResults& cycle, const Entry& entry) { return entry_row(cycle, entry.stats); };
+    const auto row = [this](const CycleResults& cycle, const Entry& entry) { return entry_row(cycle, entry.stats); };
 
     std::vector<std::string> page_keys;
     for (const EntryId& page : pages) {
@@ -669,6 +684,7 @@ class TextReport {
   const Results& results_;
   std::ostream& out_;
   std::size_t width_;
+  MetricContext metrics_;
 };
 
 }  // namespace
@@ -685,7 +701,7 @@ int default_text_width() {
 
 std::string render_text_report(const Results& results, const TextOptions& options) {
   std::ostringstream out;
-  TextReport(results, out, options.width).render();
+  TextReport(results, out, options).render();
   // Sections end and start with a blank line; keep one where two meet.
   std::string text = out.str();
   for (std::size_t at; (at = text.find("\n\n\n")) != std::string::npos;) text.erase(at, 1);

@@ -4,6 +4,7 @@
 // cycle, what fell outside the logging windows, failures and errors by kind, and the
 // nodes of a merged run. Every number is computed from the results file alone.
 
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -18,6 +19,9 @@ struct TextOptions {
   // Lines never exceed this many columns (at least 40): tables too wide for it are
   // split into several blocks that repeat the cycle columns.
   int width = default_text_width();
+  // Apdex threshold T in seconds; unset: the run's own. A different T is recounted from
+  // the latency histograms, as the HTML report does.
+  std::optional<double> apdex_t_s;
 };
 
 void render_text_report(const stats::Results& results, std::ostream& out, const TextOptions& options = {});

@@ -154,6 +154,24 @@ TEST(TextReport, PageTableHoldsTheExactNumbers) {
   EXPECT_EQ(row_cells(lines, request, find_line(lines, "Traffic", request), "0"), kHomeCycle0);
 }
 
+TEST(TextReport, ApdexTOptionRecountsFromTheHistograms) {
+  TextOptions options{200};
+  options.apdex_t_s = 0.0505;  // off the histogram's bucket edges near 50 ms and 202 ms
+  const std::string report = render_text_report(synthetic_results(), options);
+  const std::vector<std::string> lines = lines_of(report);
+  const std::size_t page = find_line(lines, "Page home");
+  const std::size_t request = find_line(lines, "  Request home#1: GET http://127.0.0.1:8080/ (main)", page);
+  // Cycle 0: 1..50 ms satisfied, 51..100 ms tolerating, the 503 frustrated: 75/101.
+  const std::vector<std::string> cycle0 = row_cells(lines, page, request, "0");
+  ASSERT_FALSE(cycle0.empty());
+  EXPECT_EQ(cycle0.back(), "0.742 F");
+  // Cycle 1: 200 ms is within 4T: every page tolerating.
+  const std::vector<std::string> cycle1 = row_cells(lines, page, request, "1*");
+  ASSERT_FALSE(cycle1.empty());
+  EXPECT_EQ(cycle1.back(), "0.500 P");
+  EXPECT_NE(report.find("(--apdex-t; the run used 0.5 s"), std::string::npos) << report.substr(0, 1500);
+}
+
 TEST(TextReport, CycleSummaryAndTestTable) {
   const std::vector<std::string> lines = lines_of(render_text_report(synthetic_results(), TextOptions{200}));
   const std::size_t cycles = find_line(lines, "Cycles");
