@@ -44,6 +44,8 @@ std::vector<std::string> forwarded_bench_args(const TestOptions& o) {
   add("--function", o.function);
   if (o.fast) args.push_back("--as-fast-as-possible");
   if (o.simple_fetch) args.push_back("--simple-fetch");
+  if (o.tls_verify) args.push_back("--tls-verify");
+  add("--tls-ca-file", o.tls_ca_file);
   if (o.workers > 0) add("--workers", std::to_string(o.workers));
   if (o.seed != 0) add("--seed", std::to_string(o.seed));
   return args;
@@ -86,6 +88,11 @@ int cmd_master(const Args& args, const std::string& prog) {
   app.add_option("--apdex-t", bench.apdex_t, "Apdex threshold T, seconds")->group(b);
   app.add_option("--ok-codes", bench.ok_codes, "HTTP codes that count as success, e.g. 200:301:302")->group(b);
   app.add_flag("--simple-fetch", bench.simple_fetch, "do not fetch the images, CSS and scripts of pages")->group(b);
+  app.add_flag("--tls-verify", bench.tls_verify, "check HTTPS servers' certificates against the system's CAs")
+      ->group(b);
+  app.add_option("--tls-ca-file", bench.tls_ca_file,
+                 "check HTTPS certificates against these CAs (a PEM file that must exist on every node)")
+      ->group(b);
   app.add_option("--connect-timeout", bench.connect_timeout, "HTTP connect timeout, seconds")->group(b);
   app.add_option("--timeout", bench.timeout, "longest a response may take, seconds")->group(b);
   app.add_option("--workers", bench.workers, "event-loop threads per node process (default: its cores)")->group(b);

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "conf/values.hpp"
+#include "engine/worker.hpp"
 
 namespace bm::app {
 
@@ -27,6 +28,8 @@ void add_test_options(CLI::App& app, TestOptions& o, conf::Mode mode) {
   app.add_option("--connect-timeout", o.connect_timeout, "connect timeout, seconds (default 10)");
   app.add_option("--timeout", o.timeout, "longest a response may take, seconds (default 30)");
   app.add_flag("--simple-fetch", o.simple_fetch, "do not fetch the images, CSS and scripts of HTML pages");
+  app.add_flag("--tls-verify", o.tls_verify, "check HTTPS servers' certificates against the system's CAs");
+  app.add_option("--tls-ca-file", o.tls_ca_file, "check HTTPS servers' certificates against these CAs (PEM file)");
   app.add_option("--seed", o.seed, "seed for think-time randomness (default: from the clock)");
   if (mode == conf::Mode::bench) {
     app.add_option("-c,--cycles", o.cycles, "virtual users per cycle, e.g. 10:20:30, overrides [bench] cycles");
@@ -124,6 +127,8 @@ std::unique_ptr<LoadedTest> load_test(const TestOptions& o, conf::Mode mode, std
     ov.sleep_time_s = 0;
   }
   if (o.simple_fetch) ov.fetch_resources = false;
+  if (o.tls_verify) ov.tls_verify = true;
+  if (!o.tls_ca_file.empty()) ov.tls_ca_file = o.tls_ca_file;
   auto settings = conf::resolve_bench_settings(loaded->conf, ov, mode, error, &loaded->warnings);
   if (!settings) return nullptr;
   if (settings->url.empty()) {
@@ -131,6 +136,7 @@ std::unique_ptr<LoadedTest> load_test(const TestOptions& o, conf::Mode mode, std
     return nullptr;
   }
 
+  if (settings->tls_verify && !engine::make_tls_context(*settings, error)) return nullptr;
   engine::EngineSettings& e = loaded->engine;
   e.bench = std::move(*settings);
   e.test_file = test_file;

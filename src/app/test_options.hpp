@@ -22,6 +22,8 @@ struct TestOptions {
   std::string connect_timeout, timeout, ok_codes;
   bool fast = false;
   bool simple_fetch = false;
+  bool tls_verify = false;
+  std::string tls_ca_file;
   int workers = 0;
   uint64_t seed = 0;
 };

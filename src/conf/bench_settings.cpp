@@ -20,7 +20,8 @@ constexpr int kMaxRedirectsLimit = 100;
 
 // Keys read by page_section(mode), in either mode.
 constexpr std::array kPageKeys{"sleep_time_min", "sleep_time_max", "ok_codes", "simple_fetch",
-                               "connect_timeout", "read_timeout", "max_redirects"};
+                               "connect_timeout", "read_timeout", "max_redirects", "tls_verify",
+                               "tls_ca_file"};
 constexpr std::array kMainKeys{"title", "description", "url", "user_agent"};
 // [bench] only. node_num is written by the master for tests to read.
 constexpr std::array kBenchKeys{"cycles", "duration", "startup_delay", "sleep_time",
@@ -199,6 +200,11 @@ void resolve_page(Resolver& r, const ConfFile& conf, const Overrides& o, const c
   r.require(redirects >= 0 && redirects <= kMaxRedirectsLimit, redirect_origin,
             fmt::format("must be between 0 and {} (got {})", kMaxRedirectsLimit, redirects));
   s.max_redirects = static_cast<int>(std::clamp<long long>(redirects, 0, kMaxRedirectsLimit));
+
+  r.take(s.tls_verify, o.tls_verify, section, "tls_verify",
+         [&](auto sec, auto k, std::string* e) { return conf.get_bool(sec, k, e); });
+  r.take_string(s.tls_ca_file, o.tls_ca_file, section, "tls_ca_file");
+  if (!s.tls_ca_file.empty()) s.tls_verify = true;
 }
 
 template <std::size_t N>

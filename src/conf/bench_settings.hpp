@@ -26,6 +26,10 @@ struct BenchSettings {
   std::vector<int> ok_codes{200, 301, 302, 303, 307, 308};
   bool fetch_resources = true;   // false when simple_fetch = 1
   int max_redirects = 10;
+  // HTTPS: check the server's certificate chain and name. Off by default (test servers
+  // often have self-made certificates); a CA file implies it.
+  bool tls_verify = false;
+  std::string tls_ca_file;       // PEM file of trusted CAs; empty: the system's store
   // [main]
   std::string url;
   std::string title;             // default: the conf file's name without ".conf"
@@ -41,6 +45,8 @@ struct Overrides {
   std::optional<std::vector<int>> ok_codes;
   std::optional<bool> fetch_resources;
   std::optional<int> max_redirects;
+  std::optional<bool> tls_verify;
+  std::optional<std::string> tls_ca_file;
   std::optional<std::string> url, title, description, user_agent;
 };
 

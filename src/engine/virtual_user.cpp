@@ -1,6 +1,7 @@
 #include "engine/virtual_user.hpp"
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
@@ -754,6 +755,10 @@ void VirtualUser::connect_tls(Connection& conn, const tcp::endpoint& endpoint) {
     outcome_.connect_us += (mono_ns() - connect_start_ns_) / 1000;
     conn.tls->stream = std::make_unique<asio::ssl::stream<tcp::socket&>>(conn.tls->socket, worker_.tls_context());
     SSL_set_tlsext_host_name(conn.tls->stream->native_handle(), url_->host.c_str());
+    if (worker_.settings().bench.tls_verify) {
+      // The chain is checked by the context; the name (or IP address) here.
+      conn.tls->stream->set_verify_callback(asio::ssl::host_name_verification(url_->host));
+    }
     deadline_ns_ = mono_ns() + static_cast<int64_t>(worker_.settings().bench.connect_timeout_s * 1e9);
     conn.tls->stream->async_handshake(asio::ssl::stream_base::client, [this, &conn](const boost::system::error_code& ec) {
       deadline_ns_ = 0;

@@ -177,12 +177,43 @@ void Worker::set_fatal(std::string message) {
   if (fatal_.empty()) fatal_ = std::move(message);
 }
 
+std::unique_ptr<asio::ssl::context> make_tls_context(const conf::BenchSettings& settings, std::string* error) {
+  auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  // Load generators talk to test servers, often with self-made certificates: they are
+  // checked only when asked to (docs/http.md).
+  if (!settings.tls_verify) {
+    context->set_verify_mode(asio::ssl::verify_none);
+    return context;
+  }
+  boost::system::error_code ec;
+  context->set_verify_mode(asio::ssl::verify_peer, ec);
+  if (!ec) {
+    if (settings.tls_ca_file.empty()) {
+      context->set_default_verify_paths(ec);
+    } else {
+      context->load_verify_file(settings.tls_ca_file, ec);
+    }
+  }
+  if (ec) {
+    *error = settings.tls_ca_file.empty()
+                 ? fmt::format("cannot load the system's trusted certificates: {}", ec.message())
+                 : fmt::format("tls_ca_file: cannot load '{}': {}", settings.tls_ca_file, ec.message());
+    return nullptr;
+  }
+  return context;
+}
+
 asio::ssl::context& Worker::tls_context() {
   if (!tls_) {
-    // Load generators talk to test servers, often with self-signed certificates:
-    // certificates are not verified (docs/engine.md says so).
-    tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-    tls_->set_verify_mode(asio::ssl::verify_none);
+    std::string error;
+    tls_ = make_tls_context(settings_.bench, &error);
+    if (!tls_) {
+      // Checked before the run started; if the file went away since, say so and go on
+      // with a context that verifies nothing it cannot, so every handshake fails.
+      set_fatal(error);
+      tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+      tls_->set_verify_mode(asio::ssl::verify_peer);
+    }
   }
   return *tls_;
 }

@@ -29,6 +29,10 @@ namespace bm::engine {
 
 class VirtualUser;
 
+// The TLS client context for a run's settings; nullptr with one line in *error when the
+// trusted certificates cannot be loaded (load_test calls it to fail early).
+std::unique_ptr<boost::asio::ssl::context> make_tls_context(const conf::BenchSettings& settings, std::string* error);
+
 struct VuStart {
   int vu_id;            // 0..cvus-1 within the cycle
   int64_t start_ns;     // monotonic time to start it

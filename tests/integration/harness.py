@@ -98,11 +98,14 @@ class Nginx(Process):
         listen = f"127.0.0.1:{self.port}"
         tls_lines = ""
         if tls:
-            # A self-signed certificate made for this server alone.
+            # A self-signed certificate made for this server alone, naming its address
+            # (tests that verify certificates trust it as its own CA: self.cert).
             key, cert = os.path.join(workdir, "key.pem"), os.path.join(workdir, "cert.pem")
             subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                            "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert],
+                            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                            "-keyout", key, "-out", cert],
                            check=True, capture_output=True)
+            self.cert = cert
             listen += " ssl"
             tls_lines = f"ssl_certificate {cert}; ssl_certificate_key {key};"
         conf = os.path.join(workdir, "nginx.conf")

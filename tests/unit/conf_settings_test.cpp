@@ -283,6 +283,20 @@ TEST(ConfSettings, MinAboveMaxBlamesTheConfLineWhenMaxIsAnOverride) {
             "Shop.conf:2: [bench] sleep_time_min: 0.5 is greater than sleep_time_max (0.1)");
 }
 
+TEST(ConfSettings, TlsVerificationIsOffByDefaultAndACaFileTurnsItOn) {
+  EXPECT_FALSE(resolved(conf_of("[bench]\n")).tls_verify);
+  EXPECT_TRUE(resolved(conf_of("[bench]\ntls_verify = yes\n")).tls_verify);
+  const BenchSettings with_file = resolved(conf_of("[bench]\ntls_verify = no\ntls_ca_file = ca.pem\n"));
+  EXPECT_TRUE(with_file.tls_verify);
+  EXPECT_EQ(with_file.tls_ca_file, "ca.pem");
+  Overrides cli;
+  cli.tls_ca_file = "other.pem";
+  EXPECT_EQ(resolved(conf_of("[bench]\ntls_ca_file = ca.pem\n"), cli).tls_ca_file, "other.pem");
+  // In test mode the keys are read from [ftest], like the other connection settings.
+  EXPECT_TRUE(resolved(conf_of("[ftest]\ntls_verify = 1\n"), {}, Mode::test).tls_verify);
+  EXPECT_THAT(error_of("[bench]\ntls_verify = sometimes\n"), ::testing::HasSubstr("tls_verify"));
+}
+
 TEST(ConfSettings, WarningsForUnknownKeysOnlyInOurSections) {
   const ConfFile conf = conf_of(
       "[main]\ntitel = Shop\nlabel = x\n"
