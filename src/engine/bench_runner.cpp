@@ -137,6 +137,7 @@ int BenchRunner::run(std::string* error) {
   r.config.connect_timeout_s = bench.connect_timeout_s;
   r.config.read_timeout_s = bench.read_timeout_s;
   r.config.max_redirects = bench.max_redirects;
+  r.config.tls_verify = bench.tls_verify;
   if (engine.conf) {
     for (const auto& section : engine.conf->sections()) {
       for (const auto& key : engine.conf->keys(section)) {

@@ -234,6 +234,7 @@ void identity_section(std::string& out, const Context& context) {
   definition(out, "Timeouts", fmt::format("connect {} s, read {} s", format_seconds(config.connect_timeout_s),
                                           format_seconds(config.read_timeout_s)));
   definition(out, "Max redirects", std::to_string(config.max_redirects));
+  definition(out, "TLS certificates", config.tls_verify ? "checked" : "not checked");
   definition(out, "Nodes", results.merged() ? std::to_string(results.nodes.size()) : "1 (single node)");
   definition(out, "Workers", run.workers > 0 ? std::to_string(run.workers) : kNoValue);
   out += "</dl></div>";

@@ -411,10 +411,11 @@ class TextReport {
                                    format_seconds(static_cast<double>(metrics_.apdex_t_us) / 1e6),
                                    format_seconds(config.apdex_t_s)));
     }
-    field("Requests", fmt::format("OK codes {}; page resources {}; timeouts: connect {}, read {}; up to {} redirects",
+    field("Requests", fmt::format("OK codes {}; page resources {}; timeouts: connect {}, read {}; up to {} redirects; "
+                                  "TLS certificates {}",
                                   join_ints(config.ok_codes, " "), config.fetch_resources ? "fetched" : "not fetched",
                                   format_seconds(config.connect_timeout_s), format_seconds(config.read_timeout_s),
-                                  config.max_redirects));
+                                  config.max_redirects, config.tls_verify ? "checked" : "not checked"));
     field("Tool", fmt::format("{} {}", results_.tool.name, results_.tool.version));
   }
 

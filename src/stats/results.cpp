@@ -255,7 +255,8 @@ json config_to_json(const BenchConfig& config) {
           {"fetch_resources", config.fetch_resources},
           {"connect_timeout_s", config.connect_timeout_s},
           {"read_timeout_s", config.read_timeout_s},
-          {"max_redirects", config.max_redirects}};
+          {"max_redirects", config.max_redirects},
+          {"tls_verify", config.tls_verify}};
 }
 
 json node_to_json(const NodeRow& node) {
@@ -371,6 +372,8 @@ BenchConfig read_config(const JsonObject& o) {
   config.connect_timeout_s = o.number("connect_timeout_s");
   config.read_timeout_s = o.number("read_timeout_s");
   config.max_redirects = o.integer("max_redirects");
+  // Added after the first files of version 1 were written: optional.
+  if (o.find("tls_verify") != nullptr) config.tls_verify = o.boolean("tls_verify");
   return config;
 }
 

@@ -78,6 +78,7 @@ struct BenchConfig {
   double connect_timeout_s = 0;
   double read_timeout_s = 0;
   int max_redirects = 0;
+  bool tls_verify = false;  // HTTPS certificates checked (absent in older files: false)
 
   int64_t apdex_t_us() const noexcept;
 };

@@ -391,6 +391,23 @@ TEST_F(ResultsReader, NamesAMissingTopLevelKey) {
   EXPECT_EQ(read_error(document), prefix() + "missing key 'cycles'");
 }
 
+TEST_F(ResultsReader, TlsVerifyIsOptionalAndRoundTrips) {
+  json document = valid();
+  ASSERT_TRUE(document["config"].contains("tls_verify"));
+  document["config"]["tls_verify"] = true;
+  const fs::path path = dir_.path() / "results.json";
+  std::ofstream(path) << document.dump();
+  Results r;
+  std::string error;
+  ASSERT_TRUE(read_results(path, r, &error)) << error;
+  EXPECT_TRUE(r.config.tls_verify);
+
+  document["config"].erase("tls_verify");  // as files written before the key existed
+  EXPECT_EQ(read_error(document), "");
+  document["config"]["tls_verify"] = "yes";
+  EXPECT_NE(read_error(document).find("tls_verify"), std::string::npos);
+}
+
 TEST_F(ResultsReader, RefusesANewerVersion) {
   json document = valid();
   document["version"] = 2;
