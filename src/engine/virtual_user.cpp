@@ -41,7 +41,7 @@ struct VirtualUser::Connection final : ReadyPoller::Watcher {
   uint64_t served = 0;  // responses completed on this connection
 
   // Plain TCP: a socket of our own in the worker's poller, and what the user waits for.
-  enum class Wait : uint8_t { none, connect, write, read };
+  using Wait = IoWait;
   int fd = -1;
   Wait wait = Wait::none;
   bool readable = false;  // an input edge came and the socket has not been read dry since
@@ -745,8 +745,7 @@ void VirtualUser::connect_tls(Connection& conn, const tcp::endpoint& endpoint) {
     if (aborted_) return;
     if (ec) {
       if (timed_out_) {
-        fail_exchange(ErrorKind::timeout, fmt::format("connect to {} timed out after {}s", url_->origin(),
-                                                      worker_.settings().bench.connect_timeout_s));
+        fail_timeout(Connection::Wait::connect);
       } else {
         fail_exchange(ErrorKind::connect, fmt::format("cannot connect to {}: {}", url_->origin(), ec.message()));
       }
@@ -781,7 +780,7 @@ void VirtualUser::send_request(int64_t now) {
                       [this](const boost::system::error_code& ec, size_t) {
                         if (aborted_) return;
                         if (ec) {
-                          if (timed_out_) return fail_exchange(ErrorKind::timeout, "request write timed out");
+                          if (timed_out_) return fail_timeout(Connection::Wait::write);
                           if (retry_on_fresh_connection()) return;
                           return fail_exchange(ErrorKind::reset, fmt::format("cannot send request: {}", ec.message()));
                         }
@@ -872,10 +871,7 @@ void VirtualUser::on_tls_read(const boost::system::error_code& ec, size_t n) {
   if (aborted_) return;
   if (n > 0 && consume(worker_.read_buffer(), n)) return;
   if (ec) {
-    if (timed_out_) {
-      return fail_exchange(ErrorKind::timeout, fmt::format("no complete response from {} within {:g}s",
-                                                           url_->origin(), timeout_ns_ / 1e9));
-    }
+    if (timed_out_) return fail_timeout(Connection::Wait::read);
     if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
       if (!got_bytes_ && retry_on_fresh_connection()) return;
       if (parser_->finish_eof() == http::ResponseParser::Result::complete) {
@@ -1154,15 +1150,20 @@ void VirtualUser::check_deadline(int64_t now_ns) {
     return;
   }
   // A plain socket has no pending operation to cancel: fail the exchange here.
-  Connection::Wait wait = conn_->wait;
-  if (wait == Connection::Wait::connect) {
-    fail_exchange(ErrorKind::timeout, fmt::format("connect to {} timed out after {}s", url_->origin(),
-                                                  worker_.settings().bench.connect_timeout_s));
-  } else if (wait == Connection::Wait::write) {
-    fail_exchange(ErrorKind::timeout, "request write timed out");
-  } else {
-    fail_exchange(ErrorKind::timeout,
-                  fmt::format("no complete response from {} within {:g}s", url_->origin(), timeout_ns_ / 1e9));
+  fail_timeout(conn_->wait);
+}
+
+void VirtualUser::fail_timeout(IoWait stage) {
+  switch (stage) {
+    case Connection::Wait::connect:
+      return fail_exchange(ErrorKind::timeout, fmt::format("connect to {} timed out after {}s", url_->origin(),
+                                                           worker_.settings().bench.connect_timeout_s));
+    case Connection::Wait::write:
+      return fail_exchange(ErrorKind::timeout, "request write timed out");
+    case Connection::Wait::none:
+    case Connection::Wait::read:
+      return fail_exchange(ErrorKind::timeout, fmt::format("no complete response from {} within {:g}s",
+                                                           url_->origin(), timeout_ns_ / 1e9));
   }
 }
 

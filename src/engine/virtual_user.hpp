@@ -58,6 +58,8 @@ class VirtualUser final : public script::VuHost {
 
  private:
   enum class Phase { waiting_start, setup_vu, setup, test, teardown, between_tests, teardown_vu, hook, done };
+  // What a plain connection's user waits for, and where a timed-out exchange stood.
+  enum class IoWait : uint8_t { none, connect, write, read };
   struct Connection;
 
   // Test loop.
@@ -87,6 +89,7 @@ class VirtualUser final : public script::VuHost {
   bool consume(const char* data, size_t n);  // true when the exchange is over
   void exchange_done(int64_t now);
   void fail_exchange(stats::ErrorKind kind, std::string message);
+  void fail_timeout(IoWait stage);  // the exchange's deadline passed at this stage
   bool retry_on_fresh_connection();
   void next_resource_or_finish(int64_t now);
   void page_done(int64_t now);

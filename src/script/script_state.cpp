@@ -886,13 +886,20 @@ RunResult ScriptState::start(int id, std::string_view function, std::initializer
   return start(id, ref, args);
 }
 
-RunResult ScriptState::start(int id, int function, std::initializer_list<double> args) {
-  Vu* vu = vus_[id];
-  lua_State* co = vu->co;
+// The virtual user's coroutine, ready for a new function: one that failed or was left
+// suspended (a test abandoned mid-page) is reset first.
+lua_State* ScriptState::idle_coroutine(int id) {
+  lua_State* co = vus_[id]->co;
   if (lua_status(co) != LUA_OK || lua_gettop(co) != 0) {
     lua_resetthread(co);
     lua_settop(co, 0);
   }
+  return co;
+}
+
+RunResult ScriptState::start(int id, int function, std::initializer_list<double> args) {
+  Vu* vu = vus_[id];
+  lua_State* co = idle_coroutine(id);
   lua_rawgeti(co, LUA_REGISTRYINDEX, function);
   lua_rawgeti(co, LUA_REGISTRYINDEX, vu->table_ref);
   for (double a : args) {
@@ -905,11 +912,7 @@ RunResult ScriptState::start(int id, int function, std::initializer_list<double>
 RunResult ScriptState::start_tests(int id, int test_ref) {
   if (test_loop_ref_ == LUA_NOREF) return start(id, test_ref);
   Vu* vu = vus_[id];
-  lua_State* co = vu->co;
-  if (lua_status(co) != LUA_OK || lua_gettop(co) != 0) {
-    lua_resetthread(co);
-    lua_settop(co, 0);
-  }
+  lua_State* co = idle_coroutine(id);
   lua_rawgeti(co, LUA_REGISTRYINDEX, test_loop_ref_);
   lua_rawgeti(co, LUA_REGISTRYINDEX, test_ref);
   lua_rawgeti(co, LUA_REGISTRYINDEX, vu->table_ref);

@@ -81,6 +81,7 @@ class ScriptState {
 
  private:
   RunResult run(int vu, int nargs);
+  lua_State* idle_coroutine(int vu);
   std::unordered_map<std::string, int> function_refs_;
   std::array<int, 9> hook_refs_;  // by Hook; LUA_NOREF (-2) where the file defines none
   int test_loop_ref_ = -2;        // the chunk behind start_tests

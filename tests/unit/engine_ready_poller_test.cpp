@@ -57,81 +57,58 @@ void run_until(boost::asio::io_context& io, const std::function<bool()>& done) {
   }
 }
 
-TEST(ReadyPoller, InputReachesItsWatcherThroughTheLoop) {
-  boost::asio::io_context io;
-  ReadyPoller poller(io);
-  SocketPair a, b;
-  RecordingWatcher wa, wb;
-  ASSERT_EQ(poller.add(a.watched(), &wa), 0);
-  ASSERT_EQ(poller.add(b.watched(), &wb), 0);
-  run_until(io, [&] { return wa.calls > 0; });  // a fresh socket is writable: one edge each
-  run_until(io, [&] { return wb.calls > 0; });
-  wa = {};
-  wb = {};
+// Two socket pairs watched by one poller, past the writable edge a fresh socket reports.
+class ReadyPollerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(poller.add(first.watched(), &on_first), 0);
+    ASSERT_EQ(poller.add(second.watched(), &on_second), 0);
+    run_until(io, [&] { return on_first.calls > 0 && on_second.calls > 0; });
+    forget_calls();
+  }
+  void forget_calls() { on_first = on_second = {}; }
 
-  b.send_from_peer("hello");
-  run_until(io, [&] { return wb.calls > 0; });
-  EXPECT_EQ(wb.calls, 1);
-  EXPECT_TRUE(wb.seen & EPOLLIN);
-  EXPECT_FALSE(wb.seen & EPOLLRDHUP);
-  EXPECT_EQ(wa.calls, 0);  // nothing came for a
+  boost::asio::io_context io;
+  ReadyPoller poller{io};
+  SocketPair first, second;
+  RecordingWatcher on_first, on_second;
+};
+
+TEST_F(ReadyPollerTest, InputReachesItsWatcherThroughTheLoop) {
+  second.send_from_peer("hello");
+  run_until(io, [&] { return on_second.calls > 0; });
+  EXPECT_EQ(on_second.calls, 1);
+  EXPECT_TRUE(on_second.seen & EPOLLIN);
+  EXPECT_FALSE(on_second.seen & EPOLLRDHUP);
+  EXPECT_EQ(on_first.calls, 0);  // nothing came for the first
 }
 
-TEST(ReadyPoller, EdgesDoNotRepeatUntilMoreDataComes) {
-  boost::asio::io_context io;
-  ReadyPoller poller(io);
-  SocketPair a, marker;
-  RecordingWatcher wa, wm;
-  ASSERT_EQ(poller.add(a.watched(), &wa), 0);
-  ASSERT_EQ(poller.add(marker.watched(), &wm), 0);
-  run_until(io, [&] { return wa.calls > 0 && wm.calls > 0; });
-  wa = {};
-  wm = {};
+TEST_F(ReadyPollerTest, EdgesDoNotRepeatUntilMoreDataComes) {
+  first.send_from_peer("unread");  // left unread: edge-triggered, it is reported once
+  run_until(io, [&] { return on_first.calls > 0; });
+  forget_calls();
+  second.send_from_peer("m");  // another socket's edge drives the loop once more
+  run_until(io, [&] { return on_second.calls > 0; });
+  EXPECT_EQ(on_first.calls, 0);
 
-  a.send_from_peer("unread");  // left unread: edge-triggered, it is reported once
-  run_until(io, [&] { return wa.calls > 0; });
-  wa = {};
-  wm = {};
-  marker.send_from_peer("m");  // another socket's edge drives the loop once more
-  run_until(io, [&] { return wm.calls > 0; });
-  EXPECT_EQ(wa.calls, 0);
-
-  a.send_from_peer("more");  // new data: a new edge
-  run_until(io, [&] { return wa.calls > 0; });
-  EXPECT_EQ(wa.calls, 1);
+  first.send_from_peer("more");  // new data: a new edge
+  run_until(io, [&] { return on_first.calls > 0; });
+  EXPECT_EQ(on_first.calls, 1);
 }
 
-TEST(ReadyPoller, ARemovedSocketReportsNothing) {
-  boost::asio::io_context io;
-  ReadyPoller poller(io);
-  SocketPair gone, marker;
-  RecordingWatcher wg, wm;
-  ASSERT_EQ(poller.add(gone.watched(), &wg), 0);
-  ASSERT_EQ(poller.add(marker.watched(), &wm), 0);
-  run_until(io, [&] { return wg.calls > 0 && wm.calls > 0; });
-  wg = {};
-  wm = {};
-
-  poller.remove(gone.watched());
-  gone.send_from_peer("ignored");
-  marker.send_from_peer("seen");  // sent after: its edge ends the wait
-  run_until(io, [&] { return wm.calls > 0; });
-  EXPECT_EQ(wm.calls, 1);
-  EXPECT_EQ(wg.calls, 0);
+TEST_F(ReadyPollerTest, ARemovedSocketReportsNothing) {
+  poller.remove(first.watched());
+  first.send_from_peer("ignored");
+  second.send_from_peer("seen");  // sent after: its edge ends the wait
+  run_until(io, [&] { return on_second.calls > 0; });
+  EXPECT_EQ(on_second.calls, 1);
+  EXPECT_EQ(on_first.calls, 0);
 }
 
-TEST(ReadyPoller, APeerThatHangsUpIsReported) {
-  boost::asio::io_context io;
-  ReadyPoller poller(io);
-  SocketPair a;
-  RecordingWatcher wa;
-  ASSERT_EQ(poller.add(a.watched(), &wa), 0);
-  run_until(io, [&] { return wa.calls > 0; });
-  wa = {};
-
-  a.close_peer();
-  run_until(io, [&] { return wa.calls > 0; });
-  EXPECT_TRUE(wa.seen & (EPOLLRDHUP | EPOLLHUP));
+TEST_F(ReadyPollerTest, APeerThatHangsUpIsReported) {
+  first.close_peer();
+  run_until(io, [&] { return on_first.calls > 0; });
+  EXPECT_TRUE(on_first.seen & (EPOLLRDHUP | EPOLLHUP));
 }
 
 }  // namespace
