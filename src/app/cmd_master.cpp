@@ -111,6 +111,11 @@ int cmd_master(const Args& args, const std::string& prog) {
       ->group(r);
   app.add_flag("--push", options.push, "copy this program to each host's workspace and run that")->group(r);
   app.add_flag("--require-all", options.require_all, "stop everything when any node fails")->group(r);
+  app.add_option("--barrier-timeout", options.barrier_timeout_s,
+                 "seconds the other nodes wait for a node still draining before the next cycle starts without it "
+                 "(default 60)")
+      ->check(CLI::PositiveNumber)
+      ->group(r);
   app.add_option("--start-margin", options.start_margin_s,
                  "seconds between the end of setup and the common start, plus the slowest setup (default 2)")
       ->check(CLI::NonNegativeNumber)
@@ -162,6 +167,7 @@ int cmd_master(const Args& args, const std::string& prog) {
   options.conf_file = bench.config.empty() ? options.test_file.parent_path() / (test->engine.identity.test_name + ".conf")
                                            : fs::path(bench.config);
   options.cycle_count = static_cast<int>(test->engine.bench.cycles.size());
+  options.cycle_time_s = test->engine.bench.cycle_time_s;
   options.bench_args = forwarded_bench_args(bench);
 
   const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(

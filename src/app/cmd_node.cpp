@@ -2,14 +2,16 @@
 // <WORKING_DIR>/<RUN>/node-<NODE_NUM>/, where the master put test_<Name>.lua, its
 // tailored <Name>.conf and data files. Runs the bench in-process (bench-run's code path)
 // with the master's common start time and prints progress lines for the master:
-//   @node {"pid": N, ...}        first, so the master can stop it
-//   @progress {series point}     one per finished second
-// `bench-node --clock` prints "@clock <epoch µs>" at start and once per input line, for
-// the master's clock offset measurement over the same connection.
+// (src/protocol/node_protocol.hpp has every message): @node first, so the master can
+// stop it; @progress once per finished second; with --barrier, @cycle-done after each
+// cycle, then it waits for the master's @go. `bench-node --clock` prints "@clock <epoch
+// µs>" at start and once per input line, for the master's clock offset measurement.
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <variant>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -22,6 +24,8 @@
 #include "app/test_options.hpp"
 #include "engine/bench_runner.hpp"
 #include "engine/clock.hpp"
+#include "engine/cycle_gate.hpp"
+#include "protocol/node_protocol.hpp"
 
 namespace bm::app {
 
@@ -30,9 +34,9 @@ namespace fs = std::filesystem;
 namespace {
 
 int print_clock() {
-  std::cout << "@clock " << engine::wall_us() << std::endl;
+  std::cout << protocol::clock_line({engine::wall_us()}) << std::endl;
   std::string line;
-  while (std::getline(std::cin, line)) std::cout << "@clock " << engine::wall_us() << std::endl;
+  while (std::getline(std::cin, line)) std::cout << protocol::clock_line({engine::wall_us()}) << std::endl;
   return 0;
 }
 
@@ -41,17 +45,29 @@ std::string env_or(const char* name, const std::string& fallback) {
   return value && *value ? value : fallback;
 }
 
-// The master holds the other end of stdin: end of file means it is gone (or the SSH
-// session closed), and the node stops as on Ctrl-C, keeping what it finished.
-void stop_when_stdin_closes() {
-  std::thread([] {
-    char buffer[256];
+// The master holds the other end of stdin. It sends "@go" lines there (each cycle's
+// common start, with --barrier); end of file means it is gone (or the SSH session
+// closed), and the node stops as on Ctrl-C, keeping what it finished.
+void read_master_input(engine::CycleGate* gate, bool stop_on_eof) {
+  std::thread([gate, stop_on_eof] {
+    std::string pending;
+    char buffer[4096];
     while (true) {
       ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
-      if (n == 0 || (n < 0 && errno != EINTR)) break;
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      pending.append(buffer, static_cast<size_t>(n));
+      size_t start = 0, end;
+      while ((end = pending.find('\n', start)) != std::string::npos) {
+        auto message = protocol::parse_line(std::string_view(pending).substr(start, end - start));
+        if (auto* go = std::get_if<protocol::Go>(&message); go && gate) gate->open(go->cycle, go->start_epoch_us);
+        start = end + 1;
+      }
+      pending.erase(0, start);
+      if (pending.size() > 65536) pending.clear();  // not a line from the master
     }
-    int idle = 0;
-    engine::g_interrupts.compare_exchange_strong(idle, 1);
+    if (gate) gate->close();
+    if (stop_on_eof) engine::request_interrupt();
   }).detach();
 }
 
@@ -80,7 +96,7 @@ int cmd_node(const Args& args, const std::string& prog) {
   TestOptions options;
   std::vector<std::string> operands;
   std::string start_at;
-  bool clock = false, stop_on_eof = false;
+  bool clock = false, stop_on_eof = false, barrier = false;
   add_test_options(app, options, conf::Mode::bench);
   // The test is found in the node's folder, not given on the command line.
   app.remove_option(app.get_option("test"));
@@ -91,6 +107,8 @@ int cmd_node(const Args& args, const std::string& prog) {
   app.add_option("--start-at", start_at, "wall-clock time (epoch µs) to begin cycle 1");
   app.add_flag("--clock", clock, "print this machine's clock (epoch µs), then again for each line read");
   app.add_flag("--stop-on-eof", stop_on_eof, "stop (keeping results) when standard input closes");
+  app.add_flag("--barrier", barrier,
+               "after each cycle print @cycle-done and start the next at the time an @go line on standard input gives");
   if (int code = parse_options(app, args, prog); code >= 0) return code;
   if (clock) return print_clock();
   if (operands.size() == 1 || operands.size() == 2) {
@@ -125,10 +143,14 @@ int cmd_node(const Args& args, const std::string& prog) {
     run.start_at_epoch_us = std::strtoll(start_at.c_str(), &end, 10);
     if (*end != '\0') return fail(prog, fmt::format("--start-at: '{}' is not a time in epoch microseconds", start_at));
   }
-  std::cout << "@node " << nlohmann::json{{"pid", static_cast<long long>(::getpid())}, {"node_num", node_num}}.dump()
-            << std::endl;
-  if (stop_on_eof) stop_when_stdin_closes();
-  return run_bench(options, run, prog);
+  std::cout << protocol::node_line({static_cast<long long>(::getpid()), static_cast<int>(node_num)}) << std::endl;
+  engine::CycleGate gate;
+  if (barrier) run.gate = &gate;
+  if (stop_on_eof || barrier) read_master_input(barrier ? &gate : nullptr, stop_on_eof);
+  const int code = run_bench(options, run, prog);
+  std::cout << std::flush;
+  // The input reader may still be blocked in read(): leave without waiting for it.
+  std::_Exit(code);
 }
 
 }  // namespace bm::app

@@ -80,6 +80,7 @@ int run_bench(const TestOptions& options, const BenchRun& run, const std::string
   bench.command_line = run.command_line;
   bench.progress_json = run.progress_json;
   bench.start_at_epoch_us = run.start_at_epoch_us;
+  bench.gate = run.gate;
   bench.output_dir = run.output_dir.empty() ? std::filesystem::path("results") /
                                                   (test->engine.identity.test_name + "-" + timestamp() +
                                                    (run.label.empty() ? "" : "-" + run.label))

@@ -2,6 +2,8 @@
 // One function per subcommand; each parses its own options (CLI11) and returns the
 // process exit code. main() only picks the subcommand, by argv[0] or first argument.
 #include <string>
+
+#include "engine/cycle_gate.hpp"
 #include <vector>
 
 namespace CLI {
@@ -27,6 +29,7 @@ struct BenchRun {
   std::string output_dir;  // empty: results/<Name>-<time>[-label]
   long long start_at_epoch_us = 0;
   bool progress_json = false;
+  engine::CycleGate* gate = nullptr;  // bench-node --barrier: cycles start when the master says
   std::vector<std::string> command_line;
 };
 

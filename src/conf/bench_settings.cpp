@@ -21,7 +21,7 @@ constexpr int kMaxRedirectsLimit = 100;
 // Keys read by page_section(mode), in either mode.
 constexpr std::array kPageKeys{"sleep_time_min", "sleep_time_max", "ok_codes", "simple_fetch",
                                "connect_timeout", "read_timeout", "max_redirects", "tls_verify",
-                               "tls_ca_file"};
+                               "tls_ca_file", "lua_time_limit"};
 constexpr std::array kMainKeys{"title", "description", "url", "user_agent"};
 // [bench] only. node_num is written by the master for tests to read.
 constexpr std::array kBenchKeys{"cycles", "duration", "startup_delay", "sleep_time",
@@ -191,6 +191,7 @@ void resolve_page(Resolver& r, const ConfFile& conf, const Overrides& o, const c
 
   r.positive_seconds(s.connect_timeout_s, o.connect_timeout_s, section, "connect_timeout");
   r.positive_seconds(s.read_timeout_s, o.read_timeout_s, section, "read_timeout");
+  r.non_negative_seconds(s.lua_time_limit_s, o.lua_time_limit_s, section, "lua_time_limit");
   long long redirects = s.max_redirects;
   std::optional<long long> redirects_override;
   if (o.max_redirects) redirects_override = *o.max_redirects;

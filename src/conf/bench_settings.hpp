@@ -26,6 +26,9 @@ struct BenchSettings {
   std::vector<int> ok_codes{200, 301, 302, 303, 307, 308};
   bool fetch_resources = true;   // false when simple_fetch = 1
   int max_redirects = 10;
+  // A test that runs this long without waiting (for a request or a sleep) is ended as a
+  // script error: it holds its worker's thread, and with it every other user. 0: never.
+  double lua_time_limit_s = 10;
   // HTTPS: check the server's certificate chain and name. Off by default (test servers
   // often have self-made certificates); a CA file implies it.
   bool tls_verify = false;
@@ -41,7 +44,7 @@ struct BenchSettings {
 struct Overrides {
   std::optional<std::vector<int>> cycles;
   std::optional<double> duration_s, startup_delay_s, sleep_time_s, cycle_time_s, apdex_t_s;
-  std::optional<double> sleep_time_min_s, sleep_time_max_s, connect_timeout_s, read_timeout_s;
+  std::optional<double> sleep_time_min_s, sleep_time_max_s, connect_timeout_s, read_timeout_s, lua_time_limit_s;
   std::optional<std::vector<int>> ok_codes;
   std::optional<bool> fetch_resources;
   std::optional<int> max_redirects;

@@ -1,19 +1,24 @@
 #include "engine/bench_runner.hpp"
 
+#include <semaphore.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "engine/clock.hpp"
+#include "engine/cycle_gate.hpp"
+#include "protocol/node_protocol.hpp"
 #include "engine/worker.hpp"
 
 namespace bm::engine {
@@ -22,7 +27,23 @@ std::atomic<int> g_interrupts{0};
 
 namespace {
 
+// Posted by the first interrupt: the exit guard's cue.
+struct InterruptPosted {
+  sem_t sem;
+  InterruptPosted() { sem_init(&sem, 0, 0); }
+} g_interrupt_posted;
+
+// The first request to stop: counted, and the exit guard told (async-signal-safe).
+void on_interrupt_first() {
+  int idle = 0;
+  if (g_interrupts.compare_exchange_strong(idle, 1)) sem_post(&g_interrupt_posted.sem);
+}
+
 void on_interrupt(int) {
+  if (g_interrupts.load() == 0) {
+    on_interrupt_first();
+    return;
+  }
   // A second Ctrl-C while results are being saved ends the process at once.
   if (g_interrupts.fetch_add(1) >= 1) {
     signal(SIGINT, SIG_DFL);
@@ -88,7 +109,25 @@ bool check_file_limit(int most_users, std::string* error) {
 
 }  // namespace
 
+void request_interrupt() { on_interrupt_first(); }
+
 void install_interrupt_handlers() {
+  // The first interrupt ends the process within kStopBound whatever the test does:
+  // normally the runner stops the users and saves well before; if something holds it
+  // (C code that never returns), the finished cycles are already on disk.
+  static bool guard_started = false;
+  if (!guard_started) {
+    guard_started = true;
+    std::thread([] {
+      while (sem_wait(&g_interrupt_posted.sem) != 0) {
+      }
+      std::this_thread::sleep_for(kStopBound);
+      const char message[] = "did not stop within 15 s of the interrupt: exiting (finished cycles are saved)\n";
+      ssize_t ignored = ::write(STDERR_FILENO, message, sizeof message - 1);
+      (void)ignored;
+      std::_Exit(130);
+    }).detach();
+  }
   struct sigaction action {};
   action.sa_handler = on_interrupt;
   sigemptyset(&action.sa_mask);
@@ -202,19 +241,6 @@ int BenchRunner::run(std::string* error) {
     }
   };
 
-  if (options_.start_at_epoch_us > 0) {
-    int64_t start_ns = clock.mono_at_epoch_us(options_.start_at_epoch_us);
-    if (start_ns > mono_ns()) {
-      out_ << fmt::format("Waiting {:.1f} s for the common start time\n", (start_ns - mono_ns()) / 1e9) << std::flush;
-    }
-    if (!wait_until(start_ns, nullptr)) {
-      r.run.status = stats::RunStatus::interrupted;
-      r.run.end_epoch_us = wall_us();
-      save();
-      return 130;
-    }
-  }
-
   std::string hook_error;
   if (!hooks.run(script::Hook::setup_bench, 0, 0, &hook_error)) {
     *error = hook_error;
@@ -256,9 +282,7 @@ int BenchRunner::run(std::string* error) {
   auto print_progress = [&](int64_t before_second) {
     for (const auto& point : r.series) {
       if (point.t <= last_printed_second || point.t >= before_second) continue;
-      nlohmann::json line;
-      stats::to_json(line, point);
-      out_ << "@progress " << line.dump() << '\n';
+      out_ << protocol::progress_line(point) << '\n';
       last_printed_second = point.t;
     }
     out_ << std::flush;
@@ -277,9 +301,34 @@ int BenchRunner::run(std::string* error) {
       was_interrupted = true;
       break;
     }
+    // When the cycle starts: now, or in a distributed run at the time the master gave
+    // every node (cycle 1: --start-at; later cycles: through the gate, once every node
+    // has drained the one before).
+    int64_t t0 = mono_ns() + 20'000'000;
+    std::optional<int64_t> common_start_us;
+    if (ci == 0 && options_.start_at_epoch_us > 0) {
+      common_start_us = options_.start_at_epoch_us;
+    } else if (ci > 0 && options_.gate != nullptr) {
+      out_ << protocol::cycle_done_line({cycle - 1, r.cycles.back().end_epoch_us}) << '\n' << std::flush;
+      common_start_us = options_.gate->wait(cycle, interrupted);
+      if (!common_start_us) {
+        was_interrupted = true;
+        break;
+      }
+    }
+    if (common_start_us) {
+      const int64_t start_ns = clock.mono_at_epoch_us(*common_start_us);
+      if (ci == 0 && start_ns > mono_ns()) {
+        out_ << fmt::format("Waiting {:.1f} s for the common start time\n", (start_ns - mono_ns()) / 1e9) << std::flush;
+      }
+      if (!wait_until(start_ns, nullptr)) {
+        was_interrupted = true;
+        break;
+      }
+      t0 = std::max(start_ns, mono_ns());  // late (a slow hook): start now, the skew shows
+    }
 
     const int64_t delay_ns = static_cast<int64_t>(bench.startup_delay_s * 1e9);
-    const int64_t t0 = mono_ns() + 20'000'000;
     const int64_t window_start = t0 + delay_ns * (cvus - 1);
     const int64_t window_end = window_start + static_cast<int64_t>(bench.duration_s * 1e9);
     std::vector<std::vector<VuStart>> starts(nworkers);
@@ -375,6 +424,7 @@ int BenchRunner::run(std::string* error) {
     cycle_results.window_s =
         (cycle_results.window_end_epoch_us - cycle_results.window_start_epoch_us) / 1e6;
     for (auto& w : workers) cycle_results.merge(w->harvest_cycle());
+    for (auto& w : workers) cycle_results.control_lag_us = std::max(cycle_results.control_lag_us, w->take_control_lag_us());
     cycle_results.index = cycle;
     cycle_results.cvus = cvus;  // each worker's part named the whole cycle's users
     merge_series(true);
@@ -386,9 +436,9 @@ int BenchRunner::run(std::string* error) {
     const stats::Entry* test = done.tests.empty() ? nullptr : &*done.tests.begin();
     uint64_t t_ok = test ? test->stats.ok : 0, t_failed = test ? test->stats.failures : 0,
              t_errors = test ? test->stats.errors : 0;
-    uint64_t requests = 0;
-    for (const auto& req : done.requests) requests += req.stats.total();
-    out_ << fmt::format("* Cycle #{} {}: {} tests ok, {} failed, {} errors; {:.1f} requests/s\n", cycle,
+    uint64_t requests = 0;  // successful ones: a rate counts successes (docs/statistics.md)
+    for (const auto& req : done.requests) requests += req.stats.ok;
+    out_ << fmt::format("* Cycle #{} {}: {} tests ok, {} failed, {} errors; {:.1f} successful requests/s\n", cycle,
                         done.status == stats::CycleStatus::complete ? "done" : "incomplete", t_ok, t_failed, t_errors,
                         done.window_s > 0 ? requests / done.window_s : 0.0)
          << std::flush;
@@ -396,7 +446,7 @@ int BenchRunner::run(std::string* error) {
     if (was_interrupted) break;
 
     if (!hooks.run(script::Hook::teardown_cycle, cycle, cvus, &hook_error)) log->write(hook_error);
-    if (ci + 1 < bench.cycles.size() && bench.cycle_time_s > 0) {
+    if (ci + 1 < bench.cycles.size() && bench.cycle_time_s > 0 && options_.gate == nullptr) {
       if (!wait_until(mono_ns() + static_cast<int64_t>(bench.cycle_time_s * 1e9), nullptr)) was_interrupted = true;
     }
   }

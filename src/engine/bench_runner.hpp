@@ -3,6 +3,7 @@
 // logging window, drain, pause), statistics merged from every worker, and the results
 // file rewritten after every cycle.
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <iosfwd>
@@ -14,19 +15,30 @@
 
 namespace bm::engine {
 
+class CycleGate;
+
 struct BenchOptions {
   EngineSettings engine;
   std::filesystem::path output_dir;      // results.json and bench.log go here
   std::string label;
   std::vector<std::string> command_line;
   int64_t start_at_epoch_us = 0;         // distributed runs: begin cycle 1 at this wall-clock time
+  // Distributed runs: after each cycle, print "@cycle-done" and start the next one when
+  // the gate opens for it (the master's common start time). Null: start at once.
+  CycleGate* gate = nullptr;
   bool progress_json = false;            // print one machine-readable progress line per second
   bool color = false;
 };
 
 // Set from a signal handler; the runner polls it.
 extern std::atomic<int> g_interrupts;
+// How long after the first SIGINT/SIGTERM the process may live (docs/engine.md).
+inline constexpr std::chrono::seconds kStopBound{15};
+// SIGINT and SIGTERM count into g_interrupts (a second one kills at once); the first
+// also arms the kStopBound guard.
 void install_interrupt_handlers();
+// Stops the run as a first SIGTERM would (the master is gone).
+void request_interrupt();
 
 class BenchRunner {
  public:

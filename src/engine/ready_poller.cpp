@@ -4,6 +4,8 @@
 
 #include <cerrno>
 
+#include <boost/asio/post.hpp>
+
 namespace bm::engine {
 
 ReadyPoller::ReadyPoller(boost::asio::io_context& io) : set_(io) {
@@ -47,14 +49,24 @@ void ReadyPoller::arm() {
   });
 }
 
+// One batch per turn of the worker's loop. After a full batch, whatever is left is
+// read on the next turn (posted, so work posted before it runs first); looping here
+// until a batch came back short starved posted work (stop, window end, harvest) and
+// timers for seconds at 10,000 users. A short batch emptied the ready list: wait for
+// the set's next edge.
 void ReadyPoller::on_set_ready() {
-  while (true) {
-    int n = ::epoll_wait(epoll_fd_, events_.data(), static_cast<int>(events_.size()), 0);
-    if (n < 0 && errno == EINTR) continue;
-    for (int i = 0; i < n; ++i) static_cast<Watcher*>(events_[i].data.ptr)->on_ready(events_[i].events);
-    // A full batch may have left edges behind; a shorter one emptied the ready list,
-    // and re-arming checks the set again anyway.
-    if (n < static_cast<int>(events_.size())) break;
+  int n;
+  do {
+    n = ::epoll_wait(epoll_fd_, events_.data(), static_cast<int>(events_.size()), 0);
+  } while (n < 0 && errno == EINTR);
+  for (int i = 0; i < n; ++i) static_cast<Watcher*>(events_[i].data.ptr)->on_ready(events_[i].events);
+  if (n == static_cast<int>(events_.size())) {
+    armed_ = true;  // on_set_ready is due: add() must not arm a second wait
+    boost::asio::post(set_.get_executor(), [this] {
+      armed_ = false;
+      on_set_ready();
+    });
+    return;
   }
   arm();
 }

@@ -97,6 +97,7 @@ void Recorder::request_done(int slot, const RequestSample& s) {
   second_.add_bytes_received(s.bytes_received);
   if (!in_window(s.done_ns)) {
     ++cycle_results_.outside_window.requests;
+    ++cycle_results_.requests[static_cast<size_t>(slot)].stats.outside_window;
     return;
   }
   stats::EntryStats& e = cycle_results_.requests[static_cast<size_t>(slot)].stats;
@@ -111,12 +112,28 @@ void Recorder::request_done(int slot, const RequestSample& s) {
   }
 }
 
+void Recorder::abandoned(int request_slot, int page_slot, int test_slot) {
+  if (request_slot >= 0) {
+    ++cycle_results_.abandoned.requests;
+    ++cycle_results_.requests[static_cast<size_t>(request_slot)].stats.abandoned;
+  }
+  if (page_slot >= 0) {
+    ++cycle_results_.abandoned.pages;
+    ++cycle_results_.pages[static_cast<size_t>(page_slot)].stats.abandoned;
+  }
+  if (test_slot >= 0) {
+    ++cycle_results_.abandoned.tests;
+    ++cycle_results_.tests[static_cast<size_t>(test_slot)].stats.abandoned;
+  }
+}
+
 void Recorder::page_done(int slot, bool ok, stats::ErrorKind error, int status, int64_t latency_us, int64_t done_ns,
                          int64_t verdict_ns) {
   roll_second(verdict_ns);
   second_.record_page(ok);
   if (!in_window(done_ns)) {
     ++cycle_results_.outside_window.pages;
+    ++cycle_results_.pages[static_cast<size_t>(slot)].stats.outside_window;
     return;
   }
   stats::EntryStats& e = cycle_results_.pages[static_cast<size_t>(slot)].stats;
@@ -138,6 +155,7 @@ void Recorder::test_done(int slot, int verdict, stats::ErrorKind kind, int64_t l
                                      : stats::TestOutcome::error);
   if (!in_window(done_ns)) {
     ++cycle_results_.outside_window.tests;
+    ++cycle_results_.tests[static_cast<size_t>(slot)].stats.outside_window;
     return;
   }
   // Progress counts what the report will count: tests completed inside the window.

@@ -59,6 +59,9 @@ class Recorder {
   // verdict: 0 ok, 1 failure, 2 error.
   void test_done(int slot, int verdict, stats::ErrorKind kind, int64_t latency_us, int pages, int requests,
                  int64_t done_ns);
+  // A stopped run dropped a request in flight (already sent) and the page and test it
+  // belonged to; a slot of -1 is not counted.
+  void abandoned(int request_slot, int page_slot, int test_slot);
   // Failures and errors grouped for the report.
   void error_event(stats::ErrorKind kind, bool failure, std::string_view page, std::string_view request, int status,
                    std::string_view message, int64_t t_ns);

@@ -194,7 +194,7 @@ bool VirtualUser::test_passed() {
   record_test(passed, now);
   // The next test starts here only where end_test() would have started it at once: a
   // test that made no request goes back through the loop, so it cannot run forever.
-  if (stop_requested_ || !waited_in_test_ || worker_.settings().bench.sleep_time_s > 0 ||
+  if (stop_requested_ || !waited_in_test_ || worker_.settings().bench.sleep_time_s > 0 || connect_failures_ > 0 ||
       (max_iterations_ != 0 && iteration_ >= max_iterations_)) {
     test_recorded_ns_ = now;  // handle() goes on when the coroutine has returned
     return false;
@@ -304,6 +304,12 @@ void VirtualUser::record_test(const script::RunResult& result, int64_t now) {
 
 void VirtualUser::after_test(int64_t now) {
   double pause = worker_.settings().bench.sleep_time_s;
+  if (connect_failures_ > 0) {
+    // The target refuses or cannot be reached: back off (10 ms, doubling to 1 s) rather
+    // than spin on connect errors (docs/engine.md).
+    const double backoff = std::min(1.0, 0.01 * static_cast<double>(1u << std::min(connect_failures_ - 1, 7)));
+    pause = std::max(pause, backoff);
+  }
   phase_ = Phase::between_tests;
   if (pause > 0 && !stop_requested_) {
     timer().expires_after(std::chrono::nanoseconds(static_cast<int64_t>(pause * 1e9)));
@@ -335,6 +341,12 @@ void VirtualUser::finish() {
 void VirtualUser::request_stop(bool abort) {
   stop_requested_ = true;
   if (abort) {
+    if (!aborted_ && deadline_ns_ != 0 && sent_ > 0 && conn_ != nullptr && phase_ != Phase::done &&
+        phase_ != Phase::hook) {
+      // The request is out: the server may answer it, so it is accounted for as dropped.
+      if (test_slot_ < 0) test_slot_ = worker_.recorder().test_slot(worker_.settings().test_function);
+      worker_.recorder().abandoned(request_slot_, page_slot_, test_slot_);
+    }
     aborted_ = true;
     for (auto& conn : connections_) close(*conn);
     boost::system::error_code ignored;
@@ -936,6 +948,7 @@ void VirtualUser::store_cookies(const http::ResponseParser& parser, const http::
 
 void VirtualUser::exchange_done(int64_t now) {
   deadline_ns_ = 0;
+  connect_failures_ = 0;  // the server answers: no back-off
   ++conn_->served;
   if (!parser_->keep_alive()) close(*conn_);
   int status = parser_->status();
@@ -1061,6 +1074,7 @@ void VirtualUser::fail_exchange(ErrorKind kind, std::string message) {
   int64_t now = mono_ns();
   if (conn_ != nullptr) close(*conn_);
   if (aborted_) return;
+  if (kind == ErrorKind::connect || kind == ErrorKind::dns) ++connect_failures_;
   ++test_requests_;
   RequestSample sample;
   sample.ok = false;

@@ -114,6 +114,7 @@ class VirtualUser final : public script::VuHost {
   bool exchange_requested_ = false;  // begin_page ran; handle() starts the exchange
   bool starting_exchange_ = false;   // inside that start: a failure now is synchronous
   bool waited_in_test_ = false;      // the running test has waited for I/O at least once
+  int connect_failures_ = 0;         // connect or DNS errors in a row: the back-off's exponent
 
   // Test state.
   int64_t test_start_ns_ = 0;

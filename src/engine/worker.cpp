@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/bench_runner.hpp"
 #include "engine/virtual_user.hpp"
 
 namespace bm::engine {
@@ -65,9 +66,50 @@ bool Worker::start(std::string* error) {
 void Worker::run() {
   auto guard = asio::make_work_guard(io_);
   arm_watchdog();
+  script_watch_ = std::thread([this] { watch_script(); });
   io_.run();
+  {
+    std::lock_guard lock(script_watch_mutex_);
+    script_watch_stop_ = true;
+  }
+  script_watch_wake_.notify_all();
+  script_watch_.join();
   vus_.clear();
   script_.reset();
+}
+
+void Worker::note_control_lag(int64_t lag_ns) {
+  int64_t seen = control_lag_ns_.load(std::memory_order_relaxed);
+  while (lag_ns > seen && !control_lag_ns_.compare_exchange_weak(seen, lag_ns)) {
+  }
+}
+
+void Worker::watch_script() {
+  constexpr auto kPeriod = std::chrono::milliseconds(100);
+  // After Ctrl-C a run that has not yielded for this long is broken too.
+  constexpr int64_t kInterruptedLimitNs = 200'000'000;
+  const double limit_s = settings_.bench.lua_time_limit_s;
+  const int64_t limit_ns = static_cast<int64_t>(limit_s * 1e9);
+  uint64_t watched_run = 0;
+  int64_t since_ns = 0;
+  std::unique_lock lock(script_watch_mutex_);
+  while (!script_watch_wake_.wait_for(lock, kPeriod, [this] { return script_watch_stop_; })) {
+    const uint64_t run = script_->running_run();
+    const int64_t now = mono_ns();
+    if (run == 0 || run != watched_run) {
+      watched_run = run;
+      since_ns = now;
+      continue;
+    }
+    const bool interrupted = g_interrupts.load(std::memory_order_relaxed) > 0;
+    const int64_t held_ns = now - since_ns;
+    if (interrupted && held_ns >= kInterruptedLimitNs) {
+      script_->break_run(run, "stopped: the bench was interrupted while the test ran without waiting");
+    } else if (limit_ns > 0 && held_ns >= limit_ns) {
+      script_->break_run(run, fmt::format("the test ran for {:g} s without waiting for a request or a sleep "
+                                          "(lua_time_limit = {:g})", limit_s, limit_s));
+    }
+  }
 }
 
 void Worker::join() {

@@ -8,6 +8,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -47,14 +48,21 @@ class Worker {
   bool start(std::string* error);
   void join();
 
-  // Runs fn on the worker's thread and waits for it.
+  // Runs fn on the worker's thread and waits for it. How late it started is noted:
+  // control work (stop, window end, harvest) must not wait behind the users' I/O.
   template <class Fn>
   auto call(Fn fn) -> decltype(fn()) {
     std::packaged_task<decltype(fn())()> task(std::move(fn));
     auto future = task.get_future();
-    boost::asio::post(io_, [&task] { task(); });
+    const int64_t posted_ns = mono_ns();
+    boost::asio::post(io_, [this, &task, posted_ns] {
+      note_control_lag(mono_ns() - posted_ns);
+      task();
+    });
     return future.get();
   }
+  // The longest wait of a call() since the last take, in µs.
+  int64_t take_control_lag_us() { return control_lag_ns_.exchange(0) / 1000; }
 
   // Cycle control, from the main thread.
   void begin_cycle(int cycle, int cvus, std::vector<VuStart> starts, int64_t window_start_ns, int64_t window_end_ns,
@@ -104,6 +112,10 @@ class Worker {
  private:
   void run();
   void arm_watchdog();
+  void note_control_lag(int64_t lag_ns);
+  // Another thread that breaks a test running without waiting past lua_time_limit (at
+  // once after Ctrl-C): the worker's own loop cannot, it is the one held.
+  void watch_script();
 
   int index_;
   const EngineSettings& settings_;
@@ -124,6 +136,11 @@ class Worker {
   std::vector<std::unique_ptr<VirtualUser>> vus_;
   boost::asio::steady_timer watchdog_;
   std::atomic<int> running_{0}, started_{0}, stopped_{0};
+  std::atomic<int64_t> control_lag_ns_{0};
+  std::thread script_watch_;
+  std::mutex script_watch_mutex_;
+  std::condition_variable script_watch_wake_;
+  bool script_watch_stop_ = false;
   mutable std::mutex fatal_mutex_;
   std::string fatal_;
 };

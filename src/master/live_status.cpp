@@ -12,34 +12,7 @@ constexpr int64_t kKeptSeconds = 30;
 // the second before the last one so that every node has had time to report it.
 constexpr int64_t kReportDelaySeconds = 2;
 
-std::optional<nlohmann::json> json_after(std::string_view line, std::string_view tag) {
-  auto at = line.find(tag);
-  if (at == std::string_view::npos) return std::nullopt;
-  auto json = nlohmann::json::parse(line.substr(at + tag.size()), nullptr, false);
-  if (json.is_discarded() || !json.is_object()) return std::nullopt;
-  return json;
-}
-
 }  // namespace
-
-std::optional<long long> parse_node_pid(std::string_view line) {
-  auto json = json_after(line, "@node ");
-  if (!json) return std::nullopt;
-  auto pid = json->find("pid");
-  if (pid == json->end() || !pid->is_number_integer() || pid->get<long long>() <= 0) return std::nullopt;
-  return pid->get<long long>();
-}
-
-bool parse_progress_line(std::string_view line, stats::SeriesPoint& point) {
-  auto json = json_after(line, "@progress ");
-  if (!json) return false;
-  try {
-    stats::read_series_point(*json, "@progress", point);
-    return true;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
 
 void LiveStatus::add(const stats::SeriesPoint& point) {
   requests_ += point.requests_ok + point.requests_failed;

@@ -1,5 +1,5 @@
 #pragma once
-// What nodes tell the master while they run, and the one status line the master shows:
+// The one status line the master shows while nodes run (their @progress lines feed it):
 // cycle, elapsed time, nodes running/finished/failed, requests/s, errors, p95 across all
 // nodes (from the merged histograms of each second, never averaged percentiles).
 
@@ -12,13 +12,6 @@
 #include "stats/series.hpp"
 
 namespace bm::master {
-
-// "@node {"pid": 1234, ...}": the node's process id, for stopping it. Anywhere in a line
-// (progress dots may precede it).
-std::optional<long long> parse_node_pid(std::string_view line);
-
-// "@progress {series point}": false when the line is not one; throws nothing.
-bool parse_progress_line(std::string_view line, stats::SeriesPoint& point);
 
 struct NodeCounts {
   int running = 0;

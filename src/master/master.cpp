@@ -1,6 +1,7 @@
 #include "master/master.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <variant>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -24,6 +26,7 @@
 #include <fmt/format.h>
 
 #include "master/live_status.hpp"
+#include "protocol/node_protocol.hpp"
 #include "master/workspace.hpp"
 #include "stats/results.hpp"
 
@@ -49,6 +52,24 @@ std::string host_name() {
   char buffer[256] = {};
   ::gethostname(buffer, sizeof buffer - 1);
   return buffer;
+}
+
+// The private folders (tailored confs, ControlMaster sockets) of masters that died
+// without cleaning up: their master.pid names a process that is gone. A folder being
+// made right now (no pid file yet) is left alone.
+void remove_abandoned_private_dirs() {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(fs::temp_directory_path(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("bench-master-", 0) != 0 || name.size() != 19 || !entry.is_directory(ec)) continue;
+    struct stat info {};
+    if (::stat(entry.path().c_str(), &info) != 0 || info.st_uid != ::getuid()) continue;
+    std::ifstream owner(entry.path() / "master.pid");
+    long long pid = 0;
+    if (!(owner >> pid) || pid <= 0) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    fs::remove_all(entry.path(), ec);
+  }
 }
 
 void rethrow(std::exception_ptr error) {
@@ -166,6 +187,10 @@ struct Node {
   std::string error_tail;  // the end of its stderr, for messages
   std::optional<stats::Results> results;
   std::string collect_error;
+  int cycles_done = 0;               // cycles it has drained (@cycle-done)
+  int64_t last_drain_end_us = 0;     // when the last of them ended, master clock
+  int released_to = 0;               // the highest cycle it was told to start (cycle 0: --start-at)
+  std::optional<int> reported_exit;  // @exit from the remote shell: how the node itself ended
 
   std::string name() const { return fmt::format("node {} ({})", num, entry.address.display()); }
 };
@@ -196,9 +221,17 @@ class MasterRun {
   asio::awaitable<void> collect(Node& node);
   void wait_for_signals();
   int finish();
+  void remove_empty_layout();
 
   void say(const std::string& line);
   void fail_node(Node& node, std::string message);
+  // The cycle barrier: the next cycle starts on every node at once, when each running
+  // node has drained the one before, or when the barrier timeout passes.
+  void on_cycle_done(Node& node, const protocol::CycleDone& done);
+  void check_barrier();
+  asio::awaitable<void> barrier_timeout(int cycle);
+  void send_go(Node& node, int cycle, int64_t start_master_us);
+  int64_t go_margin_us() const;
   NodeCounts counts() const;
   std::vector<Node*> nodes_in(NodePhase phase);
 
@@ -216,6 +249,10 @@ class MasterRun {
   MasterLayout layout_;
   fs::path private_dir_;  // ControlMaster sockets and tailored confs
   int64_t planned_start_us_ = 0;
+  int released_cycle_ = 0;                 // the highest cycle the barrier has released
+  std::map<int, int64_t> cycle_starts_us_;  // the start time it gave each, master clock
+  asio::steady_timer barrier_timer_{io_};
+  int barrier_timer_cycle_ = -1;           // the cycle whose timer runs
   std::optional<LiveStatus> live_;
   int interrupts_ = 0;
   bool running_phase_ = false;
@@ -270,6 +307,7 @@ int MasterRun::run() {
     err_ << error << '\n';
     return kExitCouldNotRun;
   }
+  remove_abandoned_private_dirs();
   std::string private_template = (fs::temp_directory_path() / "bench-master-XXXXXX").string();
   if (::mkdtemp(private_template.data()) == nullptr) {
     err_ << fmt::format("cannot create a private folder in {}: {}\n", fs::temp_directory_path().string(),
@@ -277,6 +315,11 @@ int MasterRun::run() {
     return kExitCouldNotRun;
   }
   private_dir_ = private_template;
+  {
+    // Whose folder this is: a later run removes it if this master died (kill -9).
+    std::ofstream owner(private_dir_ / "master.pid");
+    owner << ::getpid() << '\n';
+  }
 
   Runtime runtime{io_, reaper_};
   for (std::size_t i = 0; i < options_.nodes.size(); ++i) {
@@ -358,6 +401,7 @@ asio::awaitable<void> MasterRun::main() {
     }
     exit_code_ = interrupts_ > 0 ? kExitInterrupted : kExitCouldNotRun;
     for (auto& [name, host] : hosts_) co_await host.transport->close();
+    remove_empty_layout();  // nothing ran: leave no empty folders behind
     co_return;
   }
 
@@ -383,6 +427,7 @@ asio::awaitable<void> MasterRun::main() {
   running_phase_ = false;
   tick_.cancel();
   grace_.cancel();
+  barrier_timer_.cancel();
   if (status_shown_ && tty_) say(live_->line(counts(), wall_now_us()));
 
   // 4. Bring the results home, merge, report.
@@ -540,6 +585,7 @@ void MasterRun::start_node(Node& node) {
   command.argv.push_back("--start-at");
   command.argv.push_back(std::to_string(planned_start_us_ + node.host->clock_offset_us));
   command.argv.push_back("--stop-on-eof");
+  if (options_.cycle_count > 1) command.argv.push_back("--barrier");
   command.argv.insert(command.argv.end(), options_.bench_args.begin(), options_.bench_args.end());
   command.env = {{"PSSH_NODENUM", std::to_string(node.num)},
                  {"PSSH_BENCH_RUN", label},
@@ -574,13 +620,23 @@ asio::awaitable<void> MasterRun::supervise(Node& node, WaitGroup& group) {
     say(fmt::format("{}: stopped", node.name()));
   } else {
     std::string detail = last_line(node.error_tail);
-    fail_node(node, describe_wait_status(status) + (detail.empty() ? "" : ": " + detail));
+    std::string how = describe_wait_status(status);
+    if (!node.entry.address.local) {
+      // ssh says 255 for a node killed by a signal: the remote shell's @exit tells.
+      if (node.reported_exit && *node.reported_exit > 128 && *node.reported_exit != 130) {
+        how = describe_wait_status(*node.reported_exit - 128);  // a wait status that says "killed by signal N"
+      } else if (!node.reported_exit && exited && code == 255) {
+        how = "the SSH connection to it ended (exit 255)";
+      }
+    }
+    fail_node(node, how + (detail.empty() ? "" : ": " + detail));
     if (options_.require_all && !stopping_) {
       require_all_tripped_ = true;
       say("--require-all: a node failed, stopping the others");
       asio::co_spawn(io_, stop_nodes(false), rethrow);
     }
   }
+  check_barrier();  // the others need not wait for it
   group.done();
 }
 
@@ -611,14 +667,108 @@ asio::awaitable<void> MasterRun::pump(Node& node, asio::posix::stream_descriptor
 }
 
 void MasterRun::on_output_line(Node& node, std::string_view line) {
-  if (line.find('@') == std::string_view::npos) return;
-  stats::SeriesPoint point;
-  if (parse_progress_line(line, point)) {
-    point.t -= stats::offset_seconds(node.host->clock_offset_us);
-    live_->add(point);
-  } else if (auto pid = parse_node_pid(line)) {
-    node.node_pid = *pid;
+  const protocol::Message message = protocol::parse_line(line);
+  if (const auto* point = std::get_if<stats::SeriesPoint>(&message)) {
+    stats::SeriesPoint shifted = *point;
+    shifted.t -= stats::offset_seconds(node.host->clock_offset_us);
+    live_->add(shifted);
+  } else if (const auto* hello = std::get_if<protocol::NodeHello>(&message)) {
+    node.node_pid = hello->pid;
+  } else if (const auto* done = std::get_if<protocol::CycleDone>(&message)) {
+    on_cycle_done(node, *done);
+  } else if (const auto* exit = std::get_if<protocol::ExitCode>(&message)) {
+    node.reported_exit = exit->code;
   }
+}
+
+// How far ahead of now a start time is sent: the slowest round trip twice over, and
+// 100 ms for the node to wake and start its users.
+int64_t MasterRun::go_margin_us() const {
+  int64_t slowest_rtt = 0;
+  for (const auto& [name, host] : hosts_) slowest_rtt = std::max(slowest_rtt, host.clock_rtt_us);
+  return 100'000 + 2 * slowest_rtt;
+}
+
+void MasterRun::on_cycle_done(Node& node, const protocol::CycleDone& done) {
+  if (done.cycle + 1 <= node.cycles_done) return;
+  node.cycles_done = done.cycle + 1;
+  node.last_drain_end_us = done.end_epoch_us - node.host->clock_offset_us;
+  const int next = done.cycle + 1;
+  if (next <= released_cycle_ && node.released_to < next) {
+    // Late: the others started without it. It starts at once (or at their start time
+    // if that is still ahead); its window is out of step and the report says so.
+    const int64_t start = std::max(wall_now_us() + go_margin_us(), cycle_starts_us_[next]);
+    send_go(node, next, start);
+    return;
+  }
+  check_barrier();
+}
+
+void MasterRun::check_barrier() {
+  if (!running_phase_ || stopping_) return;
+  const int next = released_cycle_ + 1;
+  if (next >= options_.cycle_count) return;
+  std::vector<Node*> ready;
+  bool someone_draining = false;
+  int64_t last_drain_end = 0;
+  for (auto& node : nodes_) {
+    if (node.phase != NodePhase::running) continue;
+    if (node.cycles_done >= next) {
+      ready.push_back(&node);
+      last_drain_end = std::max(last_drain_end, node.last_drain_end_us);
+    } else {
+      someone_draining = true;
+    }
+  }
+  if (ready.empty()) return;
+  if (someone_draining) {
+    if (barrier_timer_cycle_ != next) {
+      barrier_timer_cycle_ = next;
+      asio::co_spawn(io_, barrier_timeout(next), rethrow);
+    }
+    return;
+  }
+  // Every running node is ready: cycle_time after the last drain, as one node would.
+  barrier_timer_.cancel();
+  const int64_t start = std::max(wall_now_us() + go_margin_us(),
+                                 last_drain_end + static_cast<int64_t>(options_.cycle_time_s * 1e6));
+  released_cycle_ = next;
+  cycle_starts_us_[next] = start;
+  for (Node* node : ready) send_go(*node, next, start);
+}
+
+asio::awaitable<void> MasterRun::barrier_timeout(int cycle) {
+  barrier_timer_.expires_after(std::chrono::microseconds(static_cast<int64_t>(options_.barrier_timeout_s * 1e6)));
+  boost::system::error_code ec;
+  co_await barrier_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
+  if (ec || released_cycle_ >= cycle || !running_phase_ || stopping_) co_return;
+  std::vector<Node*> ready;
+  int64_t last_drain_end = 0;
+  for (auto& node : nodes_) {
+    if (node.phase != NodePhase::running) continue;
+    if (node.cycles_done >= cycle) {
+      ready.push_back(&node);
+      last_drain_end = std::max(last_drain_end, node.last_drain_end_us);
+    } else {
+      say(fmt::format("{}: still in cycle {} after the others had drained for {:g} s; cycle {} starts without it",
+                      node.name(), cycle, options_.barrier_timeout_s, cycle + 1));
+    }
+  }
+  const int64_t start = std::max(wall_now_us() + go_margin_us(),
+                                 last_drain_end + static_cast<int64_t>(options_.cycle_time_s * 1e6));
+  released_cycle_ = cycle;
+  cycle_starts_us_[cycle] = start;
+  for (Node* node : ready) send_go(*node, cycle, start);
+  check_barrier();  // some may be ready for the cycle after already
+}
+
+void MasterRun::send_go(Node& node, int cycle, int64_t start_master_us) {
+  node.released_to = cycle;
+  auto line = std::make_shared<std::string>(
+      protocol::go_line({cycle, start_master_us + node.host->clock_offset_us}) + "\n");
+  if (!node.child || !node.child->in || !node.child->in->is_open()) return;
+  asio::async_write(*node.child->in, asio::buffer(*line),
+                    [line](const boost::system::error_code&, std::size_t) {});  // a node gone is seen by supervise
 }
 
 asio::awaitable<void> MasterRun::show_status() {
@@ -687,6 +837,14 @@ asio::awaitable<void> MasterRun::collect(Node& node) {
   node.results = std::move(results);
 }
 
+void MasterRun::remove_empty_layout() {
+  std::error_code ec;
+  for (const fs::path& dir : {layout_.results_dir, layout_.run_dir, layout_.run_dir.parent_path(), layout_.out_dir,
+                              layout_.err_dir, layout_.label_dir}) {
+    if (fs::is_directory(dir, ec) && fs::is_empty(dir, ec)) fs::remove(dir, ec);
+  }
+}
+
 // Merges what the nodes brought back, writes the results and the report, and tells
 // what is missing. Returns the exit code.
 int MasterRun::finish() {
@@ -746,6 +904,15 @@ int MasterRun::finish() {
   }
   merged->run.label = options_.label;
   merged->run.command_line = options_.command_line;
+  // The test as the user named it, not the copies in the nodes' working folders.
+  merged->run.test_file = options_.test_file.string();
+  merged->run.conf_file = options_.conf_file.string();
+  // Each node as the user named it (the node's own host name can be anything).
+  for (auto& row : merged->nodes) {
+    if (row.node_num >= 0 && static_cast<std::size_t>(row.node_num) < nodes_.size()) {
+      row.host = nodes_[static_cast<std::size_t>(row.node_num)].entry.address.display();
+    }
+  }
   merged->nodes.insert(merged->nodes.end(), absent.begin(), absent.end());
   std::stable_sort(merged->nodes.begin(), merged->nodes.end(),
                    [](const auto& a, const auto& b) { return a.node_num < b.node_num; });
@@ -758,12 +925,28 @@ int MasterRun::finish() {
                     join_remote(join_remote(options_.node_dir, options_.label), "node-N/results")));
     return kExitCouldNotRun;
   }
-  uint64_t requests = 0, errors = 0;
+  uint64_t requests = 0, errors = 0, tests = 0, failed_tests = 0;
   for (const auto& row : merged->nodes) {
     requests += row.requests;
     errors += row.errors;
+    tests += row.tests;
+    failed_tests += row.tests_failed;
   }
-  say(fmt::format("Merged {} of {} nodes: {} requests, {} errors", inputs.size(), nodes_.size(), requests, errors));
+  say(fmt::format("Merged {} of {} nodes: {} requests, {} failed; {} tests, {} failed", inputs.size(), nodes_.size(),
+                  requests, errors, tests, failed_tests));
+  int64_t worst_skew_us = 0;
+  int worst_skew_cycle = 0;
+  for (const auto& cycle : merged->cycles) {
+    if (cycle.window_skew_us > worst_skew_us) {
+      worst_skew_us = cycle.window_skew_us;
+      worst_skew_cycle = cycle.index;
+    }
+  }
+  if (worst_skew_us > stats::kWindowSkewWarningUs) {
+    say(fmt::format("  warning: the nodes' windows of cycle {} were {:.0f} ms apart (more than {} ms): its merged "
+                    "figures mix different loads",
+                    worst_skew_cycle + 1, worst_skew_us / 1e3, stats::kWindowSkewWarningUs / 1000));
+  }
   for (const auto& row : merged->nodes) {
     if (row.status != stats::NodeStatus::complete) {
       const std::string name = row.node_num >= 0 && static_cast<std::size_t>(row.node_num) < nodes_.size()

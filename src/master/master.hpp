@@ -19,6 +19,8 @@ struct MasterOptions {
   std::filesystem::path conf_file;        // Name.conf beside it, or --config
   std::vector<std::string> bench_args;    // bench options the user gave, passed to every node
   int cycle_count = 1;                    // as resolved from the conf and options
+  double cycle_time_s = 0;                // pause between cycles, as resolved
+  double barrier_timeout_s = 60;          // how long a node still draining is waited for
   std::string label;
   std::filesystem::path output_dir = ".";  // -w
   std::string node_dir = "/tmp/bench-node";  // -x, on the nodes

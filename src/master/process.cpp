@@ -2,11 +2,13 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -123,34 +125,68 @@ std::optional<Child> spawn_child(asio::io_context& io, ChildReaper& reaper, cons
     *error = fmt::format("cannot make pipes: {}", std::strerror(errno));
     return std::nullopt;
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in.read, 0);
-  posix_spawn_file_actions_adddup2(&actions, out.write, 1);
-  posix_spawn_file_actions_adddup2(&actions, err.write, 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  // Own process group: the terminal's Ctrl-C goes to the master only. Signals the
-  // master ignores or handles start with their default action in the child.
-  sigset_t defaults, empty;
-  sigemptyset(&empty);
-  sigemptyset(&defaults);
-  for (int sig : {SIGINT, SIGTERM, SIGPIPE, SIGCHLD, SIGHUP, SIGQUIT}) sigaddset(&defaults, sig);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-
+  // The program's path, looked up in the parent: between fork and exec the child may
+  // only make async-signal-safe calls.
+  std::string program = spec.argv[0];
+  if (program.find('/') == std::string::npos) {
+    const char* path = std::getenv("PATH");
+    std::string_view dirs = path ? path : "/usr/bin:/bin";
+    while (true) {
+      const auto colon = dirs.find(':');
+      std::string candidate(dirs.substr(0, colon));
+      candidate = (candidate.empty() ? "." : candidate) + "/" + spec.argv[0];
+      if (::access(candidate.c_str(), X_OK) == 0) {
+        program = std::move(candidate);
+        break;
+      }
+      if (colon == std::string_view::npos) break;
+      dirs.remove_prefix(colon + 1);
+    }
+  }
   std::vector<std::string> argv_strings = spec.argv;
   std::vector<std::string> env_strings = child_environment(spec.env);
   auto argv = c_strings(argv_strings);
   auto envp = c_strings(env_strings);
-  pid_t pid = -1;
-  int rc = ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    *error = fmt::format("cannot start {}: {}", spec.argv[0], std::strerror(rc));
+  Pipe exec_status;  // close-on-exec: end of file means the exec went through
+  if (!exec_status.open()) {
+    *error = fmt::format("cannot make pipes: {}", std::strerror(errno));
+    return std::nullopt;
+  }
+  const pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    *error = fmt::format("cannot start {}: {}", spec.argv[0], std::strerror(errno));
+    return std::nullopt;
+  }
+  if (pid == 0) {
+    // Own process group: the terminal's Ctrl-C goes to the master only, which then stops
+    // nodes in order. If the master dies (even by kill -9), the child is sent SIGTERM:
+    // an ssh ControlMaster or a local node never outlives it.
+    ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(127);  // the master died before prctl
+    // Signals the master ignores or handles start with their default action.
+    for (int sig : {SIGINT, SIGTERM, SIGPIPE, SIGCHLD, SIGHUP, SIGQUIT}) ::signal(sig, SIG_DFL);
+    sigset_t empty;
+    sigemptyset(&empty);
+    ::sigprocmask(SIG_SETMASK, &empty, nullptr);
+    if (::dup2(in.read, 0) < 0 || ::dup2(out.write, 1) < 0 || ::dup2(err.write, 2) < 0) ::_exit(127);
+    ::execve(program.c_str(), argv.data(), envp.data());
+    const int failure = errno;
+    ssize_t ignored = ::write(exec_status.write, &failure, sizeof failure);
+    (void)ignored;
+    ::_exit(127);
+  }
+  ::close(exec_status.release_write());
+  int failure = 0;
+  ssize_t got;
+  do {
+    got = ::read(exec_status.read, &failure, sizeof failure);
+  } while (got < 0 && errno == EINTR);
+  if (got == static_cast<ssize_t>(sizeof failure)) {
+    int ignored_status;
+    ::waitpid(pid, &ignored_status, 0);
+    *error = fmt::format("cannot start {}: {}", spec.argv[0], std::strerror(failure));
     return std::nullopt;
   }
   reaper.watch(pid);

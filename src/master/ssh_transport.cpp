@@ -66,8 +66,10 @@ std::string remote_command_line(const NodeCommand& command) {
     for (const auto& [name, value] : command.env) words.push_back(name + "=" + value);
   }
   words.insert(words.end(), command.argv.begin(), command.argv.end());
-  // exec: the node process takes the shell's place (and its process id).
-  return "exec " + shell_join(words);
+  // The shell stays to say how the program ended: sshd reports a program killed by a
+  // signal as exit 255, the same as a lost connection. The program prints its own
+  // process id for stop requests (@node), so the shell's does not matter.
+  return shell_join(words) + "; s=$?; echo \"@exit $s\"; exit \"$s\"";
 }
 
 namespace {

@@ -122,9 +122,11 @@ std::vector<CycleSummary> cycle_summaries(const stats::Results& results, const M
 
 std::optional<std::size_t> best_cycle(const std::vector<CycleSummary>& summaries) {
   if (summaries.empty()) return std::nullopt;
-  std::optional<std::size_t> best;
+  std::optional<std::size_t> best, first_complete;
   double best_score = -1;
   for (std::size_t i = 0; i < summaries.size(); ++i) {
+    if (!summaries[i].complete) continue;  // an incomplete cycle never feeds the headline
+    if (!first_complete) first_complete = i;
     const std::optional<double> apdex = summaries[i].pages.apdex_score();
     if (!apdex || *apdex < 0.85) continue;
     const double score = summaries[i].pages.ok_per_s * *apdex;
@@ -133,7 +135,7 @@ std::optional<std::size_t> best_cycle(const std::vector<CycleSummary>& summaries
       best = i;
     }
   }
-  return best.value_or(0);
+  return best ? best : first_complete ? first_complete : std::optional<std::size_t>(0);
 }
 
 std::vector<EntryHistory> entry_histories(const stats::Results& results, EntryTableKind table,

@@ -245,10 +245,11 @@ void host_charts(std::string& out, Context& context, const std::string& host, co
 void node_row(std::string& out, const stats::NodeRow& node) {
   put(out,
       "<tr><td>{}</td><td class=\"text\">{}</td><td class=\"text\">{}</td><td class=\"text\"><span class=\"tag tag-node-{}\">{}</span>"
-      "</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td><td class=\"text\">{}</td></tr>",
+      "</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td{}>{}</td><td class=\"text\">{}</td></tr>",
       node.node_num, Esc{node.host}, Esc{node.label}, stats::to_string(node.status), stats::to_string(node.status),
       format_ms(node.clock_offset_us), format_ms(node.start_skew_us), format_count(node.requests),
-      node.errors ? " class=\"bad\"" : "", format_count(node.errors), Esc{node.message});
+      node.errors ? " class=\"bad\"" : "", format_count(node.errors), format_count(node.tests),
+      node.tests_failed ? " class=\"bad\"" : "", format_count(node.tests_failed), Esc{node.message});
 }
 
 void definition(std::string& out, std::string_view term, std::string_view text) {
@@ -293,7 +294,7 @@ void nodes_section(std::string& out, const Context& context) {
          "cycle minus the planned start, in milliseconds.</p><div class=\"table-wrap\"><table class=\"data sortable\" "
          "id=\"nodes-table\"><thead><tr><th>Node</th><th class=\"text\">Host</th><th class=\"text\">Label</th>"
          "<th class=\"text\">Status</th><th>Clock offset (ms)</th><th>Start skew (ms)</th><th>Requests</th>"
-         "<th>Failed</th><th class=\"text\">Message</th></tr></thead><tbody>";
+         "<th>Failed requests</th><th>Tests</th><th>Failed tests</th><th class=\"text\">Message</th></tr></thead><tbody>";
   for (const stats::NodeRow& node : results.nodes) node_row(out, node);
   out += "</tbody></table></div></section>\n";
 }

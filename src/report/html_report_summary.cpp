@@ -36,9 +36,14 @@ void headline_cards(std::string& out, const Context& context) {
   const auto& summaries = context.summaries;
   if (summaries.empty()) return;
   out += "<section class=\"cards\" aria-label=\"Key figures\">";
-  const auto peak = std::max_element(summaries.begin(), summaries.end(), [](const auto& a, const auto& b) {
-    return a.requests.ok_per_s < b.requests.ok_per_s;
-  });
+  // An interrupted or cut-short cycle (a window of a few milliseconds) says nothing about
+  // the peak: only complete cycles feed it, unless there are none.
+  const bool any_complete = std::any_of(summaries.begin(), summaries.end(), [](const auto& s) { return s.complete; });
+  auto peak = summaries.end();
+  for (auto it = summaries.begin(); it != summaries.end(); ++it) {
+    if (any_complete && !it->complete) continue;
+    if (peak == summaries.end() || it->requests.ok_per_s > peak->requests.ok_per_s) peak = it;
+  }
   card(out, "Peak throughput", format_rate(peak->requests.ok_per_s), "req/s",
        fmt::format("successful requests, C{} · {}", peak->index + 1, users(peak->cvus)));
   const CycleSummary& best = summaries[context.best.value_or(0)];

@@ -355,6 +355,7 @@ class TextReport {
     outside_window();
     errors();
     nodes();
+    window_skew();
     notes();
   }
 
@@ -388,7 +389,14 @@ class TextReport {
     field("Target", run.url);
     field("Label", run.label);
     if (results_.merged()) {
-      field("Nodes", fmt::format("{} nodes merged; {} workers in all", results_.nodes.size(), run.workers));
+      std::size_t complete = 0;
+      for (const stats::NodeRow& node : results_.nodes) complete += node.status == stats::NodeStatus::complete;
+      if (complete == results_.nodes.size()) {
+        field("Nodes", fmt::format("{} nodes merged; {} workers in all", results_.nodes.size(), run.workers));
+      } else {
+        field("Nodes", fmt::format("{} of {} nodes complete, {} failed, missing or partial (see Nodes); {} workers in all",
+                                   complete, results_.nodes.size(), results_.nodes.size() - complete, run.workers));
+      }
     } else {
       field("Host", fmt::format("{}, node {}, {} workers, pid {}", run.host, run.node_num, run.workers, run.pid));
     }
@@ -397,7 +405,13 @@ class TextReport {
       span += fmt::format(", ended {} ({})", format_epoch(run.end_epoch_us),
                           format_duration(run.end_epoch_us - run.start_epoch_us));
     }
-    field("Run", fmt::format("{}, {}", to_string(run.status), span));
+    std::string status(to_string(run.status));
+    if (results_.merged()) {
+      std::size_t complete = 0;
+      for (const stats::NodeRow& node : results_.nodes) complete += node.status == stats::NodeStatus::complete;
+      if (complete != results_.nodes.size()) status = fmt::format("{} on {} of {} nodes", status, complete, results_.nodes.size());
+    }
+    field("Run", fmt::format("{}, {}", status, span));
     field("Command", fmt::format("{}", fmt::join(run.command_line, " ")));
     field("Cycles", fmt::format("{} virtual users, {} window each; start-up delay {}; pause after a cycle {}",
                                 join_ints(config.cycles, ":"), format_seconds(config.duration_s),
@@ -582,18 +596,41 @@ class TextReport {
 
   void outside_window() {
     const bool any = std::any_of(results_.cycles.begin(), results_.cycles.end(), [](const CycleResults& c) {
-      return c.outside_window.tests + c.outside_window.pages + c.outside_window.requests != 0;
+      return c.outside_window.tests + c.outside_window.pages + c.outside_window.requests + c.abandoned.requests != 0;
     });
     if (!any) return;
     title("Outside the logging window", '=');
-    write_wrapped(out_, "Completed during start-up or drain, so not counted above.", width_, 0);
+    write_wrapped(out_,
+                  "Completed during start-up or drain, so not counted above; abandoned: in flight (the request sent) "
+                  "when the run was stopped, so the server may have answered them.",
+                  width_, 0);
     out_ << '\n';
-    TextTable table({{"Cycle", Align::right, true}, {"CUs", Align::right, true}, {"Tests"}, {"Pages"}, {"Requests"}});
+    TextTable table({{"Cycle", Align::right, true}, {"CUs", Align::right, true}, {"Tests"}, {"Pages"}, {"Requests"},
+                     {"Abandoned tests"}, {"Abandoned requests"}});
     for (const CycleResults& cycle : results_.cycles) {
       table.add_row({cycle_label(cycle), std::to_string(cycle.cvus), std::to_string(cycle.outside_window.tests),
-                     std::to_string(cycle.outside_window.pages), std::to_string(cycle.outside_window.requests)});
+                     std::to_string(cycle.outside_window.pages), std::to_string(cycle.outside_window.requests),
+                     std::to_string(cycle.abandoned.tests), std::to_string(cycle.abandoned.requests)});
     }
     table.render(out_, width_, 0);
+  }
+
+  // Merged runs: how far apart the nodes' windows were, cycle by cycle.
+  void window_skew() {
+    if (!results_.merged() || results_.cycles.empty()) return;
+    std::vector<std::string> parts;
+    std::vector<std::string> warnings;
+    for (const CycleResults& cycle : results_.cycles) {
+      parts.push_back(fmt::format("{} {}", cycle_label(cycle), format_latency(cycle.window_skew_us)));
+      if (cycle.window_skew_us > stats::kWindowSkewWarningUs) {
+        warnings.push_back(fmt::format(
+            "warning: cycle {}: the nodes' windows were {} apart (more than {}): its merged figures mix loads",
+            cycle_label(cycle), format_latency(cycle.window_skew_us), format_latency(stats::kWindowSkewWarningUs)));
+      }
+    }
+    out_ << '\n';
+    write_wrapped(out_, fmt::format("Window skew between nodes: {}", fmt::join(parts, ", ")), width_, 0);
+    for (const std::string& warning : warnings) write_wrapped(out_, warning, width_, 0);
   }
 
   void errors() {
@@ -656,11 +693,13 @@ class TextReport {
     if (!results_.merged()) return;
     title("Nodes", '=');
     TextTable table({{"Node", Align::right, true}, {"Host", Align::left}, {"Label", Align::left},
-                     {"Status", Align::left}, {"Clock offset"}, {"Start skew"}, {"Requests"}, {"Failed"}});
+                     {"Status", Align::left}, {"Clock offset"}, {"Start skew"}, {"Requests"}, {"Failed"},
+                     {"Tests"}, {"Failed"}});
     for (const stats::NodeRow& node : results_.nodes) {
       table.add_row({std::to_string(node.node_num), node.host, node.label, std::string(to_string(node.status)),
                      format_signed_latency(node.clock_offset_us), format_signed_latency(node.start_skew_us),
-                     std::to_string(node.requests), std::to_string(node.errors)});
+                     std::to_string(node.requests), std::to_string(node.errors), std::to_string(node.tests),
+                     std::to_string(node.tests_failed)});
     }
     table.render(out_, width_, 0);
     for (const stats::NodeRow& node : results_.nodes) {

@@ -821,12 +821,25 @@ bool ScriptState::has_function(std::string_view name) const {
 
 bool ScriptState::has_hook(Hook hook) const { return hook_refs_[static_cast<size_t>(hook)] != LUA_NOREF; }
 
+// A virtual user's coroutine outlives it: a free id keeps its thread for the next user.
+// No coroutine is freed while the state lives, so break_run() on another thread can
+// never reach a thread the collector has freed.
 int ScriptState::create_vu(VuHost* host) {
-  Vu* vu = new Vu;
-  vu->co = lua_newthread(L_);
+  int id;
+  Vu* vu;
+  if (!free_ids_.empty()) {
+    id = free_ids_.back();
+    free_ids_.pop_back();
+    vu = vus_[id];
+  } else {
+    vu = new Vu;
+    vu->co = lua_newthread(L_);
+    *static_cast<CoroutineContext**>(lua_getextraspace(vu->co)) = &vu->context;
+    vu->thread_ref = luaL_ref(L_, LUA_REGISTRYINDEX);
+    id = static_cast<int>(vus_.size());
+    vus_.push_back(vu);
+  }
   vu->context.host = host;
-  *static_cast<CoroutineContext**>(lua_getextraspace(vu->co)) = &vu->context;
-  vu->thread_ref = luaL_ref(L_, LUA_REGISTRYINDEX);
 
   lua_createtable(L_, 0, 4);
   lua_pushinteger(L_, host->vu_id());
@@ -842,25 +855,17 @@ int ScriptState::create_vu(VuHost* host) {
   luaL_setmetatable(L_, kVuMeta);
   vu->context.vu_table = lua_topointer(L_, -1);
   vu->table_ref = luaL_ref(L_, LUA_REGISTRYINDEX);
-
-  int id;
-  if (!free_ids_.empty()) {
-    id = free_ids_.back();
-    free_ids_.pop_back();
-    vus_[id] = vu;
-  } else {
-    id = static_cast<int>(vus_.size());
-    vus_.push_back(vu);
-  }
   return id;
 }
 
 void ScriptState::destroy_vu(int id) {
   Vu* vu = vus_[id];
-  luaL_unref(L_, LUA_REGISTRYINDEX, vu->thread_ref);
   luaL_unref(L_, LUA_REGISTRYINDEX, vu->table_ref);
-  delete vu;
-  vus_[id] = nullptr;
+  vu->table_ref = LUA_NOREF;
+  vu->context.host = nullptr;
+  vu->context.vu_table = nullptr;
+  lua_resetthread(vu->co);  // closes what a test left open; the thread stays for reuse
+  lua_settop(vu->co, 0);
   free_ids_.push_back(id);
 }
 
@@ -928,10 +933,59 @@ RunResult ScriptState::start_hook(int id, Hook hook, std::initializer_list<doubl
 
 RunResult ScriptState::resume(int id) { return run(id, 0); }
 
+namespace {
+// The state whose coroutine this thread is running: the break hook's way back to it.
+thread_local ScriptState* t_running_state = nullptr;
+}  // namespace
+
+void ScriptState::break_hook(lua_State* L, lua_Debug*) {
+  lua_sethook(L, nullptr, 0, 0);
+  ScriptState* state = t_running_state;
+  // Nothing with a destructor may be alive here: lua_error does not return.
+  if (state == nullptr || !state->push_break_message(L)) return;  // meant for a run that has ended
+  lua_error(L);
+}
+
+bool ScriptState::push_break_message(lua_State* co) {
+  std::lock_guard lock(break_mutex_);
+  const bool pending = break_seq_ != 0 && break_seq_ == run_seq_.load(std::memory_order_relaxed) &&
+                       running_co_.load(std::memory_order_relaxed) == co;
+  break_seq_ = 0;
+  if (!pending) return false;
+  broken_run_ = run_seq_.load(std::memory_order_relaxed);
+  luaL_where(co, 0);
+  lua_pushstring(co, break_reason_.c_str());
+  lua_concat(co, 2);
+  return true;
+}
+
+uint64_t ScriptState::running_run() const {
+  if (running_co_.load(std::memory_order_acquire) == nullptr) return 0;
+  return run_seq_.load(std::memory_order_acquire);
+}
+
+bool ScriptState::break_run(uint64_t run, std::string reason) {
+  std::lock_guard lock(break_mutex_);
+  lua_State* co = running_co_.load(std::memory_order_acquire);
+  if (run == 0 || co == nullptr || run_seq_.load(std::memory_order_acquire) != run) return false;
+  break_seq_ = run;
+  break_reason_ = std::move(reason);
+  // Lua allows setting a hook from outside the running thread (as from a signal
+  // handler); the coroutine stays allocated (create_vu), and the hook checks that the
+  // run it was meant for is still the one running.
+  lua_sethook(co, &ScriptState::break_hook, LUA_MASKCOUNT, 1);
+  return true;
+}
+
 RunResult ScriptState::run(int id, int nargs) {
   lua_State* co = vus_[id]->co;
   int nresults = 0;
+  // Single writer (this thread): a load and a store, no locked instruction per resume.
+  run_seq_.store(run_seq_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  running_co_.store(co, std::memory_order_release);
+  t_running_state = this;
   int status = lua_resume(co, L_, nargs, &nresults);
+  running_co_.store(nullptr, std::memory_order_release);
   RunResult result;
   if (status == LUA_YIELD) {
     lua_pop(co, nresults);
@@ -965,7 +1019,21 @@ RunResult ScriptState::run(int id, int nargs) {
   }
   lua_resetthread(co);
   lua_settop(co, 0);
+  if (broken_run_ == run_seq_.load(std::memory_order_relaxed)) replace_coroutine(id);
   return result;
+}
+
+// A coroutine whose run was broken by the hook cannot be hooked again: the error left
+// the hook unfinished, and Lua keeps hooks off for that thread from then on. The
+// virtual user gets a fresh one. Under the break lock, so that break_run() never holds
+// a thread the collector may free.
+void ScriptState::replace_coroutine(int id) {
+  std::lock_guard lock(break_mutex_);
+  Vu* vu = vus_[id];
+  luaL_unref(L_, LUA_REGISTRYINDEX, vu->thread_ref);
+  vu->co = lua_newthread(L_);
+  *static_cast<CoroutineContext**>(lua_getextraspace(vu->co)) = &vu->context;
+  vu->thread_ref = luaL_ref(L_, LUA_REGISTRYINDEX);
 }
 
 // Every response is a small userdata that dies young. With Lua's default pause (200)

@@ -3,6 +3,9 @@
 // Virtual users are coroutines of this state; the engine drives them through the
 // small resume interface below and never touches the Lua stack itself.
 #include <array>
+#include <atomic>
+#include <cstdint>
+#include <mutex>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -13,6 +16,7 @@
 #include "script/vu_state.hpp"
 
 struct lua_State;
+struct lua_Debug;
 
 namespace bm::conf {
 class ConfFile;
@@ -76,11 +80,21 @@ class ScriptState {
   // How many virtual users share this state: tunes the garbage collector.
   void set_users(size_t users);
 
+  // A run that does not yield (a test in a loop of its own) holds the worker's thread.
+  // Another thread may break it: running_run() names the resume in progress (0 when
+  // none), and break_run() makes that resume fail with "file:line: <reason>" if it is
+  // still the one running. Returns whether it was.
+  uint64_t running_run() const;
+  bool break_run(uint64_t run, std::string reason);
+
   lua_State* lua() { return L_; }
   size_t memory_bytes() const;
 
  private:
   RunResult run(int vu, int nargs);
+  static void break_hook(lua_State* L, struct lua_Debug* ar);
+  bool push_break_message(lua_State* co);
+  void replace_coroutine(int vu);  // false: no break is due for this run
   lua_State* idle_coroutine(int vu);
   std::unordered_map<std::string, int> function_refs_;
   std::array<int, 9> hook_refs_;  // by Hook; LUA_NOREF (-2) where the file defines none
@@ -90,6 +104,12 @@ class ScriptState {
   struct Vu;
   std::vector<Vu*> vus_;
   std::vector<int> free_ids_;
+  std::atomic<lua_State*> running_co_{nullptr};
+  std::atomic<uint64_t> run_seq_{0};
+  std::mutex break_mutex_;
+  uint64_t break_seq_ = 0;
+  uint64_t broken_run_ = 0;  // the run the hook broke (worker thread only)
+  std::string break_reason_;
 };
 
 }  // namespace bm::script

@@ -97,6 +97,8 @@ void EntryStats::merge(const EntryStats& other) {
   apdex.merge(other.apdex);
   pages += other.pages;
   requests += other.requests;
+  outside_window += other.outside_window;
+  abandoned += other.abandoned;
 }
 
 void EntryStats::reset() noexcept {
@@ -108,6 +110,7 @@ void EntryStats::reset() noexcept {
   failed_latency.reset();
   apdex = Apdex{};
   pages = requests = 0;
+  outside_window = abandoned = 0;
 }
 
 // ---- EntryTable --------------------------------------------------------------------
@@ -168,6 +171,9 @@ void write_entry_stats(nlohmann::json& object, const EntryStats& stats, bool tes
     object["pages"] = stats.pages;
     object["requests"] = stats.requests;
   }
+  // Written when not zero, read as 0 when absent (files from before they existed).
+  if (stats.outside_window != 0) object["outside_window"] = stats.outside_window;
+  if (stats.abandoned != 0) object["abandoned"] = stats.abandoned;
 }
 
 void read_entry_stats(const JsonObject& object, EntryStats& stats, bool test_totals) {
@@ -198,6 +204,8 @@ void read_entry_stats(const JsonObject& object, EntryStats& stats, bool test_tot
   read_histogram(object.at("latency"), object.path_of("latency"), stats.latency);
   read_histogram(object.at("failed_latency"), object.path_of("failed_latency"), stats.failed_latency);
   read_apdex(object.at("apdex"), object.path_of("apdex"), stats.apdex);
+  if (object.find("outside_window") != nullptr) stats.outside_window = object.uint64("outside_window");
+  if (object.find("abandoned") != nullptr) stats.abandoned = object.uint64("abandoned");
   if (test_totals) {
     stats.pages = object.uint64("pages");
     stats.requests = object.uint64("requests");

@@ -93,6 +93,10 @@ struct EntryStats {
   Apdex apdex;               // successful items against T; failures and errors are frustrated
   uint64_t pages = 0;        // tests only: pages done by the successful tests
   uint64_t requests = 0;     // tests only: requests done by the successful tests
+  // Not in the figures above: completed before or after the logging window, and (a
+  // stopped run) in flight when the run stopped, the request already sent.
+  uint64_t outside_window = 0;
+  uint64_t abandoned = 0;
 
   void record_success(int64_t latency_us, int64_t apdex_t_us) {
     ++ok;

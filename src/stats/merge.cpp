@@ -81,6 +81,10 @@ NodeRow node_row(const Results& shifted, const NodeMergeInfo& info, int64_t plan
       row.requests += request.stats.total();
       row.errors += request.stats.failures + request.stats.errors;
     }
+    for (const Entry& test : cycle.tests) {
+      row.tests += test.stats.total();
+      row.tests_failed += test.stats.failures + test.stats.errors;
+    }
   }
   row.message = info.message;
   return row;
@@ -109,19 +113,44 @@ RunInfo merged_run(const std::vector<Results>& shifted, const MergeOptions& opti
   return run;
 }
 
+// Cycles join by index. The merged logging window is the span in which every node that
+// ran the cycle was in its window (latest opening to earliest closing), so a merged
+// cycle is what the server saw with all of them; window_skew_us says how far apart they
+// opened or closed (docs/statistics.md).
 std::vector<CycleResults> merged_cycles(const std::vector<Results>& shifted) {
   std::size_t cycle_count = 0;
   for (const Results& input : shifted) cycle_count = std::max(cycle_count, input.cycles.size());
   std::vector<CycleResults> cycles(cycle_count);
   for (std::size_t i = 0; i < cycle_count; ++i) {
-    cycles[i].index = static_cast<int>(i);
+    CycleResults& merged = cycles[i];
+    merged.index = static_cast<int>(i);
+    int64_t latest_open = 0, earliest_open = 0, latest_close = 0, earliest_close = 0;
+    bool first = true;
     for (const Results& input : shifted) {
-      if (i < input.cycles.size()) {
-        cycles[i].merge(input.cycles[i]);
+      if (i >= input.cycles.size()) {
+        merged.status = CycleStatus::incomplete;  // a node never reached this cycle
+        continue;
+      }
+      const CycleResults& part = input.cycles[i];
+      merged.merge(part);
+      if (part.window_start_epoch_us == 0 || part.window_end_epoch_us == 0) continue;
+      if (first) {
+        latest_open = earliest_open = part.window_start_epoch_us;
+        latest_close = earliest_close = part.window_end_epoch_us;
+        first = false;
       } else {
-        cycles[i].status = CycleStatus::incomplete;  // a node never reached this cycle
+        latest_open = std::max(latest_open, part.window_start_epoch_us);
+        earliest_open = std::min(earliest_open, part.window_start_epoch_us);
+        latest_close = std::max(latest_close, part.window_end_epoch_us);
+        earliest_close = std::min(earliest_close, part.window_end_epoch_us);
       }
     }
+    if (first) continue;
+    merged.window_skew_us = std::max(latest_open - earliest_open, latest_close - earliest_close);
+    merged.window_start_epoch_us = latest_open;
+    merged.window_end_epoch_us = std::max(latest_open, earliest_close);
+    // window_s stays the longest node window: each node counted over its own, and rates
+    // divide by it (in step, every node's is the same length).
   }
   return cycles;
 }

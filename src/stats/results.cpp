@@ -161,6 +161,9 @@ void CycleResults::merge(const CycleResults& other) {
   pages.merge(other.pages);
   requests.merge(other.requests);
   outside_window.merge(other.outside_window);
+  abandoned.merge(other.abandoned);
+  control_lag_us = std::max(control_lag_us, other.control_lag_us);
+  window_skew_us = std::max(window_skew_us, other.window_skew_us);
   errors.merge(other.errors);
 }
 
@@ -220,6 +223,12 @@ json cycle_to_json(const CycleResults& cycle) {
            {{"tests", cycle.outside_window.tests},
             {"pages", cycle.outside_window.pages},
             {"requests", cycle.outside_window.requests}}},
+          {"abandoned",
+           {{"tests", cycle.abandoned.tests},
+            {"pages", cycle.abandoned.pages},
+            {"requests", cycle.abandoned.requests}}},
+          {"control_lag_us", cycle.control_lag_us},
+          {"window_skew_us", cycle.window_skew_us},
           {"errors", std::move(errors)}};
 }
 
@@ -268,6 +277,8 @@ json node_to_json(const NodeRow& node) {
           {"start_skew_us", node.start_skew_us},
           {"requests", node.requests},
           {"errors", node.errors},
+          {"tests", node.tests},
+          {"tests_failed", node.tests_failed},
           {"message", node.message}};
 }
 
@@ -462,6 +473,13 @@ CycleResults read_cycle(const JsonObject& o, std::size_t position) {
   read_table(o, "requests", EntryRole::request, cycle.requests);
   const JsonObject outside = o.object("outside_window");
   cycle.outside_window = {outside.uint64("tests"), outside.uint64("pages"), outside.uint64("requests")};
+  // Absent in files from before they existed.
+  if (o.find("abandoned") != nullptr) {
+    const JsonObject abandoned = o.object("abandoned");
+    cycle.abandoned = {abandoned.uint64("tests"), abandoned.uint64("pages"), abandoned.uint64("requests")};
+  }
+  if (o.find("control_lag_us") != nullptr) cycle.control_lag_us = o.int64("control_lag_us");
+  if (o.find("window_skew_us") != nullptr) cycle.window_skew_us = o.int64("window_skew_us");
   read_error_groups(o, cycle.errors);
   return cycle;
 }
@@ -476,6 +494,8 @@ NodeRow read_node(const JsonObject& o) {
   node.start_skew_us = o.int64("start_skew_us");
   node.requests = o.uint64("requests");
   node.errors = o.uint64("errors");
+  if (o.find("tests") != nullptr) node.tests = o.uint64("tests");  // absent in older files
+  if (o.find("tests_failed") != nullptr) node.tests_failed = o.uint64("tests_failed");
   node.message = o.string("message");
   return node;
 }

@@ -86,7 +86,9 @@ struct BenchConfig {
 // The whole .conf as read: {section: {key: value}}.
 using ConfMap = std::map<std::string, std::map<std::string, std::string>>;
 
-// Items that completed during start-up or drain and are therefore not counted.
+// Items not in a cycle's figures, by kind: those that completed during start-up or
+// drain (outside_window), and those in flight when a stopped run dropped them
+// (abandoned: the request had been sent, so the server may have answered it).
 struct OutsideWindow {
   uint64_t tests = 0;
   uint64_t pages = 0;
@@ -174,6 +176,9 @@ class ErrorGroups {
   std::string key_buffer_;
 };
 
+// Nodes' windows of one cycle further apart than this: the reports warn (docs/statistics.md).
+inline constexpr int64_t kWindowSkewWarningUs = 50'000;
+
 struct CycleResults {
   int index = 0;
   int cvus = 0;
@@ -187,6 +192,10 @@ struct CycleResults {
   EntryTable pages;
   EntryTable requests;
   OutsideWindow outside_window;
+  OutsideWindow abandoned;
+  int64_t control_lag_us = 0;  // the longest a stop, window end or harvest waited to run
+  // Merged files: how far apart the nodes' windows opened or closed (the larger).
+  int64_t window_skew_us = 0;
   ErrorGroups errors;
 
   // Adds a concurrent part of the same cycle (another worker's or node's): counts,
@@ -206,6 +215,8 @@ struct NodeRow {
   uint64_t requests = 0;        // requests counted in the windows
   uint64_t errors = 0;          // of which failed or errored
   std::string message;
+  uint64_t tests = 0;           // tests counted in the windows
+  uint64_t tests_failed = 0;    // of which failed or errored
 };
 
 struct Results {

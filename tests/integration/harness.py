@@ -90,7 +90,7 @@ class Nginx(Process):
     """nginx with one worker on a free loopback port, serving `root`, logging every
     request to access.log so tests can count what it served."""
 
-    def __init__(self, root, workdir, tls=False):
+    def __init__(self, root, workdir, tls=False, connections=4096):
         self.port = free_port()
         self.workdir = workdir
         self.access_log = os.path.join(workdir, "access.log")
@@ -112,12 +112,14 @@ class Nginx(Process):
         with open(conf, "w") as f:
             f.write(f"""
 worker_processes 1;
+worker_rlimit_nofile {connections + 100};
 daemon off;
 pid {workdir}/nginx.pid;
 error_log {workdir}/error.log warn;
-events {{ worker_connections 4096; }}
+events {{ worker_connections {connections}; }}
 http {{
-  access_log {self.access_log};
+  log_format stamped '$msec $status "$request"';
+  access_log {self.access_log} stamped;
   client_body_temp_path {workdir}/tmp;
   proxy_temp_path {workdir}/tmp;
   fastcgi_temp_path {workdir}/tmp;
@@ -140,6 +142,15 @@ http {{
         # nginx writes a log line when it has finished a response; give it a moment to flush.
         with open(self.access_log) as f:
             return sum(1 for _ in f)
+
+    def served_between(self, start_epoch_us, end_epoch_us):
+        """Responses nginx finished in [start, end) (its $msec: millisecond resolution)."""
+        n = 0
+        with open(self.access_log) as f:
+            for line in f:
+                t = float(line.split(" ", 1)[0]) * 1e6
+                n += start_epoch_us <= t < end_epoch_us
+        return n
 
 
 def run(args, timeout=300, check=None, **kwargs):

@@ -45,11 +45,13 @@ PERCENTILES = (50, 90, 95, 99, 100)
 
 
 def requests_counted(results):
-    """Requests inside windows plus those counted apart as outside them."""
+    """Requests inside windows plus those counted apart: outside them, or abandoned in
+    flight when a run was stopped."""
     n = 0
     for c in results["cycles"]:
         n += sum(r["ok"] + r["failures"] + r["errors"] for r in c["requests"])
         n += c["outside_window"]["requests"]
+        n += c.get("abandoned", {}).get("requests", 0)
     return n
 
 

@@ -12,6 +12,10 @@
 #include <chrono>
 #include <cstring>
 #include <functional>
+#include <memory>
+#include <vector>
+
+#include <boost/asio/post.hpp>
 
 namespace {
 
@@ -109,6 +113,57 @@ TEST_F(ReadyPollerTest, APeerThatHangsUpIsReported) {
   first.close_peer();
   run_until(io, [&] { return on_first.calls > 0; });
   EXPECT_TRUE(on_first.seen & (EPOLLRDHUP | EPOLLHUP));
+}
+
+// A socket that is ready again as soon as it has been read: its peer answers every read,
+// as a fast server answers every request.
+struct EchoingWatcher final : ReadyPoller::Watcher {
+  void on_ready(uint32_t) override {
+    char buffer[64];
+    while (::read(pair->watched(), buffer, sizeof buffer) > 0) {
+    }
+    ++*calls;
+    if (on_call) on_call();
+    if (*calls < limit) pair->send_from_peer("x");
+  }
+  std::function<void()> on_call;
+  SocketPair* pair = nullptr;
+  int* calls = nullptr;
+  int limit = 0;
+};
+
+// More sockets ready than one batch holds, and all of them ready again at once: work
+// posted to the loop (a stop, a window end) must run after the batch in hand, not after
+// the sockets go quiet.
+TEST(ReadyPollerFairness, PostedWorkRunsBetweenFullBatches) {
+  constexpr int kSockets = 600, kLimit = 100'000;
+  boost::asio::io_context io;
+  ReadyPoller poller{io};
+  std::vector<std::unique_ptr<SocketPair>> pairs;
+  std::vector<EchoingWatcher> watchers(kSockets);
+  int calls = 0;
+  for (int i = 0; i < kSockets; ++i) {
+    pairs.push_back(std::make_unique<SocketPair>());
+    watchers[i].pair = pairs.back().get();
+    watchers[i].calls = &calls;
+    watchers[i].limit = kLimit;
+    ASSERT_EQ(poller.add(pairs.back()->watched(), &watchers[i]), 0);
+    pairs.back()->send_from_peer("x");
+  }
+  // Posted from inside the busy loop, as the main thread posts while users run.
+  int posted_at = -1, calls_when_posted_ran = -1;
+  for (auto& watcher : watchers) watcher.on_call = [&] {
+    if (posted_at < 0 && calls >= 3 * kSockets) {
+      posted_at = calls;
+      boost::asio::post(io, [&] { calls_when_posted_ran = calls; });
+    }
+  };
+  run_until(io, [&] { return calls_when_posted_ran >= 0; });
+  ASSERT_GE(posted_at, 0);
+  ASSERT_GE(calls_when_posted_ran, 0);
+  const int before = posted_at;
+  // At most the batch in hand and the one after it.
+  EXPECT_LE(calls_when_posted_ran - before, 2 * 256);
 }
 
 }  // namespace

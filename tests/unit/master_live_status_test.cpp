@@ -20,23 +20,6 @@ stats::SeriesPoint point(int64_t t, uint64_t ok, uint64_t failed, std::vector<in
   return p;
 }
 
-TEST(LiveStatus, ParsesNodeLinesEvenAfterProgressDots) {
-  EXPECT_EQ(parse_node_pid("@node {\"pid\": 4242, \"node_num\": 1}"), 4242);
-  EXPECT_EQ(parse_node_pid("....@node {\"pid\": 7}"), 7);
-  EXPECT_FALSE(parse_node_pid("@node {\"pid\": -1}"));
-  EXPECT_FALSE(parse_node_pid("@node not json"));
-  stats::SeriesPoint p;
-  EXPECT_TRUE(parse_progress_line(
-      "..@progress {\"t\":100,\"cycle\":0,\"phase\":\"window\",\"cvus\":2,\"requests_ok\":3,\"requests_failed\":1,"
-      "\"pages_ok\":0,\"pages_failed\":0,\"tests_ok\":0,\"tests_failed\":0,\"tests_errors\":0,\"bytes_received\":0,"
-      "\"latency\":{\"count\":0,\"min_us\":0,\"max_us\":0,\"sum_us\":0,\"buckets\":[]}}",
-      p));
-  EXPECT_EQ(p.t, 100);
-  EXPECT_EQ(p.requests_failed, 1u);
-  EXPECT_FALSE(parse_progress_line("@progress {\"t\": \"soon\"}", p));
-  EXPECT_FALSE(parse_progress_line("Cycle #0 with 2 virtual users", p));
-}
-
 TEST(LiveStatus, MergesNodesHistogramsPerSecondForP95) {
   const int64_t start = 1000 * 1'000'000LL;
   LiveStatus status(3, start);

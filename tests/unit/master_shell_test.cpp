@@ -88,7 +88,22 @@ TEST(ShellQuote, ShellReadsEveryHostileWordBackUnchanged) {
 TEST(ShellQuote, RemoteCommandLineSetsVariablesThroughEnv) {
   NodeCommand command{{"bench-node", "/tmp/x y", "label $(id)", "0"}, {{"PSSH_BENCH_RUN", "label $(id)"}}};
   EXPECT_EQ(remote_command_line(command),
-            "exec env 'PSSH_BENCH_RUN=label $(id)' bench-node '/tmp/x y' 'label $(id)' 0");
+            "env 'PSSH_BENCH_RUN=label $(id)' bench-node '/tmp/x y' 'label $(id)' 0; s=$?; echo \"@exit $s\"; "
+            "exit \"$s\"");
+}
+
+TEST(ShellQuote, RemoteCommandLineSaysHowTheProgramEnded) {
+  // A node killed by a signal: the shell names it (ssh itself would say 255).
+  NodeCommand command{{"sh", "-c", "kill -9 $$"}, {}};
+  std::string line = "sh -c " + shell_quote(remote_command_line(command));
+  FILE* pipe = ::popen(line.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  char buffer[256] = {};
+  std::size_t n = std::fread(buffer, 1, sizeof buffer - 1, pipe);
+  int status = ::pclose(pipe);
+  EXPECT_EQ(std::string(buffer, n), "@exit 137\n");
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 137);
 }
 
 TEST(ShellQuote, RemoteCommandLineRunsWhatWasAsked) {
@@ -104,7 +119,7 @@ TEST(ShellQuote, RemoteCommandLineRunsWhatWasAsked) {
     std::size_t n;
     while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
     ::pclose(pipe);
-    EXPECT_EQ(output, word + "|" + word) << word;
+    EXPECT_EQ(output, word + "|" + word + "@exit 0\n") << word;
   }
   EXPECT_FALSE(std::filesystem::exists("/tmp/bm-shell-quote-pwned"));
 }

@@ -200,7 +200,7 @@ TEST(TextReport, HeaderTrafficOutsideWindowAndErrors) {
   EXPECT_EQ(row_cells(lines, traffic, traffic + 8, "0"),
             (std::vector<std::string>{"101", "9.77 KiB", "1000 KiB", "100 KiB"}));
   const std::size_t outside = find_line(lines, "Outside the logging window");
-  EXPECT_EQ(row_cells(lines, outside, outside + 10, "0"), (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(row_cells(lines, outside, outside + 10, "0"), (std::vector<std::string>{"1", "2", "3", "0", "0"}));
 
   const std::size_t errors = find_line(lines, "Failures and errors");
   const std::size_t cycle_errors = find_line(lines, "Cycle 0 (10 CUs): 2 occurrences", errors);
@@ -248,7 +248,7 @@ TEST(TextReport, MergedFileShowsTheNodesTable) {
   const std::vector<std::string> lines = lines_of(render_text_report(*merged, TextOptions{100}));
   const std::size_t nodes = find_line(lines, "Nodes");
   EXPECT_EQ(cells_of(lines[nodes + 6]),
-            (std::vector<std::string>{"1", "load1", "baseline", "complete", "-1.50 ms", "0 µs", "101", "1"}));
+            (std::vector<std::string>{"1", "load1", "baseline", "complete", "-1.50 ms", "0 µs", "101", "1", "41", "1"}));
   EXPECT_NE(find_line(lines, "node 1: slow to start", nodes), lines.size());
   // Counts of the merged cycle are the sum of both nodes'.
   const std::size_t page = find_line(lines, "Page home");

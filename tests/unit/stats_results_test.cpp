@@ -233,8 +233,12 @@ Results union_results(const std::vector<Sample>& samples, int nodes) {
   for (int c = 0; c < 2; ++c) {
     CycleResults& cycle = r.cycles[static_cast<std::size_t>(c)];
     set_cycle_times(cycle, cycle_start_us(0, c));
-    cycle.window_end_epoch_us = cycle_start_us(nodes - 1, c) + kWindowUs;
-    cycle.end_epoch_us = cycle.window_end_epoch_us + 3'000'000;
+    cycle.end_epoch_us = cycle_start_us(nodes - 1, c) + kWindowUs + 3'000'000;
+    // The merged window is the span in which every node was in its own: from the last
+    // node's opening to the first node's closing; the skew is how far apart they were.
+    cycle.window_start_epoch_us = cycle_start_us(nodes - 1, c);
+    cycle.window_end_epoch_us = cycle_start_us(0, c) + kWindowUs;
+    cycle.window_skew_us = cycle_start_us(nodes - 1, c) - cycle_start_us(0, c);
   }
   for (const Sample& s : samples) record_sample(r.cycles[static_cast<std::size_t>(s.cycle)], s, 0);  // node order
   r.series = series_of(select(samples, -1), 0, nodes);

@@ -1,0 +1,123 @@
+#include "protocol/node_protocol.hpp"
+
+#include <charconv>
+#include <exception>
+#include <optional>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace bm::protocol {
+
+namespace {
+
+constexpr std::string_view kNode = "@node ";
+constexpr std::string_view kProgress = "@progress ";
+constexpr std::string_view kCycleDone = "@cycle-done ";
+constexpr std::string_view kGo = "@go ";
+constexpr std::string_view kClock = "@clock ";
+constexpr std::string_view kExit = "@exit ";
+
+// A node prints its progress characters ('.', 'F') without a new line, so a message
+// may follow them on the same line: the tag is looked for anywhere, the first one wins.
+struct Tagged {
+  std::string_view tag;
+  std::string_view rest;
+};
+std::optional<Tagged> find_tag(std::string_view line) {
+  const auto at = line.find('@');
+  if (at == std::string_view::npos) return std::nullopt;
+  for (std::string_view tag : {kNode, kProgress, kCycleDone, kGo, kClock, kExit}) {
+    const auto found = line.find(tag, at);
+    if (found != std::string_view::npos) return Tagged{tag, line.substr(found + tag.size())};
+  }
+  return std::nullopt;
+}
+
+std::optional<nlohmann::json> object_of(std::string_view text) {
+  auto json = nlohmann::json::parse(text, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) return std::nullopt;
+  return json;
+}
+
+template <class T>
+std::optional<T> integer_member(const nlohmann::json& json, const char* name) {
+  auto it = json.find(name);
+  if (it == json.end() || !it->is_number_integer()) return std::nullopt;
+  return it->get<T>();
+}
+
+std::optional<long long> whole_number(std::string_view text) {
+  while (!text.empty() && (text.back() == '\r' || text.back() == ' ')) text.remove_suffix(1);
+  long long value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+std::string node_line(const NodeHello& hello) {
+  return fmt::format("{}{}", kNode, nlohmann::json{{"pid", hello.pid}, {"node_num", hello.node_num}}.dump());
+}
+
+std::string progress_line(const stats::SeriesPoint& point) {
+  nlohmann::json json;
+  stats::to_json(json, point);
+  return fmt::format("{}{}", kProgress, json.dump());
+}
+
+std::string cycle_done_line(const CycleDone& done) {
+  return fmt::format("{}{}", kCycleDone,
+                     nlohmann::json{{"cycle", done.cycle}, {"end_epoch_us", done.end_epoch_us}}.dump());
+}
+
+std::string go_line(const Go& go) {
+  return fmt::format("{}{}", kGo, nlohmann::json{{"cycle", go.cycle}, {"start_epoch_us", go.start_epoch_us}}.dump());
+}
+
+std::string clock_line(const ClockReading& reading) { return fmt::format("{}{}", kClock, reading.epoch_us); }
+
+std::string exit_line(const ExitCode& exit) { return fmt::format("{}{}", kExit, exit.code); }
+
+Message parse_line(std::string_view line) {
+  auto tagged = find_tag(line);
+  if (!tagged) return {};
+  const std::string_view tag = tagged->tag, rest = tagged->rest;
+  if (tag == kClock || tag == kExit) {
+    auto value = whole_number(rest);
+    if (!value) return {};
+    if (tag == kClock) return ClockReading{*value};
+    if (*value < 0 || *value > 255) return {};
+    return ExitCode{static_cast<int>(*value)};
+  }
+  auto json = object_of(rest);
+  if (!json) return {};
+  if (tag == kProgress) {
+    try {
+      stats::SeriesPoint point;
+      stats::read_series_point(*json, "@progress", point);
+      return point;
+    } catch (const std::exception&) {
+      return {};
+    }
+  }
+  if (tag == kNode) {
+    auto pid = integer_member<long long>(*json, "pid");
+    auto node_num = integer_member<int>(*json, "node_num");
+    if (!pid || *pid <= 0) return {};
+    return NodeHello{*pid, node_num.value_or(0)};
+  }
+  auto cycle = integer_member<int>(*json, "cycle");
+  if (!cycle || *cycle < 0) return {};
+  if (tag == kCycleDone) {
+    auto end = integer_member<int64_t>(*json, "end_epoch_us");
+    if (!end) return {};
+    return CycleDone{*cycle, *end};
+  }
+  auto start = integer_member<int64_t>(*json, "start_epoch_us");
+  if (!start) return {};
+  return Go{*cycle, *start};
+}
+
+}  // namespace bm::protocol

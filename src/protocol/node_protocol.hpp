@@ -1,0 +1,63 @@
+#pragma once
+// The lines a node and the master exchange, written and parsed here only.
+//
+// Node to master, on the node's standard output (mixed with its progress text, so every
+// message is one line starting with '@'):
+//   @node {"pid": N, "node_num": N}          first: the process the master may signal
+//   @progress {series point}                 one per finished second (stats::SeriesPoint)
+//   @cycle-done {"cycle": C, "end_epoch_us": T}
+//                                            cycle C drained at T (node clock); with
+//                                            --barrier the node is ready for C+1 and waits
+//   @clock <epoch µs>                        `bench-node --clock`: its clock, per line read
+//   @exit <code>                             the remote shell's word on how the node ended
+// Master to node, on the node's standard input:
+//   @go {"cycle": C, "start_epoch_us": T}    start cycle C at T (node clock)
+// End of the node's input means the master is gone: the node stops, keeping its results.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "stats/series.hpp"
+
+namespace bm::protocol {
+
+struct NodeHello {
+  long long pid = 0;
+  int node_num = 0;
+  friend bool operator==(const NodeHello&, const NodeHello&) = default;
+};
+struct CycleDone {
+  int cycle = 0;
+  int64_t end_epoch_us = 0;
+  friend bool operator==(const CycleDone&, const CycleDone&) = default;
+};
+struct Go {
+  int cycle = 0;
+  int64_t start_epoch_us = 0;
+  friend bool operator==(const Go&, const Go&) = default;
+};
+struct ClockReading {
+  int64_t epoch_us = 0;
+  friend bool operator==(const ClockReading&, const ClockReading&) = default;
+};
+struct ExitCode {
+  int code = 0;
+  friend bool operator==(const ExitCode&, const ExitCode&) = default;
+};
+
+// monostate: not a message (ordinary output), or a malformed one.
+using Message = std::variant<std::monostate, NodeHello, stats::SeriesPoint, CycleDone, Go, ClockReading, ExitCode>;
+
+// Each returns the line without its '\n'.
+std::string node_line(const NodeHello& hello);
+std::string progress_line(const stats::SeriesPoint& point);
+std::string cycle_done_line(const CycleDone& done);
+std::string go_line(const Go& go);
+std::string clock_line(const ClockReading& reading);
+std::string exit_line(const ExitCode& exit);
+
+// Never throws: a line that is not exactly one of the messages above is monostate.
+Message parse_line(std::string_view line);
+
+}  // namespace bm::protocol

@@ -1,0 +1,80 @@
+// The node protocol: every message survives writing and parsing, and lines that are
+// not exactly a message (ordinary output, truncated or hostile text) are none.
+#include "protocol/node_protocol.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace bm::protocol;
+
+template <class T>
+T parsed_as(const std::string& line) {
+  Message message = parse_line(line);
+  EXPECT_TRUE(std::holds_alternative<T>(message)) << line;
+  return std::holds_alternative<T>(message) ? std::get<T>(message) : T{};
+}
+
+TEST(NodeProtocol, EveryMessageRoundTrips) {
+  EXPECT_EQ(parsed_as<NodeHello>(node_line({4242, 3})), (NodeHello{4242, 3}));
+  EXPECT_EQ(parsed_as<CycleDone>(cycle_done_line({2, 1765000000123456})), (CycleDone{2, 1765000000123456}));
+  EXPECT_EQ(parsed_as<Go>(go_line({3, 1765000001000000})), (Go{3, 1765000001000000}));
+  EXPECT_EQ(parsed_as<ClockReading>(clock_line({1765000000000001})), (ClockReading{1765000000000001}));
+  EXPECT_EQ(parsed_as<ExitCode>(exit_line({137})), (ExitCode{137}));
+
+  bm::stats::SeriesPoint point;
+  point.t = 1765000000;
+  point.requests_ok = 12;
+  point.requests_failed = 1;
+  auto back = parsed_as<bm::stats::SeriesPoint>(progress_line(point));
+  EXPECT_EQ(back.t, point.t);
+  EXPECT_EQ(back.requests_ok, 12u);
+  EXPECT_EQ(back.requests_failed, 1u);
+}
+
+TEST(NodeProtocol, AMessageAfterProgressCharactersIsFound) {
+  EXPECT_EQ(parsed_as<CycleDone>("....F. done.\n" + cycle_done_line({0, 5})).cycle, 0);
+  EXPECT_EQ(parsed_as<NodeHello>("..." + node_line({7, 0})).pid, 7);
+}
+
+TEST(NodeProtocol, ProgressLinesAsNodesPrintThem) {
+  auto point = parsed_as<bm::stats::SeriesPoint>(
+      "..@progress {\"t\":100,\"cycle\":0,\"phase\":\"window\",\"cvus\":2,\"requests_ok\":3,\"requests_failed\":1,"
+      "\"pages_ok\":0,\"pages_failed\":0,\"tests_ok\":0,\"tests_failed\":0,\"tests_errors\":0,\"bytes_received\":0,"
+      "\"latency\":{\"count\":0,\"min_us\":0,\"max_us\":0,\"sum_us\":0,\"buckets\":[]}}");
+  EXPECT_EQ(point.t, 100);
+  EXPECT_EQ(point.requests_failed, 1u);
+  EXPECT_EQ(parsed_as<NodeHello>("@node {\"pid\": 7}").pid, 7);  // node_num is optional
+}
+
+TEST(NodeProtocol, MalformedLinesAreNotMessages) {
+  for (const char* line : {
+           "",
+           "* Logging for 10 seconds: ....",
+           "an e-mail: someone@example.test",
+           "@node ",
+           "@node {\"pid\": -1}",
+           "@node {\"pid\": \"12\"}",
+           "@node [1, 2]",
+           "@node {\"pid\": 12",
+           "@progress {}",
+           "@progress {\"t\": \"x\"}",
+           "@progress {\"t\": \"soon\"}",
+           "@node not json",
+           "Cycle #0 with 2 virtual users",
+           "@cycle-done {\"cycle\": 1}",
+           "@cycle-done {\"cycle\": -1, \"end_epoch_us\": 5}",
+           "@go {\"cycle\": 1, \"start_epoch_us\": 1.5}",
+           "@go {\"start_epoch_us\": 10}",
+           "@clock",
+           "@clock 12x",
+           "@clock 99999999999999999999999",
+           "@exit 256",
+           "@exit -1",
+           "@exit",
+       }) {
+    EXPECT_TRUE(std::holds_alternative<std::monostate>(parse_line(line))) << line;
+  }
+}
+
+}  // namespace
