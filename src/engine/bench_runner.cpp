@@ -294,7 +294,6 @@ int BenchRunner::run(std::string* error) {
   for (size_t ci = 0; ci < bench.cycles.size() && !was_interrupted; ++ci) {
     const int cycle = static_cast<int>(ci);
     const int cvus = bench.cycles[ci];
-    out_ << fmt::format("Cycle #{} with {} virtual users\n", cycle, cvus) << std::flush;
     if (!hooks.run(script::Hook::setup_cycle, cycle, cvus, &hook_error)) {
       *error = hook_error;
       exit_code = 2;
@@ -327,6 +326,7 @@ int BenchRunner::run(std::string* error) {
       }
       t0 = std::max(start_ns, mono_ns());  // late (a slow hook): start now, the skew shows
     }
+    out_ << fmt::format("Cycle #{} with {} virtual users\n", cycle, cvus) << std::flush;
 
     const int64_t delay_ns = static_cast<int64_t>(bench.startup_delay_s * 1e9);
     const int64_t window_start = t0 + delay_ns * (cvus - 1);

@@ -487,12 +487,14 @@ asio::awaitable<StepResult> MasterRun::measure_clock(Host& host) {
     if (ec) co_return std::nullopt;
     std::string line = buffer.substr(0, n - 1);
     buffer.erase(0, n);
-    long long value = 0;
-    if (std::sscanf(line.c_str(), "@clock %lld", &value) != 1) {
+    const protocol::Message message = protocol::parse_line(line);
+    if (const auto* reading = std::get_if<protocol::ClockReading>(&message)) co_return reading->epoch_us;
+    // The remote shell's word that the program ended (e.g. 127: not found) is no
+    // protocol error: the exit status explains it.
+    if (!std::holds_alternative<protocol::ExitCode>(message)) {
       protocol_error = fmt::format("unexpected answer from {}: '{}'", host.program, line.substr(0, 200));
-      co_return std::nullopt;
     }
-    co_return value;
+    co_return std::nullopt;
   };
   auto dialogue = [&]() -> asio::awaitable<void> {
     if (!co_await read_line()) co_return;  // the first reading includes the start-up
