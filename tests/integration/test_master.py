@@ -281,6 +281,45 @@ class LocalFaults(DistributedCase):
         self.assertIn("missing or partial", out)
         self.assertTrue(out.strip().splitlines()[-1].startswith("Report: "), out)
 
+    def test_closing_line_tests_paths_and_partial_runs_are_told_as_they_are(self):
+        # One node always fails its test: the closing line and the nodes table count it.
+        self.make_dist_test(cycles="1", duration=1)
+        test = os.path.join(self.out, "test_Dist.lua")
+        with open(test, "a") as f:
+            f.write('\nlocal original = test_Dist\nfunction test_Dist(vu)\n  original(vu)\n'
+                    '  if vu.node_num == 1 then fail("node 1 fails") end\nend\n')
+        proc = run(self.master_args("told", "--nodes", "local*2"), check=1, timeout=120)
+        merged = read_json(os.path.join(self.run_dir("told"), "results.json"))
+        rows = {n["node_num"]: n for n in merged["nodes"]}
+        self.assertEqual(rows[0]["tests_failed"], 0)
+        self.assertGreater(rows[1]["tests_failed"], 0)
+        self.assertEqual(rows[1]["tests_failed"], rows[1]["tests"])
+        failed = rows[1]["tests_failed"]
+        self.assertRegex(proc.stdout, rf"Merged 2 of 2 nodes: \d+ requests, 0 failed; \d+ tests, {failed} failed")
+        # The merged run names the test the user gave, not a node's working copy.
+        self.assertEqual(merged["run"]["test_file"], test)
+        report = read_text(os.path.join(self.run_dir("told"), "report.txt"))
+        self.assertNotIn("node-0", report.replace("\n            ", ""))
+
+    def test_a_failed_node_makes_the_text_report_say_partial(self):
+        self.make_dist_test(cycles="1:1", duration=1)
+        master = self.start_master(self.master_args("partial", "--nodes", "local*2"))
+        pids = self.node_pids("partial", 2)
+        self.wait_for_cycle("partial", 1, 0)
+        os.kill(pids[1], signal.SIGKILL)
+        self.assertEqual(master.proc.wait(timeout=60), 3)
+        report = read_text(os.path.join(self.run_dir("partial"), "report.txt"))
+        self.assertIn("1 of 2 nodes complete", report)
+        self.assertNotIn("2 nodes merged", report)
+        self.assertRegex(report, r"Run +\S+ on 1 of 2 nodes")
+
+    def test_a_node_program_that_cannot_start_leaves_no_folders(self):
+        self.make_dist_test(cycles="1", duration=1)
+        proc = run(self.master_args("no-start", "--nodes", "local*2", "-s", "/nonexistent/bench-node"), check=2,
+                   timeout=60)
+        self.assertIn("No node can run", proc.stdout)
+        self.assertFalse(os.path.exists(os.path.join(self.w, "no-start")), os.listdir(self.w) if os.path.isdir(self.w) else None)
+
     def test_node_clock_off_by_30_s_is_measured_and_corrected(self):
         # The node program runs with its wall clock 30 s ahead (an LD_PRELOAD shim over
         # clock_gettime): the master measures the offset, starts it at the right moment

@@ -3,13 +3,14 @@ config, port, host key and authorized key), several host entries (127.0.0.1, 127
 localhost) carrying 5 node processes, and the SSH faults: an unreachable node, a refused
 login, an unknown host key, a missing bench-node, Ctrl-C, a hostile label and path."""
 
+import glob
 import os
 import re
 import signal
 import unittest
 
 from harness import BENCHMASTER, Sshd, read_json, run
-from test_master import DistributedCase, alive, pwned_files, read_text
+from test_master import DistributedCase, alive, pwned_files, read_text, wait_for
 
 # The build's bench-node, by absolute path, as -s gives it.
 BENCH_NODE = os.path.join(os.path.dirname(os.path.abspath(BENCHMASTER)), "bench-node")
@@ -124,6 +125,47 @@ class SshFaults(SshCase):
         self.assertEqual([c["status"] for c in merged["cycles"]], ["complete", "incomplete"])
         self.assertEqual([n["status"] for n in merged["nodes"]], ["incomplete"] * 3)
         self.assertTrue(out.strip().splitlines()[-1].startswith("Report: "), out)
+
+    def test_a_node_killed_over_ssh_is_named_killed_by_signal_9(self):
+        self.make_dist_test(cycles="1:1:1", duration=2)
+        nodes = f"127.0.0.1:{self.port}*2"
+        master = self.start_master(self.ssh_args("ssh-killed", nodes))
+        pids = self.node_pids("ssh-killed", 2)
+        self.wait_for_cycle("ssh-killed", 1, 1)
+        os.kill(pids[1], signal.SIGKILL)
+        self.assertEqual(master.proc.wait(timeout=90), 3)
+        rows = self.rows("ssh-killed")
+        self.assertIn("killed by signal 9", rows[1]["message"])
+        self.assertNotIn("exit 255", rows[1]["message"])
+        # The nodes table names each node as the user gave it.
+        self.assertEqual(rows[0]["host"], f"127.0.0.1:{self.port}")
+
+    def test_kill_9_of_the_master_leaves_no_ssh_process_and_the_next_run_cleans_up(self):
+        self.make_dist_test(cycles="1:1", duration=30)
+        master = self.start_master(self.ssh_args("master-killed", f"127.0.0.1:{self.port}"))
+        self.node_pids("master-killed", 1)
+        children = [pid for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
+                    if parent_of(pid) == master.pid]
+        self.assertTrue(children)  # its ssh ControlMaster and the node's session
+        private = [d for d in glob.glob("/tmp/bench-master-*")
+                   if read_text(os.path.join(d, "master.pid")).strip() == str(master.pid)]
+        self.assertEqual(len(private), 1)
+        master.proc.kill()
+        master.proc.wait()
+        for pid in children:
+            wait_for(lambda: not alive(pid), 10, f"ssh process {pid} to end with the master")
+        self.assertTrue(os.path.isdir(private[0]))  # nothing could clean up at kill -9
+        # The next master removes the folder of the one that died.
+        run(self.ssh_args("after-kill", f"127.0.0.1:{self.port}", script="/nonexistent/bench-node"), timeout=60)
+        self.assertFalse(os.path.exists(private[0]))
+
+
+def parent_of(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(") ", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 if __name__ == "__main__":
