@@ -4,6 +4,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${BM_BUILD_DIR:-$here/build}
 jobs=${BM_JOBS:-$(nproc)}
-cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j "$jobs"
+# BM_WERROR=ON (the test command sets it) turns warnings into errors.
+cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBM_WERROR="${BM_WERROR:-OFF}" >/dev/null
+# BM_TARGETS (e.g. "benchmaster"): build only those; the demo needs the executable alone.
+targets=()
+for t in ${BM_TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$build" -j "$jobs" "${targets[@]}"
 echo "built $build/src/app/benchmaster"

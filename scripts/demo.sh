@@ -6,7 +6,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bash "$here/scripts/install-deps.sh"
-bash "$here/scripts/build.sh"
+BM_TARGETS=benchmaster bash "$here/scripts/build.sh"
 bin="${BM_BUILD_DIR:-$here/build}/src/app/benchmaster"
 out=${BM_DEMO_OUT:-$here/out}
 mkdir -p "$out"

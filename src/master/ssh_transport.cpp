@@ -6,6 +6,10 @@
 
 #include <signal.h>
 
+// g++ 12 misreads Asio's coroutine frames (allocated with aligned_alloc, freed by the
+// frame's own sized operator delete, which calls free) as mismatched new/delete.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 #include <cstring>
 #include <fstream>
 #include <optional>

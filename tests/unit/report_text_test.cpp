@@ -9,6 +9,14 @@
 namespace bm::report {
 namespace {
 
+// Options with only the width set (named, so no field is left to aggregate defaults).
+TextOptions width_of(int width) {
+  TextOptions options;
+  options.width = width;
+  return options;
+}
+
+
 using stats::CycleResults;
 using stats::ErrorKind;
 using stats::ErrorOccurrence;
@@ -143,7 +151,7 @@ const std::vector<std::string> kHomeCycle0 = {"10.0",    "101",     "99.01%",  "
                                               "90.0 ms", "95.0 ms", "99.0 ms", "100 ms",  "100 ms",  "0.990 E"};
 
 TEST(TextReport, PageTableHoldsTheExactNumbers) {
-  const std::vector<std::string> lines = lines_of(render_text_report(synthetic_results(), TextOptions{200}));
+  const std::vector<std::string> lines = lines_of(render_text_report(synthetic_results(), width_of(200)));
   const std::size_t page = find_line(lines, "Page home");
   const std::size_t request = find_line(lines, "  Request home#1: GET http://127.0.0.1:8080/ (main)", page);
   EXPECT_EQ(row_cells(lines, page, request, "0"), kHomeCycle0);
@@ -173,7 +181,7 @@ TEST(TextReport, ApdexTOptionRecountsFromTheHistograms) {
 }
 
 TEST(TextReport, CycleSummaryAndTestTable) {
-  const std::vector<std::string> lines = lines_of(render_text_report(synthetic_results(), TextOptions{200}));
+  const std::vector<std::string> lines = lines_of(render_text_report(synthetic_results(), width_of(200)));
   const std::size_t cycles = find_line(lines, "Cycles");
   const std::size_t tests = find_line(lines, "Tests", cycles);
   std::vector<std::string> summary = {"4.00", "10.0", "10.0"};
@@ -185,7 +193,7 @@ TEST(TextReport, CycleSummaryAndTestTable) {
 }
 
 TEST(TextReport, HeaderTrafficOutsideWindowAndErrors) {
-  const std::string report = render_text_report(synthetic_results(), TextOptions{120});
+  const std::string report = render_text_report(synthetic_results(), width_of(120));
   const std::vector<std::string> lines = lines_of(report);
   EXPECT_EQ(lines[0], "benchmaster report: Shop checkout");
   EXPECT_NE(report.find("Target      http://127.0.0.1:8080/\n"), std::string::npos);
@@ -216,7 +224,7 @@ TEST(TextReport, HeaderTrafficOutsideWindowAndErrors) {
 
 TEST(TextReport, NarrowWidthStillFitsAndKeepsEveryNumber) {
   for (int width : {40, 60, 80}) {
-    const std::string report = render_text_report(synthetic_results(), TextOptions{width});
+    const std::string report = render_text_report(synthetic_results(), width_of(width));
     const std::vector<std::string> lines = lines_of(report);
     for (const std::string& line : lines) {
       std::size_t columns = 0;
@@ -245,7 +253,7 @@ TEST(TextReport, MergedFileShowsTheNodesTable) {
   const std::optional<Results> merged = stats::merge_results({node0, node1}, options, &error);
   ASSERT_TRUE(merged) << error;
 
-  const std::vector<std::string> lines = lines_of(render_text_report(*merged, TextOptions{100}));
+  const std::vector<std::string> lines = lines_of(render_text_report(*merged, width_of(100)));
   const std::size_t nodes = find_line(lines, "Nodes");
   EXPECT_EQ(cells_of(lines[nodes + 6]),
             (std::vector<std::string>{"1", "load1", "baseline", "complete", "-1.50 ms", "0 µs", "101", "1", "41", "1"}));
