@@ -163,7 +163,7 @@ TEST(TextReport, PageTableHoldsTheExactNumbers) {
 }
 
 TEST(TextReport, ApdexTOptionRecountsFromTheHistograms) {
-  TextOptions options{200};
+  TextOptions options = width_of(200);
   options.apdex_t_s = 0.0505;  // off the histogram's bucket edges near 50 ms and 202 ms
   const std::string report = render_text_report(synthetic_results(), options);
   const std::vector<std::string> lines = lines_of(report);
