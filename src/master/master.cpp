@@ -328,8 +328,12 @@ int MasterRun::run() {
     Host& host = it->second;
     if (inserted) {
       host.address = entry.address;
-      host.transport = entry.address.local ? make_local_transport(runtime)
-                                           : make_ssh_transport(runtime, entry.address, options_.ssh, private_dir_);
+      if (options_.make_transport) {
+        host.transport = options_.make_transport(runtime, entry.address, private_dir_);
+      } else {
+        host.transport = entry.address.local ? make_local_transport(runtime)
+                                             : make_ssh_transport(runtime, entry.address, options_.ssh, private_dir_);
+      }
       if (entry.address.local) {
         host.program = options_.node_script.empty() ? options_.self_executable : options_.node_script;
       } else if (options_.push) {

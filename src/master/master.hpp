@@ -4,6 +4,8 @@
 // builds the report. docs/distributed.md describes it for users.
 
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -12,6 +14,12 @@
 #include "master/transport.hpp"
 
 namespace bm::master {
+
+// Makes the transport to one host; the default chooses local or ssh by the address.
+// Tests inject their own (a fake node behind a shell script).
+using TransportFactory =
+    std::function<std::unique_ptr<Transport>(Runtime runtime, const NodeAddress& address,
+                                             const std::filesystem::path& control_dir)>;
 
 struct MasterOptions {
   std::vector<NodeEntry> nodes;           // node i is nodes[i]
@@ -31,6 +39,7 @@ struct MasterOptions {
   bool require_all = false;
   double start_margin_s = 2.0;            // added to the slowest node's setup time
   std::string self_executable;            // this program (readlink /proc/self/exe)
+  TransportFactory make_transport;        // empty: local or ssh by the address
   std::vector<std::string> command_line;
 };
 
