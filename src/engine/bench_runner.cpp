@@ -138,328 +138,435 @@ void install_interrupt_handlers() {
 
 BenchRunner::BenchRunner(BenchOptions options, std::ostream& out) : options_(std::move(options)), out_(out) {}
 
-int BenchRunner::run(std::string* error) {
-  namespace fs = std::filesystem;
-  const conf::BenchSettings& bench = options_.engine.bench;
-  auto log = std::make_shared<LogFile>();
-  EngineSettings& engine = options_.engine;
-  if (!engine.identity.log_sink) engine.identity.log_sink = [log](std::string_view line) { log->write(line); };
+namespace {
 
-  if (!check_file_limit(*std::max_element(bench.cycles.begin(), bench.cycles.end()), error)) return 2;
-  ClockBase clock;
-  stats::Results& r = results_;
-  r.run.test = engine.identity.test_name;
-  r.run.test_file = engine.test_file.string();
-  r.run.conf_file = engine.conf ? engine.conf->source() : "";
-  r.run.function = engine.test_function;
-  r.run.title = bench.title;
-  r.run.description = bench.description;
-  r.run.url = bench.url;
-  r.run.label = options_.label;
-  r.run.host = host_name();
-  r.run.node_num = engine.identity.node_num;
-  r.run.command_line = options_.command_line;
-  r.run.start_epoch_us = wall_us();
-  r.run.status = stats::RunStatus::running;
-  r.run.workers = engine.workers;
-  r.run.pid = static_cast<int64_t>(getpid());
-  r.config.cycles = bench.cycles;
-  r.config.duration_s = bench.duration_s;
-  r.config.startup_delay_s = bench.startup_delay_s;
-  r.config.sleep_time_s = bench.sleep_time_s;
-  r.config.sleep_time_min_s = bench.sleep_time_min_s;
-  r.config.sleep_time_max_s = bench.sleep_time_max_s;
-  r.config.cycle_time_s = bench.cycle_time_s;
-  r.config.apdex_t_s = bench.apdex_t_s;
-  r.config.ok_codes = bench.ok_codes;
-  r.config.fetch_resources = bench.fetch_resources;
-  r.config.connect_timeout_s = bench.connect_timeout_s;
-  r.config.read_timeout_s = bench.read_timeout_s;
-  r.config.max_redirects = bench.max_redirects;
-  r.config.tls_verify = bench.tls_verify;
-  if (engine.conf) {
-    for (const auto& section : engine.conf->sections()) {
-      for (const auto& key : engine.conf->keys(section)) {
-        r.conf[section][key] = engine.conf->get(section, key).value_or("");
+// One bench, step by step: set up (results header, workers, output folder), then for
+// each cycle its start (now, or the common start of a distributed run), start-up,
+// logging window, drain, and the save; then the end of the run. Steps return false
+// when the run must stop; `stopped_` says whether by an interrupt.
+class BenchRun {
+ public:
+  BenchRun(BenchOptions& options, std::ostream& out, stats::Results& results, std::filesystem::path results_file,
+           std::string* error)
+      : options_(options),
+        bench_(options.engine.bench),
+        out_(out),
+        r_(results),
+        results_file_(std::move(results_file)),
+        error_(error) {}
+
+  int run() {
+    if (!set_up()) return 2;
+    if (!hooks_->run(script::Hook::setup_bench, 0, 0, &hook_error_)) {
+      *error_ = hook_error_;
+      r_.run.status = stats::RunStatus::interrupted;
+      r_.run.end_epoch_us = wall_us();
+      save();
+      return 2;
+    }
+    for (std::size_t ci = 0; ci < bench_.cycles.size() && !stopped_; ++ci) {
+      if (!run_cycle(ci)) break;
+    }
+    return finish();
+  }
+
+ private:
+  // ---- set-up ------------------------------------------------------------------------
+
+  bool set_up() {
+    EngineSettings& engine = options_.engine;
+    if (!engine.identity.log_sink) engine.identity.log_sink = [log = log_](std::string_view line) { log->write(line); };
+    if (!check_file_limit(*std::max_element(bench_.cycles.begin(), bench_.cycles.end()), error_)) return false;
+    describe_run();
+    for (int i = 0; i < engine.workers; ++i) {
+      workers_.push_back(std::make_unique<Worker>(i, engine, clock_));
+      if (!workers_.back()->start(error_)) return false;
+    }
+    control_ = std::make_unique<Worker>(-1, engine, clock_);
+    if (!control_->start(error_)) return false;
+    hooks_ = std::make_unique<Hooks>(*control_);
+    return open_output() && save();
+  }
+
+  // The results file's header: what ran, where, with which settings and conf.
+  void describe_run() {
+    const EngineSettings& engine = options_.engine;
+    r_.run.test = engine.identity.test_name;
+    r_.run.test_file = engine.test_file.string();
+    r_.run.conf_file = engine.conf ? engine.conf->source() : "";
+    r_.run.function = engine.test_function;
+    r_.run.title = bench_.title;
+    r_.run.description = bench_.description;
+    r_.run.url = bench_.url;
+    r_.run.label = options_.label;
+    r_.run.host = host_name();
+    r_.run.node_num = engine.identity.node_num;
+    r_.run.command_line = options_.command_line;
+    r_.run.start_epoch_us = wall_us();
+    r_.run.status = stats::RunStatus::running;
+    r_.run.workers = engine.workers;
+    r_.run.pid = static_cast<int64_t>(getpid());
+    r_.config.cycles = bench_.cycles;
+    r_.config.duration_s = bench_.duration_s;
+    r_.config.startup_delay_s = bench_.startup_delay_s;
+    r_.config.sleep_time_s = bench_.sleep_time_s;
+    r_.config.sleep_time_min_s = bench_.sleep_time_min_s;
+    r_.config.sleep_time_max_s = bench_.sleep_time_max_s;
+    r_.config.cycle_time_s = bench_.cycle_time_s;
+    r_.config.apdex_t_s = bench_.apdex_t_s;
+    r_.config.ok_codes = bench_.ok_codes;
+    r_.config.fetch_resources = bench_.fetch_resources;
+    r_.config.connect_timeout_s = bench_.connect_timeout_s;
+    r_.config.read_timeout_s = bench_.read_timeout_s;
+    r_.config.max_redirects = bench_.max_redirects;
+    r_.config.tls_verify = bench_.tls_verify;
+    if (engine.conf) {
+      for (const auto& section : engine.conf->sections()) {
+        for (const auto& key : engine.conf->keys(section)) {
+          r_.conf[section][key] = engine.conf->get(section, key).value_or("");
+        }
       }
     }
   }
 
-  const fs::path results_file = results_path();
-  auto save = [&]() -> bool {
-    std::string write_error;
-    if (!stats::write_results_atomic(r, results_file, &write_error)) {
-      *error = write_error;
+  // The output folder is made once the test has loaded, so a test that cannot run
+  // leaves nothing behind.
+  bool open_output() {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::create_directories(options_.output_dir, ec);
+    if (ec) {
+      *error_ = fmt::format("cannot create output folder {}: {}", options_.output_dir.string(), ec.message());
+      return false;
+    }
+    {
+      std::lock_guard lock(log_->mutex);
+      log_->file.open(options_.output_dir / "bench.log", std::ios::app);
+    }
+    if (!log_->file) {
+      *error_ = fmt::format("cannot write {}", (options_.output_dir / "bench.log").string());
       return false;
     }
     return true;
-  };
+  }
 
-  std::vector<std::unique_ptr<Worker>> workers;
-  for (int i = 0; i < engine.workers; ++i) {
-    workers.push_back(std::make_unique<Worker>(i, engine, clock));
-    if (!workers.back()->start(error)) return 2;
+  bool save() {
+    std::string write_error;
+    if (!stats::write_results_atomic(r_, results_file_, &write_error)) {
+      *error_ = write_error;
+      return false;
+    }
+    return true;
   }
-  Worker control(-1, engine, clock);
-  if (!control.start(error)) return 2;
-  Hooks hooks(control);
-  // The output folder is made once the test has loaded, so a test that cannot run
-  // leaves nothing behind.
-  std::error_code ec;
-  fs::create_directories(options_.output_dir, ec);
-  if (ec) {
-    *error = fmt::format("cannot create output folder {}: {}", options_.output_dir.string(), ec.message());
-    return 2;
-  }
-  {
-    std::lock_guard lock(log->mutex);
-    log->file.open(options_.output_dir / "bench.log", std::ios::app);
-  }
-  if (!log->file) {
-    *error = fmt::format("cannot write {}", (options_.output_dir / "bench.log").string());
-    return 2;
-  }
-  if (!save()) return 2;
 
-  // Stops waiting on Ctrl-C, and on a worker's fatal error (e.g. out of descriptors).
-  auto interrupted = [&] {
+  // ---- waiting -----------------------------------------------------------------------
+
+  // Ctrl-C, or a worker's fatal error (e.g. out of descriptors).
+  bool interrupted() const {
     if (g_interrupts.load() > 0) return true;
-    for (auto& w : workers) {
+    for (const auto& w : workers_) {
       if (!w->fatal_error().empty()) return true;
     }
     return false;
-  };
-  // Sleeps until `deadline_ns` in short steps, calling tick between them; false when
-  // interrupted first.
-  auto wait_until = [&](int64_t deadline_ns, const std::function<void()>& tick) {
+  }
+
+  // Sleeps until `deadline_ns` in steps of at most 100 ms, calling tick between them;
+  // false when interrupted first.
+  bool wait_until(int64_t deadline_ns, const std::function<void()>& tick) {
     while (true) {
       if (interrupted()) return false;
-      int64_t now = mono_ns();
+      const int64_t now = mono_ns();
       if (now >= deadline_ns) return true;
       std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<int64_t>(deadline_ns - now, 100'000'000)));
       if (tick) tick();
     }
-  };
-
-  std::string hook_error;
-  if (!hooks.run(script::Hook::setup_bench, 0, 0, &hook_error)) {
-    *error = hook_error;
-    r.run.status = stats::RunStatus::interrupted;
-    r.run.end_epoch_us = wall_us();
-    save();
-    return 2;
   }
 
-  uint64_t printed_ok = 0, printed_failed = 0, printed_errors = 0;
-  auto print_test_progress = [&] {
+  // ---- one cycle ---------------------------------------------------------------------
+
+  struct Cycle {
+    int index = 0;
+    int cvus = 0;
+    int64_t t0 = 0, window_start = 0, window_end = 0;  // monotonic ns
+    stats::CycleResults results;
+  };
+
+  bool run_cycle(std::size_t ci) {
+    Cycle cycle;
+    cycle.index = static_cast<int>(ci);
+    cycle.cvus = bench_.cycles[ci];
+    if (!hooks_->run(script::Hook::setup_cycle, cycle.index, cycle.cvus, &hook_error_)) {
+      *error_ = hook_error_;
+      exit_code_ = 2;
+      stopped_ = true;
+      return false;
+    }
+    if (!start_time(ci, cycle)) {
+      stopped_ = true;
+      return false;
+    }
+    out_ << fmt::format("Cycle #{} with {} virtual users\n", cycle.index, cycle.cvus) << std::flush;
+    start_users(cycle);
+    bool ok = wait_for_window(cycle) && log_window(cycle);
+    print_test_progress();
+    ok = check_fatal() && ok;
+    if (!ok) {
+      interrupt_cycle(cycle);
+    } else {
+      out_ << " done.\n* Stopping virtual users: " << std::flush;
+      for (auto& w : workers_) w->stop_vus(false);
+    }
+    drain(cycle);
+    if (!save_cycle(cycle)) return false;
+    if (stopped_) return false;
+    if (!hooks_->run(script::Hook::teardown_cycle, cycle.index, cycle.cvus, &hook_error_)) log_->write(hook_error_);
+    pause_after(ci);
+    return !stopped_;
+  }
+
+  // When the cycle starts: now, or in a distributed run at the time the master gave every
+  // node (cycle 1: --start-at; later cycles: through the gate, once every node has
+  // drained the one before). False when interrupted while waiting.
+  bool start_time(std::size_t ci, Cycle& cycle) {
+    cycle.t0 = mono_ns() + 20'000'000;
+    std::optional<int64_t> common_start_us;
+    if (ci == 0 && options_.start_at_epoch_us > 0) {
+      common_start_us = options_.start_at_epoch_us;
+    } else if (ci > 0 && options_.gate != nullptr) {
+      out_ << protocol::cycle_done_line({cycle.index - 1, r_.cycles.back().end_epoch_us}) << '\n' << std::flush;
+      common_start_us = options_.gate->wait(cycle.index, [this] { return interrupted(); });
+      if (!common_start_us) return false;
+    }
+    if (!common_start_us) return true;
+    const int64_t start_ns = clock_.mono_at_epoch_us(*common_start_us);
+    if (ci == 0 && start_ns > mono_ns()) {
+      out_ << fmt::format("Waiting {:.1f} s for the common start time\n", (start_ns - mono_ns()) / 1e9) << std::flush;
+    }
+    if (!wait_until(start_ns, nullptr)) return false;
+    cycle.t0 = std::max(start_ns, mono_ns());  // late (a slow hook): start now, the skew shows
+    return true;
+  }
+
+  // Users start startup_delay apart, spread over the workers in turn; the window opens
+  // when the last has started.
+  void start_users(Cycle& cycle) {
+    const int nworkers = static_cast<int>(workers_.size());
+    const int64_t delay_ns = static_cast<int64_t>(bench_.startup_delay_s * 1e9);
+    cycle.window_start = cycle.t0 + delay_ns * (cycle.cvus - 1);
+    cycle.window_end = cycle.window_start + static_cast<int64_t>(bench_.duration_s * 1e9);
+    std::vector<std::vector<VuStart>> starts(nworkers);
+    for (int k = 0; k < cycle.cvus; ++k) starts[k % nworkers].push_back(VuStart{k, cycle.t0 + delay_ns * k});
+    for (int w = 0; w < nworkers; ++w) {
+      workers_[w]->begin_cycle(cycle.index, cycle.cvus, std::move(starts[w]), cycle.window_start, cycle.window_end);
+    }
+    cycle.results.start_epoch_us = clock_.epoch_us(cycle.t0);
+    cycle.results.window_start_epoch_us = clock_.epoch_us(cycle.window_start);
+    cycle.results.window_end_epoch_us = clock_.epoch_us(cycle.window_end);
+  }
+
+  // Start-up: one '.' per virtual user started.
+  bool wait_for_window(const Cycle& cycle) {
+    out_ << fmt::format("* Starting {} virtual users: ", cycle.cvus) << std::flush;
+    int printed_started = 0;
+    const bool ok = wait_until(cycle.window_start, [&] {
+      int started = 0;
+      for (auto& w : workers_) started += w->started_vus();
+      if (started > printed_started) out_ << std::string(started - printed_started, '.') << std::flush;
+      printed_started = std::max(printed_started, started);
+      tick_series();
+    });
+    // Every user is due by now; the last may be a few microseconds from starting.
+    if (ok) out_ << std::string(cycle.cvus - printed_started, '.') << " done.\n";
+    return ok;
+  }
+
+  // The logging window, with the mid_cycle hook half-way.
+  bool log_window(const Cycle& cycle) {
+    out_ << fmt::format("* Logging for {:g} seconds: ", bench_.duration_s) << std::flush;
+    print_test_progress();
+    const auto tick = [this] {
+      print_test_progress();
+      tick_series();
+    };
+    const int64_t mid = cycle.window_start + (cycle.window_end - cycle.window_start) / 2;
+    bool ok = wait_until(mid, tick);
+    if (ok && !hooks_->run(script::Hook::mid_cycle, cycle.index, cycle.cvus, &hook_error_)) log_->write(hook_error_);
+    if (ok) ok = wait_until(cycle.window_end, tick);
+    return ok;
+  }
+
+  // A worker's fatal error ends the run: false then.
+  bool check_fatal() {
+    bool ok = true;
+    for (auto& w : workers_) {
+      if (std::string fatal = w->fatal_error(); !fatal.empty()) {
+        *error_ = fatal;
+        exit_code_ = 2;
+        ok = false;
+      }
+    }
+    return ok;
+  }
+
+  // Interrupted: close the window now, drop what is in flight (counted as abandoned).
+  void interrupt_cycle(Cycle& cycle) {
+    const int64_t now = mono_ns();
+    for (auto& w : workers_) w->end_window(now);
+    for (auto& w : workers_) w->stop_vus(true);
+    cycle.results.window_end_epoch_us = clock_.epoch_us(std::max(now, cycle.window_start));
+    cycle.results.status = stats::CycleStatus::incomplete;
+    stopped_ = true;
+    out_ << "\n* Interrupted: stopping.\n" << std::flush;
+  }
+
+  // Each virtual user finishes its test (sleeps included); nothing counts now. An
+  // interrupt meanwhile drops the rest.
+  void drain(Cycle& cycle) {
+    int printed_stopped = 0;
+    const auto all_stopped = [&] {
+      int stopped = 0;
+      for (auto& w : workers_) stopped += w->stopped_vus();
+      if (!stopped_ && stopped > printed_stopped) out_ << std::string(stopped - printed_stopped, '.') << std::flush;
+      printed_stopped = std::max(printed_stopped, stopped);
+      return stopped >= cycle.cvus;
+    };
+    while (!all_stopped()) {
+      if (!stopped_ && interrupted()) {
+        for (auto& w : workers_) w->stop_vus(true);
+        cycle.results.status = stats::CycleStatus::incomplete;
+        stopped_ = true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      tick_series();
+    }
+    if (!stopped_) out_ << " done.\n" << std::flush;
+  }
+
+  // The cycle's figures from every worker, into the results file.
+  bool save_cycle(Cycle& cycle) {
+    stats::CycleResults& results = cycle.results;
+    results.end_epoch_us = wall_us();
+    results.window_s = (results.window_end_epoch_us - results.window_start_epoch_us) / 1e6;
+    for (auto& w : workers_) results.merge(w->harvest_cycle());
+    for (auto& w : workers_) results.control_lag_us = std::max(results.control_lag_us, w->take_control_lag_us());
+    results.index = cycle.index;
+    results.cvus = cycle.cvus;  // each worker's part named the whole cycle's users
+    merge_series(true);
+    if (options_.progress_json) print_progress(clock_.epoch_second(mono_ns()) + 1);
+    r_.cycles.push_back(std::move(results));
+    if (!save()) {
+      exit_code_ = 2;
+      save_failed_ = true;
+      return false;
+    }
+    print_cycle_summary(r_.cycles.back());
+    return true;
+  }
+
+  void print_cycle_summary(const stats::CycleResults& done) {
+    const stats::Entry* test = done.tests.empty() ? nullptr : &*done.tests.begin();
+    const uint64_t t_ok = test ? test->stats.ok : 0, t_failed = test ? test->stats.failures : 0,
+                   t_errors = test ? test->stats.errors : 0;
+    uint64_t requests = 0;  // successful ones: a rate counts successes (docs/statistics.md)
+    for (const auto& req : done.requests) requests += req.stats.ok;
+    out_ << fmt::format("* Cycle #{} {}: {} tests ok, {} failed, {} errors; {:.1f} successful requests/s\n",
+                        done.index, done.status == stats::CycleStatus::complete ? "done" : "incomplete", t_ok,
+                        t_failed, t_errors, done.window_s > 0 ? requests / done.window_s : 0.0)
+         << std::flush;
+    if (t_failed + t_errors > 0 && exit_code_ == 0) exit_code_ = 1;
+  }
+
+  // cycle_time between cycles; a distributed run's common start includes it.
+  void pause_after(std::size_t ci) {
+    if (ci + 1 < bench_.cycles.size() && bench_.cycle_time_s > 0 && options_.gate == nullptr) {
+      if (!wait_until(mono_ns() + static_cast<int64_t>(bench_.cycle_time_s * 1e9), nullptr)) stopped_ = true;
+    }
+  }
+
+  // ---- the end -----------------------------------------------------------------------
+
+  int finish() {
+    if (save_failed_) return 2;
+    if (!stopped_ && !hooks_->run(script::Hook::teardown_bench, 0, 0, &hook_error_)) log_->write(hook_error_);
+    r_.run.status = stopped_ ? stats::RunStatus::interrupted : stats::RunStatus::complete;
+    r_.run.end_epoch_us = wall_us();
+    if (!save()) return 2;
+    for (auto& w : workers_) w->join();
+    control_->join();
+    if (exit_code_ == 2) return 2;
+    if (stopped_) return 130;
+    return exit_code_;
+  }
+
+  // ---- progress ----------------------------------------------------------------------
+
+  // One character per test, as FunkLoad printed; past 40 tests in a tick, one character
+  // for the whole tick, the worst verdict in it.
+  void print_test_progress() {
     uint64_t ok = 0, failed = 0, errors = 0;
-    for (auto& w : workers) {
+    for (auto& w : workers_) {
       ok += w->progress().tests_ok.load(std::memory_order_relaxed);
       failed += w->progress().tests_failed.load(std::memory_order_relaxed);
       errors += w->progress().tests_errors.load(std::memory_order_relaxed);
     }
-    uint64_t d_ok = ok - printed_ok, d_failed = failed - printed_failed, d_errors = errors - printed_errors;
-    printed_ok = ok;
-    printed_failed = failed;
-    printed_errors = errors;
-    // One character per test, as FunkLoad printed; past 40 tests in a tick, one
-    // character for the whole tick, the worst verdict in it.
+    const uint64_t d_ok = ok - printed_ok_, d_failed = failed - printed_failed_, d_errors = errors - printed_errors_;
+    printed_ok_ = ok;
+    printed_failed_ = failed;
+    printed_errors_ = errors;
     if (d_ok + d_failed + d_errors <= 40) {
       out_ << std::string(d_ok, '.') << std::string(d_failed, 'F') << std::string(d_errors, 'E');
     } else {
       out_ << (d_errors ? 'E' : d_failed ? 'F' : '.');
     }
     out_ << std::flush;
-  };
-
-  auto merge_series = [&](bool include_current) {
-    for (auto& w : workers) stats::merge_series(r.series, w->harvest_series(include_current));
-  };
-
-  // bench-node's live feed for the master: one line per finished second,
-  // "@progress {json}" with that second's series point (counts and latency buckets).
-  int64_t last_printed_second = 0;
-  auto print_progress = [&](int64_t before_second) {
-    for (const auto& point : r.series) {
-      if (point.t <= last_printed_second || point.t >= before_second) continue;
-      out_ << protocol::progress_line(point) << '\n';
-      last_printed_second = point.t;
-    }
-    out_ << std::flush;
-  };
-
-  int exit_code = 0;
-  bool was_interrupted = false;
-  const int nworkers = static_cast<int>(workers.size());
-  for (size_t ci = 0; ci < bench.cycles.size() && !was_interrupted; ++ci) {
-    const int cycle = static_cast<int>(ci);
-    const int cvus = bench.cycles[ci];
-    if (!hooks.run(script::Hook::setup_cycle, cycle, cvus, &hook_error)) {
-      *error = hook_error;
-      exit_code = 2;
-      was_interrupted = true;
-      break;
-    }
-    // When the cycle starts: now, or in a distributed run at the time the master gave
-    // every node (cycle 1: --start-at; later cycles: through the gate, once every node
-    // has drained the one before).
-    int64_t t0 = mono_ns() + 20'000'000;
-    std::optional<int64_t> common_start_us;
-    if (ci == 0 && options_.start_at_epoch_us > 0) {
-      common_start_us = options_.start_at_epoch_us;
-    } else if (ci > 0 && options_.gate != nullptr) {
-      out_ << protocol::cycle_done_line({cycle - 1, r.cycles.back().end_epoch_us}) << '\n' << std::flush;
-      common_start_us = options_.gate->wait(cycle, interrupted);
-      if (!common_start_us) {
-        was_interrupted = true;
-        break;
-      }
-    }
-    if (common_start_us) {
-      const int64_t start_ns = clock.mono_at_epoch_us(*common_start_us);
-      if (ci == 0 && start_ns > mono_ns()) {
-        out_ << fmt::format("Waiting {:.1f} s for the common start time\n", (start_ns - mono_ns()) / 1e9) << std::flush;
-      }
-      if (!wait_until(start_ns, nullptr)) {
-        was_interrupted = true;
-        break;
-      }
-      t0 = std::max(start_ns, mono_ns());  // late (a slow hook): start now, the skew shows
-    }
-    out_ << fmt::format("Cycle #{} with {} virtual users\n", cycle, cvus) << std::flush;
-
-    const int64_t delay_ns = static_cast<int64_t>(bench.startup_delay_s * 1e9);
-    const int64_t window_start = t0 + delay_ns * (cvus - 1);
-    const int64_t window_end = window_start + static_cast<int64_t>(bench.duration_s * 1e9);
-    std::vector<std::vector<VuStart>> starts(nworkers);
-    for (int k = 0; k < cvus; ++k) starts[k % nworkers].push_back(VuStart{k, t0 + delay_ns * k});
-    for (int w = 0; w < nworkers; ++w) {
-      workers[w]->begin_cycle(cycle, cvus, std::move(starts[w]), window_start, window_end);
-    }
-    stats::CycleResults cycle_results;
-    cycle_results.start_epoch_us = clock.epoch_us(t0);
-    cycle_results.window_start_epoch_us = clock.epoch_us(window_start);
-    cycle_results.window_end_epoch_us = clock.epoch_us(window_end);
-
-    // Start-up: one '.' per virtual user started.
-    out_ << fmt::format("* Starting {} virtual users: ", cvus) << std::flush;
-    int printed_started = 0;
-    auto print_started = [&] {
-      int started = 0;
-      for (auto& w : workers) started += w->started_vus();
-      if (started > printed_started) out_ << std::string(started - printed_started, '.') << std::flush;
-      printed_started = std::max(printed_started, started);
-    };
-    int64_t last_series_ns = mono_ns();
-    auto tick_series = [&] {
-      if (!options_.progress_json || mono_ns() - last_series_ns < 1'000'000'000) return;
-      last_series_ns = mono_ns();
-      merge_series(false);
-      print_progress(clock.epoch_second(mono_ns()));
-    };
-    bool ok = wait_until(window_start, [&] {
-      print_started();
-      tick_series();
-    });
-    if (ok) {
-      // Every user is due by now; the last may be a few microseconds from starting.
-      out_ << std::string(cvus - printed_started, '.') << " done.\n";
-      out_ << fmt::format("* Logging for {:g} seconds: ", bench.duration_s) << std::flush;
-      print_test_progress();
-      const int64_t mid = window_start + (window_end - window_start) / 2;
-      ok = wait_until(mid, [&] {
-        print_test_progress();
-        tick_series();
-      });
-      if (ok && !hooks.run(script::Hook::mid_cycle, cycle, cvus, &hook_error)) log->write(hook_error);
-      if (ok) ok = wait_until(window_end, [&] {
-        print_test_progress();
-        tick_series();
-      });
-      print_test_progress();
-    }
-    for (auto& w : workers) {
-      if (std::string fatal = w->fatal_error(); !fatal.empty()) {
-        *error = fatal;
-        exit_code = 2;
-        ok = false;
-      }
-    }
-    if (!ok) {
-      // Interrupted: close the window now, drop what is in flight.
-      const int64_t now = mono_ns();
-      for (auto& w : workers) w->end_window(now);
-      for (auto& w : workers) w->stop_vus(true);
-      cycle_results.window_end_epoch_us = clock.epoch_us(std::max(now, window_start));
-      cycle_results.status = stats::CycleStatus::incomplete;
-      was_interrupted = true;
-      out_ << "\n* Interrupted: stopping.\n" << std::flush;
-    } else {
-      out_ << " done.\n* Stopping virtual users: " << std::flush;
-      for (auto& w : workers) w->stop_vus(false);
-    }
-    // Drain: each virtual user finishes its test (sleeps included); nothing counts now.
-    int printed_stopped = 0;
-    auto all_stopped = [&] {
-      int stopped = 0, total = 0;
-      for (auto& w : workers) {
-        stopped += w->stopped_vus();
-      }
-      total = cvus;
-      if (!was_interrupted && stopped > printed_stopped) out_ << std::string(stopped - printed_stopped, '.') << std::flush;
-      printed_stopped = std::max(printed_stopped, stopped);
-      return stopped >= total;
-    };
-    while (!all_stopped()) {
-      if (!was_interrupted && interrupted()) {
-        for (auto& w : workers) w->stop_vus(true);
-        cycle_results.status = stats::CycleStatus::incomplete;
-        was_interrupted = true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      tick_series();
-    }
-    if (!was_interrupted) out_ << " done.\n" << std::flush;
-    cycle_results.end_epoch_us = wall_us();
-    cycle_results.window_s =
-        (cycle_results.window_end_epoch_us - cycle_results.window_start_epoch_us) / 1e6;
-    for (auto& w : workers) cycle_results.merge(w->harvest_cycle());
-    for (auto& w : workers) cycle_results.control_lag_us = std::max(cycle_results.control_lag_us, w->take_control_lag_us());
-    cycle_results.index = cycle;
-    cycle_results.cvus = cvus;  // each worker's part named the whole cycle's users
-    merge_series(true);
-    if (options_.progress_json) print_progress(clock.epoch_second(mono_ns()) + 1);
-    r.cycles.push_back(std::move(cycle_results));
-    const stats::CycleResults& done = r.cycles.back();
-    if (!save()) return 2;
-
-    const stats::Entry* test = done.tests.empty() ? nullptr : &*done.tests.begin();
-    uint64_t t_ok = test ? test->stats.ok : 0, t_failed = test ? test->stats.failures : 0,
-             t_errors = test ? test->stats.errors : 0;
-    uint64_t requests = 0;  // successful ones: a rate counts successes (docs/statistics.md)
-    for (const auto& req : done.requests) requests += req.stats.ok;
-    out_ << fmt::format("* Cycle #{} {}: {} tests ok, {} failed, {} errors; {:.1f} successful requests/s\n", cycle,
-                        done.status == stats::CycleStatus::complete ? "done" : "incomplete", t_ok, t_failed, t_errors,
-                        done.window_s > 0 ? requests / done.window_s : 0.0)
-         << std::flush;
-    if (t_failed + t_errors > 0 && exit_code == 0) exit_code = 1;
-    if (was_interrupted) break;
-
-    if (!hooks.run(script::Hook::teardown_cycle, cycle, cvus, &hook_error)) log->write(hook_error);
-    if (ci + 1 < bench.cycles.size() && bench.cycle_time_s > 0 && options_.gate == nullptr) {
-      if (!wait_until(mono_ns() + static_cast<int64_t>(bench.cycle_time_s * 1e9), nullptr)) was_interrupted = true;
-    }
   }
 
-  if (!was_interrupted && !hooks.run(script::Hook::teardown_bench, 0, 0, &hook_error)) log->write(hook_error);
-  r.run.status = was_interrupted ? stats::RunStatus::interrupted : stats::RunStatus::complete;
-  r.run.end_epoch_us = wall_us();
-  if (!save()) return 2;
-  for (auto& w : workers) w->join();
-  control.join();
-  if (exit_code == 2) return 2;
-  if (was_interrupted) return 130;
-  return exit_code;
+  void merge_series(bool include_current) {
+    for (auto& w : workers_) stats::merge_series(r_.series, w->harvest_series(include_current));
+  }
+
+  // bench-node's live feed for the master: one @progress line per finished second.
+  void print_progress(int64_t before_second) {
+    for (const auto& point : r_.series) {
+      if (point.t <= last_printed_second_ || point.t >= before_second) continue;
+      out_ << protocol::progress_line(point) << '\n';
+      last_printed_second_ = point.t;
+    }
+    out_ << std::flush;
+  }
+
+  void tick_series() {
+    if (!options_.progress_json || mono_ns() - last_series_ns_ < 1'000'000'000) return;
+    last_series_ns_ = mono_ns();
+    merge_series(false);
+    print_progress(clock_.epoch_second(mono_ns()));
+  }
+
+  BenchOptions& options_;
+  const conf::BenchSettings& bench_;
+  std::ostream& out_;
+  stats::Results& r_;
+  std::filesystem::path results_file_;
+  std::string* error_;
+  std::shared_ptr<LogFile> log_ = std::make_shared<LogFile>();
+  ClockBase clock_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<Worker> control_;
+  std::unique_ptr<Hooks> hooks_;
+  std::string hook_error_;
+  int exit_code_ = 0;
+  bool stopped_ = false;      // interrupted (or a fatal error): no further cycle
+  bool save_failed_ = false;  // the results file could not be written
+  uint64_t printed_ok_ = 0, printed_failed_ = 0, printed_errors_ = 0;
+  int64_t last_printed_second_ = 0;
+  int64_t last_series_ns_ = mono_ns();
+};
+
+}  // namespace
+
+int BenchRunner::run(std::string* error) {
+  BenchRun run(options_, out_, results_, results_path(), error);
+  return run.run();
 }
 
 }  // namespace bm::engine

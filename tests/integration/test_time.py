@@ -96,9 +96,12 @@ duration = 3
         self.assertIn(proc.returncode, (0, 1), proc.stderr)  # nginx may reset a connection under this load
         cycle = read_json(os.path.join(out, "results.json"))["cycles"][0]
         # Posted control work (the stop at the window's end) waited behind the sockets'
-        # events for 0.4 to 20 s before. The design bound is 50 ms (docs/engine.md); the
-        # test allows for a loaded machine descheduling the worker.
-        self.assertLess(cycle["control_lag_us"], 250_000, cycle["control_lag_us"])
+        # events for 0.4 to 20 s before. The design bound is 50 ms and a quiet machine
+        # shows about 1 ms (docs/engine.md); this wall-clock figure also counts the time
+        # a loaded machine leaves the worker descheduled, so the test allows 1 s. The
+        # unit test ReadyPollerFairness checks the mechanism exactly, and the drain
+        # count below checks its effect.
+        self.assertLess(cycle["control_lag_us"], 1_000_000, cycle["control_lag_us"])
         # Once the stop has run, each user finishes at most the test it is in: what
         # completes in the drain is one test per user and what the lag let through
         # (852,184 such tests in one 5 s run before).
