@@ -1,0 +1,117 @@
+// bench-master's side of the node protocol while nodes run: their output lines, and the
+// cycle barrier that starts every cycle after the first on every node at once
+// (docs/distributed.md#cycles-in-step).
+#include <variant>
+
+#include <boost/asio/write.hpp>
+
+#include "master/master_run.hpp"
+
+namespace bm::master::run_detail {
+
+void MasterRun::on_output_line(Node& node, std::string_view line) {
+  const protocol::Message message = protocol::parse_line(line);
+  if (const auto* point = std::get_if<stats::SeriesPoint>(&message)) {
+    stats::SeriesPoint shifted = *point;
+    shifted.t -= stats::offset_seconds(node.host->clock_offset_us);
+    live_->add(shifted);
+  } else if (const auto* hello = std::get_if<protocol::NodeHello>(&message)) {
+    node.node_pid = hello->pid;
+  } else if (const auto* done = std::get_if<protocol::CycleDone>(&message)) {
+    on_cycle_done(node, *done);
+  } else if (const auto* exit = std::get_if<protocol::ExitCode>(&message)) {
+    node.reported_exit = exit->code;
+  }
+}
+
+// How far ahead of now a start time is sent: the slowest round trip twice over, and
+// 100 ms for the node to wake and start its users.
+int64_t MasterRun::go_margin_us() const {
+  int64_t slowest_rtt = 0;
+  for (const auto& [name, host] : hosts_) slowest_rtt = std::max(slowest_rtt, host.clock_rtt_us);
+  return 100'000 + 2 * slowest_rtt;
+}
+
+void MasterRun::on_cycle_done(Node& node, const protocol::CycleDone& done) {
+  if (done.cycle + 1 <= node.cycles_done) return;
+  node.cycles_done = done.cycle + 1;
+  node.last_drain_end_us = done.end_epoch_us - node.host->clock_offset_us;
+  const int next = done.cycle + 1;
+  if (next <= released_cycle_ && node.released_to < next) {
+    // Late: the others started without it. It starts at once (or at their start time
+    // if that is still ahead); its window is out of step and the report says so.
+    const int64_t start = std::max(wall_now_us() + go_margin_us(), cycle_starts_us_[next]);
+    send_go(node, next, start);
+    return;
+  }
+  check_barrier();
+}
+
+void MasterRun::check_barrier() {
+  if (!running_phase_ || stopping_) return;
+  const int next = released_cycle_ + 1;
+  if (next >= options_.cycle_count) return;
+  std::vector<Node*> ready;
+  bool someone_draining = false;
+  int64_t last_drain_end = 0;
+  for (auto& node : nodes_) {
+    if (node.phase != NodePhase::running) continue;
+    if (node.cycles_done >= next) {
+      ready.push_back(&node);
+      last_drain_end = std::max(last_drain_end, node.last_drain_end_us);
+    } else {
+      someone_draining = true;
+    }
+  }
+  if (ready.empty()) return;
+  if (someone_draining) {
+    if (barrier_timer_cycle_ != next) {
+      barrier_timer_cycle_ = next;
+      asio::co_spawn(io_, barrier_timeout(next), rethrow);
+    }
+    return;
+  }
+  // Every running node is ready: cycle_time after the last drain, as one node would.
+  barrier_timer_.cancel();
+  const int64_t start = std::max(wall_now_us() + go_margin_us(),
+                                 last_drain_end + static_cast<int64_t>(options_.cycle_time_s * 1e6));
+  released_cycle_ = next;
+  cycle_starts_us_[next] = start;
+  for (Node* node : ready) send_go(*node, next, start);
+}
+
+asio::awaitable<void> MasterRun::barrier_timeout(int cycle) {
+  barrier_timer_.expires_after(std::chrono::microseconds(static_cast<int64_t>(options_.barrier_timeout_s * 1e6)));
+  boost::system::error_code ec;
+  co_await barrier_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
+  if (ec || released_cycle_ >= cycle || !running_phase_ || stopping_) co_return;
+  std::vector<Node*> ready;
+  int64_t last_drain_end = 0;
+  for (auto& node : nodes_) {
+    if (node.phase != NodePhase::running) continue;
+    if (node.cycles_done >= cycle) {
+      ready.push_back(&node);
+      last_drain_end = std::max(last_drain_end, node.last_drain_end_us);
+    } else {
+      say(fmt::format("{}: still in cycle {} after the others had drained for {:g} s; cycle {} starts without it",
+                      node.name(), cycle, options_.barrier_timeout_s, cycle + 1));
+    }
+  }
+  const int64_t start = std::max(wall_now_us() + go_margin_us(),
+                                 last_drain_end + static_cast<int64_t>(options_.cycle_time_s * 1e6));
+  released_cycle_ = cycle;
+  cycle_starts_us_[cycle] = start;
+  for (Node* node : ready) send_go(*node, cycle, start);
+  check_barrier();  // some may be ready for the cycle after already
+}
+
+void MasterRun::send_go(Node& node, int cycle, int64_t start_master_us) {
+  node.released_to = cycle;
+  auto line = std::make_shared<std::string>(
+      protocol::go_line({cycle, start_master_us + node.host->clock_offset_us}) + "\n");
+  if (!node.child || !node.child->in || !node.child->in->is_open()) return;
+  asio::async_write(*node.child->in, asio::buffer(*line),
+                    [line](const boost::system::error_code&, std::size_t) {});  // a node gone is seen by supervise
+}
+
+}  // namespace bm::master::run_detail

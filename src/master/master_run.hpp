@@ -1,0 +1,260 @@
+#pragma once
+// Internal to bench-master (src/master/master*.cpp): one run's state and steps. The
+// orchestration is in master.cpp, the cycle barrier in master_barrier.cpp, collecting,
+// merging and the exit code in master_finish.cpp.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "master/live_status.hpp"
+#include "master/master.hpp"
+#include "master/workspace.hpp"
+#include "protocol/node_protocol.hpp"
+#include "stats/results.hpp"
+
+namespace bm::master::run_detail {
+
+namespace fs = std::filesystem;
+using asio::use_awaitable;
+using namespace std::chrono_literals;
+
+inline int64_t wall_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+inline std::string host_name() {
+  char buffer[256] = {};
+  ::gethostname(buffer, sizeof buffer - 1);
+  return buffer;
+}
+
+// The private folders (tailored confs, ControlMaster sockets) of masters that died
+// without cleaning up: their master.pid names a process that is gone. A folder being
+// made right now (no pid file yet) is left alone.
+inline void remove_abandoned_private_dirs() {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(fs::temp_directory_path(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("bench-master-", 0) != 0 || name.size() != 19 || !entry.is_directory(ec)) continue;
+    struct stat info {};
+    if (::stat(entry.path().c_str(), &info) != 0 || info.st_uid != ::getuid()) continue;
+    std::ifstream owner(entry.path() / "master.pid");
+    long long pid = 0;
+    if (!(owner >> pid) || pid <= 0) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    fs::remove_all(entry.path(), ec);
+  }
+}
+
+inline void rethrow(std::exception_ptr error) {
+  if (error) std::rethrow_exception(error);
+}
+
+// Counts running coroutines; wait() returns when the count is back to zero.
+class WaitGroup {
+ public:
+  explicit WaitGroup(asio::io_context& io) : timer_(io, asio::steady_timer::time_point::max()) {}
+  void add() { ++count_; }
+  void done() {
+    if (--count_ == 0) timer_.cancel();
+  }
+  asio::awaitable<void> wait() {
+    while (count_ > 0) {
+      boost::system::error_code ec;
+      timer_.expires_at(asio::steady_timer::time_point::max());
+      co_await timer_.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+  }
+
+ private:
+  int count_ = 0;
+  asio::steady_timer timer_;
+};
+
+// Runs step(item) for every item, at most `limit` at once.
+template <class T, class Step>
+asio::awaitable<void> for_each_bounded(asio::io_context& io, std::vector<T*> items, int limit, Step step) {
+  std::size_t next = 0;
+  WaitGroup group(io);
+  const int lanes = std::max(1, std::min<int>(limit, static_cast<int>(items.size())));
+  for (int lane = 0; lane < lanes; ++lane) {
+    group.add();
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          while (next < items.size()) co_await step(*items[next++]);
+          group.done();
+        },
+        rethrow);
+  }
+  co_await group.wait();
+}
+
+// A node's out/ or err/ file: bytes are appended as they arrive. After a write error
+// (a full disk) the master warns once and keeps draining the node's pipe.
+class OutputFile {
+ public:
+  OutputFile(fs::path path, std::ostream& warnings) : path_(std::move(path)), warnings_(warnings) {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd_ < 0) fail(errno);
+  }
+  ~OutputFile() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  void write(std::string_view bytes) {
+    while (fd_ >= 0 && !bytes.empty()) {
+      ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        fail(n < 0 ? errno : ENOSPC);
+        return;
+      }
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+  bool failed() const { return failed_; }
+
+ private:
+  void fail(int error) {
+    failed_ = true;
+    warnings_ << fmt::format("warning: cannot write {}: {} (that output is dropped; the run goes on)\n",
+                             path_.string(), std::strerror(error))
+              << std::flush;
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+  fs::path path_;
+  std::ostream& warnings_;
+  int fd_ = -1;
+  bool failed_ = false;
+};
+
+struct Host {
+  NodeAddress address;
+  std::unique_ptr<Transport> transport;
+  std::string error;    // why this host's nodes cannot run
+  std::string program;  // the node program there
+  int64_t clock_offset_us = 0;
+  int64_t clock_rtt_us = -1;
+};
+
+enum class NodePhase { pending, ready, running, finished, failed };
+
+struct Node {
+  int num = 0;
+  NodeEntry entry;
+  Host* host = nullptr;
+  NodePhase phase = NodePhase::pending;
+  std::string message;  // why it failed, or how it ended
+  std::string folder;   // on the node
+  int64_t setup_us = 0;
+  std::optional<Child> child;
+  long long node_pid = 0;  // as the node printed it
+  bool started = false;
+  int wait_status = 0;
+  std::unique_ptr<OutputFile> out, err;
+  std::string pending_line;
+  std::string error_tail;  // the end of its stderr, for messages
+  std::optional<stats::Results> results;
+  std::string collect_error;
+  int cycles_done = 0;               // cycles it has drained (@cycle-done)
+  int64_t last_drain_end_us = 0;     // when the last of them ended, master clock
+  int released_to = 0;               // the highest cycle it was told to start (cycle 0: --start-at)
+  std::optional<int> reported_exit;  // @exit from the remote shell: how the node itself ended
+
+  std::string name() const { return fmt::format("node {} ({})", num, entry.address.display()); }
+};
+
+struct ClockSample {
+  int64_t offset_us = 0;
+  int64_t rtt_us = -1;
+};
+
+class MasterRun {
+ public:
+  MasterRun(const MasterOptions& options, std::ostream& out, std::ostream& err)
+      : options_(options), out_(out), err_(err), reaper_(io_), signals_(io_, SIGINT, SIGTERM) {}
+
+  int run();
+
+ private:
+  asio::awaitable<void> main();
+  asio::awaitable<void> prepare_host(Host& host);
+  asio::awaitable<StepResult> measure_clock(Host& host);
+  asio::awaitable<void> prepare_node(Node& node);
+  void start_node(Node& node);
+  asio::awaitable<void> supervise(Node& node, WaitGroup& group);
+  asio::awaitable<void> pump(Node& node, asio::posix::stream_descriptor& pipe, bool is_stdout);
+  void on_output_line(Node& node, std::string_view line);
+  asio::awaitable<void> show_status();
+  asio::awaitable<void> stop_nodes(bool kill_now);
+  asio::awaitable<void> collect(Node& node);
+  void wait_for_signals();
+  int finish();
+  void remove_empty_layout();
+
+  void say(const std::string& line);
+  void fail_node(Node& node, std::string message);
+  // The cycle barrier: the next cycle starts on every node at once, when each running
+  // node has drained the one before, or when the barrier timeout passes.
+  void on_cycle_done(Node& node, const protocol::CycleDone& done);
+  void check_barrier();
+  asio::awaitable<void> barrier_timeout(int cycle);
+  void send_go(Node& node, int cycle, int64_t start_master_us);
+  int64_t go_margin_us() const;
+  NodeCounts counts() const;
+  std::vector<Node*> nodes_in(NodePhase phase);
+
+  const MasterOptions& options_;
+  std::ostream& out_;
+  std::ostream& err_;
+  asio::io_context io_;
+  ChildReaper reaper_;
+  asio::signal_set signals_;
+  asio::steady_timer grace_{io_};  // how long stopping nodes may take
+  asio::steady_timer tick_{io_};   // the live status line's refresh
+  std::map<std::string, Host> hosts_;
+  std::vector<Node> nodes_;
+  std::optional<TestBundle> bundle_;
+  MasterLayout layout_;
+  fs::path private_dir_;  // ControlMaster sockets and tailored confs
+  int64_t planned_start_us_ = 0;
+  int released_cycle_ = 0;                 // the highest cycle the barrier has released
+  std::map<int, int64_t> cycle_starts_us_;  // the start time it gave each, master clock
+  asio::steady_timer barrier_timer_{io_};
+  int barrier_timer_cycle_ = -1;           // the cycle whose timer runs
+  std::optional<LiveStatus> live_;
+  int interrupts_ = 0;
+  bool running_phase_ = false;
+  bool stopping_ = false;
+  bool require_all_tripped_ = false;
+  bool status_shown_ = false;
+  bool tty_ = ::isatty(STDOUT_FILENO) == 1;
+  int exit_code_ = kExitOk;
+};
+
+
+}  // namespace bm::master::run_detail
