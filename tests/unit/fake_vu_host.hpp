@@ -13,6 +13,7 @@
 #include <deque>
 #include <functional>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,6 +21,18 @@
 
 #include "script/script_state.hpp"
 #include "script/vu_state.hpp"
+
+namespace bm::script {
+
+// Readable GoogleTest output for the enums the tests compare (found by ADL).
+inline void PrintTo(Verdict verdict, std::ostream* os) {
+  *os << (verdict == Verdict::ok ? "ok" : verdict == Verdict::failure ? "failure" : "error");
+}
+inline void PrintTo(RunResult::State state, std::ostream* os) {
+  *os << (state == RunResult::State::waiting ? "waiting" : state == RunResult::State::finished ? "finished" : "failed");
+}
+
+}  // namespace bm::script
 
 namespace bm::script::testing {
 

@@ -924,7 +924,7 @@ class ScriptBreak : public ScriptApi {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
       if (!done.load()) {
-        std::fprintf(stderr, "ScriptBreak: the run was not broken within 10 s\n");
+        std::fprintf(stderr, "ScriptBreak: the run to break with '%s' was not broken within 10 s\n", reason.c_str());
         std::fflush(stderr);
         std::_Exit(1);
       }
