@@ -160,7 +160,14 @@ int l_conf_get_number(lua_State* L) {
 
 int l_conf_get_list(lua_State* L) {
   // conf_get_list(section, key, default, separator=":")
-  const char* sep = luaL_optstring(L, 4, ":");
+  // A copy: the separator's string leaves the stack below and may be collected. (A
+  // buffer, not std::string: a Lua error below skips destructors.)
+  size_t sep_len = 0;
+  const char* given = luaL_optlstring(L, 4, ":", &sep_len);
+  char sep_copy[64];
+  if (sep_len >= sizeof sep_copy) return luaL_error(L, "conf_get_list: separator longer than 63 bytes");
+  std::memcpy(sep_copy, given, sep_len);
+  const std::string_view sep(sep_copy, sep_len);
   if (lua_gettop(L) > 3) lua_settop(L, 3);
   bool from_conf = push_conf_value(L, "conf_get_list");
   if (!from_conf) return 1;  // the default as given (a table, or nil)
@@ -475,7 +482,8 @@ int request_continue(lua_State* L, int status, lua_KContext ctx) {
 // and its continuation; one per Lua state is enough, since begin_page copies what the
 // engine keeps and a coroutine has at most one page in flight.
 int do_request(lua_State* L, std::string_view method, int url_index, const char* name) {
-  VuHost* host = require_host(L, name);
+  VuHost* host = host_of(L);
+  if (host == nullptr) luaL_error(L, "vu:%s can only be called by a virtual user (inside a test or hook)", name);
   static thread_local PageRequest req;
   req.clear();
   req.method = method;

@@ -382,8 +382,7 @@ TEST_F(ScriptApi, AMethodCalledOutsideAVirtualUserIsAnError) {
   // used from the top level of another chunk.
   lua_State* L = state_.lua();
   ASSERT_NE(luaL_dostring(L, "saved:get('http://h/')"), LUA_OK);
-  // (It reads "get can ...": do_request names the method without its "vu:".)
-  EXPECT_THAT(lua_tostring(L, -1), HasSubstr("get can only be called by a virtual user (inside a test or hook)"));
+  EXPECT_THAT(lua_tostring(L, -1), HasSubstr("vu:get can only be called by a virtual user (inside a test or hook)"));
   lua_pop(L, 1);
   EXPECT_THAT(host_.pages, IsEmpty());
 }
