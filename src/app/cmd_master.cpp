@@ -174,9 +174,7 @@ int cmd_master(const Args& args, const std::string& prog) {
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
   if (options.label.empty()) options.label = test->engine.identity.test_name + "-" + master::compact_timestamp(now_us);
-  if (std::string problem = master::label_problem(options.label); !problem.empty()) {
-    return fail(prog, fmt::format("-n/--label '{}': {}", options.label, problem));
-  }
+  if (std::string problem = label_error("-n/--label", options.label); !problem.empty()) return fail(prog, problem);
   if (options.node_dir.empty() || options.node_dir.find('\0') != std::string::npos) {
     return fail(prog, "-x/--node-working-directory: give a folder");
   }
