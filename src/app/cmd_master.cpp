@@ -70,8 +70,11 @@ int cmd_master(const Args& args, const std::string& prog) {
   int num_nodes = 0;
 
   app.add_option("operands", operands, "[NODES_FILE] test_Name.lua")->expected(1, 2)->required();
+  // Repeatable options take one value each time, so the test may follow them:
+  // `bench-master --nodes web1*2 test_Shop.lua` as well as `bench-master test_Shop.lua --nodes web1*2`.
   app.add_option("--nodes", node_lists,
-                 "nodes, comma-separated: local, host, user@host:port, host*K (K processes on host)");
+                 "nodes, comma-separated: local, host, user@host:port, host*K (K processes on host); repeatable")
+      ->allow_extra_args(false);
   app.add_option("--num-nodes", num_nodes, "use only the first N nodes")->check(CLI::PositiveNumber);
 
   auto* b = "Bench options (passed to every node; those not given come from the conf)";
@@ -126,7 +129,9 @@ int cmd_master(const Args& args, const std::string& prog) {
   app.add_option("-F,--ssh-config", options.ssh.config_file, "ssh configuration file (ssh -F)")->group(s);
   app.add_option("--known-hosts", options.ssh.known_hosts_file, "known_hosts file to check host keys against")
       ->group(s);
-  app.add_option("-o,--ssh-option", options.ssh.extra_options, "extra ssh option, e.g. -o Ciphers=aes128-ctr")
+  app.add_option("-o,--ssh-option", options.ssh.extra_options,
+                 "extra ssh option, e.g. -o Ciphers=aes128-ctr; repeatable")
+      ->allow_extra_args(false)
       ->group(s);
   app.add_flag("--accept-new-host-keys", options.ssh.accept_new_host_keys,
                "trust and record unknown host keys (StrictHostKeyChecking=accept-new); changed keys are still refused")

@@ -1,10 +1,11 @@
 """The command line as FunkLoad and Bench Master users type it, and what they expect of
 it: one class per behaviour."""
 
+import glob
 import os
 import unittest
 
-from harness import DemoServer, TestCase, run
+from harness import DemoServer, TestCase, read_json, run
 
 CONF = """[main]
 title = T
@@ -44,6 +45,39 @@ class Labels(TestCase):
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         self.assertEqual(len(os.listdir(os.path.join(work, "results"))), 1)
         self.assertTrue(os.listdir(os.path.join(work, "results"))[0].endswith("-it's a b"))
+
+
+class MasterArguments(TestCase):
+    """bench-master takes its options before or after the test (and the nodes file)."""
+
+    def setUp(self):
+        super().setUp()
+        self.demo = self.start(DemoServer())
+        self.test = self.make_test("T", 'function test_T(vu) vu:get(conf_get("main", "url") .. "/") end\n',
+                                   CONF.format(url=self.demo.url))
+        self.nodes_file = self.write("nodes.txt", "local\n")
+
+    def master(self, label, *args):
+        w, x = os.path.join(self.out, "w"), os.path.join(self.out, "x")
+        proc = run(["master", *args, "-n", label, "-w", w, "-x", x, "-c", "1", "-D", "1"], timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        runs = glob.glob(os.path.join(w, label, "reports", "T-*", "results.json"))
+        self.assertEqual(len(runs), 1, runs)
+        return read_json(runs[0])
+
+    def test_nodes_before_or_after_the_test(self):
+        before = self.master("before", "--nodes", "local*2", self.test)
+        after = self.master("after", self.test, "--nodes", "local*2")
+        for merged in (before, after):
+            self.assertEqual([n["status"] for n in merged["nodes"]], ["complete", "complete"])
+            self.assertGreater(merged["cycles"][0]["pages"][0]["ok"], 0)
+
+    def test_nodes_file_with_nodes_and_ssh_options_first(self):
+        # -o and --nodes are repeatable: each takes one value, the operands stay operands.
+        merged = self.master("file", "-o", "ConnectTimeout=5", "--nodes", "local", "--nodes", "local",
+                             self.nodes_file, self.test)
+        self.assertEqual([n["node_num"] for n in merged["nodes"]], [0, 1, 2])
+        self.assertEqual([n["status"] for n in merged["nodes"]], ["complete"] * 3)
 
 
 if __name__ == "__main__":
