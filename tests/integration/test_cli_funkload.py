@@ -80,5 +80,21 @@ class MasterArguments(TestCase):
         self.assertEqual([n["status"] for n in merged["nodes"]], ["complete"] * 3)
 
 
+class ConfSections(TestCase):
+    def test_misspelt_section_warns_and_free_sections_do_not(self):
+        demo = self.start(DemoServer())
+        test = self.make_test("T", """
+function test_T(vu)
+  vu:get(conf_get("main", "url") .. conf_get("shop", "path"))
+end
+""", CONF.format(url=demo.url) + "[bnech]\nduration = 5\n[shop]\npath = /\n[test_T]\ndescription = d\n")
+        proc = run(["test", test], timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        warnings = [l for l in proc.stderr.splitlines() if "warning:" in l]
+        self.assertEqual(len(warnings), 1, proc.stderr)
+        self.assertIn("T.conf:10: unknown section [bnech]", warnings[0])
+        self.assertIn("did you mean [bench]?", warnings[0])
+
+
 if __name__ == "__main__":
     unittest.main()
