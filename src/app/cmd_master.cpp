@@ -165,6 +165,7 @@ int cmd_master(const Args& args, const std::string& prog) {
   }
 
   // The test must load here as it will on the nodes: bad options fail before any copy.
+  bench.load_as_node_0 = true;
   auto test = load_test(bench, conf::Mode::bench, &error);
   if (!test) return fail(prog, error);
   for (const auto& w : test->warnings) std::cerr << prog << ": warning: " << w << '\n';

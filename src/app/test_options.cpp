@@ -9,6 +9,7 @@
 
 #include "conf/values.hpp"
 #include "engine/worker.hpp"
+#include "script/script_state.hpp"
 
 namespace bm::app {
 
@@ -54,6 +55,34 @@ bool number_option(const std::string& text, const char* name, std::optional<doub
   }
   out = *value;
   return true;
+}
+
+// Loads the test file in a Lua state of its own, as each worker will, so that a syntax
+// error (or an error in its top-level code) is one "test_X.lua:12: ..." line before any
+// banner is printed or anything starts. `as_node_0`: load it as bench-master's node 0
+// will, in the test's folder (data files it opens are relative to it there) and with
+// [bench] node_num = 0; then come back.
+bool check_script(const LoadedTest& test, bool as_node_0, std::string* error) {
+  fs::path file = test.engine.test_file;
+  conf::ConfFile conf = test.conf;
+  script::ScriptIdentity identity = test.engine.identity;
+  std::error_code ec;
+  fs::path here;
+  if (as_node_0) {
+    if (!conf.has_key("bench", "node_num")) conf.set("bench", "node_num", "0");
+    identity.node_num = 0;
+    file = fs::absolute(file, ec);
+    here = fs::current_path(ec);
+    if (!ec) fs::current_path(file.parent_path(), ec);
+    if (ec) {
+      *error = fmt::format("{}: cannot enter the test's folder: {}", file.parent_path().string(), ec.message());
+      return false;
+    }
+  }
+  script::ScriptState probe;
+  const bool loaded = probe.load(file, &conf, identity, error);
+  if (as_node_0) fs::current_path(here, ec);
+  return loaded;
 }
 
 }  // namespace
@@ -150,6 +179,7 @@ std::unique_ptr<LoadedTest> load_test(const TestOptions& o, conf::Mode mode, std
   unsigned cores = std::thread::hardware_concurrency();
   e.workers = o.workers > 0 ? o.workers : static_cast<int>(cores == 0 ? 1 : cores);
   e.seed = o.seed;
+  if (!check_script(*loaded, o.load_as_node_0, error)) return nullptr;
   return loaded;
 }
 

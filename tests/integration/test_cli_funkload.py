@@ -96,5 +96,39 @@ end
         self.assertIn("did you mean [bench]?", warnings[0])
 
 
+class LoadBeforeBanner(TestCase):
+    def test_syntax_error_before_any_banner(self):
+        for lua, where in (("function test_T(vu)\n  local x = = 1\nend\n", "test_T.lua:2:"),
+                           ("local data = nil\nlocal n = #data\nfunction test_T(vu) end\n", "test_T.lua:2:")):
+            test = self.make_test("T", lua, CONF.format(url="http://127.0.0.1:1"))
+            out = os.path.join(self.out, "run")
+            proc = run(["run", test, "-o", out], timeout=60)
+            self.assertEqual(proc.returncode, 2, proc.stdout + proc.stderr)
+            self.assertEqual(proc.stdout, "")
+            lines = error_lines(proc)
+            self.assertEqual(len(lines), 1, proc.stderr)
+            self.assertIn(where, lines[0])
+            self.assertFalse(os.path.exists(out))
+
+    def test_bench_master_loads_the_test_as_node_0_does(self):
+        # Its top-level code reads a data file beside it and [bench] node_num, which only
+        # the nodes' confs hold: the master's own load runs in the test's folder with 0.
+        demo = self.start(DemoServer())
+        os.makedirs(os.path.join(self.out, "data"))
+        self.write("data/words.txt", "a\nb\n")
+        test = self.make_test("T", """
+local words = {}
+for line in io.lines("data/words.txt") do words[#words + 1] = line end
+local node = conf_get_number("bench", "node_num") + 1
+function test_T(vu) vu:get(conf_get("main", "url") .. "/bytes/" .. (#words + node)) end
+""", CONF.format(url=demo.url) + "[distribute]\nfiles = data/words.txt\n")
+        elsewhere = os.path.join(self.out, "elsewhere")
+        os.makedirs(elsewhere)
+        proc = run(["master", test, "--nodes", "local", "-n", "n0", "-w", "w", "-x", os.path.join(self.out, "x")],
+                   cwd=elsewhere, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertEqual(len(glob.glob(os.path.join(elsewhere, "w", "n0", "reports", "T-*", "results.json"))), 1)
+
+
 if __name__ == "__main__":
     unittest.main()
