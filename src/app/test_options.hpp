@@ -17,7 +17,8 @@ namespace bm::app {
 struct TestOptions {
   std::string test_file;
   std::string config;
-  std::string function;
+  std::string function;          // -e/--function
+  std::string function_operand;  // after the test file, FunkLoad's Name.test_fn
   std::string url, cycles, duration, startup_delay, sleep_min, sleep_max, test_sleep, cycle_time, apdex_t;
   std::string connect_timeout, timeout, ok_codes;
   bool fast = false;
@@ -32,6 +33,9 @@ struct TestOptions {
 };
 
 void add_test_options(CLI::App& app, TestOptions& options, conf::Mode mode);
+
+// -e/--function's help, for the commands that add it themselves.
+extern const char* const kFunctionHelp;
 
 struct LoadedTest {
   conf::ConfFile conf;

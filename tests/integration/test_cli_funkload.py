@@ -96,6 +96,84 @@ end
         self.assertIn("did you mean [bench]?", warnings[0])
 
 
+SHOP_CONF = """[main]
+title = Shop
+url = {url}
+[bench]
+cycles = 1
+duration = 0.5
+"""
+
+
+class TestFunctions(TestCase):
+    """A FunkLoad test file's function need not be test_<Name>."""
+
+    def setUp(self):
+        super().setUp()
+        self.demo = self.start(DemoServer())
+
+    def shop(self, lua):
+        return self.make_test("Shop", lua, SHOP_CONF.format(url=self.demo.url))
+
+    def test_the_only_test_function_runs_without_naming_it(self):
+        test = self.shop("""
+local function page(vu) vu:get(conf_get("main", "url") .. "/") end
+function test_shop(vu) page(vu) end
+""")
+        proc = run(["test", test], timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertIn("ok test_shop #1", proc.stdout)
+        out = os.path.join(self.out, "bench")
+        proc = run(["run", test, "-o", out], timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertTrue(proc.stdout.startswith("Benching test_shop "), proc.stdout)
+        self.assertEqual(read_json(os.path.join(out, "results.json"))["run"]["function"], "test_shop")
+
+    def test_several_test_functions_are_listed_with_how_to_choose(self):
+        test = self.shop("""
+function test_browse(vu) vu:get(conf_get("main", "url") .. "/") end
+function test_buy(vu) vu:get(conf_get("main", "url") .. "/bytes/3") end
+""")
+        for command in ("test", "run"):
+            proc = run([command, test], timeout=60)
+            self.assertEqual(proc.returncode, 2, proc.stdout + proc.stderr)
+            self.assertEqual(proc.stdout, "")
+            lines = error_lines(proc)
+            self.assertEqual(len(lines), 1, proc.stderr)
+            for fragment in ("test_Shop.lua", "test_browse, test_buy", "-e/--function", "Shop.test_browse"):
+                self.assertIn(fragment, lines[0])
+        # Chosen with -e, or FunkLoad's Class.method after the file.
+        for args in (["-e", "test_buy"], ["Shop.test_buy"], ["test_buy"], ["Shop.test_buy", "-e", "test_buy"]):
+            proc = run(["test", test, *args], timeout=60)
+            self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+            self.assertIn("ok test_buy #1", proc.stdout)
+        proc = run(["test", test, "test_browse", "-e", "test_buy"], timeout=60)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("name different functions", proc.stderr)
+        proc = run(["test", test, "Store.test_buy"], timeout=60)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("Shop.test_name", proc.stderr)
+        proc = run(["test", test, "-e", "test_pay"], timeout=60)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("defines no function 'test_pay' (its test functions: test_browse, test_buy)", proc.stderr)
+
+    def test_bench_master_runs_the_only_test_function_or_the_named_one(self):
+        test = self.shop("""
+function test_browse(vu) vu:get(conf_get("main", "url") .. "/") end
+function test_buy(vu) vu:get(conf_get("main", "url") .. "/bytes/" .. (3 + vu.node_num)) end
+""")
+        w, x = os.path.join(self.out, "w"), os.path.join(self.out, "x")
+        proc = run(["master", test, "Shop.test_buy", "--nodes", "local*2", "-n", "buy", "-w", w, "-x", x], timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        merged = read_json(glob.glob(os.path.join(w, "buy", "reports", "Shop-*", "results.json"))[0])
+        self.assertEqual(merged["run"]["function"], "test_buy")
+        self.assertEqual({n["status"] for n in merged["nodes"]}, {"complete"})
+        proc = run(["master", test, "--nodes", "local", "-w", w, "-x", x], timeout=60)
+        self.assertEqual(proc.returncode, 2, proc.stdout + proc.stderr)
+        self.assertIn("-e/--function", proc.stderr)
+        self.assertEqual(proc.stdout, "")
+
+
 class LoadBeforeBanner(TestCase):
     def test_syntax_error_before_any_banner(self):
         for lua, where in (("function test_T(vu)\n  local x = = 1\nend\n", "test_T.lua:2:"),
