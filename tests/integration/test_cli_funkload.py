@@ -208,5 +208,26 @@ function test_T(vu) vu:get(conf_get("main", "url") .. "/bytes/" .. (#words + nod
         self.assertEqual(len(glob.glob(os.path.join(elsewhere, "w", "n0", "reports", "T-*", "results.json"))), 1)
 
 
+class QuietTest(TestCase):
+    def test_quiet_silences_log_lines(self):
+        demo = self.start(DemoServer())
+        test = self.make_test("T", """
+log("loaded")
+function test_T(vu)
+  log("in the test")
+  vu:log("from the user")
+  vu:get(conf_get("main", "url") .. "/")
+end
+""", CONF.format(url=demo.url))
+        loud = run(["test", test], timeout=60)
+        self.assertEqual(loud.returncode, 0, loud.stdout + loud.stderr)
+        self.assertIn("in the test", loud.stdout)
+        self.assertIn("from the user", loud.stdout)
+        quiet = run(["test", test, "-q", "-n", "3"], timeout=60)
+        self.assertEqual(quiet.returncode, 0, quiet.stdout + quiet.stderr)
+        self.assertEqual(quiet.stdout, "test_T: 3 passed, 0 failed\n")
+        self.assertEqual(quiet.stderr, "")
+
+
 if __name__ == "__main__":
     unittest.main()
