@@ -69,9 +69,15 @@ int cmd_master(const Args& args, const std::string& prog) {
   std::string nodes_file, output_dir = ".";
   int num_nodes = 0;
 
-  app.add_option("operands", operands, "[NODES_FILE] test_Name.lua")->expected(1, 2)->required();
+  app.add_option("operands", operands,
+                 "[NODES_FILE] test_Name.lua [FUNCTION]: FUNCTION as with -e (test_fn or FunkLoad's Name.test_fn)")
+      ->expected(1, 3)
+      ->required();
+  // Repeatable options take one value each time, so the test may follow them:
+  // `bench-master --nodes web1*2 test_Shop.lua` as well as `bench-master test_Shop.lua --nodes web1*2`.
   app.add_option("--nodes", node_lists,
-                 "nodes, comma-separated: local, host, user@host:port, host*K (K processes on host)");
+                 "nodes, comma-separated: local, host, user@host:port, host*K (K processes on host); repeatable")
+      ->allow_extra_args(false);
   app.add_option("--num-nodes", num_nodes, "use only the first N nodes")->check(CLI::PositiveNumber);
 
   auto* b = "Bench options (passed to every node; those not given come from the conf)";
@@ -96,7 +102,7 @@ int cmd_master(const Args& args, const std::string& prog) {
   app.add_option("--connect-timeout", bench.connect_timeout, "HTTP connect timeout, seconds")->group(b);
   app.add_option("--timeout", bench.timeout, "longest a response may take, seconds")->group(b);
   app.add_option("--workers", bench.workers, "event-loop threads per node process (default: its cores)")->group(b);
-  app.add_option("-e,--function", bench.function, "the test function to run (default test_Name)")->group(b);
+  app.add_option("-e,--function", bench.function, kFunctionHelp)->group(b);
 
   auto* r = "Run";
   app.add_option("-n,--name,--label", options.label, "label of the run (default <Name>-<YYYYmmddTHHMMSS>)")->group(r);
@@ -126,7 +132,9 @@ int cmd_master(const Args& args, const std::string& prog) {
   app.add_option("-F,--ssh-config", options.ssh.config_file, "ssh configuration file (ssh -F)")->group(s);
   app.add_option("--known-hosts", options.ssh.known_hosts_file, "known_hosts file to check host keys against")
       ->group(s);
-  app.add_option("-o,--ssh-option", options.ssh.extra_options, "extra ssh option, e.g. -o Ciphers=aes128-ctr")
+  app.add_option("-o,--ssh-option", options.ssh.extra_options,
+                 "extra ssh option, e.g. -o Ciphers=aes128-ctr; repeatable")
+      ->allow_extra_args(false)
       ->group(s);
   app.add_flag("--accept-new-host-keys", options.ssh.accept_new_host_keys,
                "trust and record unknown host keys (StrictHostKeyChecking=accept-new); changed keys are still refused")
@@ -137,10 +145,15 @@ int cmd_master(const Args& args, const std::string& prog) {
 
   if (int code = parse_options(app, args, prog); code >= 0) return code;
 
-  // Nodes: the file, then --nodes; one local node when none are given.
+  // Operands: [NODES_FILE] test_Name.lua [FUNCTION]; of two, the test is the one that
+  // ends in .lua.
   std::string error;
-  if (operands.size() == 2) nodes_file = operands[0];
-  bench.test_file = operands.back();
+  const bool test_first = operands.size() == 2 && operands[0].ends_with(".lua") && !operands[1].ends_with(".lua");
+  const std::size_t test_at = operands.size() == 3 || (operands.size() == 2 && !test_first) ? 1 : 0;
+  if (test_at == 1) nodes_file = operands[0];
+  bench.test_file = operands[test_at];
+  if (test_at + 1 < operands.size()) bench.function_operand = operands[test_at + 1];
+  // Nodes: the file, then --nodes; one local node when none are given.
   if (!nodes_file.empty()) {
     auto nodes = master::read_nodes_file(nodes_file, &error);
     if (!nodes) return fail(prog, error);
@@ -160,6 +173,7 @@ int cmd_master(const Args& args, const std::string& prog) {
   }
 
   // The test must load here as it will on the nodes: bad options fail before any copy.
+  bench.load_as_node_0 = true;
   auto test = load_test(bench, conf::Mode::bench, &error);
   if (!test) return fail(prog, error);
   for (const auto& w : test->warnings) std::cerr << prog << ": warning: " << w << '\n';
@@ -168,15 +182,15 @@ int cmd_master(const Args& args, const std::string& prog) {
                                            : fs::path(bench.config);
   options.cycle_count = static_cast<int>(test->engine.bench.cycles.size());
   options.cycle_time_s = test->engine.bench.cycle_time_s;
+  // The nodes run the function named after the test too: they get it as --function.
+  if (bench.function.empty()) bench.function = bench.function_operand;
   options.bench_args = forwarded_bench_args(bench);
 
   const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
   if (options.label.empty()) options.label = test->engine.identity.test_name + "-" + master::compact_timestamp(now_us);
-  if (std::string problem = master::label_problem(options.label); !problem.empty()) {
-    return fail(prog, fmt::format("-n/--label '{}': {}", options.label, problem));
-  }
+  if (std::string problem = label_error("-n/--label", options.label); !problem.empty()) return fail(prog, problem);
   if (options.node_dir.empty() || options.node_dir.find('\0') != std::string::npos) {
     return fail(prog, "-x/--node-working-directory: give a folder");
   }

@@ -100,6 +100,7 @@ int cmd_node(const Args& args, const std::string& prog) {
   add_test_options(app, options, conf::Mode::bench);
   // The test is found in the node's folder, not given on the command line.
   app.remove_option(app.get_option("test"));
+  app.remove_option(app.get_option("function"));
   app.add_option("operands", operands,
                  "WORKING_DIR RUN NODE_NUM [TEST_NAME] (default: $PSSH_BENCH_WORKING_DIR, $PSSH_BENCH_RUN, "
                  "$PSSH_NODENUM; the folder's only test)")

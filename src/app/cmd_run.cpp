@@ -6,6 +6,7 @@
 #include "app/commands.hpp"
 #include "app/test_options.hpp"
 #include "engine/bench_runner.hpp"
+#include "master/shell.hpp"
 #include "report/html_report.hpp"
 
 namespace bm::app {
@@ -26,6 +27,26 @@ int parse_options(CLI::App& app, const Args& args, const std::string& prog) {
     return fail(prog, e.what());
   }
   return -1;
+}
+
+std::string label_error(std::string_view option, std::string_view label) {
+  const std::string problem = master::label_problem(label);
+  if (problem.empty()) return {};
+  // Control characters escaped, so the message stays one line.
+  std::string shown;
+  for (char c : label) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      shown += "\\n";
+    } else if (c == '\t') {
+      shown += "\\t";
+    } else if (byte < 0x20 || byte == 0x7f) {
+      shown += fmt::format("\\x{:02x}", byte);
+    } else {
+      shown += c;
+    }
+  }
+  return fmt::format("{} '{}': {}", option, shown, problem);
 }
 
 namespace {
@@ -54,6 +75,11 @@ int cmd_run(const Args& args, const std::string& prog) {
       ->group("");
   app.add_flag("--progress-json", progress_json, "print one JSON progress line per second")->group("");
   if (int code = parse_options(app, args, prog); code >= 0) return code;
+  // The label names a folder under results/: bench-master's rules (none given, or an
+  // empty one, means no label here).
+  if (std::string problem = label_error("-l/--label", label); !label.empty() && !problem.empty()) {
+    return fail(prog, problem);
+  }
   BenchRun run;
   run.label = label;
   run.output_dir = output_dir;

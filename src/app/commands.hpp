@@ -2,9 +2,10 @@
 // One function per subcommand; each parses its own options (CLI11) and returns the
 // process exit code. main() only picks the subcommand, by argv[0] or first argument.
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "engine/cycle_gate.hpp"
-#include <vector>
 
 namespace CLI {
 class App;
@@ -43,5 +44,9 @@ int parse_options(CLI::App& app, const Args& args, const std::string& prog);
 
 // Prints "prog: message" on stderr, returns 2.
 int fail(const std::string& prog, const std::string& message);
+
+// The one error line for a run label that cannot name a folder (master::label_problem's
+// rules, for bench-run and bench-master alike), "" when it can: "<option> '<label>': why".
+std::string label_error(std::string_view option, std::string_view label);
 
 }  // namespace bm::app

@@ -9,18 +9,25 @@
 
 #include "conf/values.hpp"
 #include "engine/worker.hpp"
+#include "script/script_state.hpp"
+#include "script/test_function.hpp"
 
 namespace bm::app {
 
 namespace fs = std::filesystem;
+
+const char* const kFunctionHelp =
+    "the test function to run (default test_Name, else the file's only test_* function); Name.test_fn also works";
 
 std::string version_string() { return std::string("benchmaster/") + BM_VERSION; }
 
 void add_test_options(CLI::App& app, TestOptions& o, conf::Mode mode) {
   app.add_option("test", o.test_file, "the test file, test_Name.lua (its conf Name.conf sits beside it)")
       ->required();
+  app.add_option("function", o.function_operand,
+                 "the test function to run, as with -e: test_fn or FunkLoad's Name.test_fn");
   app.add_option("--config", o.config, "the conf file to use instead of Name.conf beside the test");
-  app.add_option("-e,--function", o.function, "the test function to run (default test_Name)");
+  app.add_option("-e,--function", o.function, kFunctionHelp);
   app.add_option("-u,--url", o.url, "base URL of the target, overrides [main] url");
   app.add_option("-m,--sleep-time-min", o.sleep_min, "minimum pause after each page, seconds");
   app.add_option("-M,--sleep-time-max", o.sleep_max, "maximum pause after each page, seconds");
@@ -54,6 +61,35 @@ bool number_option(const std::string& text, const char* name, std::optional<doub
   }
   out = *value;
   return true;
+}
+
+// Loads the test file in a Lua state of its own, as each worker will, so that a syntax
+// error (or an error in its top-level code) is one "test_X.lua:12: ..." line before any
+// banner is printed or anything starts. `as_node_0`: load it as bench-master's node 0
+// will, in the test's folder (data files it opens are relative to it there) and with
+// [bench] node_num = 0; then come back.
+bool check_script(const LoadedTest& test, bool as_node_0, std::vector<std::string>* functions, std::string* error) {
+  fs::path file = test.engine.test_file;
+  conf::ConfFile conf = test.conf;
+  script::ScriptIdentity identity = test.engine.identity;
+  std::error_code ec;
+  fs::path here;
+  if (as_node_0) {
+    if (!conf.has_key("bench", "node_num")) conf.set("bench", "node_num", "0");
+    identity.node_num = 0;
+    file = fs::absolute(file, ec);
+    here = fs::current_path(ec);
+    if (!ec) fs::current_path(file.parent_path(), ec);
+    if (ec) {
+      *error = fmt::format("{}: cannot enter the test's folder: {}", file.parent_path().string(), ec.message());
+      return false;
+    }
+  }
+  script::ScriptState probe;
+  const bool loaded = probe.load(file, &conf, identity, error);
+  if (loaded) *functions = probe.global_functions();
+  if (as_node_0) fs::current_path(here, ec);
+  return loaded;
 }
 
 }  // namespace
@@ -140,7 +176,6 @@ std::unique_ptr<LoadedTest> load_test(const TestOptions& o, conf::Mode mode, std
   engine::EngineSettings& e = loaded->engine;
   e.bench = std::move(*settings);
   e.test_file = test_file;
-  e.test_function = o.function.empty() ? "test_" + name : o.function;
   e.conf = &loaded->conf;
   e.identity.test_name = name;
   e.identity.url = e.bench.url;
@@ -150,6 +185,25 @@ std::unique_ptr<LoadedTest> load_test(const TestOptions& o, conf::Mode mode, std
   unsigned cores = std::thread::hardware_concurrency();
   e.workers = o.workers > 0 ? o.workers : static_cast<int>(cores == 0 ? 1 : cores);
   e.seed = o.seed;
+  std::vector<std::string> functions;
+  if (!check_script(*loaded, o.load_as_node_0, &functions, error)) return nullptr;
+  // The function to run: the one named (-e, or Name.test_fn after the test file), else
+  // test_<Name>, else the file's only test_* function.
+  const std::string file_name = test_file.filename().string();
+  e.test_function = script::choose_test_function(file_name, name, o.function.empty() ? o.function_operand : o.function,
+                                                 functions, error);
+  if (e.test_function.empty()) return nullptr;
+  if (!o.function.empty() && !o.function_operand.empty()) {
+    std::string problem;
+    const std::string also = script::choose_test_function(file_name, name, o.function_operand, functions, &problem);
+    if (also != e.test_function) {
+      *error = also.empty() ? problem
+                            : fmt::format("command line: -e/--function '{}' and '{}' after the test name different "
+                                          "functions",
+                                          o.function, o.function_operand);
+      return nullptr;
+    }
+  }
   return loaded;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <string_view>
@@ -28,6 +29,8 @@ constexpr std::array kBenchKeys{"cycles", "duration", "startup_delay", "sleep_ti
                                 "cycle_time", "apdex_t", "node_num"};
 // FunkLoad's logging and result keys: accepted, unused (results go where the CLI says).
 constexpr std::array kIgnoredFunkLoadKeys{"log_to", "log_path", "result_path"};
+// The sections benchmaster reads; a section one typo away from one of them warns.
+constexpr std::array kReadSections{"main", "bench", "ftest"};
 
 // Where a value came from, as messages name it: "Simple.conf:16" + "[bench] duration",
 // or "command line" + "duration".
@@ -213,20 +216,27 @@ bool contains(const std::array<const char*, N>& keys, std::string_view key) {
   return std::any_of(keys.begin(), keys.end(), [&](const char* k) { return key == k; });
 }
 
-// Levenshtein distance, for "did you mean" on misspelt keys.
+// Edit distance counting a swap of two neighbouring letters as one edit, as a typo is
+// (optimal string alignment), for "did you mean" on misspelt keys and sections.
 std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
     }
   }
-  return row[b.size()];
+  return d[a.size()][b.size()];
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
 std::vector<std::string_view> known_keys(std::string_view section) {
@@ -254,6 +264,46 @@ std::string unknown_key_warning(const ConfFile& conf, std::string_view section,
   return fmt::format("{}: [{}] unknown key '{}' (ignored)", where, section, key);
 }
 
+void add_unknown_key_warnings(const ConfFile& conf, std::string_view section, std::vector<std::string>& warnings) {
+  const std::vector<std::string_view> known = known_keys(section);
+  for (const std::string& key : conf.keys(section)) {
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      warnings.push_back(unknown_key_warning(conf, section, key, known));
+    }
+  }
+}
+
+// Sections that FunkLoad names in a list: [monitor] hosts and [workers] hosts each name
+// a section of their own (a host called "bench1" is not a misspelt [bench]).
+std::vector<std::string> listed_sections(const ConfFile& conf) {
+  std::vector<std::string> names;
+  for (const char* section : {"monitor", "workers"}) {
+    std::optional<std::string> hosts = conf.get(section, "hosts");
+    if (!hosts) continue;
+    std::string name;
+    for (char c : *hosts + ' ') {
+      if (std::isspace(static_cast<unsigned char>(c))) {
+        if (!name.empty()) names.push_back(std::move(name));
+        name.clear();
+      } else {
+        name += c;
+      }
+    }
+  }
+  return names;
+}
+
+// The section benchmaster reads that `section` is a typo of (one edit, or another case),
+// or "" when it is none: every other section is free for tests to read with conf_get.
+std::string_view misspelt_section(std::string_view section) {
+  if (contains(kReadSections, section)) return {};
+  const std::string name = lower(section);
+  for (std::string_view known : kReadSections) {
+    if (edit_distance(name, known) <= 1) return known;
+  }
+  return {};
+}
+
 }  // namespace
 
 const char* page_section(Mode mode) { return mode == Mode::test ? "ftest" : "bench"; }
@@ -261,13 +311,26 @@ const char* page_section(Mode mode) { return mode == Mode::test ? "ftest" : "ben
 std::vector<std::string> unknown_key_warnings(const ConfFile& conf) {
   std::vector<std::string> warnings;
   for (const std::string& section : conf.sections()) {
-    const std::vector<std::string_view> known = known_keys(section);
-    if (known.empty()) continue;  // other sections are free for tests and monitors
-    for (const std::string& key : conf.keys(section)) {
-      if (std::find(known.begin(), known.end(), key) == known.end()) {
-        warnings.push_back(unknown_key_warning(conf, section, key, known));
-      }
+    // Other sections are free for tests and monitors.
+    if (!known_keys(section).empty()) add_unknown_key_warnings(conf, section, warnings);
+  }
+  return warnings;
+}
+
+std::vector<std::string> conf_warnings(const ConfFile& conf) {
+  std::vector<std::string> warnings;
+  const std::vector<std::string> listed = listed_sections(conf);
+  for (const std::string& section : conf.sections()) {
+    if (!known_keys(section).empty()) {
+      add_unknown_key_warnings(conf, section, warnings);
+      continue;
     }
+    const std::string_view meant = misspelt_section(section);
+    if (meant.empty() || std::find(listed.begin(), listed.end(), section) != listed.end()) continue;
+    const int line = conf.section_line(section);
+    warnings.push_back(fmt::format("{}: unknown section [{}] (not read by benchmaster; did you mean [{}]?)",
+                                   line > 0 ? fmt::format("{}:{}", conf.source(), line) : conf.source(), section,
+                                   meant));
   }
   return warnings;
 }
@@ -285,7 +348,7 @@ std::optional<BenchSettings> resolve_bench_settings(const ConfFile& conf,
   resolve_bench(resolver, conf, overrides, settings);
   resolve_page(resolver, conf, overrides, page_section(mode), settings);
   if (resolver.failed()) return std::nullopt;
-  if (warnings != nullptr) *warnings = unknown_key_warnings(conf);
+  if (warnings != nullptr) *warnings = conf_warnings(conf);
   return settings;
 }
 

@@ -64,14 +64,21 @@ const char* page_section(Mode mode);
 
 // Resolves every setting: command line > conf > default, then checks ranges.
 // Returns nullopt with one line in *error ("Simple.conf:14: [bench] ..." or
-// "command line: ...") for a malformed or out-of-range value. Keys of [main], [bench] and
-// [ftest] that benchmaster does not read add one line each to *warnings.
+// "command line: ...") for a malformed or out-of-range value. *warnings gets
+// conf_warnings(conf).
 std::optional<BenchSettings> resolve_bench_settings(const ConfFile& conf,
                                                     const Overrides& overrides, Mode mode,
                                                     std::string* error,
                                                     std::vector<std::string>* warnings = nullptr);
 
-// Only the warnings about keys benchmaster does not read, in file order.
+// Only the warnings about keys of [main], [bench] and [ftest] that benchmaster does not
+// read, in file order.
 std::vector<std::string> unknown_key_warnings(const ConfFile& conf);
+
+// Every warning about the conf's names, in file order: the keys above, and sections one
+// typo from [main], [bench] or [ftest] ("[bnech]", "[Main]": one letter missing, extra,
+// wrong or swapped with its neighbour, or another case), unless [monitor] hosts or
+// [workers] hosts names them. Other sections are free: tests read them with conf_get.
+std::vector<std::string> conf_warnings(const ConfFile& conf);
 
 }  // namespace bm::conf

@@ -293,6 +293,11 @@ int ConfFile::line_of(std::string_view section, std::string_view key) const {
   return entry == nullptr ? 0 : entry->line;
 }
 
+int ConfFile::section_line(std::string_view name) const {
+  const Section* section = find_section(name);
+  return section == nullptr ? 0 : section->line;
+}
+
 std::string ConfFile::location_of(std::string_view section, std::string_view key) const {
   const int line = line_of(section, key);
   return line > 0 ? fmt::format("{}:{}", source_, line) : source_;

@@ -75,6 +75,8 @@ class ConfFile {
   // The line of the key in `section` (or of the [DEFAULT] key it inherits); 0 when
   // absent or set() by the program.
   int line_of(std::string_view section, std::string_view key) const;
+  // The line of the `[section]` header; 0 when absent or made by set().
+  int section_line(std::string_view section) const;
   // "file:line" for the key, or just "file" when it has no line.
   std::string location_of(std::string_view section, std::string_view key) const;
   const std::string& source() const { return source_; }

@@ -37,7 +37,8 @@ int run_functional_test(FunctionalOptions options, std::ostream& out, std::strin
       }
     };
   }
-  if (!engine.identity.log_sink) {
+  // log() lines go where the caller says (a log file), else to the output unless quiet.
+  if (!engine.identity.log_sink && options.verbose) {
     engine.identity.log_sink = [&](std::string_view line) {
       std::lock_guard lock(out_mutex);
       out << "log: " << line << '\n';

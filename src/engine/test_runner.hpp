@@ -12,7 +12,7 @@ struct FunctionalOptions {
   EngineSettings engine;
   int iterations = 1;    // per virtual user
   int users = 1;         // more than one only for bench/: a fixed amount of work at a concurrency
-  bool verbose = true;   // print each request
+  bool verbose = true;   // print each request and log() line (quiet: failures and the summary)
 };
 
 // Returns 0 when every test succeeded, 1 when one failed, 2 when it could not run

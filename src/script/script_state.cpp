@@ -2,6 +2,7 @@
 
 #include <lua.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
@@ -825,6 +826,20 @@ bool ScriptState::has_function(std::string_view name) const {
   bool yes = lua_isfunction(L_, -1);
   lua_pop(L_, 1);
   return yes;
+}
+
+std::vector<std::string> ScriptState::global_functions() const {
+  std::vector<std::string> names;
+  lua_pushglobaltable(L_);
+  lua_pushnil(L_);
+  while (lua_next(L_, -2) != 0) {
+    // lua_type, not lua_isstring: converting a number key in place would upset lua_next.
+    if (lua_type(L_, -2) == LUA_TSTRING && lua_isfunction(L_, -1)) names.emplace_back(lua_tostring(L_, -2));
+    lua_pop(L_, 1);
+  }
+  lua_pop(L_, 1);
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 bool ScriptState::has_hook(Hook hook) const { return hook_refs_[static_cast<size_t>(hook)] != LUA_NOREF; }

@@ -57,6 +57,8 @@ class ScriptState {
   bool load(const std::filesystem::path& test_file, const conf::ConfFile* conf,
             const ScriptIdentity& identity, std::string* error);
   bool has_function(std::string_view name) const;
+  // The names of the global functions (the test file's and the API's), sorted.
+  std::vector<std::string> global_functions() const;
   // The hooks the file defined when it had loaded (later definitions are not seen).
   bool has_hook(Hook hook) const;
 

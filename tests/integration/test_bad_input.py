@@ -110,7 +110,8 @@ end
         self.assert_one_line_error(run(["run", test, "-D", "abc"]), "-D/--duration", "abc")
 
     def test_missing_test_function(self):
-        test = self.make_test("T", "function test_Other(vu) end\n",
+        # No test_T, and no other test_* function to run instead (test_cli_funkload.py).
+        test = self.make_test("T", "function other(vu) end\n",
                               CONF.format(url="http://127.0.0.1:1", cycles=1, duration=1))
         self.assert_one_line_error(run(["run", test]), "test_T")
 

@@ -319,5 +319,52 @@ TEST(ConfSettings, WarningsForUnknownKeysOnlyInOurSections) {
   EXPECT_EQ(unknown_key_warnings(conf), warnings);
 }
 
+TEST(ConfSettings, WarningsForMisspeltSections) {
+  // One typo from [main], [bench] or [ftest]: a letter swapped, missing, extra or wrong,
+  // or another case (section names are case-sensitive).
+  const ConfFile conf = conf_of(
+      "[main]\nurl = http://127.0.0.1:1\n"
+      "[bnech]\nduration = 10\n"
+      "[Main]\ntitle = T\n"
+      "[fest]\nsleep_time_min = 1\n"
+      "[benchs]\ncycles = 1\n"
+      "[BENCH]\n"
+      "[maim]\n");
+  std::vector<std::string> warnings;
+  std::string error;
+  ASSERT_TRUE(resolve_bench_settings(conf, {}, Mode::bench, &error, &warnings)) << error;
+  EXPECT_THAT(warnings,
+              ElementsAre("Shop.conf:3: unknown section [bnech] (not read by benchmaster; did you "
+                          "mean [bench]?)",
+                          "Shop.conf:5: unknown section [Main] (not read by benchmaster; did you "
+                          "mean [main]?)",
+                          "Shop.conf:7: unknown section [fest] (not read by benchmaster; did you "
+                          "mean [ftest]?)",
+                          "Shop.conf:9: unknown section [benchs] (not read by benchmaster; did "
+                          "you mean [bench]?)",
+                          "Shop.conf:11: unknown section [BENCH] (not read by benchmaster; did "
+                          "you mean [bench]?)",
+                          "Shop.conf:12: unknown section [maim] (not read by benchmaster; did you "
+                          "mean [main]?)"));
+}
+
+TEST(ConfSettings, FreeSectionsDoNotWarn) {
+  // The sections of FunkLoad's example, test and monitor sections, and any name that is
+  // not one typo from a section benchmaster reads: tests read them with conf_get.
+  std::vector<std::string> warnings;
+  std::string error;
+  ASSERT_TRUE(resolve_bench_settings(conf_of(testing::kSimpleConf, "Simple.conf"), {},
+                                     Mode::bench, &error, &warnings))
+      << error;
+  for (const std::string& w : warnings) EXPECT_THAT(w, ::testing::Not(::testing::HasSubstr("section")));
+  const ConfFile free = conf_of(
+      "[main]\nurl = http://127.0.0.1:1\n"
+      "[test_shop]\n[shop]\n[users]\n[bench_data]\n[benchmark]\n[mainframe]\n[ftests_extra]\n"
+      "[credential]\n[distribute]\n[workers]\nhosts = bench1\n[bench1]\nhost = 10.0.0.1\n"
+      "[monitor]\nhosts = mian fetst\n[mian]\nport = 8008\n[fetst]\nport = 8009\n[DEFAULT]\nx = 1\n");
+  ASSERT_TRUE(resolve_bench_settings(free, {}, Mode::bench, &error, &warnings)) << error;
+  EXPECT_THAT(warnings, ::testing::IsEmpty());
+}
+
 }  // namespace
 }  // namespace bm::conf
