@@ -296,7 +296,23 @@ void nodes_section(std::string& out, const Context& context) {
          "<th class=\"text\">Status</th><th>Clock offset (ms)</th><th>Start skew (ms)</th><th>Requests</th>"
          "<th>Failed requests</th><th>Tests</th><th>Failed tests</th><th class=\"text\">Message</th></tr></thead><tbody>";
   for (const stats::NodeRow& node : results.nodes) node_row(out, node);
-  out += "</tbody></table></div></section>\n";
+  out += "</tbody></table></div>";
+  // How far apart the nodes' windows were in each cycle (docs/statistics.md).
+  out += "<p id=\"window-skew\">Window skew between nodes (ms):";
+  bool any_over = false;
+  for (const stats::CycleResults& cycle : results.cycles) {
+    const bool over = cycle.window_skew_us > stats::kWindowSkewWarningUs;
+    any_over = any_over || over;
+    put(out, " <span{}>C{} {}</span>", over ? " class=\"bad\"" : "", cycle.index + 1, format_ms(cycle.window_skew_us));
+  }
+  out += "</p>";
+  if (any_over) {
+    put(out,
+        "<div class=\"banner banner-warn\" role=\"alert\">Some cycles' node windows were more than {} ms apart: "
+        "their merged figures mix different loads.</div>",
+        stats::kWindowSkewWarningUs / 1000);
+  }
+  out += "</section>\n";
 }
 
 bool has_monitor_samples(const stats::Results& results) {

@@ -399,6 +399,36 @@ TEST(HtmlReport, InterruptedRunsAndFailedNodesAreFlagged) {
   EXPECT_NE(html.find("<td>1.20</td>"), std::string::npos);  // start skew in ms
 }
 
+// An interrupted cycle whose window lasted 0.2 ms with one request would read as
+// 5,000 requests/s: it must not become the peak, nor the best cycle.
+TEST(HtmlReport, AnIncompleteCycleNeverFeedsTheHeadline) {
+  stats::Results r = sample_results();
+  stats::CycleResults& cut = r.cycles[1];
+  cut.status = stats::CycleStatus::incomplete;
+  cut.window_s = 0.0002;
+  const std::string html = render_html_report(r);
+  const std::size_t peak = html.find("Peak throughput");
+  ASSERT_NE(peak, std::string::npos);
+  const std::string card = html.substr(peak, html.find("</div></div>", peak) - peak);
+  EXPECT_NE(card.find("C1 ·"), std::string::npos) << card;
+  EXPECT_EQ(card.find("C2"), std::string::npos) << card;
+  EXPECT_NE(html.find("best cycle C1"), std::string::npos);
+}
+
+TEST(HtmlReport, NodesWindowSkewIsShownAndWarnedAboveTheBound) {
+  stats::Results r = sample_results();
+  r.nodes = {{0, "load1", "", stats::NodeStatus::complete, 0, 0, 10, 0, ""},
+             {1, "load2", "", stats::NodeStatus::complete, 0, 0, 10, 0, ""}};
+  r.cycles[0].window_skew_us = 1'500;
+  r.cycles[1].window_skew_us = 80'000;
+  const std::string html = render_html_report(r);
+  EXPECT_NE(html.find("<span>C1 1.50</span>"), std::string::npos);
+  EXPECT_NE(html.find("<span class=\"bad\">C2 80.0</span>"), std::string::npos);
+  EXPECT_NE(html.find("more than 50 ms apart"), std::string::npos);
+  r.cycles[1].window_skew_us = 40'000;
+  EXPECT_EQ(render_html_report(r).find("more than 50 ms apart"), std::string::npos);
+}
+
 TEST(HtmlReport, MonitorSamplesGetChartsPerHost) {
   stats::Results r = sample_results();
   EXPECT_EQ(render_html_report(r).find("id=\"monitor\""), std::string::npos);
