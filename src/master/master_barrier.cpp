@@ -47,37 +47,45 @@ void MasterRun::on_cycle_done(Node& node, const protocol::CycleDone& done) {
   check_barrier();
 }
 
+MasterRun::Readiness MasterRun::readiness(int cycle) {
+  Readiness r;
+  for (auto& node : nodes_) {
+    if (node.phase != NodePhase::running) continue;
+    if (node.cycles_done >= cycle) {
+      r.ready.push_back(&node);
+      r.last_drain_end_us = std::max(r.last_drain_end_us, node.last_drain_end_us);
+    } else {
+      r.draining.push_back(&node);
+    }
+  }
+  return r;
+}
+
+// Starts `cycle` on the ready nodes: cycle_time after the last drain, as one node would
+// pause, and far enough ahead for every node to hear of it.
+void MasterRun::release(int cycle, const Readiness& readiness) {
+  const int64_t start = std::max(wall_now_us() + go_margin_us(),
+                                 readiness.last_drain_end_us + static_cast<int64_t>(options_.cycle_time_s * 1e6));
+  released_cycle_ = cycle;
+  cycle_starts_us_[cycle] = start;
+  for (Node* node : readiness.ready) send_go(*node, cycle, start);
+}
+
 void MasterRun::check_barrier() {
   if (!running_phase_ || stopping_) return;
   const int next = released_cycle_ + 1;
   if (next >= options_.cycle_count) return;
-  std::vector<Node*> ready;
-  bool someone_draining = false;
-  int64_t last_drain_end = 0;
-  for (auto& node : nodes_) {
-    if (node.phase != NodePhase::running) continue;
-    if (node.cycles_done >= next) {
-      ready.push_back(&node);
-      last_drain_end = std::max(last_drain_end, node.last_drain_end_us);
-    } else {
-      someone_draining = true;
-    }
-  }
-  if (ready.empty()) return;
-  if (someone_draining) {
+  const Readiness now = readiness(next);
+  if (now.ready.empty()) return;
+  if (!now.draining.empty()) {
     if (barrier_timer_cycle_ != next) {
       barrier_timer_cycle_ = next;
       asio::co_spawn(io_, barrier_timeout(next), rethrow);
     }
     return;
   }
-  // Every running node is ready: cycle_time after the last drain, as one node would.
   barrier_timer_.cancel();
-  const int64_t start = std::max(wall_now_us() + go_margin_us(),
-                                 last_drain_end + static_cast<int64_t>(options_.cycle_time_s * 1e6));
-  released_cycle_ = next;
-  cycle_starts_us_[next] = start;
-  for (Node* node : ready) send_go(*node, next, start);
+  release(next, now);
 }
 
 asio::awaitable<void> MasterRun::barrier_timeout(int cycle) {
@@ -85,23 +93,12 @@ asio::awaitable<void> MasterRun::barrier_timeout(int cycle) {
   boost::system::error_code ec;
   co_await barrier_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
   if (ec || released_cycle_ >= cycle || !running_phase_ || stopping_) co_return;
-  std::vector<Node*> ready;
-  int64_t last_drain_end = 0;
-  for (auto& node : nodes_) {
-    if (node.phase != NodePhase::running) continue;
-    if (node.cycles_done >= cycle) {
-      ready.push_back(&node);
-      last_drain_end = std::max(last_drain_end, node.last_drain_end_us);
-    } else {
-      say(fmt::format("{}: still in cycle {} after the others had drained for {:g} s; cycle {} starts without it",
-                      node.name(), cycle, options_.barrier_timeout_s, cycle + 1));
-    }
+  const Readiness now = readiness(cycle);
+  for (Node* node : now.draining) {
+    say(fmt::format("{}: still in cycle {} after the others had drained for {:g} s; cycle {} starts without it",
+                    node->name(), cycle, options_.barrier_timeout_s, cycle + 1));
   }
-  const int64_t start = std::max(wall_now_us() + go_margin_us(),
-                                 last_drain_end + static_cast<int64_t>(options_.cycle_time_s * 1e6));
-  released_cycle_ = cycle;
-  cycle_starts_us_[cycle] = start;
-  for (Node* node : ready) send_go(*node, cycle, start);
+  release(cycle, now);
   check_barrier();  // some may be ready for the cycle after already
 }
 

@@ -221,6 +221,12 @@ class MasterRun {
   // The cycle barrier: the next cycle starts on every node at once, when each running
   // node has drained the one before, or when the barrier timeout passes.
   void on_cycle_done(Node& node, const protocol::CycleDone& done);
+  struct Readiness {
+    std::vector<Node*> ready, draining;  // running nodes that have drained the cycle before, or not yet
+    int64_t last_drain_end_us = 0;       // the latest drain end among the ready, master clock
+  };
+  Readiness readiness(int cycle);
+  void release(int cycle, const Readiness& readiness);
   void check_barrier();
   asio::awaitable<void> barrier_timeout(int cycle);
   void send_go(Node& node, int cycle, int64_t start_master_us);

@@ -14,7 +14,7 @@ import time
 import unittest
 
 from harness import BENCHMASTER, DemoServer, Nginx, Process, TestCase, free_port, read_json, run
-from test_master import requests_counted, wait_for
+from test_master import read_text, requests_counted, wait_for
 
 SKEW_BOUND_US = 50_000
 
@@ -25,6 +25,22 @@ def nginx_root(out):
     with open(os.path.join(root, "index.html"), "w") as f:
         f.write("x" * 512)
     return root
+
+
+class BackgroundBench(TestCase):
+    """bench-run in the background, its output in a file the test can wait on."""
+
+    def start_bench(self, test, out):
+        self.bench_log = os.path.join(self.out, "stdout.txt")
+        log = open(self.bench_log, "w")
+        self.addCleanup(log.close)
+        return self.start(Process([BENCHMASTER, "run", test, "-o", out], stdout=log, stderr=subprocess.STDOUT))
+
+    def wait_for_output(self, text, what):
+        def seen():
+            with open(self.bench_log) as f:
+                return text in f.read()
+        wait_for(seen, 60, what)
 
 
 class CyclesInStep(TestCase):
@@ -64,7 +80,7 @@ cycle_time = 0
             # The merged window is the span every node was in its window.
             self.assertEqual(merged["cycles"][ci]["window_start_epoch_us"], max(starts))
             self.assertEqual(merged["cycles"][ci]["window_end_epoch_us"], min(ends))
-        self.assertIn("Window skew between nodes", open(os.path.join(run_dir, "report.txt")).read())
+        self.assertIn("Window skew between nodes", read_text(os.path.join(run_dir, "report.txt")))
         self.assertNotIn("warning: the nodes' windows", proc.stdout)
         nginx.stop()  # flushes the log
         # What nginx finished inside each merged window equals what the nodes counted
@@ -111,7 +127,7 @@ duration = 3
         self.assertLessEqual(cycle["outside_window"]["tests"], 10000 + rate * cycle["control_lag_us"] / 1e6 + 1000)
 
 
-class NeverYields(TestCase):
+class NeverYields(BackgroundBench):
     LUA = """
 function test_Spin(vu)
   vu:get(conf_get("main", "url") .. "/")
@@ -146,19 +162,17 @@ lua_time_limit = {limit}
         demo = self.start(DemoServer())
         test = self.make_test("Spin", self.LUA, self.conf(demo.url, 0).replace("duration = 3", "duration = 600"))
         out = os.path.join(self.out, "run")
-        log = open(os.path.join(self.out, "stdout.txt"), "w+")
-        bench = self.start(Process([BENCHMASTER, "run", test, "-o", out], stdout=log, stderr=subprocess.STDOUT))
-        wait_for(lambda: "Logging" in open(log.name).read(), 60, "the logging window")
+        bench = self.start_bench(test, out)
+        self.wait_for_output("Logging", "the logging window")
         bench.proc.send_signal(signal.SIGTERM)
         started = time.monotonic()
         code = bench.proc.wait(timeout=60)
         self.assertLess(time.monotonic() - started, 16)  # the documented bound: 15 s
         self.assertEqual(code, 130)
         self.assertEqual(read_json(os.path.join(out, "results.json"))["run"]["status"], "interrupted")
-        log.close()
 
 
-class NothingLost(TestCase):
+class NothingLost(BackgroundBench):
     def test_ctrl_c_counts_the_requests_in_flight_as_abandoned(self):
         demo = self.start(DemoServer(threads=2))
         test = self.make_test("Slow", """
@@ -175,13 +189,11 @@ startup_delay = 0
 sleep_time = 0
 """)
         out = os.path.join(self.out, "run")
-        log = open(os.path.join(self.out, "stdout.txt"), "w+")
-        bench = self.start(Process([BENCHMASTER, "run", test, "-o", out], stdout=log, stderr=subprocess.STDOUT))
-        wait_for(lambda: "Logging" in open(log.name).read(), 60, "the logging window")
+        bench = self.start_bench(test, out)
+        self.wait_for_output("Logging", "the logging window")
         wait_for(lambda: demo.counter()["requests"] >= 30, 60, "some requests")
         bench.proc.send_signal(signal.SIGINT)
         self.assertEqual(bench.proc.wait(timeout=60), 130)
-        log.close()
         results = read_json(os.path.join(out, "results.json"))
         cycle = results["cycles"][0]
         self.assertEqual(cycle["abandoned"]["requests"], 10)  # every user had one out
@@ -212,17 +224,15 @@ sleep_time = 0
 cycle_time = 0
 """)
         out = os.path.join(self.out, "run")
-        log = open(os.path.join(self.out, "stdout.txt"), "w+")
-        bench = self.start(Process([BENCHMASTER, "run", test, "-o", out], stdout=log, stderr=subprocess.STDOUT))
-        wait_for(lambda: "Cycle #1 with" in open(log.name).read(), 60, "the second cycle")
+        bench = self.start_bench(test, out)
+        self.wait_for_output("Cycle #1 with", "the second cycle")
         bench.proc.send_signal(signal.SIGINT)
         self.assertEqual(bench.proc.wait(timeout=60), 130)
-        log.close()
         results = read_json(os.path.join(out, "results.json"))
         self.assertEqual([c["status"] for c in results["cycles"]], ["complete", "incomplete"])
         html = os.path.join(self.out, "report.html")
         run(["report", out, "--html", "-o", html], check=0)
-        page = open(glob.glob(html)[0] if os.path.isfile(html) else glob.glob(os.path.join(html, "*.html"))[0]).read()
+        page = read_text(html if os.path.isfile(html) else glob.glob(os.path.join(html, "*.html"))[0])
         peak = re.search(r"Peak throughput</div><div class=\"card-value\">[^<]*<span[^>]*>[^<]*</span></div>"
                          r"<div class=\"card-sub\">([^<]*)</div>", page)
         self.assertIsNotNone(peak)
