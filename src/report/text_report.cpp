@@ -621,7 +621,7 @@ class TextReport {
     std::vector<std::string> parts;
     std::vector<std::string> warnings;
     for (const CycleResults& cycle : results_.cycles) {
-      parts.push_back(fmt::format("{} {}", cycle_label(cycle), format_latency(cycle.window_skew_us)));
+      parts.push_back(fmt::format("cycle {}: {}", cycle_label(cycle), format_latency(cycle.window_skew_us)));
       if (cycle.window_skew_us > stats::kWindowSkewWarningUs) {
         warnings.push_back(fmt::format(
             "warning: cycle {}: the nodes' windows were {} apart (more than {}): its merged figures mix loads",
