@@ -48,9 +48,11 @@ std::string format_percent(std::optional<double> fraction) {
   return fmt::format("{:.2f} %", *fraction * 100.0);
 }
 
+// Cut (not rounded) to 3 decimals, so a score never reads as the next rating's
+// threshold (0.9399 is "G", not "0.940"); the text report prints the same.
 std::string format_apdex(std::optional<double> score) {
   if (!score) return kNoValue;
-  return fmt::format("{:.3f}", *score);
+  return fmt::format("{:.3f}", std::floor(*score * 1000 + 1e-9) / 1000);
 }
 
 std::string format_epoch_us(int64_t epoch_us) {

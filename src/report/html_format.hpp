@@ -19,7 +19,7 @@ std::string format_rate(double per_second);
 std::string format_count(uint64_t count);
 // A fraction as a percentage with 2 decimals ("99.52 %"); kNoValue when unset.
 std::string format_percent(std::optional<double> fraction);
-// Apdex score with 3 decimals; kNoValue when unset.
+// Apdex score cut to 3 decimals; kNoValue when unset.
 std::string format_apdex(std::optional<double> score);
 // "2026-11-27 21:07:03 UTC"; kNoValue for 0.
 std::string format_epoch_us(int64_t epoch_us);

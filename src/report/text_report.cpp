@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "report/html_format.hpp"
 #include "report/html_metrics.hpp"
 
 namespace bm::report {
@@ -135,11 +136,6 @@ std::string format_latency(int64_t us) {
 
 std::string format_signed_latency(int64_t us) { return (us > 0 ? "+" : "") + format_latency(us); }
 
-// Rates per second: 2 decimals under 10, 1 under 1000, else none.
-std::string format_rate(double per_second) {
-  const int decimals = per_second < 10 ? 2 : per_second < 1000 ? 1 : 0;
-  return fmt::format("{:.{}f}", per_second, decimals);
-}
 
 std::string rate(uint64_t count, double window_s) {
   return window_s > 0 ? format_rate(static_cast<double>(count) / window_s) : std::string(kNoValue);
@@ -150,11 +146,11 @@ std::string percent(uint64_t part, uint64_t whole) {
   return fmt::format("{:.2f}%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
 }
 
-// Score cut (not rounded) to 3 decimals, so it never reads as the next rating's threshold.
+// The score as every report prints it (report::format_apdex), and its rating's letter.
 std::string format_apdex(const stats::Apdex& apdex) {
   const std::optional<double> score = apdex.score();
   if (!score) return std::string(kNoValue);
-  return fmt::format("{:.3f} {}", std::floor(*score * 1000 + 1e-9) / 1000, stats::apdex_rating(*score));
+  return fmt::format("{} {}", report::format_apdex(score), stats::apdex_rating(*score));
 }
 
 std::string format_bytes(uint64_t bytes) {
