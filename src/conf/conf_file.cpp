@@ -1,5 +1,7 @@
 #include "conf/conf_file.hpp"
 
+#include "common/files.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <fstream>
@@ -198,17 +200,13 @@ class ConfFile::Parser {
 };
 
 std::optional<ConfFile> ConfFile::load(const std::filesystem::path& path, std::string* error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  int error_number = 0;
+  const std::optional<std::string> text = common::read_whole_file(path, &error_number);
+  if (!text) {
     if (error != nullptr) *error = fmt::format("{}: cannot open the file", path.string());
     return std::nullopt;
   }
-  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (in.bad()) {
-    if (error != nullptr) *error = fmt::format("{}: cannot read the file", path.string());
-    return std::nullopt;
-  }
-  return parse(text, path.string(), error);
+  return parse(*text, path.string(), error);
 }
 
 std::optional<ConfFile> ConfFile::parse(std::string_view text, std::string source_name,

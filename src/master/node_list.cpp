@@ -1,5 +1,7 @@
 #include "master/node_list.hpp"
 
+#include "common/files.hpp"
+
 #include <charconv>
 #include <cerrno>
 #include <cstring>
@@ -199,14 +201,13 @@ std::optional<std::vector<NodeEntry>> parse_nodes_text(std::string_view text, st
 }
 
 std::optional<std::vector<NodeEntry>> read_nodes_file(const std::string& path, std::string* error) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    *error = fmt::format("{}: cannot read the nodes file: {}", path, std::strerror(errno));
+  int error_number = 0;
+  const std::optional<std::string> text = common::read_whole_file(path, &error_number);
+  if (!text) {
+    *error = fmt::format("{}: cannot read the nodes file: {}", path, std::strerror(error_number));
     return std::nullopt;
   }
-  std::ostringstream text;
-  text << file.rdbuf();
-  return parse_nodes_text(text.str(), path, error);
+  return parse_nodes_text(*text, path, error);
 }
 
 std::optional<std::vector<NodeEntry>> parse_nodes_option(std::string_view list, std::string* error) {

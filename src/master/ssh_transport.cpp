@@ -21,6 +21,8 @@
 #include <fmt/format.h>
 
 #include "master/shell.hpp"
+
+#include "common/files.hpp"
 #include "master/transport.hpp"
 
 namespace bm::master {
@@ -150,16 +152,15 @@ class SshTransport final : public Transport {
   }
 
   asio::awaitable<StepResult> put_file(const fs::path& local, const std::string& remote, bool executable) override {
-    std::ifstream file(local, std::ios::binary);
-    if (!file) co_return StepResult{fmt::format("cannot read {}: {}", local.string(), std::strerror(errno))};
-    std::ostringstream content;
-    content << file.rdbuf();
+    int error_number = 0;
+    const std::optional<std::string> content = common::read_whole_file(local, &error_number);
+    if (!content) co_return StepResult{fmt::format("cannot read {}: {}", local.string(), std::strerror(error_number))};
     const std::string temporary = remote + ".tmp";
     std::string script = "cat > " + shell_quote(temporary);
     if (executable) script += " && chmod 755 " + shell_quote(temporary);
     script += " && mv -f -- " + shell_quote(temporary) + " " + shell_quote(remote);
     std::string what = fmt::format("cannot copy {} to {}", local.string(), remote);
-    co_return co_await shell_step(script, content.str(), what);
+    co_return co_await shell_step(script, *content, what);
   }
 
   asio::awaitable<StepResult> get_file(const std::string& remote, const fs::path& local) override {

@@ -13,6 +13,8 @@
 
 #include "stats/results.hpp"
 
+#include "common/files.hpp"
+
 namespace bm::stats {
 
 namespace fs = std::filesystem;
@@ -84,14 +86,12 @@ bool write_results_atomic(const Results& results, const fs::path& path, std::str
 }
 
 bool read_results(const fs::path& path, Results& out, std::string* error) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return fail(error, fmt::format("{}: cannot open: {}", path.string(), errno_text()));
-  std::ostringstream text;
-  text << file.rdbuf();
-  if (file.bad()) return fail(error, fmt::format("{}: cannot read: {}", path.string(), errno_text()));
+  int error_number = 0;
+  const std::optional<std::string> text = common::read_whole_file(path, &error_number);
+  if (!text) return fail(error, fmt::format("{}: cannot open: {}", path.string(), std::strerror(error_number)));
 
   std::string problem;
-  if (!parse_results(text.str(), out, &problem)) return fail(error, fmt::format("{}: {}", path.string(), problem));
+  if (!parse_results(*text, out, &problem)) return fail(error, fmt::format("{}: {}", path.string(), problem));
   return true;
 }
 
