@@ -119,12 +119,10 @@ duration = 3
         # count below checks its effect.
         self.assertLess(cycle["control_lag_us"], 1_000_000, cycle["control_lag_us"])
         # Once the stop has run, each user finishes at most the test it is in: what
-        # completes in the drain is one test per user and what the lag let through
-        # (852,184 such tests in one 5 s run before).
-        ok = sum(t["ok"] for t in cycle["tests"])
-        self.assertGreater(ok, 0)
-        rate = ok / cycle["window_s"]
-        self.assertLessEqual(cycle["outside_window"]["tests"], 10000 + rate * cycle["control_lag_us"] / 1e6 + 1000)
+        # completes in the drain is one test per user plus what ran while the stop was
+        # on its way (a few thousand at ~20,000 tests/s); 852,184 in one 5 s run before.
+        self.assertGreater(sum(t["ok"] for t in cycle["tests"]), 0)
+        self.assertLessEqual(cycle["outside_window"]["tests"], 3 * 10000)
 
 
 class NeverYields(BackgroundBench):
