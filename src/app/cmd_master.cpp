@@ -20,37 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The bench options of bench-run that the user gave, as arguments for every node; those
-// not given stay out, so each node's conf decides them.
-std::vector<std::string> forwarded_bench_args(const TestOptions& o) {
-  std::vector<std::string> args;
-  auto add = [&](const char* flag, const std::string& value) {
-    if (value.empty()) return;
-    args.push_back(flag);
-    args.push_back(value);
-  };
-  add("--url", o.url);
-  add("--cycles", o.cycles);
-  add("--duration", o.duration);
-  add("--startup-delay", o.startup_delay);
-  add("--sleep-time-min", o.sleep_min);
-  add("--sleep-time-max", o.sleep_max);
-  add("--test-sleep-time", o.test_sleep);
-  add("--cycle-time", o.cycle_time);
-  add("--apdex-t", o.apdex_t);
-  add("--ok-codes", o.ok_codes);
-  add("--connect-timeout", o.connect_timeout);
-  add("--timeout", o.timeout);
-  add("--function", o.function);
-  if (o.fast) args.push_back("--as-fast-as-possible");
-  if (o.simple_fetch) args.push_back("--simple-fetch");
-  if (o.tls_verify) args.push_back("--tls-verify");
-  add("--tls-ca-file", o.tls_ca_file);
-  if (o.workers > 0) add("--workers", std::to_string(o.workers));
-  if (o.seed != 0) add("--seed", std::to_string(o.seed));
-  return args;
-}
-
 std::string self_executable() {
   std::error_code ec;
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
@@ -81,28 +50,7 @@ int cmd_master(const Args& args, const std::string& prog) {
   app.add_option("--num-nodes", num_nodes, "use only the first N nodes")->check(CLI::PositiveNumber);
 
   auto* b = "Bench options (passed to every node; those not given come from the conf)";
-  app.add_option("--config", bench.config, "the conf to deploy instead of Name.conf beside the test")->group(b);
-  app.add_option("-u,--url", bench.url, "base URL of the target, overrides [main] url")->group(b);
-  app.add_option("-c,--cycles", bench.cycles, "virtual users per cycle on each node, e.g. 10:20:30")->group(b);
-  app.add_option("-D,--duration", bench.duration, "logging window of each cycle, seconds")->group(b);
-  app.add_option("-m,--sleep-time-min", bench.sleep_min, "minimum pause after each page, seconds")->group(b);
-  app.add_option("-M,--sleep-time-max", bench.sleep_max, "maximum pause after each page, seconds")->group(b);
-  app.add_option("-t,--test-sleep-time", bench.test_sleep, "pause between two tests of a user, seconds")->group(b);
-  app.add_option("--startup-delay", bench.startup_delay, "pause between two virtual user starts, seconds")->group(b);
-  app.add_option("--cycle-time", bench.cycle_time, "pause after each cycle, seconds")->group(b);
-  app.add_flag("-f,--as-fast-as-possible", bench.fast, "no pauses at all: same as -m 0 -M 0 -t 0")->group(b);
-  app.add_option("--apdex-t", bench.apdex_t, "Apdex threshold T, seconds")->group(b);
-  app.add_option("--ok-codes", bench.ok_codes, "HTTP codes that count as success, e.g. 200:301:302")->group(b);
-  app.add_flag("--simple-fetch", bench.simple_fetch, "do not fetch the images, CSS and scripts of pages")->group(b);
-  app.add_flag("--tls-verify", bench.tls_verify, "check HTTPS servers' certificates against the system's CAs")
-      ->group(b);
-  app.add_option("--tls-ca-file", bench.tls_ca_file,
-                 "check HTTPS certificates against these CAs (a PEM file that must exist on every node)")
-      ->group(b);
-  app.add_option("--connect-timeout", bench.connect_timeout, "HTTP connect timeout, seconds")->group(b);
-  app.add_option("--timeout", bench.timeout, "longest a response may take, seconds")->group(b);
-  app.add_option("--workers", bench.workers, "event-loop threads per node process (default: its cores)")->group(b);
-  app.add_option("-e,--function", bench.function, kFunctionHelp)->group(b);
+  add_bench_options(app, bench.given, conf::kMasterCommand, b);
 
   auto* r = "Run";
   app.add_option("-n,--name,--label", options.label, "label of the run (default <Name>-<YYYYmmddTHHMMSS>)")->group(r);
@@ -178,13 +126,14 @@ int cmd_master(const Args& args, const std::string& prog) {
   if (!test) return fail(prog, error);
   for (const auto& w : test->warnings) std::cerr << prog << ": warning: " << w << '\n';
   options.test_file = fs::absolute(bench.test_file);
-  options.conf_file = bench.config.empty() ? options.test_file.parent_path() / (test->engine.identity.test_name + ".conf")
-                                           : fs::path(bench.config);
+  options.conf_file = bench.given.config.empty()
+                          ? options.test_file.parent_path() / (test->engine.identity.test_name + ".conf")
+                          : fs::path(bench.given.config);
   options.cycle_count = static_cast<int>(test->engine.bench.cycles.size());
   options.cycle_time_s = test->engine.bench.cycle_time_s;
   // The nodes run the function named after the test too: they get it as --function.
-  if (bench.function.empty()) bench.function = bench.function_operand;
-  options.bench_args = forwarded_bench_args(bench);
+  if (bench.given.function.empty()) bench.given.function = bench.function_operand;
+  options.bench_args = conf::forwarded_args(bench.given);
 
   const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::system_clock::now().time_since_epoch())

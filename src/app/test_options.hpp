@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "conf/bench_options.hpp"
 #include "conf/bench_settings.hpp"
 #include "conf/conf_file.hpp"
 #include "engine/settings.hpp"
@@ -16,26 +17,19 @@ namespace bm::app {
 
 struct TestOptions {
   std::string test_file;
-  std::string config;
-  std::string function;          // -e/--function
   std::string function_operand;  // after the test file, FunkLoad's Name.test_fn
-  std::string url, cycles, duration, startup_delay, sleep_min, sleep_max, test_sleep, cycle_time, apdex_t;
-  std::string connect_timeout, timeout, ok_codes;
-  bool fast = false;
-  bool simple_fetch = false;
-  bool tls_verify = false;
-  std::string tls_ca_file;
-  int workers = 0;
-  uint64_t seed = 0;
+  conf::GivenOptions given;      // the bench options (conf/bench_options.hpp)
   // bench-master: load the test as its node 0 will, in the test's folder (data files it
   // opens are relative to it there) with [bench] node_num = 0; else here, as it is.
   bool load_as_node_0 = false;
 };
 
+// The test and function operands, then the bench options of `mode`'s command.
 void add_test_options(CLI::App& app, TestOptions& options, conf::Mode mode);
 
-// -e/--function's help, for the commands that add it themselves.
-extern const char* const kFunctionHelp;
+// Declares the rows of conf::bench_options() that `command` (conf::Commands) takes, in
+// table order, with bench-master's names and help for kMasterCommand; `group` is CLI11's.
+void add_bench_options(CLI::App& app, conf::GivenOptions& given, unsigned command, const std::string& group = "");
 
 struct LoadedTest {
   conf::ConfFile conf;

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "conf/bench_options.hpp"
 #include "conf/values.hpp"
 
 namespace bm::conf {
@@ -19,14 +20,6 @@ namespace {
 
 constexpr int kMaxRedirectsLimit = 100;
 
-// Keys read by page_section(mode), in either mode.
-constexpr std::array kPageKeys{"sleep_time_min", "sleep_time_max", "ok_codes", "simple_fetch",
-                               "connect_timeout", "read_timeout", "max_redirects", "tls_verify",
-                               "tls_ca_file", "lua_time_limit"};
-constexpr std::array kMainKeys{"title", "description", "url", "user_agent"};
-// [bench] only. node_num is written by the master for tests to read.
-constexpr std::array kBenchKeys{"cycles", "duration", "startup_delay", "sleep_time",
-                                "cycle_time", "apdex_t", "node_num"};
 // FunkLoad's logging and result keys: accepted, unused (results go where the CLI says).
 constexpr std::array kIgnoredFunkLoadKeys{"log_to", "log_path", "result_path"};
 // The sections benchmaster reads; a section one typo away from one of them warns.
@@ -239,13 +232,8 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-std::vector<std::string_view> known_keys(std::string_view section) {
-  std::vector<std::string_view> keys;
-  if (section == "main") keys.assign(kMainKeys.begin(), kMainKeys.end());
-  if (section == "bench") keys.assign(kBenchKeys.begin(), kBenchKeys.end());
-  if (section == "bench" || section == "ftest") keys.insert(keys.end(), kPageKeys.begin(), kPageKeys.end());
-  return keys;
-}
+// The keys benchmaster reads in `section` (the options table's), so the others warn.
+std::vector<std::string_view> known_keys(std::string_view section) { return conf_keys(section); }
 
 std::string unknown_key_warning(const ConfFile& conf, std::string_view section,
                                 std::string_view key, const std::vector<std::string_view>& known) {

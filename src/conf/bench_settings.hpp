@@ -38,6 +38,8 @@ struct BenchSettings {
   std::string title;             // default: the conf file's name without ".conf"
   std::string description;
   std::string user_agent;        // default: kDefaultUserAgent
+
+  bool operator==(const BenchSettings&) const = default;
 };
 
 // Values given on the command line; each one set wins over the conf file.
