@@ -1,5 +1,7 @@
 #include "conf/bench_settings.hpp"
 
+#include "common/location.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -315,10 +317,9 @@ std::vector<std::string> conf_warnings(const ConfFile& conf) {
     }
     const std::string_view meant = misspelt_section(section);
     if (meant.empty() || std::find(listed.begin(), listed.end(), section) != listed.end()) continue;
-    const int line = conf.section_line(section);
-    warnings.push_back(fmt::format("{}: unknown section [{}] (not read by benchmaster; did you mean [{}]?)",
-                                   line > 0 ? fmt::format("{}:{}", conf.source(), line) : conf.source(), section,
-                                   meant));
+    warnings.push_back(common::located(
+        conf.source(), conf.section_line(section),
+        fmt::format("unknown section [{}] (not read by benchmaster; did you mean [{}]?)", section, meant)));
   }
   return warnings;
 }

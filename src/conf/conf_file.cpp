@@ -1,5 +1,7 @@
 #include "conf/conf_file.hpp"
 
+#include "common/location.hpp"
+
 #include "common/files.hpp"
 
 #include <algorithm>
@@ -188,7 +190,7 @@ class ConfFile::Parser {
   Entry& current_entry() { return file_.sections_.back().entries.back(); }
 
   bool fail(std::string_view message) {
-    if (error_ != nullptr) *error_ = fmt::format("{}:{}: {}", file_.source_, line_number_, message);
+    if (error_ != nullptr) *error_ = common::located(file_.source_, line_number_, message);
     return false;
   }
 
@@ -297,8 +299,7 @@ int ConfFile::section_line(std::string_view name) const {
 }
 
 std::string ConfFile::location_of(std::string_view section, std::string_view key) const {
-  const int line = line_of(section, key);
-  return line > 0 ? fmt::format("{}:{}", source_, line) : source_;
+  return common::location(source_, line_of(section, key));
 }
 
 // ---- interpolation (ConfigParser's BasicInterpolation) ----
@@ -353,8 +354,7 @@ bool ConfFile::expand(std::string_view section, std::string_view raw, const Entr
 
 std::string ConfFile::interpolation_error(std::string_view section, const Entry& entry,
                                           std::string_view problem) const {
-  const std::string where = entry.line > 0 ? fmt::format("{}:{}", source_, entry.line) : source_;
-  return fmt::format("{}: [{}] {}: {}", where, section, entry.key, problem);
+  return common::located(source_, entry.line, fmt::format("[{}] {}: {}", section, entry.key, problem));
 }
 
 // ---- typed getters ----

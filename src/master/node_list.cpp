@@ -1,5 +1,7 @@
 #include "master/node_list.hpp"
 
+#include "common/location.hpp"
+
 #include "common/files.hpp"
 
 #include <charconv>
@@ -185,7 +187,7 @@ std::optional<std::vector<NodeEntry>> parse_nodes_text(std::string_view text, st
     std::string problem;
     auto entries = parse_node_entry(line, &problem);
     if (!entries) {
-      *error = fmt::format("{}:{}: {}", source, line_number, problem);
+      *error = common::located(source, line_number, problem);
       return std::nullopt;
     }
     for (auto& entry : *entries) {
