@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/cycle_gate.hpp"
+#include "engine/test_loader.hpp"
 
 namespace CLI {
 class App;
@@ -22,7 +23,7 @@ int cmd_demo_server(const Args& args, const std::string& prog);
 int cmd_node(const Args& args, const std::string& prog);
 int cmd_master(const Args& args, const std::string& prog);
 
-struct TestOptions;
+using TestOptions = engine::TestSpec;  // engine/test_loader.hpp
 
 // How bench-run and bench-node run a bench (the same code path for both).
 struct BenchRun {

@@ -12,17 +12,12 @@
 #include "conf/bench_settings.hpp"
 #include "conf/conf_file.hpp"
 #include "engine/settings.hpp"
+#include "engine/test_loader.hpp"
 
 namespace bm::app {
 
-struct TestOptions {
-  std::string test_file;
-  std::string function_operand;  // after the test file, FunkLoad's Name.test_fn
-  conf::GivenOptions given;      // the bench options (conf/bench_options.hpp)
-  // bench-master: load the test as its node 0 will, in the test's folder (data files it
-  // opens are relative to it there) with [bench] node_num = 0; else here, as it is.
-  bool load_as_node_0 = false;
-};
+// The test to load and the bench options given for it (engine/test_loader.hpp).
+using TestOptions = engine::TestSpec;
 
 // The test and function operands, then the bench options of `mode`'s command.
 void add_test_options(CLI::App& app, TestOptions& options, conf::Mode mode);
@@ -31,16 +26,8 @@ void add_test_options(CLI::App& app, TestOptions& options, conf::Mode mode);
 // table order, with bench-master's names and help for kMasterCommand; `group` is CLI11's.
 void add_bench_options(CLI::App& app, conf::GivenOptions& given, unsigned command, const std::string& group = "");
 
-struct LoadedTest {
-  conf::ConfFile conf;
-  engine::EngineSettings engine;
-  std::vector<std::string> warnings;
-};
-
-// Finds the conf beside the test (test_Name.lua -> Name.conf), reads it, applies the
-// overrides, fills the engine settings and loads the test file once (a syntax error
-// fails here, before anything is printed). One line in *error when anything is wrong.
-std::unique_ptr<LoadedTest> load_test(const TestOptions& options, conf::Mode mode, std::string* error);
+using engine::load_test;
+using engine::LoadedTest;
 
 // "benchmaster/0.1.0"
 std::string version_string();
