@@ -230,6 +230,14 @@ void VirtualUser::handle(const script::RunResult& result) {
 void VirtualUser::end_test(const script::RunResult& result) {
   if (aborted_) return;
   const int64_t now = mono_ns();
+  if (result.state == script::RunResult::State::failed && result.kind == "abandoned") {
+    // Broken because the run is stopping: neither a result nor an error of the test.
+    if (test_slot_ < 0) test_slot_ = worker_.recorder().test_slot(worker_.settings().test_function);
+    worker_.recorder().abandoned(-1, -1, test_slot_);
+    stop_requested_ = true;
+    finish();
+    return;
+  }
   record_test(result, now);
   after_test(now);
 }

@@ -104,7 +104,7 @@ void Worker::watch_script() {
     const bool interrupted = g_interrupts.load(std::memory_order_relaxed) > 0;
     const int64_t held_ns = now - since_ns;
     if (interrupted && held_ns >= kInterruptedLimitNs) {
-      script_->break_run(run, "stopped: the bench was interrupted while the test ran without waiting");
+      script_->break_run(run, "stopped: the bench was interrupted while the test ran without waiting", true);
     } else if (limit_ns > 0 && held_ns >= limit_ns) {
       script_->break_run(run, fmt::format("the test ran for {:g} s without waiting for a request or a sleep "
                                           "(lua_time_limit = {:g})", limit_s, limit_s));

@@ -304,6 +304,7 @@ bool ScriptState::push_break_message(lua_State* co) {
   break_seq_ = 0;
   if (!pending) return false;
   broken_run_ = run_seq_.load(std::memory_order_relaxed);
+  broken_run_abandoned_ = break_abandons_;
   luaL_where(co, 0);
   lua_pushstring(co, break_reason_.c_str());
   lua_concat(co, 2);
@@ -315,12 +316,13 @@ uint64_t ScriptState::running_run() const {
   return run_seq_.load(std::memory_order_acquire);
 }
 
-bool ScriptState::break_run(uint64_t run, std::string reason) {
+bool ScriptState::break_run(uint64_t run, std::string reason, bool abandon) {
   std::lock_guard lock(break_mutex_);
   lua_State* co = running_co_.load(std::memory_order_acquire);
   if (run == 0 || co == nullptr || run_seq_.load(std::memory_order_acquire) != run) return false;
   break_seq_ = run;
   break_reason_ = std::move(reason);
+  break_abandons_ = abandon;
   // Lua allows setting a hook from outside the running thread (as from a signal
   // handler); the coroutine stays allocated (create_vu), and the hook checks that the
   // run it was meant for is still the one running.
@@ -370,7 +372,10 @@ RunResult ScriptState::run(int id, int nargs) {
   }
   lua_resetthread(co);
   lua_settop(co, 0);
-  if (broken_run_ == run_seq_.load(std::memory_order_relaxed)) replace_coroutine(id);
+  if (broken_run_ == run_seq_.load(std::memory_order_relaxed)) {
+    if (broken_run_abandoned_) result.kind = "abandoned";  // not the test's fault: the run was stopped
+    replace_coroutine(id);
+  }
   return result;
 }
 

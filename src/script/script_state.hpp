@@ -87,7 +87,9 @@ class ScriptState {
   // none), and break_run() makes that resume fail with "file:line: <reason>" if it is
   // still the one running. Returns whether it was.
   uint64_t running_run() const;
-  bool break_run(uint64_t run, std::string reason);
+  // `abandon`: the run stops (Ctrl-C), the test is not to blame: its result's kind is
+  // "abandoned", and the engine counts it apart instead of as an error.
+  bool break_run(uint64_t run, std::string reason, bool abandon = false);
 
   lua_State* lua() { return L_; }
   size_t memory_bytes() const;
@@ -111,6 +113,8 @@ class ScriptState {
   std::mutex break_mutex_;
   uint64_t break_seq_ = 0;
   uint64_t broken_run_ = 0;  // the run the hook broke (worker thread only)
+  bool broken_run_abandoned_ = false;
+  bool break_abandons_ = false;
   std::string break_reason_;
 };
 

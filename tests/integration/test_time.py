@@ -167,7 +167,12 @@ lua_time_limit = {limit}
         code = bench.proc.wait(timeout=60)
         self.assertLess(time.monotonic() - started, 16)  # the documented bound: 15 s
         self.assertEqual(code, 130)
-        self.assertEqual(read_json(os.path.join(out, "results.json"))["run"]["status"], "interrupted")
+        results = read_json(os.path.join(out, "results.json"))
+        self.assertEqual(results["run"]["status"], "interrupted")
+        # The test broken by the stop is not the test's error: it is abandoned.
+        cycle = results["cycles"][0]
+        self.assertEqual(cycle["abandoned"]["tests"], 1)
+        self.assertEqual(sum(t["errors"] for t in cycle["tests"]), 0)
 
 
 class NothingLost(BackgroundBench):
