@@ -86,7 +86,9 @@ std::string format_bytes(double bytes) {
     ++unit;
   }
   if (unit == 0) return fmt::format("{:.0f} B", bytes);
-  return fmt::format("{} {}", three_digits(bytes), kUnits[unit]);
+  // Three significant digits: "9.77 KiB", "97.7 KiB", "977 KiB".
+  const double magnitude = std::fabs(bytes);
+  return fmt::format("{:.{}f} {}", bytes, magnitude < 10 ? 2 : magnitude < 100 ? 1 : 0, kUnits[unit]);
 }
 
 std::string format_seconds(double seconds) { return fmt::format("{:g}", seconds); }

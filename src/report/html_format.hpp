@@ -27,7 +27,7 @@ std::string format_epoch_us(int64_t epoch_us);
 std::string format_clock_us(int64_t epoch_us);
 // "45.2 s", "12 min 05 s", "2 h 03 min 10 s".
 std::string format_duration_s(double seconds);
-// "512 B", "1.5 KiB", "12.3 MiB", "1.02 GiB".
+// "512 B", "1.50 KiB", "12.3 MiB", "102 GiB": three significant digits.
 std::string format_bytes(double bytes);
 // Seconds as the conf writes them: "0.5", "60", "1.25".
 std::string format_seconds(double seconds);

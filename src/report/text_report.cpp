@@ -82,31 +82,9 @@ std::string format_apdex(const stats::Apdex& apdex) {
   return fmt::format("{} {}", report::format_apdex(score), stats::apdex_rating(*score));
 }
 
-std::string format_bytes(uint64_t bytes) {
-  constexpr std::string_view kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
-  if (bytes < 1024) return fmt::format("{} B", bytes);
-  double value = static_cast<double>(bytes);
-  for (std::string_view unit : kUnits) {
-    value /= 1024;
-    if (value < 1024 || unit == kUnits[std::size(kUnits) - 1]) {
-      return fmt::format("{:.{}f} {}", value, value < 10 ? 2 : value < 100 ? 1 : 0, unit);
-    }
-  }
-  return {};
-}
 
 std::string format_seconds(double seconds) { return fmt::format("{:g} s", seconds); }
 
-std::string format_epoch(int64_t epoch_us) {
-  if (epoch_us == 0) return std::string(kNoValue);
-  const std::time_t seconds = static_cast<std::time_t>(epoch_us / 1'000'000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday,
-                     utc.tm_hour, utc.tm_min, utc.tm_sec);
-}
-
-std::string format_clock(int64_t epoch_us) { return format_epoch(epoch_us).substr(11, 8); }
 
 std::string format_duration(int64_t us) {
   const int64_t total = (us + 500'000) / 1'000'000;
@@ -228,9 +206,9 @@ class TextReport {
     } else {
       field("Host", fmt::format("{}, node {}, {} workers, pid {}", run.host, run.node_num, run.workers, run.pid));
     }
-    std::string span = "started " + format_epoch(run.start_epoch_us);
+    std::string span = "started " + format_epoch_us(run.start_epoch_us);
     if (run.end_epoch_us != 0) {
-      span += fmt::format(", ended {} ({})", format_epoch(run.end_epoch_us),
+      span += fmt::format(", ended {} ({})", format_epoch_us(run.end_epoch_us),
                           format_duration(run.end_epoch_us - run.start_epoch_us));
     }
     std::string status(to_string(run.status));
@@ -406,7 +384,7 @@ class TextReport {
     for (const CycleResults& cycle : results_.cycles) {
       const EntryStats requests = sum_of(cycle.requests);
       table.add_row({cycle_label(cycle), std::to_string(cycle.cvus), std::to_string(requests.total()),
-                     format_bytes(requests.bytes_sent), format_bytes(requests.bytes_received),
+                     format_bytes(static_cast<double>(requests.bytes_sent)), format_bytes(static_cast<double>(requests.bytes_received)),
                      cycle.window_s > 0 ? format_bytes(static_cast<uint64_t>(
                                               std::llround(static_cast<double>(requests.bytes_received) / cycle.window_s)))
                                         : std::string(kNoValue)});
@@ -506,7 +484,7 @@ class TextReport {
       out_ << "  " << fmt::format("{:>{}} ", i == 0 ? count : "", indent - 3) << lines[i] << '\n';
     }
     if (!where.empty()) write_wrapped(out_, clean(where), width_, indent);
-    write_wrapped(out_, fmt::format("first {}, last {}", format_clock(group.first_epoch_us), format_clock(group.last_epoch_us)),
+    write_wrapped(out_, fmt::format("first {}, last {}", format_clock_us(group.first_epoch_us), format_clock_us(group.last_epoch_us)),
                   width_, indent);
     for (const stats::ErrorExample& example : group.examples) {
       const std::string text = example.location.empty() ? example.message : example.location + ": " + example.message;
