@@ -1,0 +1,135 @@
+// BenchRunner's steps on a real loop and a real server (the demo target, in-process, on a
+// loopback port): the cycle's window and counts, the common start of a distributed run,
+// the gate between cycles, and an interrupt.
+#include "engine/bench_runner.hpp"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "demo/demo_server.hpp"
+#include "engine/clock.hpp"
+#include "engine/cycle_gate.hpp"
+#include "engine/test_loader.hpp"
+
+namespace bm::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+class BenchRunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("bm-runner-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    demo::DemoOptions options;
+    options.port = 0;
+    options.quiet = true;
+    server_ = std::make_unique<demo::DemoServer>(options);
+    server_->start();
+    g_interrupts.store(0);
+  }
+  void TearDown() override {
+    g_interrupts.store(0);
+    server_->stop();
+    fs::remove_all(dir_);
+  }
+
+  std::unique_ptr<LoadedTest> load(const std::string& cycles, double duration_s) {
+    std::ofstream(dir_ / "test_Run.lua") << "function test_Run(vu)\n  vu:get(conf_get('main', 'url') .. '/delay/5')\nend\n";
+    std::ofstream(dir_ / "Run.conf") << "[main]\nurl = " << server_->url() << "\n[bench]\ncycles = " << cycles
+                                     << "\nduration = " << duration_s << "\nstartup_delay = 0\ncycle_time = 0\n";
+    TestSpec spec;
+    spec.test_file = (dir_ / "test_Run.lua").string();
+    spec.given.workers = 1;
+    std::string error;
+    auto test = load_test(spec, conf::Mode::bench, &error);
+    EXPECT_TRUE(test) << error;
+    return test;
+  }
+
+  BenchOptions options(const LoadedTest& test) {
+    BenchOptions o;
+    o.engine = test.engine;
+    o.output_dir = dir_ / "out";
+    return o;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<demo::DemoServer> server_;
+  std::ostringstream out_;
+};
+
+TEST_F(BenchRunnerTest, ACycleCountsWhatCompletesInItsWindow) {
+  auto test = load("2", 0.5);
+  ASSERT_TRUE(test);
+  BenchRunner runner(options(*test), out_);
+  std::string error;
+  EXPECT_EQ(runner.run(&error), 0) << error << out_.str();
+  const stats::Results& r = runner.results();
+  ASSERT_EQ(r.cycles.size(), 1u);
+  const stats::CycleResults& cycle = r.cycles[0];
+  EXPECT_EQ(cycle.status, stats::CycleStatus::complete);
+  EXPECT_EQ(cycle.cvus, 2);
+  EXPECT_EQ(cycle.window_end_epoch_us - cycle.window_start_epoch_us, 500'000);
+  ASSERT_EQ(cycle.tests.size(), 1u);
+  EXPECT_GT(cycle.tests.begin()->stats.ok, 10u);  // 2 users, 5 ms a test, 0.5 s
+  EXPECT_EQ(cycle.abandoned.requests, 0u);
+  EXPECT_GE(cycle.control_lag_us, 0);
+  EXPECT_EQ(r.run.status, stats::RunStatus::complete);
+  EXPECT_TRUE(fs::exists(runner.results_path()));
+}
+
+TEST_F(BenchRunnerTest, TheFirstCycleStartsAtTheCommonStartAndLaterOnesWhenTheGateOpens) {
+  auto test = load("1:1", 0.3);
+  ASSERT_TRUE(test);
+  BenchOptions o = options(*test);
+  CycleGate gate;
+  o.gate = &gate;
+  o.start_at_epoch_us = wall_us() + 300'000;
+  const int64_t second_start = o.start_at_epoch_us + 1'500'000;
+  std::thread master([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    gate.open(1, second_start);
+  });
+  BenchRunner runner(o, out_);
+  std::string error;
+  EXPECT_EQ(runner.run(&error), 0) << error;
+  master.join();
+  const stats::Results& r = runner.results();
+  ASSERT_EQ(r.cycles.size(), 2u);
+  // Within a few ms of the times given (a loaded machine may wake the runner late).
+  EXPECT_NEAR(static_cast<double>(r.cycles[0].start_epoch_us), static_cast<double>(o.start_at_epoch_us), 50'000);
+  EXPECT_NEAR(static_cast<double>(r.cycles[1].start_epoch_us), static_cast<double>(second_start), 50'000);
+  EXPECT_NE(out_.str().find("@cycle-done {\"cycle\":0"), std::string::npos) << out_.str();
+}
+
+TEST_F(BenchRunnerTest, AnInterruptEndsTheRunWithWhatFinished) {
+  auto test = load("1:1", 30);
+  ASSERT_TRUE(test);
+  BenchRunner runner(options(*test), out_);
+  std::thread interrupter([] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    g_interrupts.store(1);
+  });
+  std::string error;
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(runner.run(&error), 130);
+  interrupter.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  const stats::Results& r = runner.results();
+  EXPECT_EQ(r.run.status, stats::RunStatus::interrupted);
+  ASSERT_EQ(r.cycles.size(), 1u);
+  EXPECT_EQ(r.cycles[0].status, stats::CycleStatus::incomplete);
+}
+
+}  // namespace
+}  // namespace bm::engine
