@@ -42,7 +42,7 @@ VirtualUser::VirtualUser(Worker& worker, int vu_id, int cycle, int cvus, uint64_
 }
 
 VirtualUser::~VirtualUser() {
-  for (auto& conn : connections_) close(*conn);
+  for (auto& conn : connections_) conn->close();
   worker_.script().destroy_vu(script_vu_);
 }
 
@@ -300,7 +300,7 @@ void VirtualUser::finish() {
     return;
   }
   phase_ = Phase::done;
-  for (auto& conn : connections_) close(*conn);
+  for (auto& conn : connections_) conn->close();
   worker_.vu_stopped(began_);
 }
 
@@ -314,7 +314,7 @@ void VirtualUser::request_stop(bool abort) {
       worker_.recorder().abandoned(request_slot_, page_slot_, test_slot_);
     }
     aborted_ = true;
-    for (auto& conn : connections_) close(*conn);
+    for (auto& conn : connections_) conn->close();
     boost::system::error_code ignored;
     if (timer_) timer_->cancel();
     if (phase_ != Phase::done) {

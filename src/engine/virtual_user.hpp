@@ -2,8 +2,6 @@
 // A virtual user: a Lua coroutine running the test in a loop, its HTTP connections
 // (keep-alive, one per origin), its cookie jar and resource cache. It runs entirely
 // on its worker's thread, driven by completions of its own asynchronous operations.
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <functional>
@@ -58,9 +56,10 @@ class VirtualUser final : public script::VuHost {
 
  private:
   enum class Phase { waiting_start, setup_vu, setup, test, teardown, between_tests, teardown_vu, hook, done };
-  // What a plain connection's user waits for, and where a timed-out exchange stood.
-  enum class IoWait : uint8_t { none, connect, write, read };
-  struct Connection;
+  // The step of an exchange a connection is at: what a plain socket waits for, and where
+  // an exchange stood when it failed or timed out.
+  enum class IoWait : uint8_t { none, connect, handshake, write, read };
+  struct Connection;  // plain or TLS, chosen once: virtual_user_connection.hpp
 
   // Test loop.
   void begin();
@@ -73,20 +72,19 @@ class VirtualUser final : public script::VuHost {
   void finish();
   void resume_script();
 
-  // One HTTP exchange of the current page.
+  // One HTTP exchange of the current page (virtual_user_io.cpp).
   void start_exchange();
   void send_on_connection();
   void connect(Connection& conn);
-  void connect_plain(Connection& conn, const boost::asio::ip::tcp::endpoint& endpoint);
-  void connect_tls(Connection& conn, const boost::asio::ip::tcp::endpoint& endpoint);
-  void plain_connected(Connection& conn);
-  void on_socket_ready(Connection& conn, uint32_t events);
+  int64_t connect_timeout_ns() const;
   void send_request(int64_t now);
-  void send_plain();
-  void wait_readable();
-  void read_plain();
-  void on_tls_read(const boost::system::error_code& ec, size_t n);
+  // The connection's events: how each step ended.
+  void on_tcp_connected(int64_t now);
+  void on_connection_open(int64_t now);
+  void on_request_sent();
   bool consume(const char* data, size_t n);  // true when the exchange is over
+  void on_peer_closed();
+  void on_io_error(IoWait stage, stats::ErrorKind kind, std::string message);
   void exchange_done(int64_t now);
   void fail_exchange(stats::ErrorKind kind, std::string message);
   void fail_timeout(IoWait stage);  // the exchange's deadline passed at this stage
@@ -97,7 +95,6 @@ class VirtualUser final : public script::VuHost {
   void after_page();
 
   Connection& connection_for(const http::Url& url);
-  void close(Connection& conn);
   bool status_ok(int status) const;
   void store_cookies(const http::ResponseParser& parser, const http::Url& url);
   std::string_view current_method() const { return method_; }

@@ -216,7 +216,7 @@ void VirtualUser::exchange_done(int64_t now) {
   deadline_ns_ = 0;
   connect_failures_ = 0;  // the server answers: no back-off
   ++conn_->served;
-  if (!parser_->keep_alive()) close(*conn_);
+  if (!parser_->keep_alive()) conn_->close();
   int status = parser_->status();
   ++test_requests_;
 
@@ -338,7 +338,7 @@ void VirtualUser::next_resource_or_finish(int64_t now) {
 void VirtualUser::fail_exchange(ErrorKind kind, std::string message) {
   deadline_ns_ = 0;
   int64_t now = mono_ns();
-  if (conn_ != nullptr) close(*conn_);
+  if (conn_ != nullptr) conn_->close();
   if (aborted_) return;
   if (kind == ErrorKind::connect || kind == ErrorKind::dns) ++connect_failures_;
   ++test_requests_;
