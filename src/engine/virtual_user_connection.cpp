@@ -259,12 +259,13 @@ void VirtualUser::Connection::tls_handshake() {
 
 void VirtualUser::Connection::tls_send() {
   asio::async_write(*tls->stream, asio::buffer(owner.request_bytes_),
-                    [this](const boost::system::error_code& ec, size_t) {
+                    [this](const boost::system::error_code& ec, size_t n) {
                       if (owner.aborted_) return;
                       if (ec) {
                         return owner.on_io_error(Wait::write, ErrorKind::reset,
                                                  fmt::format("cannot send request: {}", ec.message()));
                       }
+                      owner.sent_ = n;  // as on a plain socket: the request is out (a stop counts it abandoned)
                       owner.on_request_sent();
                     });
 }
