@@ -204,6 +204,17 @@ def highest_equivalent(index):
     return value_from_index(index) + (1 << bucket) - 1
 
 
+def bench_conf(url, title="T", cycles=1, duration=1, startup_delay=0, sleep_time=0, cycle_time=0, extra=""):
+    """A test's conf: [main] title and url, then [bench] with each value that is not None,
+    then `extra` (more [bench] lines or further sections) as given."""
+    lines = ["[main]", f"title = {title}", f"url = {url}", "[bench]"]
+    for key, value in (("cycles", cycles), ("duration", duration), ("startup_delay", startup_delay),
+                       ("sleep_time", sleep_time), ("cycle_time", cycle_time)):
+        if value is not None:
+            lines.append(f"{key} = {value}")
+    return "\n".join(lines) + "\n" + extra
+
+
 class TestCase(unittest.TestCase):
     """Gives each test its own output folder and ends what it started."""
 

@@ -9,18 +9,8 @@ import threading
 import time
 import unittest
 
-from harness import BENCHMASTER, DemoServer, Process, TestCase, free_port, read_json, run
+from harness import BENCHMASTER, DemoServer, Process, TestCase, bench_conf, free_port, read_json, run
 
-CONF = """[main]
-title = T
-url = {url}
-[bench]
-cycles = {cycles}
-duration = {duration}
-startup_delay = 0
-sleep_time = 0
-cycle_time = 0
-"""
 
 GET_ROOT = """
 function test_T(vu)
@@ -49,7 +39,7 @@ class BadInput(TestCase):
         self.assert_one_line_error(proc, "T.conf", "no such conf file")
 
     def test_unreadable_conf(self):
-        test = self.make_test("T", "function test_T(vu) end\n", CONF.format(url="http://127.0.0.1:1", cycles=1, duration=1))
+        test = self.make_test("T", "function test_T(vu) end\n", bench_conf("http://127.0.0.1:1"))
         os.chmod(os.path.join(self.out, "T.conf"), 0)
         if os.access(os.path.join(self.out, "T.conf"), os.R_OK):
             self.skipTest("running as a user who can read any file")
@@ -58,7 +48,7 @@ class BadInput(TestCase):
 
     def test_lua_syntax_error_names_file_and_line(self):
         test = self.make_test("T", "function test_T(vu)\n  local x = = 1\nend\n",
-                              CONF.format(url="http://127.0.0.1:1", cycles=1, duration=1))
+                              bench_conf("http://127.0.0.1:1"))
         proc = run(["run", test])
         self.assert_one_line_error(proc, "test_T.lua:2:")
 
@@ -70,7 +60,7 @@ function test_T(vu)
   local t = nil
   return t.field
 end
-""", CONF.format(url=demo.url, cycles=1, duration=1))
+""", bench_conf(demo.url))
         proc = run(["test", test])
         self.assertEqual(proc.returncode, 1)
         self.assertIn("ERROR test_T #1: script (E): test_T.lua:5: attempt to index a nil value", proc.stdout)
@@ -83,42 +73,42 @@ function test_T(vu)
   local r = vu:get(conf_get("main", "url") .. "/bytes/10")
   assert(r.size == 11, "wrong size " .. r.size)
 end
-""", CONF.format(url=demo.url, cycles=1, duration=1))
+""", bench_conf(demo.url))
         proc = run(["test", test])
         self.assertEqual(proc.returncode, 1)
         self.assertIn("FAIL test_T #1: assertion (F): test_T.lua:4: wrong size 10", proc.stdout)
 
     def test_malformed_conf_value(self):
         test = self.make_test("T", "function test_T(vu) end\n",
-                              CONF.format(url="http://127.0.0.1:1", cycles=1, duration="soon"))
+                              bench_conf("http://127.0.0.1:1", cycles=1, duration="soon"))
         proc = run(["run", test])
         self.assert_one_line_error(proc, "T.conf:", "duration", "soon")
 
     def test_bad_cycles_in_conf_and_on_command_line(self):
         test = self.make_test("T", "function test_T(vu) end\n",
-                              CONF.format(url="http://127.0.0.1:1", cycles="10:x", duration=1))
+                              bench_conf("http://127.0.0.1:1", cycles="10:x", duration=1))
         proc = run(["run", test])
         self.assert_one_line_error(proc, "T.conf:5:", "10:x")
-        self.write("T.conf", CONF.format(url="http://127.0.0.1:1", cycles="1", duration=1))
+        self.write("T.conf", bench_conf("http://127.0.0.1:1", cycles="1", duration=1))
         proc = run(["run", test, "-c", "10:x"])
         self.assert_one_line_error(proc, "-c/--cycles", "10:x")
 
     def test_unknown_and_malformed_cli_options(self):
         test = self.make_test("T", "function test_T(vu) end\n",
-                              CONF.format(url="http://127.0.0.1:1", cycles=1, duration=1))
+                              bench_conf("http://127.0.0.1:1"))
         self.assert_one_line_error(run(["run", test, "--no-such-option"]), "--no-such-option")
         self.assert_one_line_error(run(["run", test, "-D", "abc"]), "-D/--duration", "abc")
 
     def test_missing_test_function(self):
         # No test_T, and no other test_* function to run instead (test_cli_funkload.py).
         test = self.make_test("T", "function other(vu) end\n",
-                              CONF.format(url="http://127.0.0.1:1", cycles=1, duration=1))
+                              bench_conf("http://127.0.0.1:1"))
         self.assert_one_line_error(run(["run", test]), "test_T")
 
     def test_refused_target_is_counted_as_connect_errors(self):
         port = free_port()  # nothing listens there
         test = self.make_test("T", GET_ROOT.format(path="/"),
-                              CONF.format(url=f"http://127.0.0.1:{port}", cycles=2, duration=1))
+                              bench_conf(f"http://127.0.0.1:{port}", cycles=2, duration=1))
         out = os.path.join(self.out, "run")
         proc = run(["run", test, "-o", out])
         self.assertEqual(proc.returncode, 1, proc.stderr)
@@ -131,7 +121,7 @@ end
     def hostile(self, path, kind, timeout="5"):
         demo = self.start(DemoServer())
         test = self.make_test("T", GET_ROOT.format(path=path),
-                              CONF.format(url=demo.url, cycles=1, duration=1))
+                              bench_conf(demo.url))
         proc = run(["test", test, "--timeout", timeout], timeout=60)
         self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
         self.assertIn(f"ERROR test_T #1: {kind} (E)", proc.stdout)
@@ -161,7 +151,7 @@ class Interrupt(TestCase):
     def test_sigint_mid_cycle_keeps_finished_cycles(self):
         demo = self.start(DemoServer())
         test = self.make_test("T", GET_ROOT.format(path="/delay/5"),
-                              CONF.format(url=demo.url, cycles="2:2:2", duration=2))
+                              bench_conf(demo.url, cycles="2:2:2", duration=2))
         out = os.path.join(self.out, "run")
         bench = self.start(Process([BENCHMASTER, "run", test, "-o", out], stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True))

@@ -5,18 +5,7 @@ import glob
 import os
 import unittest
 
-from harness import DemoServer, TestCase, read_json, run
-
-CONF = """[main]
-title = T
-url = {url}
-[bench]
-cycles = 1
-duration = 1
-startup_delay = 0
-sleep_time = 0
-cycle_time = 0
-"""
+from harness import DemoServer, TestCase, bench_conf, read_json, run
 
 
 def error_lines(proc):
@@ -27,7 +16,7 @@ class Labels(TestCase):
     def test_bench_run_refuses_a_label_that_leaves_results(self):
         demo = self.start(DemoServer())
         test = self.make_test("T", 'function test_T(vu) vu:get(conf_get("main", "url") .. "/") end\n',
-                              CONF.format(url=demo.url))
+                              bench_conf(demo.url))
         work = os.path.join(self.out, "work")
         os.makedirs(work)
         for label in ("a/../../../x", "..", "line\nbreak"):
@@ -54,7 +43,7 @@ class MasterArguments(TestCase):
         super().setUp()
         self.demo = self.start(DemoServer())
         self.test = self.make_test("T", 'function test_T(vu) vu:get(conf_get("main", "url") .. "/") end\n',
-                                   CONF.format(url=self.demo.url))
+                                   bench_conf(self.demo.url))
         self.nodes_file = self.write("nodes.txt", "local\n")
 
     def master(self, label, *args):
@@ -87,22 +76,13 @@ class ConfSections(TestCase):
 function test_T(vu)
   vu:get(conf_get("main", "url") .. conf_get("shop", "path"))
 end
-""", CONF.format(url=demo.url) + "[bnech]\nduration = 5\n[shop]\npath = /\n[test_T]\ndescription = d\n")
+""", bench_conf(demo.url) + "[bnech]\nduration = 5\n[shop]\npath = /\n[test_T]\ndescription = d\n")
         proc = run(["test", test], timeout=60)
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         warnings = [l for l in proc.stderr.splitlines() if "warning:" in l]
         self.assertEqual(len(warnings), 1, proc.stderr)
         self.assertIn("T.conf:10: unknown section [bnech]", warnings[0])
         self.assertIn("did you mean [bench]?", warnings[0])
-
-
-SHOP_CONF = """[main]
-title = Shop
-url = {url}
-[bench]
-cycles = 1
-duration = 0.5
-"""
 
 
 class TestFunctions(TestCase):
@@ -113,7 +93,8 @@ class TestFunctions(TestCase):
         self.demo = self.start(DemoServer())
 
     def shop(self, lua):
-        return self.make_test("Shop", lua, SHOP_CONF.format(url=self.demo.url))
+        conf = bench_conf(self.demo.url, title="Shop", duration=0.5, startup_delay=None, sleep_time=None, cycle_time=None)
+        return self.make_test("Shop", lua, conf)
 
     def test_the_only_test_function_runs_without_naming_it(self):
         test = self.shop("""
@@ -178,7 +159,7 @@ class LoadBeforeBanner(TestCase):
     def test_syntax_error_before_any_banner(self):
         for lua, where in (("function test_T(vu)\n  local x = = 1\nend\n", "test_T.lua:2:"),
                            ("local data = nil\nlocal n = #data\nfunction test_T(vu) end\n", "test_T.lua:2:")):
-            test = self.make_test("T", lua, CONF.format(url="http://127.0.0.1:1"))
+            test = self.make_test("T", lua, bench_conf("http://127.0.0.1:1"))
             out = os.path.join(self.out, "run")
             proc = run(["run", test, "-o", out], timeout=60)
             self.assertEqual(proc.returncode, 2, proc.stdout + proc.stderr)
@@ -199,7 +180,7 @@ local words = {}
 for line in io.lines("data/words.txt") do words[#words + 1] = line end
 local node = conf_get_number("bench", "node_num") + 1
 function test_T(vu) vu:get(conf_get("main", "url") .. "/bytes/" .. (#words + node)) end
-""", CONF.format(url=demo.url) + "[distribute]\nfiles = data/words.txt\n")
+""", bench_conf(demo.url) + "[distribute]\nfiles = data/words.txt\n")
         elsewhere = os.path.join(self.out, "elsewhere")
         os.makedirs(elsewhere)
         proc = run(["master", test, "--nodes", "local", "-n", "n0", "-w", "w", "-x", os.path.join(self.out, "x")],
@@ -218,7 +199,7 @@ function test_T(vu)
   vu:log("from the user")
   vu:get(conf_get("main", "url") .. "/")
 end
-""", CONF.format(url=demo.url))
+""", bench_conf(demo.url))
         loud = run(["test", test], timeout=60)
         self.assertEqual(loud.returncode, 0, loud.stdout + loud.stderr)
         self.assertIn("in the test", loud.stdout)

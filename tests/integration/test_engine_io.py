@@ -6,18 +6,8 @@ import socket
 import threading
 import unittest
 
-from harness import DemoServer, TestCase, run
+from harness import DemoServer, TestCase, bench_conf, run
 
-CONF = """[main]
-title = T
-url = {url}
-[bench]
-cycles = 1
-duration = 1
-startup_delay = 0
-sleep_time = 0
-cycle_time = 0
-"""
 
 ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-\\n"
 
@@ -77,7 +67,7 @@ function test_T(vu)
   end
 end
 """
-        test = self.make_test("T", lua, CONF.format(url=demo.url))
+        test = self.make_test("T", lua, bench_conf(demo.url))
         proc = run(["test", test, "-n", "3"])
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         self.assertIn("3 passed, 0 failed", proc.stdout)
@@ -93,7 +83,7 @@ function test_T(vu)
   end
 end
 """
-        test = self.make_test("T", lua, CONF.format(url=f"http://127.0.0.1:{server.port}"))
+        test = self.make_test("T", lua, bench_conf(f"http://127.0.0.1:{server.port}"))
         proc = run(["test", test, "-n", "4"])
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         self.assertIn("4 passed, 0 failed", proc.stdout)
@@ -126,7 +116,7 @@ function test_T(vu)
   vu:get(conf_get("main", "url") .. "/")
 end
 """
-        test = self.make_test("T", lua, CONF.format(url=f"http://127.0.0.1:{port}"))
+        test = self.make_test("T", lua, bench_conf(f"http://127.0.0.1:{port}"))
         proc = run(["test", test, "--connect-timeout", "0.5"], timeout=60)
         self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
         self.assertIn("ERROR test_T #1: timeout (E)", proc.stdout)

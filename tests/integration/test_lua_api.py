@@ -7,22 +7,18 @@ import os
 import re
 import unittest
 
-from harness import DemoServer, TestCase, read_json, run
+from harness import DemoServer, TestCase, bench_conf, read_json, run
 
-CONF = """[main]
-title = Api
-url = {url}
-[bench]
-cycles = 1
-duration = 1
-startup_delay = 0
-sleep_time = 0
-cycle_time = 0
-[custom]
+# Read by the conf functions' tests.
+CUSTOM_SECTION = """[custom]
 greeting = hello
 sizes = 1:2: 3
 ratio = 0.5
 """
+
+
+def api_conf(url, **bench):
+    return bench_conf(url, title="Api", extra=CUSTOM_SECTION, **bench)
 
 
 class LuaApi(TestCase):
@@ -31,7 +27,7 @@ class LuaApi(TestCase):
         self.demo = self.start(DemoServer())
 
     def bench_test(self, lua, *args, code=0):
-        test = self.make_test("Api", lua, CONF.format(url=self.demo.url))
+        test = self.make_test("Api", lua, api_conf(self.demo.url))
         proc = run(["test", test, *args])
         self.assertEqual(proc.returncode, code, proc.stdout + proc.stderr)
         return proc
@@ -122,7 +118,7 @@ function test_Api(vu)
   local p = vu:post(base .. "/redirect/1?code=307", {description = "Keep", body = "x", ok_codes = {200, 404, 405}})
   log("after 307: " .. p.method .. " " .. p.status)
 end
-""", CONF.format(url=self.demo.url))
+""", api_conf(self.demo.url))
         out = os.path.join(self.out, "run")
         proc = run(["run", test, "-o", out], check=0)
         cycle = read_json(os.path.join(out, "results.json"))["cycles"][0]
@@ -167,7 +163,7 @@ function teardown_vu(vu) note(vu, "teardown_vu") end
 function setup(vu) vu.started = (vu.started or 0) + 1 end
 function teardown(vu) assert(vu.started >= 1) end
 function test_Api(vu) vu:sleep(0.01) end
-""", CONF.format(url=self.demo.url).replace("cycles = 1", "cycles = 2:3"))
+""", api_conf(self.demo.url, cycles="2:3"))
         out = os.path.join(self.out, "run")
         run(["run", test, "-o", out], check=0)
         counts = self.demo.counter()["by_path"]
@@ -183,7 +179,7 @@ function test_Api(vu)
   vu:get(base .. "/bytes/1")
   vu:get(base .. "/bytes/1")
 end
-""", CONF.format(url=self.demo.url).replace("duration = 1", "duration = 3"))
+""", api_conf(self.demo.url, duration=3))
         out = os.path.join(self.out, "run")
         run(["run", test, "-o", out, "-m", "0.1", "-M", "0.2"], check=0)
         test_entry = read_json(os.path.join(out, "results.json"))["cycles"][0]["tests"][0]

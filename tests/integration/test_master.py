@@ -12,7 +12,8 @@ import subprocess
 import time
 import unittest
 
-from harness import (BENCHMASTER, DemoServer, Process, TestCase, histogram_percentile, read_json, run)
+from harness import (BENCHMASTER, DemoServer, Process, TestCase, bench_conf, histogram_percentile, read_json,
+                     run)
 
 LUA = """
 -- Each node requests its own path and sleeps its own time, so the nodes' shares and
@@ -24,21 +25,12 @@ function test_Dist(vu)
 end
 """
 
-CONF = """[main]
-title = Distributed
-url = {url}
 
+# [bench] lines beyond bench_conf's and the data file every node gets.
+DIST_EXTRA = """sleep_time_min = 0
+sleep_time_max = 0.01
 [distribute]
 files = data/users.csv
-
-[bench]
-cycles = {cycles}
-duration = {duration}
-startup_delay = 0
-sleep_time = 0
-cycle_time = 0
-sleep_time_min = 0
-sleep_time_max = 0.01
 """
 
 PERCENTILES = (50, 90, 95, 99, 100)
@@ -92,7 +84,8 @@ class DistributedCase(TestCase):
     def make_dist_test(self, cycles="2:3", duration=2):
         os.makedirs(os.path.join(self.out, "data"), exist_ok=True)
         self.write("data/users.csv", "user,password\nalice,secret\n")
-        self.make_test("Dist", LUA, CONF.format(url=self.demo.url, cycles=cycles, duration=duration))
+        self.make_test("Dist", LUA, bench_conf(self.demo.url, title="Distributed", cycles=cycles, duration=duration,
+                                                 extra=DIST_EXTRA))
         return os.path.join(self.out, "test_Dist.lua")
 
     def master_args(self, label, *extra):

@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "protocol/node_protocol.hpp"
+#include "results_fixture.hpp"
 #include "stats/results.hpp"
 
 namespace bm::master {
@@ -100,23 +101,16 @@ class MasterRunTest : public ::testing::Test {
 
   // Node `num`'s results: `cycles` of the two done, each with `ok` tests.
   void give_results(int num, int cycles, stats::RunStatus status, uint64_t ok = 10) {
-    stats::Results r;
-    r.run.test = "Fake";
-    r.run.node_num = num;
-    r.run.status = status;
-    r.run.start_epoch_us = now_us();
-    r.run.end_epoch_us = status == stats::RunStatus::running ? 0 : r.run.start_epoch_us + 2'000'000;
-    r.config.cycles = {1, 1};
-    r.config.duration_s = 1;
-    for (int c = 0; c < cycles; ++c) {
-      stats::CycleResults& cycle = r.cycles.emplace_back();
-      cycle.index = c;
-      cycle.cvus = 1;
-      cycle.start_epoch_us = r.run.start_epoch_us + c * 1'000'000;
-      cycle.window_start_epoch_us = cycle.start_epoch_us;
-      cycle.window_end_epoch_us = cycle.start_epoch_us + 1'000'000;
-      cycle.end_epoch_us = cycle.window_end_epoch_us;
-      cycle.window_s = 1;
+    const int64_t start_us = now_us();
+    stats::Results r = stats::testing::ResultsBuilder("Fake")
+                           .node(num)
+                           .status(status)
+                           .span(start_us, status == stats::RunStatus::running ? 0 : start_us + 2'000'000)
+                           .cycles({1, 1}, 1)
+                           .cycle_times(start_us, 1'000'000)
+                           .build();
+    r.cycles.resize(static_cast<std::size_t>(cycles));
+    for (stats::CycleResults& cycle : r.cycles) {
       for (uint64_t i = 0; i < ok; ++i) cycle.tests.slot("test_Fake").stats.record_success(1000, 1'500'000);
     }
     const fs::path path = dir_ / ("results-" + std::to_string(num) + ".json");

@@ -11,6 +11,7 @@
 #include "report/diff_report.hpp"
 #include "report/html_format.hpp"
 #include "report/trend_report.hpp"
+#include "results_fixture.hpp"
 #include "stats/results.hpp"
 
 namespace bm::report {
@@ -21,26 +22,18 @@ constexpr int64_t kStartUs = 1'800'000'000'000'000;
 // One page "Home" per cycle; `scale` multiplies every latency, `ok` is the number of
 // successful pages per cycle (window 10 s).
 stats::Results run(std::vector<int> users, double scale, int ok, int64_t start_us = kStartUs) {
-  stats::Results r;
-  r.run.test = "Shop";
-  r.run.function = "test_Shop";
-  r.run.url = "http://127.0.0.1:1";
-  r.run.start_epoch_us = start_us;
-  r.run.status = stats::RunStatus::complete;
-  r.config.cycles = users;
-  r.config.duration_s = 10;
-  for (std::size_t c = 0; c < users.size(); ++c) {
-    stats::CycleResults& cycle = r.cycles.emplace_back();
-    cycle.index = static_cast<int>(c);
-    cycle.cvus = users[c];
-    cycle.window_s = 10;
-    stats::EntryStats& home = cycle.pages.slot("Home").stats;
-    stats::EntryStats& request = cycle.requests.slot("Home", "Home.1").stats;
-    for (int i = 1; i <= ok; ++i) {
-      const auto us = static_cast<int64_t>(scale * (1'000 * i + 10'000 * static_cast<double>(c)));
-      home.record_success(us, r.config.apdex_t_us());
-      request.record_success(us, r.config.apdex_t_us());
-    }
+  stats::Results r = stats::testing::ResultsBuilder("Shop")
+                         .function("test_Shop")
+                         .url("http://127.0.0.1:1")
+                         .span(start_us)
+                         .status(stats::RunStatus::complete)
+                         .cycles(std::move(users), 10)
+                         .build();
+  for (stats::CycleResults& cycle : r.cycles) {
+    const auto c = static_cast<double>(cycle.index);
+    stats::testing::record_page_successes(
+        cycle, "Home", "Home.1", ok, [&](int i) { return static_cast<int64_t>(scale * (1'000 * i + 10'000 * c)); },
+        r.config.apdex_t_us());
     cycle.tests.slot("test_Shop").stats.record_success(1'000'000, r.config.apdex_t_us());
   }
   return r;

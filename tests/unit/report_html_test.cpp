@@ -19,6 +19,7 @@
 #include "report/html_metrics.hpp"
 #include "report/html_page.hpp"
 #include "report/html_report.hpp"
+#include "results_fixture.hpp"
 #include "stats/results.hpp"
 
 namespace bm::report {
@@ -38,38 +39,25 @@ std::size_t count(const std::string& text, std::string_view needle) {
 // Two cycles (10 and 20 users, 10 s windows) of one test with pages "Home" and "Buy",
 // each page one main request, with known latencies and one failure in cycle 2.
 stats::Results sample_results() {
-  stats::Results r;
-  r.run.test = "Shop";
-  r.run.function = "test_Shop";
-  r.run.title = "Shop title";
-  r.run.url = "http://127.0.0.1:1";
-  r.run.start_epoch_us = kStartUs;
-  r.run.end_epoch_us = kStartUs + 40'000'000;
-  r.run.status = stats::RunStatus::complete;
-  r.config.cycles = {10, 20};
-  r.config.duration_s = 10;
+  stats::Results r = stats::testing::ResultsBuilder("Shop")
+                         .function("test_Shop")
+                         .title("Shop title")
+                         .url("http://127.0.0.1:1")
+                         .span(kStartUs, kStartUs + 40'000'000)
+                         .status(stats::RunStatus::complete)
+                         .cycles({10, 20}, 10)
+                         .cycle_times(kStartUs, 20'000'000, 2'000'000, 2'000'000)
+                         .build();
   r.config.apdex_t_s = 1.5;
   const int64_t t = r.config.apdex_t_us();
-  for (int c = 0; c < 2; ++c) {
-    stats::CycleResults& cycle = r.cycles.emplace_back();
-    cycle.index = c;
-    cycle.cvus = 10 * (c + 1);
-    cycle.window_s = 10;
-    cycle.start_epoch_us = kStartUs + c * 20'000'000;
-    cycle.window_start_epoch_us = cycle.start_epoch_us + 2'000'000;
-    cycle.window_end_epoch_us = cycle.window_start_epoch_us + 10'000'000;
-    cycle.end_epoch_us = cycle.window_end_epoch_us + 2'000'000;
+  for (stats::CycleResults& cycle : r.cycles) {
+    const int c = cycle.index;
     for (const char* page : {"Home", "Buy"}) {
-      stats::EntryStats& p = cycle.pages.slot(page).stats;
-      stats::Entry& request = cycle.requests.slot(page, std::string(page) + ".1");
+      stats::Entry& request = stats::testing::record_page_successes(
+          cycle, page, std::string(page) + ".1", 100,
+          [&](int i) { return int64_t{(c + 1) * i * 1'000 + (page[0] == 'B' ? 50'000 : 0)}; }, t, 200);
       request.method = "GET";
       request.url = std::string("http://127.0.0.1:1/") + page;
-      for (int i = 1; i <= 100; ++i) {
-        const int64_t us = (c + 1) * i * 1'000 + (page[0] == 'B' ? 50'000 : 0);
-        p.record_success(us, t);
-        request.stats.record_success(us, t);
-        request.stats.add_status(200);
-      }
     }
     stats::EntryStats& test = cycle.tests.slot("test_Shop").stats;
     for (int i = 0; i < 50; ++i) test.record_success(500'000 + i * 1'000, t);

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "results_fixture.hpp"
+
 namespace bm::report {
 namespace {
 
@@ -42,36 +44,28 @@ void record_error(CycleResults& cycle, ErrorKind kind, stats::Verdict verdict, i
 
 // Cycle 0: 100 pages of 1..100 ms and one 503; cycle 1 (interrupted): 50 pages of 200 ms.
 Results synthetic_results() {
-  Results r;
-  r.run.test = "Shop";
-  r.run.title = "Shop checkout";
-  r.run.function = "test_Shop";
+  Results r = stats::testing::ResultsBuilder("Shop")
+                  .title("Shop checkout")
+                  .function("test_Shop")
+                  .url("http://127.0.0.1:8080/")
+                  .span(kStartUs, kStartUs + 65'000'000)
+                  .status(stats::RunStatus::interrupted)
+                  .cycles({10, 20}, 10)
+                  .default_limits()
+                  .build();
   r.run.test_file = "test_Shop.lua";
   r.run.conf_file = "Shop.conf";
   r.run.description = "Browse the shop and buy one thing";
-  r.run.url = "http://127.0.0.1:8080/";
   r.run.label = "baseline";
   r.run.host = "load0";
   r.run.command_line = {"bench-run", "test_Shop.lua", "-c", "10:20", "-D", "10"};
-  r.run.start_epoch_us = kStartUs;
-  r.run.end_epoch_us = kStartUs + 65'000'000;
-  r.run.status = stats::RunStatus::interrupted;
   r.run.workers = 2;
   r.run.pid = 99;
-  r.config.cycles = {10, 20};
-  r.config.duration_s = 10;
   r.config.apdex_t_s = 0.5;
-  r.config.ok_codes = {200, 301, 302};
   r.config.sleep_time_s = 1;
   r.config.sleep_time_max_s = 2;
-  r.config.connect_timeout_s = 5;
-  r.config.read_timeout_s = 30;
-  r.config.max_redirects = 10;
 
-  CycleResults& first = r.cycles.emplace_back();
-  first.index = 0;
-  first.cvus = 10;
-  first.window_s = 10;
+  CycleResults& first = r.cycles[0];
   first.window_start_epoch_us = kStartUs + 1'000'000;
   first.window_end_epoch_us = kStartUs + 11'000'000;
   stats::EntryStats& test = first.tests.slot("test_Shop").stats;
@@ -81,15 +75,11 @@ Results synthetic_results() {
   }
   test.record_failure(ErrorKind::assertion, 900'000);
   stats::EntryStats& page = first.pages.slot("home").stats;
-  stats::Entry& request = first.requests.slot("home", "home#1");
+  stats::Entry& request = stats::testing::record_page_successes(
+      first, "home", "home#1", 100, [](int ms) { return int64_t{ms} * 1000; }, kApdexTUs, 200);
   request.method = "GET";
   request.url = "http://127.0.0.1:8080/";
-  for (int64_t ms = 1; ms <= 100; ++ms) {
-    page.record_success(ms * 1000, kApdexTUs);
-    request.stats.record_success(ms * 1000, kApdexTUs);
-    request.stats.add_status(200);
-    request.stats.add_bytes(100, 10'240);
-  }
+  for (int i = 0; i < 100; ++i) request.stats.add_bytes(100, 10'240);
   page.record_failure(ErrorKind::status, 5000);
   request.stats.record_failure(ErrorKind::status, 5000);
   request.stats.add_status(503);
@@ -99,10 +89,7 @@ Results synthetic_results() {
   record_error(first, ErrorKind::assertion, stats::Verdict::failure, 200, "expected 'Welcome' in body",
                "expected 'Welcome' in body\x1b[31m", "test_Shop.lua:42", kStartUs + 6'000'000);
 
-  CycleResults& second = r.cycles.emplace_back();
-  second.index = 1;
-  second.cvus = 20;
-  second.window_s = 10;
+  CycleResults& second = r.cycles[1];
   second.status = stats::CycleStatus::incomplete;
   stats::EntryStats& slow = second.pages.slot("home").stats;
   for (int i = 0; i < 50; ++i) slow.record_success(200'000, kApdexTUs);

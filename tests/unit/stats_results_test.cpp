@@ -13,6 +13,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "results_fixture.hpp"
+
 namespace bm::stats {
 namespace {
 
@@ -23,6 +25,7 @@ using nlohmann::json;
 
 constexpr int64_t kBaseEpochUs = 1'700'000'000'000'000;
 constexpr int64_t kWindowUs = 20'000'000;
+constexpr int64_t kCycleEveryUs = 30'000'000;
 constexpr int64_t kApdexTUs = 250'000;
 const std::vector<int> kCyclesPerNode = {4, 8};
 
@@ -42,7 +45,7 @@ struct Sample {
 };
 
 int64_t cycle_start_us(int node, int cycle) {  // master clock; nodes start a little apart
-  return kBaseEpochUs + cycle * 30'000'000 + node * 1'000;
+  return kBaseEpochUs + cycle * kCycleEveryUs + node * 1'000;
 }
 
 std::vector<Sample> make_samples(int nodes, uint32_t seed) {
@@ -91,48 +94,40 @@ std::vector<Sample> make_samples(int nodes, uint32_t seed) {
   return samples;
 }
 
-Results empty_results(int node, int nodes_in_total_for_cvus) {
-  Results r;
-  r.run.test = "Shop";
+// Node `node`'s run of the shop test, its cycles sized for `nodes_in_total_for_cvus` nodes.
+testing::ResultsBuilder shop_run(int node, int nodes_in_total_for_cvus) {
+  testing::ResultsBuilder builder("Shop");
+  builder.function("test_Shop")
+      .title("Shop checkout")
+      .url("http://127.0.0.1:8080/")
+      .node(node)
+      .status(RunStatus::complete)
+      .cycles(kCyclesPerNode, 20, nodes_in_total_for_cvus)
+      .default_limits();
+  Results& r = builder.results();
   r.run.test_file = "test_Shop.lua";
   r.run.conf_file = "Shop.conf";
-  r.run.function = "test_Shop";
-  r.run.title = "Shop checkout";
   r.run.description = "Browse, search, buy";
-  r.run.url = "http://127.0.0.1:8080/";
   r.run.label = "baseline";
   r.run.host = fmt::format("load{}", node);
-  r.run.node_num = node;
   r.run.command_line = {"bench-run", "test_Shop.lua", "-c", "4:8"};
-  r.run.status = RunStatus::complete;
   r.run.workers = 2;
   r.run.pid = 4242 + node;
-  r.config.cycles = kCyclesPerNode;
-  r.config.duration_s = 20;
   r.config.startup_delay_s = 0.05;
   r.config.sleep_time_s = 0.5;
   r.config.sleep_time_max_s = 2;
   r.config.cycle_time_s = 1;
   r.config.apdex_t_s = 0.25;
-  r.config.ok_codes = {200, 301, 302};
-  r.config.connect_timeout_s = 5;
-  r.config.read_timeout_s = 30;
-  r.config.max_redirects = 10;
   r.conf = {{"main", {{"title", "Shop checkout"}, {"url", "http://127.0.0.1:8080/"}}}, {"bench", {{"cycles", "4:8"}}}};
-  for (int c = 0; c < 2; ++c) {
-    CycleResults& cycle = r.cycles.emplace_back();
-    cycle.index = c;
-    cycle.cvus = kCyclesPerNode[static_cast<std::size_t>(c)] * nodes_in_total_for_cvus;
-    cycle.window_s = 20;
-  }
-  return r;
+  return builder;
 }
 
-void set_cycle_times(CycleResults& cycle, int64_t start_us) {
-  cycle.start_epoch_us = start_us - 2'000'000;
-  cycle.window_start_epoch_us = start_us;
-  cycle.window_end_epoch_us = start_us + kWindowUs;
-  cycle.end_epoch_us = start_us + kWindowUs + 3'000'000;
+Results empty_results(int node, int nodes_in_total_for_cvus) { return shop_run(node, nodes_in_total_for_cvus).build(); }
+
+// Cycles whose windows open at `first_window_us` and every kCycleEveryUs after, 2 s of
+// ramp before and 3 s of tail after each.
+testing::ResultsBuilder& with_cycle_times(testing::ResultsBuilder& builder, int64_t first_window_us) {
+  return builder.cycle_times(first_window_us - 2'000'000, kCycleEveryUs, 2'000'000, 3'000'000);
 }
 
 // Records one sample as a request, the page it makes up, and the test it completes.
@@ -218,10 +213,9 @@ std::vector<const Sample*> select(const std::vector<Sample>& samples, int node /
 }
 
 Results node_results(const std::vector<Sample>& samples, int node, int64_t clock_offset_us) {
-  Results r = empty_results(node, 1);
-  r.run.start_epoch_us = kBaseEpochUs - 5'000'000 + clock_offset_us;
-  r.run.end_epoch_us = kBaseEpochUs + 60'000'000 + clock_offset_us;
-  for (int c = 0; c < 2; ++c) set_cycle_times(r.cycles[static_cast<std::size_t>(c)], cycle_start_us(node, c) + clock_offset_us);
+  testing::ResultsBuilder builder = shop_run(node, 1);
+  builder.span(kBaseEpochUs - 5'000'000 + clock_offset_us, kBaseEpochUs + 60'000'000 + clock_offset_us);
+  Results r = with_cycle_times(builder, cycle_start_us(node, 0) + clock_offset_us).build();
   for (const Sample* s : select(samples, node)) record_sample(r.cycles[static_cast<std::size_t>(s->cycle)], *s, clock_offset_us);
   r.series = series_of(select(samples, node), clock_offset_us, 1);
   return r;
@@ -229,10 +223,10 @@ Results node_results(const std::vector<Sample>& samples, int node, int64_t clock
 
 // What one node would have recorded had it run every node's users (master clock).
 Results union_results(const std::vector<Sample>& samples, int nodes) {
-  Results r = empty_results(0, nodes);
+  testing::ResultsBuilder builder = shop_run(0, nodes);
+  Results r = with_cycle_times(builder, cycle_start_us(0, 0)).build();
   for (int c = 0; c < 2; ++c) {
     CycleResults& cycle = r.cycles[static_cast<std::size_t>(c)];
-    set_cycle_times(cycle, cycle_start_us(0, c));
     cycle.end_epoch_us = cycle_start_us(nodes - 1, c) + kWindowUs + 3'000'000;
     // The merged window is the span in which every node was in its own: from the last
     // node's opening to the first node's closing; the skew is how far apart they were.
