@@ -13,7 +13,7 @@ import subprocess
 import time
 import unittest
 
-from harness import BENCHMASTER, DemoServer, Nginx, Process, TestCase, free_port, read_json, run
+from harness import BENCHMASTER, DemoServer, Nginx, Process, TestCase, bench_conf, free_port, read_json, run
 from test_master import read_text, requests_counted, wait_for
 
 SKEW_BOUND_US = 50_000
@@ -53,16 +53,7 @@ function test_Step(vu)
   vu:get(conf_get("main", "url") .. "/index.html")
   if vu.node_num == 2 then vu:sleep(1.5) end
 end
-""", f"""[main]
-title = Step
-url = {nginx.url}
-[bench]
-cycles = 2:4:6
-duration = 2
-startup_delay = 0
-sleep_time = 0
-cycle_time = 0
-""")
+""", bench_conf(nginx.url, title="Step", cycles="2:4:6", duration=2, startup_delay=0, sleep_time=0, cycle_time=0))
         w = os.path.join(self.out, "w")
         proc = run(["master", test, "--nodes", "local*3", "-n", "step", "-w", w, "-x", os.path.join(self.out, "x")],
                    check=0, timeout=180)
@@ -100,13 +91,8 @@ class PromptControl(TestCase):
 function test_Small(vu)
   vu:get(conf_get("main", "url") .. "/index.html")
 end
-""", f"""[main]
-title = Small
-url = {nginx.url}
-[bench]
-cycles = 10000
-duration = 3
-""")
+""", bench_conf(nginx.url, title="Small", cycles=10000, duration=3, startup_delay=None,
+                                                                       sleep_time=None, cycle_time=None))
         out = os.path.join(self.out, "run")
         proc = run(["run", test, "-f", "--workers", "1", "-o", out], timeout=300)
         self.assertIn(proc.returncode, (0, 1), proc.stderr)  # nginx may reset a connection under this load
@@ -134,14 +120,8 @@ end
 """
 
     def conf(self, url, limit):
-        return f"""[main]
-title = Spin
-url = {url}
-[bench]
-cycles = 1
-duration = {{duration}}
-lua_time_limit = {limit}
-""".replace("{duration}", "3")
+        return bench_conf(url, title="Spin", cycles=1, duration=3, startup_delay=None, sleep_time=None,
+                          cycle_time=None, extra=f"lua_time_limit = {limit}\n")
 
     def test_a_test_that_never_yields_ends_as_an_error(self):
         demo = self.start(DemoServer())
@@ -182,15 +162,7 @@ class NothingLost(BackgroundBench):
 function test_Slow(vu)
   vu:get(conf_get("main", "url") .. "/delay/300", {description = "slow"})
 end
-""", f"""[main]
-title = Slow
-url = {demo.url}
-[bench]
-cycles = 10
-duration = 30
-startup_delay = 0
-sleep_time = 0
-""")
+""", bench_conf(demo.url, title="Slow", cycles=10, duration=30, startup_delay=0, sleep_time=0, cycle_time=None))
         out = os.path.join(self.out, "run")
         bench = self.start_bench(test, out)
         self.wait_for_output("Logging", "the logging window")
@@ -216,16 +188,7 @@ sleep_time = 0
 function test_Peak(vu)
   vu:get(conf_get("main", "url") .. "/delay/20")
 end
-""", f"""[main]
-title = Peak
-url = {demo.url}
-[bench]
-cycles = 2:2
-duration = 2
-startup_delay = 0
-sleep_time = 0
-cycle_time = 0
-""")
+""", bench_conf(demo.url, title="Peak", cycles="2:2", duration=2, startup_delay=0, sleep_time=0, cycle_time=0))
         out = os.path.join(self.out, "run")
         bench = self.start_bench(test, out)
         self.wait_for_output("Cycle #1 with", "the second cycle")
