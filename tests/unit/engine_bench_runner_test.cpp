@@ -17,6 +17,7 @@
 #include "engine/clock.hpp"
 #include "engine/cycle_gate.hpp"
 #include "engine/test_loader.hpp"
+#include "test_folder.hpp"
 
 namespace bm::engine {
 namespace {
@@ -26,10 +27,6 @@ namespace fs = std::filesystem;
 class BenchRunnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("bm-runner-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     demo::DemoOptions options;
     options.port = 0;
     options.quiet = true;
@@ -40,7 +37,6 @@ class BenchRunnerTest : public ::testing::Test {
   void TearDown() override {
     g_interrupts.store(0);
     server_->stop();
-    fs::remove_all(dir_);
   }
 
   std::unique_ptr<LoadedTest> load(const std::string& cycles, double duration_s) {
@@ -63,7 +59,8 @@ class BenchRunnerTest : public ::testing::Test {
     return o;
   }
 
-  fs::path dir_;
+  bm::testing::TestFolder folder_{"bm-runner"};
+  const fs::path& dir_ = folder_.path();
   std::unique_ptr<demo::DemoServer> server_;
   std::ostringstream out_;
 };

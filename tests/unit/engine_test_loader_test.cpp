@@ -2,6 +2,8 @@
 // file loaded once (a syntax error is one file:line line), the test function chosen.
 #include "engine/test_loader.hpp"
 
+#include "test_folder.hpp"
+
 #include <gtest/gtest.h>
 #include <gmock/gmock.h>
 
@@ -18,14 +20,6 @@ using ::testing::HasSubstr;
 
 class TestLoader : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("bm-loader-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   void write(const std::string& name, const std::string& text) { std::ofstream(dir_ / name) << text; }
   std::unique_ptr<LoadedTest> load(const std::string& file, conf::Mode mode = conf::Mode::bench) {
     TestSpec spec;
@@ -34,7 +28,8 @@ class TestLoader : public ::testing::Test {
     return load_test(spec, mode, &error_);
   }
 
-  fs::path dir_;
+  bm::testing::TestFolder folder_{"bm-loader"};
+  const fs::path& dir_ = folder_.path();
   std::string error_;
 };
 

@@ -20,6 +20,7 @@
 #include "protocol/node_protocol.hpp"
 #include "results_fixture.hpp"
 #include "stats/results.hpp"
+#include "test_folder.hpp"
 
 namespace bm::master {
 namespace {
@@ -88,16 +89,10 @@ class FakeTransport final : public Transport {
 class MasterRunTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("bm-master-run-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     std::ofstream(dir_ / "test_Fake.lua") << "function test_Fake(vu) end\n";
     std::ofstream(dir_ / "Fake.conf") << "[main]\nurl = http://127.0.0.1:9\n[bench]\ncycles = 1:1\nduration = 1\n";
     fake_.dir = dir_;
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // Node `num`'s results: `cycles` of the two done, each with `ok` tests.
   void give_results(int num, int cycles, stats::RunStatus status, uint64_t ok = 10) {
@@ -154,7 +149,8 @@ class MasterRunTest : public ::testing::Test {
     return text.str();
   }
 
-  fs::path dir_;
+  bm::testing::TestFolder folder_{"bm-master-run"};
+  const fs::path& dir_ = folder_.path();
   FakeNodes fake_;
   double barrier_timeout_s_ = 60;
   std::ostringstream out_, err_;
