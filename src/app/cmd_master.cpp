@@ -125,7 +125,8 @@ int cmd_master(const Args& args, const std::string& prog) {
   auto test = load_test(bench, conf::Mode::bench, &error);
   if (!test) return fail(prog, error);
   for (const auto& w : test->warnings) std::cerr << prog << ": warning: " << w << '\n';
-  options.test_file = fs::absolute(bench.test_file);
+  options.test_file = fs::absolute(bench.test_file).lexically_normal();
+  options.test_file_shown = bench.test_file;
   options.conf_file = bench.given.config.empty()
                           ? options.test_file.parent_path() / (test->engine.identity.test_name + ".conf")
                           : fs::path(bench.given.config);

@@ -106,6 +106,8 @@ int cmd_node(const Args& args, const std::string& prog) {
                  "$PSSH_NODENUM; the folder's only test)")
       ->expected(0, 4);
   app.add_option("--start-at", start_at, "wall-clock time (epoch µs) to begin cycle 1");
+  app.add_option("--test-shown-as", options.test_file_shown,
+                 "how messages name the test file (bench-master gives the path its user typed)");
   app.add_flag("--clock", clock, "print this machine's clock (epoch µs), then again for each line read");
   app.add_flag("--stop-on-eof", stop_on_eof, "stop (keeping results) when standard input closes");
   app.add_flag("--barrier", barrier,

@@ -96,6 +96,7 @@ std::unique_ptr<LoadedTest> load_test(const TestSpec& o, conf::Mode mode, std::s
   e.test_file = test_file;
   e.conf = &loaded->conf;
   e.identity.test_name = name;
+  e.identity.test_file_shown = o.test_file_shown.empty() ? o.test_file : o.test_file_shown;
   e.identity.url = e.bench.url;
   e.identity.version = BM_VERSION;
   if (auto node = loaded->conf.get_int("bench", "node_num", error)) e.identity.node_num = static_cast<int>(*node);

@@ -17,6 +17,9 @@ namespace bm::engine {
 
 struct TestSpec {
   std::string test_file;
+  // How messages name the test file ("file:line: ..."); empty: test_file as given.
+  // bench-node is told the path the user gave bench-master.
+  std::string test_file_shown;
   std::string function_operand;  // after the test file, FunkLoad's Name.test_fn
   conf::GivenOptions given;      // the bench options (conf/bench_options.hpp)
   // bench-master: load the test as its node 0 will, in the test's folder (data files it

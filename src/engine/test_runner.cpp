@@ -7,16 +7,11 @@
 
 #include <fmt/format.h>
 
+#include "common/format.hpp"
 #include "engine/bench_runner.hpp"
 #include "engine/worker.hpp"
 
 namespace bm::engine {
-
-namespace {
-
-std::string format_ms(int64_t us) { return fmt::format("{:.1f} ms", us / 1000.0); }
-
-}  // namespace
 
 int run_functional_test(FunctionalOptions options, std::ostream& out, std::string* error,
                         stats::CycleResults* figures) {
@@ -29,10 +24,10 @@ int run_functional_test(FunctionalOptions options, std::ostream& out, std::strin
       std::string indent = e.kind == "page" ? "" : "  ";
       if (e.error.empty() || e.status != 0) {
         out << fmt::format("{}{} {} -> {} in {}, {} bytes{}{}\n", indent, e.method, e.url, e.status,
-                           format_ms(e.latency_us), e.bytes, e.kind == "page" ? "" : fmt::format(" ({})", e.kind),
+                           common::format_latency(e.latency_us), e.bytes, e.kind == "page" ? "" : fmt::format(" ({})", e.kind),
                            e.error.empty() ? "" : fmt::format(" [{}]", e.error));
       } else {
-        out << fmt::format("{}{} {} -> error after {}: {}\n", indent, e.method, e.url, format_ms(e.latency_us),
+        out << fmt::format("{}{} {} -> error after {}: {}\n", indent, e.method, e.url, common::format_latency(e.latency_us),
                            e.error);
       }
     };
@@ -58,7 +53,7 @@ int run_functional_test(FunctionalOptions options, std::ostream& out, std::strin
                          result.verdict == script::Verdict::failure ? "F" : "E", result.message);
       if (!result.traceback.empty()) out << result.traceback << '\n';
     } else {
-      out << fmt::format("ok {} #{} in {}\n", engine.test_function, iteration, format_ms(duration_us));
+      out << fmt::format("ok {} #{} in {}\n", engine.test_function, iteration, common::format_latency(duration_us));
     }
     out << std::flush;
   };

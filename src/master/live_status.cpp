@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
+#include "common/format.hpp"
+
 namespace bm::master {
 
 namespace {
@@ -40,7 +42,7 @@ std::string LiveStatus::line(const NodeCounts& nodes, int64_t now_epoch_us) cons
   text += fmt::format(" | nodes {} running, {} finished, {} failed", nodes.running, nodes.finished, nodes.failed);
   const uint64_t per_second = point ? point->requests_ok + point->requests_failed : 0;
   text += fmt::format(" | {} req/s | {} errors", per_second, errors_);
-  if (point && !point->latency.empty()) text += " | p95 " + format_latency(point->latency.value_at_percentile(95));
+  if (point && !point->latency.empty()) text += " | p95 " + common::format_latency(point->latency.value_at_percentile(95));
   return text;
 }
 
@@ -50,10 +52,5 @@ std::string format_elapsed(int64_t seconds) {
   return fmt::format("{}:{:02}", seconds / 60, seconds % 60);
 }
 
-std::string format_latency(int64_t us) {
-  if (us < 1000) return fmt::format("{} µs", us);
-  if (us < 1'000'000) return fmt::format("{:.1f} ms", us / 1e3);
-  return fmt::format("{:.2f} s", us / 1e6);
-}
 
 }  // namespace bm::master

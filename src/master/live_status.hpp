@@ -45,7 +45,5 @@ class LiveStatus {
 
 // "0:41", "1:02:03"
 std::string format_elapsed(int64_t seconds);
-// "850 µs", "12.3 ms", "1.25 s"
-std::string format_latency(int64_t microseconds);
 
 }  // namespace bm::master

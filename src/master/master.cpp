@@ -370,6 +370,10 @@ void MasterRun::start_node(Node& node) {
   command.argv.push_back(std::to_string(planned_start_us_ + node.host->clock_offset_us));
   command.argv.push_back("--stop-on-eof");
   if (options_.cycle_count > 1) command.argv.push_back("--barrier");
+  if (!options_.test_file_shown.empty()) {
+    command.argv.push_back("--test-shown-as");
+    command.argv.push_back(options_.test_file_shown);
+  }
   command.argv.insert(command.argv.end(), options_.bench_args.begin(), options_.bench_args.end());
   command.env = {{"PSSH_NODENUM", std::to_string(node.num)},
                  {"PSSH_BENCH_RUN", label},

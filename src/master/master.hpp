@@ -24,6 +24,7 @@ using TransportFactory =
 struct MasterOptions {
   std::vector<NodeEntry> nodes;           // node i is nodes[i]
   std::filesystem::path test_file;        // test_Name.lua
+  std::string test_file_shown;            // as the user typed it: the nodes' messages name it so
   std::filesystem::path conf_file;        // Name.conf beside it, or --config
   std::vector<std::string> bench_args;    // bench options the user gave, passed to every node
   int cycle_count = 1;                    // as resolved from the conf and options

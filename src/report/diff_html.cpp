@@ -3,10 +3,12 @@
 #include <map>
 
 #include "report/diff_report.hpp"
-#include "report/html_format.hpp"
+#include "common/format.hpp"
 #include "report/html_page.hpp"
 
 namespace bm::report {
+
+using namespace bm::common;  // the shared number and time formatters
 
 namespace {
 

@@ -6,9 +6,11 @@
 
 #include <fmt/format.h>
 
-#include "report/html_format.hpp"
+#include "common/format.hpp"
 
 namespace bm::report {
+
+using namespace bm::common;  // the shared number and time formatters
 
 namespace {
 

@@ -5,10 +5,12 @@
 #include <cmath>
 #include <map>
 
-#include "report/html_format.hpp"
+#include "common/format.hpp"
 #include "report/html_report_parts.hpp"
 
 namespace bm::report::html {
+
+using namespace bm::common;  // the shared number and time formatters
 
 namespace {
 

@@ -13,11 +13,13 @@
 
 #include <fmt/format.h>
 
-#include "report/html_format.hpp"
+#include "common/format.hpp"
 #include "report/text_layout.hpp"
 #include "report/html_metrics.hpp"
 
 namespace bm::report {
+
+using namespace bm::common;  // the shared number and time formatters
 
 namespace {
 
@@ -41,30 +43,6 @@ constexpr std::string_view kNoValue = "-";
 constexpr std::size_t kLabelWidth = 12;  // "Description " in the header block
 
 // ---- Numbers ----------------------------------------------------------------------
-
-// Three significant digits in `unit`, or nothing if the value rounds to 1000 or more.
-std::optional<std::string> three_digits(double value, std::string_view unit) {
-  for (int decimals = 2; decimals >= 0; --decimals) {
-    const double scale = std::pow(10.0, decimals);
-    const double limit = std::pow(10.0, 3 - decimals);
-    if (std::round(value * scale) / scale < limit) return fmt::format("{:.{}f} {}", value, decimals, unit);
-  }
-  return std::nullopt;
-}
-
-// Latencies: whole µs below 1 ms, then three significant digits in ms or s.
-std::string format_latency(int64_t us) {
-  if (us < 0) return "-" + format_latency(-us);
-  if (us < 1000) return fmt::format("{} µs", us);
-  if (us < 999'500) {
-    if (auto text = three_digits(static_cast<double>(us) / 1e3, "ms")) return *text;
-  }
-  if (auto text = three_digits(static_cast<double>(us) / 1e6, "s")) return *text;
-  return fmt::format("{:.0f} s", static_cast<double>(us) / 1e6);
-}
-
-std::string format_signed_latency(int64_t us) { return (us > 0 ? "+" : "") + format_latency(us); }
-
 
 std::string rate(uint64_t count, double window_s) {
   return window_s > 0 ? format_rate(static_cast<double>(count) / window_s) : std::string(kNoValue);

@@ -2,11 +2,13 @@
 
 #include <functional>
 
-#include "report/html_format.hpp"
+#include "common/format.hpp"
 #include "report/html_page.hpp"
 #include "report/trend_report.hpp"
 
 namespace bm::report {
+
+using namespace bm::common;  // the shared number and time formatters
 
 namespace {
 

@@ -5,9 +5,11 @@
 
 #include <fmt/format.h>
 
-#include "report/html_format.hpp"
+#include "common/format.hpp"
 
 namespace bm::report {
+
+using namespace bm::common;  // the shared number and time formatters
 
 const CycleSummary* TrendRun::cycle_with_users(int users) const {
   for (const CycleSummary& cycle : cycles) {

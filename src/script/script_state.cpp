@@ -6,14 +6,18 @@
 #include <lua.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <iterator>
+#include <optional>
 #include <unordered_map>
 
 #include <fmt/format.h>
 
+#include "common/files.hpp"
+#include "common/location.hpp"
 #include "script/lua_bindings.hpp"
 
 namespace bm::script {
@@ -111,34 +115,28 @@ bool ScriptState::load(const std::filesystem::path& test_file, const conf::ConfF
   lua_setfield(L_, -2, "version");
   lua_setglobal(L_, "bench");
 
-  // Chunk names are the file's base name so messages read "test_X.lua:12: ...".
-  std::string name = "@" + test_file.filename().string();
-  std::string source;
-  {
-    FILE* f = std::fopen(test_file.c_str(), "rb");
-    if (f == nullptr) {
-      *error = fmt::format("{}: cannot read test file: {}", test_file.string(), std::strerror(errno));
-      return false;
-    }
-    char buf[65536];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) source.append(buf, n);
-    bool failed = std::ferror(f);
-    std::fclose(f);
-    if (failed) {
-      *error = fmt::format("{}: cannot read test file", test_file.string());
-      return false;
-    }
+  // The chunk is named by the file's base name: Lua cuts longer names to their last 56
+  // characters. Messages then name the file as the user typed it (name_file_as_shown).
+  const std::string name = "@" + test_file.filename().string();
+  chunk_location_ = test_file.filename().string() + ":";
+  shown_location_ = (identity.test_file_shown.empty() ? test_file.filename().string() : identity.test_file_shown) + ":";
+  int error_number = 0;
+  const std::optional<std::string> source = common::read_whole_file(test_file, &error_number);
+  if (!source) {
+    *error = common::located(test_file.string(), 0, fmt::format("cannot read the test file: {}", std::strerror(error_number)));
+    return false;
   }
   lua_pushcfunction(L_, traceback_handler);
-  if (luaL_loadbufferx(L_, source.data(), source.size(), name.c_str(), "t") != LUA_OK) {
+  if (luaL_loadbufferx(L_, source->data(), source->size(), name.c_str(), "t") != LUA_OK) {
     *error = lua_tostring(L_, -1);
+    name_file_as_shown(error);
     lua_pop(L_, 2);
     return false;
   }
   if (lua_pcall(L_, 0, 0, -2) != LUA_OK) {
     std::string msg = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "error while loading the test";
     *error = msg.substr(0, msg.find('\n'));
+    name_file_as_shown(error);
     lua_pop(L_, 2);
     return false;
   }
@@ -330,6 +328,23 @@ bool ScriptState::break_run(uint64_t run, std::string reason, bool abandon) {
   return true;
 }
 
+void ScriptState::name_file_as_shown(std::string* text) const {
+  if (shown_location_ == chunk_location_ || chunk_location_.empty()) return;
+  // A location starts the text or a line of a traceback (after its tab), or stands in
+  // "in function <test_X.lua:3>"; it is the base name and a line number. Elsewhere the
+  // name is the test's own text, left alone.
+  for (std::size_t at = text->find(chunk_location_); at != std::string::npos;
+       at = text->find(chunk_location_, at + 1)) {
+    const char before = at == 0 ? '\n' : (*text)[at - 1];
+    const std::size_t digit = at + chunk_location_.size();
+    if ((before == '\t' || before == '\n' || before == '<') && digit < text->size() &&
+        std::isdigit(static_cast<unsigned char>((*text)[digit]))) {
+      text->replace(at, chunk_location_.size(), shown_location_);
+      at += shown_location_.size() - 1;
+    }
+  }
+}
+
 RunResult ScriptState::run(int id, int nargs) {
   lua_State* co = vus_[id]->co;
   int nresults = 0;
@@ -370,6 +385,8 @@ RunResult ScriptState::run(int id, int nargs) {
     result.traceback = lua_tostring(L_, -1);
     lua_pop(L_, 1);
   }
+  name_file_as_shown(&result.message);
+  name_file_as_shown(&result.traceback);
   lua_resetthread(co);
   lua_settop(co, 0);
   if (broken_run_ == run_seq_.load(std::memory_order_relaxed)) {

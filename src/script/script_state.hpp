@@ -41,6 +41,9 @@ struct RunResult {
 struct ScriptIdentity {
   int node_num = 0;
   std::string test_name;   // "Simple"
+  // The test file as the user named it ("shop/test_Shop.lua"), for "file:line:" in
+  // messages; empty: the file's base name.
+  std::string test_file_shown;
   std::string url;         // [main] url after overrides
   std::string version;
   std::function<void(std::string_view)> log_sink;  // where log() lines go
@@ -99,6 +102,8 @@ class ScriptState {
   static void break_hook(lua_State* L, struct lua_Debug* ar);
   bool push_break_message(lua_State* co);
   void replace_coroutine(int vu);  // false: no break is due for this run
+  // Lua's "test_X.lua:12:" locations in a message, as the user named the file.
+  void name_file_as_shown(std::string* text) const;
   lua_State* idle_coroutine(int vu);
   std::unordered_map<std::string, int> function_refs_;
   std::array<int, 9> hook_refs_;  // by Hook; LUA_NOREF (-2) where the file defines none
@@ -116,6 +121,8 @@ class ScriptState {
   bool broken_run_abandoned_ = false;
   bool break_abandons_ = false;
   std::string break_reason_;
+  std::string chunk_location_;  // "test_X.lua:", as Lua writes locations in the file
+  std::string shown_location_;  // "shop/test_X.lua:", as messages write them
 };
 
 }  // namespace bm::script

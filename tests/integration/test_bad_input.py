@@ -63,7 +63,7 @@ end
 """, bench_conf(demo.url))
         proc = run(["test", test])
         self.assertEqual(proc.returncode, 1)
-        self.assertIn("ERROR test_T #1: script (E): test_T.lua:5: attempt to index a nil value", proc.stdout)
+        self.assertIn(f"ERROR test_T #1: script (E): {test}:5: attempt to index a nil value", proc.stdout)
         self.assertIn("after page 'Ten'", proc.stdout)
 
     def test_failed_assertion_is_a_failure(self):
@@ -76,7 +76,7 @@ end
 """, bench_conf(demo.url))
         proc = run(["test", test])
         self.assertEqual(proc.returncode, 1)
-        self.assertIn("FAIL test_T #1: assertion (F): test_T.lua:4: wrong size 10", proc.stdout)
+        self.assertIn(f"FAIL test_T #1: assertion (F): {test}:4: wrong size 10", proc.stdout)
 
     def test_malformed_conf_value(self):
         test = self.make_test("T", "function test_T(vu) end\n",

@@ -35,7 +35,7 @@ class BundledExamples(TestCase):
                 self.assertIn(f"ok test_{name} #1", proc.stdout)
                 self.assertIn("1 passed, 0 failed", proc.stdout)
                 # Every request is printed with method, URL, status, time and size.
-                self.assertRegex(proc.stdout, r"GET http://127\.0\.0\.1:\d+/ -> 200 in [\d.]+ ms, \d+ bytes")
+                self.assertRegex(proc.stdout, r"GET http://127\.0\.0\.1:\d+/ -> 200 in [\d.]+ (µs|ms|s), \d+ bytes")
 
     def test_simple_fetches_resources_once_per_virtual_user(self):
         proc = run(["test", os.path.join(EXAMPLES, "test_Simple.lua"), "-u", self.demo.url, "-n", "3"], check=0)

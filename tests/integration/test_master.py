@@ -281,8 +281,16 @@ class LocalFaults(DistributedCase):
         with open(test, "a") as f:
             f.write('\nlocal original = test_Dist\nfunction test_Dist(vu)\n  original(vu)\n'
                     '  if vu.node_num == 1 then fail("node 1 fails") end\nend\n')
-        proc = run(self.master_args("told", "--nodes", "local*2"), check=1, timeout=120)
+        # The test as typed, relative to where bench-master runs.
+        args = self.master_args("told", "--nodes", "local*2")
+        args[1] = "./test_Dist.lua"
+        proc = run(args, check=1, timeout=120, cwd=self.out)
         merged = read_json(os.path.join(self.run_dir("told"), "results.json"))
+        # Node 1's failures name the test as the user typed it, not its working copy.
+        messages = [e["message"] for g in merged["cycles"][0]["errors"] for e in g["examples"]]
+        self.assertTrue(messages)
+        for message in messages:
+            self.assertRegex(message, r"^\./test_Dist\.lua:\d+: node 1 fails \(after page 'delay'\)$")
         rows = {n["node_num"]: n for n in merged["nodes"]}
         self.assertEqual(rows[0]["tests_failed"], 0)
         self.assertGreater(rows[1]["tests_failed"], 0)

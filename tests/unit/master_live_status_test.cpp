@@ -33,7 +33,7 @@ TEST(LiveStatus, MergesNodesHistogramsPerSecondForP95) {
   EXPECT_NE(line.find("nodes 2 running, 1 finished, 0 failed"), std::string::npos) << line;
   EXPECT_NE(line.find("102 req/s"), std::string::npos) << line;
   EXPECT_NE(line.find("2 errors"), std::string::npos) << line;
-  EXPECT_NE(line.find("p95 1.0 ms"), std::string::npos) << line;
+  EXPECT_NE(line.find("p95 1.00 ms"), std::string::npos) << line;
   status.add(point(1010, 0, 0, std::vector<int64_t>(10, 90'000)));
   line = status.line(NodeCounts{}, 1012 * 1'000'000LL);
   EXPECT_NE(line.find("p95 90.0 ms"), std::string::npos) << line;

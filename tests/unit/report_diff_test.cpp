@@ -9,12 +9,14 @@
 #include <nlohmann/json.hpp>
 
 #include "report/diff_report.hpp"
-#include "report/html_format.hpp"
+#include "common/format.hpp"
 #include "report/trend_report.hpp"
 #include "results_fixture.hpp"
 #include "stats/results.hpp"
 
 namespace bm::report {
+
+using namespace bm::common;  // the shared number and time formatters
 namespace {
 
 constexpr int64_t kStartUs = 1'800'000'000'000'000;

@@ -15,7 +15,7 @@
 
 #include "report/html_assets.hpp"
 #include "report/html_escape.hpp"
-#include "report/html_format.hpp"
+#include "common/format.hpp"
 #include "report/html_metrics.hpp"
 #include "report/html_page.hpp"
 #include "report/html_report.hpp"
@@ -23,6 +23,8 @@
 #include "stats/results.hpp"
 
 namespace bm::report {
+
+using namespace bm::common;  // the shared number and time formatters
 namespace {
 
 namespace fs = std::filesystem;

@@ -138,19 +138,40 @@ TEST_F(ScriptApi, ErrorWhileLoadingIsOneLineWithFileAndLine) {
   EXPECT_EQ(error, "test_Api.lua:3: no good");  // the traceback is cut off
 }
 
-TEST_F(ScriptApi, ChunkIsNamedByTheFilesBaseName) {
-  // A test loaded from a folder still reads "test_X.lua:line:" (architecture.md, Errors).
+TEST_F(ScriptApi, ChunkIsNamedByThePathTheUserTyped) {
+  // Messages name the test as the user named it (architecture.md, Errors); without a
+  // name given, by its base name.
   std::string error;
   fs::path file = write("sub/dir/test_Deep.lua", "\nerror('deep')\n");
   EXPECT_FALSE(state_.load(file, nullptr, identity_, &error));
   EXPECT_EQ(error, "test_Deep.lua:2: deep");
+  identity_.test_file_shown = "sub/dir/test_Deep.lua";
+  ScriptState typed;
+  EXPECT_FALSE(typed.load(file, nullptr, identity_, &error));
+  EXPECT_EQ(error, "sub/dir/test_Deep.lua:2: deep");
+  // A long path is not cut (Lua would keep only its last 56 characters).
+  const std::string long_path = "/" + std::string(80, 'x') + "/test_Deep.lua";
+  identity_.test_file_shown = long_path;
+  ScriptState long_name;
+  EXPECT_FALSE(long_name.load(file, nullptr, identity_, &error));
+  EXPECT_EQ(error, long_path + ":2: deep");
+  // In a run: the message and every line of the traceback; other text is left alone.
+  fs::path run_file = write("test_Deep2.lua", "function test_Deep2(vu)\n  error('test_Deep2.lua:9 is not a location')\nend\n");
+  identity_.test_file_shown = "sub/test_Deep2.lua";
+  ScriptState running;
+  ASSERT_TRUE(running.load(run_file, nullptr, identity_, &error)) << error;
+  const int vu = running.create_vu(&host_);
+  RunResult r = drive(running, vu, running.start(vu, "test_Deep2"));
+  EXPECT_EQ(r.message, "sub/test_Deep2.lua:2: test_Deep2.lua:9 is not a location");
+  EXPECT_THAT(r.traceback, HasSubstr("sub/test_Deep2.lua:2: in function"));
+  EXPECT_THAT(r.traceback, Not(HasSubstr("\ttest_Deep2.lua")));
 }
 
 TEST_F(ScriptApi, MissingTestFileIsNamedWithItsPath) {
   std::string error;
   fs::path file = dir_ / "nowhere" / "test_None.lua";
   EXPECT_FALSE(state_.load(file, nullptr, identity_, &error));
-  EXPECT_EQ(error, file.string() + ": cannot read test file: No such file or directory");
+  EXPECT_EQ(error, file.string() + ": cannot read the test file: No such file or directory");
 }
 
 TEST_F(ScriptApi, LuaErrorInATestIsAnErrorWithFileLineAndTraceback) {

@@ -1,16 +1,22 @@
 #pragma once
-// How numbers and times read in the reports (HTML, diff and trend, text or HTML).
-// The rules are fixed so that a reader, or a test, can recompute any cell.
+// How numbers and times read wherever the tool prints them: the HTML, text, diff and
+// trend reports, bench-test's trace and bench-master's live line. One rule per kind of
+// value, fixed so that a reader, or a test, can recompute any figure.
 
 #include <cstdint>
 #include <optional>
 #include <string>
 
-namespace bm::report {
+namespace bm::common {
 
 inline constexpr const char* kNoValue = "–";  // en dash: no data for this cell
 
-// Milliseconds from microseconds: 2 decimals under 10 ms, 1 under 1000 ms, else none.
+// A duration with its unit, for prose and text tables: whole µs below 1 ms, then three
+// significant digits in ms or s ("850 µs", "1.23 ms", "45.6 ms", "2.35 s").
+std::string format_latency(int64_t us);
+// The same with a sign for changes: "+1.50 ms", "-850 µs", "0 µs".
+std::string format_signed_latency(int64_t us);
+// Milliseconds from microseconds, for columns headed "ms": 2 decimals under 10 ms, 1 under 1000 ms, else none.
 std::string format_ms(int64_t us);
 std::string format_ms(double us);
 // Rates per second: 2 decimals under 10, 1 under 1000, else none.
@@ -37,4 +43,4 @@ std::string format_signed_ms(double delta_us);
 // A signed percentage with 1 decimal: "+12.3 %", "-0.4 %"; kNoValue when unset.
 std::string format_signed_percent(std::optional<double> fraction);
 
-}  // namespace bm::report
+}  // namespace bm::common

@@ -1,11 +1,13 @@
-#include "report/html_format.hpp"
+#include "common/format.hpp"
 
 #include <cmath>
 #include <ctime>
+#include <optional>
+#include <string_view>
 
 #include <fmt/format.h>
 
-namespace bm::report {
+namespace bm::common {
 
 namespace {
 
@@ -15,6 +17,16 @@ std::string three_digits(double value) {
   if (magnitude < 9.995) return fmt::format("{:.2f}", value);
   if (magnitude < 999.95) return fmt::format("{:.1f}", value);
   return fmt::format("{:.0f}", value);
+}
+
+// Three significant digits in `unit`, or nothing if the value rounds to 1000 or more.
+std::optional<std::string> three_digits(double value, std::string_view unit) {
+  for (int decimals = 2; decimals >= 0; --decimals) {
+    const double scale = std::pow(10.0, decimals);
+    const double limit = std::pow(10.0, 3 - decimals);
+    if (std::round(value * scale) / scale < limit) return fmt::format("{:.{}f} {}", value, decimals, unit);
+  }
+  return std::nullopt;
 }
 
 std::string with_sign(std::string text, double value) { return value > 0 ? "+" + text : text; }
@@ -27,6 +39,18 @@ std::tm utc(int64_t epoch_us) {
 }
 
 }  // namespace
+
+std::string format_latency(int64_t us) {
+  if (us < 0) return "-" + format_latency(-us);
+  if (us < 1000) return fmt::format("{} µs", us);
+  if (us < 999'500) {
+    if (auto text = three_digits(static_cast<double>(us) / 1e3, "ms")) return *text;
+  }
+  if (auto text = three_digits(static_cast<double>(us) / 1e6, "s")) return *text;
+  return fmt::format("{:.0f} s", static_cast<double>(us) / 1e6);
+}
+
+std::string format_signed_latency(int64_t us) { return (us > 0 ? "+" : "") + format_latency(us); }
 
 std::string format_ms(int64_t us) { return three_digits(static_cast<double>(us) / 1000.0); }
 std::string format_ms(double us) { return three_digits(us / 1000.0); }
@@ -102,4 +126,4 @@ std::string format_signed_percent(std::optional<double> fraction) {
   return with_sign(fmt::format("{:.1f} %", percent), percent);
 }
 
-}  // namespace bm::report
+}  // namespace bm::common
