@@ -6,6 +6,7 @@
 #include "app/commands.hpp"
 #include "app/test_options.hpp"
 #include "engine/bench_runner.hpp"
+#include "monitor/collector.hpp"
 #include "master/shell.hpp"
 #include "report/html_report.hpp"
 
@@ -121,9 +122,27 @@ int run_bench(const TestOptions& options, const BenchRun& run, const std::string
                            cycles, s.duration_s, s.startup_delay_s, s.sleep_time_min_s, s.sleep_time_max_s,
                            s.sleep_time_s, bench.engine.workers)
             << std::flush;
+  // Server monitoring: collected from here to the end of the last cycle.
+  std::optional<std::vector<monitor::MonitoredHost>> hosts = monitor::monitored_hosts(test->conf, &error);
+  if (!hosts) return fail(prog, error);
+  std::unique_ptr<monitor::Collector> collector;
+  if (!hosts->empty()) {
+    std::string names;
+    for (const auto& h : *hosts) names += fmt::format("{}{} ({})", names.empty() ? "" : ", ", h.name, h.url);
+    std::cout << "Monitoring " << names << '\n';
+    collector = std::make_unique<monitor::Collector>(std::move(*hosts));
+    collector->start();
+    bench.monitor = [c = collector.get()] { return c->snapshot(true); };
+  }
   engine::install_interrupt_handlers();
   engine::BenchRunner runner(std::move(bench), std::cout);
   int code = runner.run(&error);
+  if (collector) {
+    collector->stop();
+    for (const std::string& warning : runner.results().monitor.warnings) {
+      std::cerr << prog << ": warning: " << warning << '\n';
+    }
+  }
   if (code == 2 && !error.empty()) fail(prog, error);
   if (std::filesystem::exists(runner.results_path())) {
     std::cout << "Results: " << runner.results_path().string() << std::endl;

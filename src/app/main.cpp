@@ -22,6 +22,7 @@ const Command kCommands[] = {
     {"master", "bench-master", bm::app::cmd_master, "run a bench on many nodes (SSH or local) and merge the results"},
     {"node", "bench-node", bm::app::cmd_node, "run one node's part of a distributed bench (started by bench-master)"},
     {"report", "bench-report", bm::app::cmd_report, "print or build reports from results files"},
+    {"monitor", "bench-monitor", bm::app::cmd_monitor, "watch this host's CPU, memory, network, disk; serve them over HTTP"},
     {"demo-server", "bench-demo-server", bm::app::cmd_demo_server, "serve the bundled demo target"},
 };
 

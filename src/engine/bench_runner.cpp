@@ -251,6 +251,7 @@ class BenchRun {
   }
 
   bool save() {
+    if (options_.monitor) r_.monitor = options_.monitor();
     std::string write_error;
     if (!stats::write_results_atomic(r_, results_file_, &write_error)) {
       *error_ = write_error;

@@ -28,6 +28,9 @@ struct BenchOptions {
   CycleGate* gate = nullptr;
   bool progress_json = false;            // print one machine-readable progress line per second
   bool color = false;
+  // Server monitoring ([monitor] hosts; node 0 alone in a distributed run): the figures
+  // collected so far, put into the results each time they are written. Empty: none.
+  std::function<stats::MonitorData()> monitor;
 };
 
 // Set from a signal handler; the runner polls it.

@@ -7,6 +7,7 @@
 
 #include "common/format.hpp"
 #include "report/html_report_parts.hpp"
+#include "report/monitor_metrics.hpp"
 
 namespace bm::report::html {
 
@@ -188,19 +189,6 @@ void status_codes_table(std::string& out, const stats::Results& results) {
   out += "</tbody></table></div>";
 }
 
-std::optional<double> sample_number(const nlohmann::json& sample, const char* key) {
-  const auto found = sample.find(key);
-  if (found == sample.end() || !found->is_number()) return std::nullopt;
-  return found->get<double>();
-}
-
-const nlohmann::json* monitor_hosts(const stats::Results& results) {
-  if (!results.monitor.is_object()) return nullptr;
-  const auto hosts = results.monitor.find("hosts");
-  if (hosts == results.monitor.end() || !hosts->is_object()) return nullptr;
-  return &*hosts;
-}
-
 // A host may report only some of the fields: charts with nothing to draw are left out.
 bool has_values(const ChartSpec& chart) {
   return std::any_of(chart.series.begin(), chart.series.end(), [](const ChartSeries& series) {
@@ -208,40 +196,108 @@ bool has_values(const ChartSpec& chart) {
   });
 }
 
-void host_charts(std::string& out, Context& context, const std::string& host, const nlohmann::json& samples) {
+template <typename Group, typename Read>
+std::optional<double> field(const std::optional<Group>& group, Read read) {
+  return group ? std::optional<double>(read(*group)) : std::nullopt;
+}
+
+void host_charts(std::string& out, Context& context, const stats::MonitorHost& host) {
   ChartSpec base;
   base.time_axis = true;
   base.x_label = "Time (UTC)";
   base.height = 200;
   base.bands = cycle_bands(context.results);
-  ChartSeries cpu{"CPU %", {}, palette::kBlue, false, false, true}, load{"Load (1 min)", {}, palette::kAmber, true};
-  ChartSeries memory{"Memory used (MiB)", {}, palette::kViolet, false, false, true};
-  ChartSeries rx{"Received (MiB/s)", {}, palette::kGreen}, tx{"Sent (MiB/s)", {}, palette::kTeal};
-  auto mib = [](std::optional<double> bytes) { return bytes ? std::optional(*bytes / 1048576.0) : std::nullopt; };
-  for (const nlohmann::json& sample : samples) {
-    const std::optional<double> t = sample.is_object() ? sample_number(sample, "t") : std::nullopt;
-    if (!t) continue;
-    base.x.push_back(*t);
-    cpu.values.push_back(sample_number(sample, "cpu"));
-    load.values.push_back(sample_number(sample, "load1"));
-    memory.values.push_back(mib(sample_number(sample, "mem_used")));
-    rx.values.push_back(mib(sample_number(sample, "net_rx")));
-    tx.values.push_back(mib(sample_number(sample, "net_tx")));
+  ChartSeries user{"User %", {}, palette::kBlue, false, false, true}, system{"System %", {}, palette::kRed};
+  ChartSeries iowait{"I/O wait %", {}, palette::kAmber}, steal{"Steal %", {}, palette::kSlate};
+  ChartSeries load{"Load (1 min)", {}, palette::kViolet, true, true};
+  ChartSeries used{"Used (MiB)", {}, palette::kViolet, false, false, true}, cached{"Cached (MiB)", {}, palette::kTeal};
+  ChartSeries swap{"Swap used (MiB)", {}, palette::kRed, false, true};
+  ChartSeries rx{"Received (MiB/s)", {}, palette::kGreen}, tx{"Sent (MiB/s)", {}, palette::kBlue, false, true};
+  ChartSeries read{"Read (MiB/s)", {}, palette::kTeal}, write{"Written (MiB/s)", {}, palette::kPink, false, true};
+  ChartSeries established{"Established", {}, palette::kBlue}, time_wait{"Time-wait", {}, palette::kAmber, false, true};
+  const auto mib = [](std::optional<double> bytes) { return bytes ? std::optional(*bytes / 1048576.0) : std::nullopt; };
+  const auto percent = [](std::optional<double> share) { return share ? std::optional(*share * 100.0) : std::nullopt; };
+  const auto tcp = [](const stats::MonitorPoint& p, const char* state) {
+    const auto found = p.tcp.find(state);
+    return found == p.tcp.end() ? std::nullopt : std::optional<double>(static_cast<double>(found->second));
+  };
+  std::vector<ChartSeries*> all{&user, &system, &iowait, &steal, &load, &used, &cached, &swap,
+                                &rx,   &tx,     &read,   &write, &established, &time_wait};
+  std::size_t gap = 0;
+  for (const stats::MonitorPoint& p : host.points) {
+    // A gap breaks the lines: one empty point inside it.
+    while (gap < host.gaps.size() && host.gaps[gap].to_us <= p.t_us) {
+      base.x.push_back(static_cast<double>(host.gaps[gap].from_us + host.gaps[gap].to_us) / 2e6);
+      for (ChartSeries* series : all) series->values.emplace_back();
+      ++gap;
+    }
+    base.x.push_back(static_cast<double>(p.t_us) / 1e6);
+    user.values.push_back(percent(field(p.cpu, [](const stats::MonitorCpu& c) { return c.user; })));
+    system.values.push_back(percent(field(p.cpu, [](const stats::MonitorCpu& c) { return c.system; })));
+    iowait.values.push_back(percent(field(p.cpu, [](const stats::MonitorCpu& c) { return c.iowait; })));
+    steal.values.push_back(percent(field(p.cpu, [](const stats::MonitorCpu& c) { return c.steal; })));
+    load.values.push_back(p.load ? std::optional((*p.load)[0]) : std::nullopt);
+    const auto memory = [&p](auto read) { return field(p.memory, read); };
+    used.values.push_back(mib(memory([](const stats::MonitorMemory& m) { return static_cast<double>(m.used); })));
+    cached.values.push_back(mib(memory([](const stats::MonitorMemory& m) { return static_cast<double>(m.cached); })));
+    swap.values.push_back(mib(memory([](const stats::MonitorMemory& m) { return static_cast<double>(m.swap_used); })));
+    rx.values.push_back(mib(field(p.network, [](const stats::MonitorNetwork& n) { return n.rx_bytes; })));
+    tx.values.push_back(mib(field(p.network, [](const stats::MonitorNetwork& n) { return n.tx_bytes; })));
+    read.values.push_back(mib(field(p.disk, [](const stats::MonitorDisk& d) { return d.read_bytes; })));
+    write.values.push_back(mib(field(p.disk, [](const stats::MonitorDisk& d) { return d.write_bytes; })));
+    established.values.push_back(tcp(p, "established"));
+    time_wait.values.push_back(tcp(p, "time_wait"));
   }
-  put(out, "<article class=\"entry host\"><h3>{}</h3><div class=\"chart-grid three\">", Esc{host});
-  ChartSpec cpu_chart = base, memory_chart = base, network_chart = base;
+  put(out, "<article class=\"entry host\" id=\"host-{}\"><h3>{}</h3>", Esc{host.name}, Esc{host.name});
+  put(out, "<p class=\"meta\">{}{}{} every {} s{}</p>", Esc{host.description}, host.description.empty() ? "" : " · ",
+      Esc{host.source + " " + host.address}, format_seconds(host.interval_s),
+      host.gaps.empty() ? "" : fmt::format(" · <span class=\"bad\">{} gap{} in its samples</span>", host.gaps.size(),
+                                           host.gaps.size() == 1 ? "" : "s"));
+  out += "<div class=\"chart-grid three\">";
+  ChartSpec cpu_chart = base, memory_chart = base, network_chart = base, disk_chart = base, tcp_chart = base;
   cpu_chart.y_label = "CPU %";
   cpu_chart.y2_label = "load";
-  cpu_chart.series = {cpu, load};
+  cpu_chart.series = {user, system, iowait, steal, load};
   memory_chart.y_label = "MiB";
-  memory_chart.series = {memory};
+  memory_chart.series = {used, cached, swap};
   network_chart.y_label = "MiB/s";
   network_chart.series = {rx, tx};
+  disk_chart.y_label = "MiB/s";
+  disk_chart.series = {read, write};
+  tcp_chart.y_label = "connections";
+  tcp_chart.series = {established, time_wait};
   for (const auto& [caption, chart] : {std::pair{"CPU and load", &cpu_chart}, std::pair{"Memory", &memory_chart},
-                                       std::pair{"Network", &network_chart}}) {
+                                       std::pair{"Network", &network_chart}, std::pair{"Disk", &disk_chart},
+                                       std::pair{"TCP connections", &tcp_chart}}) {
     if (has_values(*chart)) context.charts.figure(out, caption, *chart);
   }
   out += "</div></article>";
+}
+
+// Per cycle, each host's CPU next to the cycle's throughput: which host ran out first.
+void host_cycle_table(std::string& out, const Context& context) {
+  const stats::Results& results = context.results;
+  out += "<div class=\"table-wrap\"><table class=\"data\" id=\"monitor-cycles\"><thead><tr><th>Cycle</th>"
+         "<th>Users</th><th>Requests/s</th>";
+  for (const stats::MonitorHost& host : results.monitor.hosts) {
+    put(out, "<th>{} CPU mean %</th><th>{} CPU peak %</th><th>{} load peak</th>", Esc{host.name}, Esc{host.name},
+        Esc{host.name});
+  }
+  out += "</tr></thead><tbody>";
+  for (const stats::CycleResults& cycle : results.cycles) {
+    uint64_t ok = 0;
+    for (const auto& r : cycle.requests) ok += r.stats.ok;
+    put(out, "<tr><td>{}</td><td>{}</td><td>{}</td>", cycle.index + 1, cycle.cvus,
+        cycle.window_s > 0 ? format_rate(static_cast<double>(ok) / cycle.window_s) : std::string(kNoValue));
+    for (const stats::MonitorHost& host : results.monitor.hosts) {
+      const HostCycleFigures f = host_cycle_figures(host, cycle);
+      const auto pct = [](std::optional<double> v) { return v ? fmt::format("{:.1f}", *v * 100.0) : std::string(kNoValue); };
+      put(out, "<td{}>{}</td><td>{}</td><td>{}</td>", f.gap_us > 0 ? " class=\"bad\" title=\"samples missing\"" : "",
+          pct(f.cpu_mean), pct(f.cpu_peak), f.load1_peak ? fmt::format("{:.2f}", *f.load1_peak) : std::string(kNoValue));
+    }
+    out += "</tr>";
+  }
+  out += "</tbody></table></div>";
 }
 
 void node_row(std::string& out, const stats::NodeRow& node) {
@@ -317,19 +373,19 @@ void nodes_section(std::string& out, const Context& context) {
   out += "</section>\n";
 }
 
-bool has_monitor_samples(const stats::Results& results) {
-  const nlohmann::json* hosts = monitor_hosts(results);
-  if (hosts == nullptr) return false;
-  return std::any_of(hosts->begin(), hosts->end(), [](const nlohmann::json& s) { return s.is_array() && !s.empty(); });
-}
+bool has_monitor_samples(const stats::Results& results) { return !results.monitor.empty(); }
 
 void monitor_section(std::string& out, Context& context) {
-  if (!has_monitor_samples(context.results)) return;
-  out += "<section id=\"monitor\" class=\"panel\"><h2>Server monitoring</h2><p class=\"lead\">Samples of the "
-         "monitored hosts, on the same clock as the timeline.</p>";
-  for (const auto& [host, samples] : monitor_hosts(context.results)->items()) {
-    if (samples.is_array() && !samples.empty()) host_charts(out, context, host, samples);
+  const stats::MonitorData& monitor = context.results.monitor;
+  if (monitor.hosts.empty() && monitor.warnings.empty()) return;
+  out += "<section id=\"monitor\" class=\"panel\"><h2>Server monitoring</h2><p class=\"lead\">The monitored "
+         "hosts, on the same clock as the timeline; shaded bands are the cycles' logging windows. Per cycle, each "
+         "host's CPU over the window next to the cycle's throughput.</p>";
+  for (const std::string& warning : monitor.warnings) {
+    put(out, "<div class=\"banner banner-warn\" role=\"alert\">{}</div>", Esc{warning});
   }
+  if (!monitor.hosts.empty()) host_cycle_table(out, context);
+  for (const stats::MonitorHost& host : monitor.hosts) host_charts(out, context, host);
   out += "</section>\n";
 }
 

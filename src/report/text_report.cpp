@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "common/format.hpp"
+#include "report/monitor_metrics.hpp"
 #include "report/text_layout.hpp"
 #include "report/html_metrics.hpp"
 
@@ -140,6 +141,7 @@ class TextReport {
     errors();
     nodes();
     window_skew();
+    monitor();
     notes();
   }
 
@@ -489,6 +491,50 @@ class TextReport {
     for (const stats::NodeRow& node : results_.nodes) {
       if (!node.message.empty()) write_wrapped(out_, fmt::format("node {}: {}", node.node_num, clean(node.message)), width_, 0);
     }
+  }
+
+  // Per cycle and monitored host: CPU over the window next to the cycle's throughput.
+  void monitor() {
+    const stats::MonitorData& monitor = results_.monitor;
+    if (monitor.empty()) return;
+    title("Monitored hosts", '=');
+    for (const stats::MonitorHost& host : monitor.hosts) {
+      write_wrapped(out_,
+                    fmt::format("{}: {}{}{} every {} s, {} samples{}", host.name, host.description,
+                                host.description.empty() ? "" : ", ", host.source + " " + host.address,
+                                format_seconds(host.interval_s), host.points.size(),
+                                host.gaps.empty() ? "" : fmt::format(", {} gap(s)", host.gaps.size())),
+                    width_, 0);
+    }
+    if (!monitor.hosts.empty()) {
+      std::vector<Column> columns{{"Cycle", Align::right, true}, {"Users", Align::right, true}, {"Req/s"}};
+      for (const stats::MonitorHost& host : monitor.hosts) {
+        columns.push_back({host.name + " CPU"});
+        columns.push_back({host.name + " peak"});
+        columns.push_back({host.name + " load"});
+      }
+      TextTable table(columns);
+      for (const CycleResults& cycle : results_.cycles) {
+        uint64_t ok = 0;
+        for (const Entry& r : cycle.requests) ok += r.stats.ok;
+        std::vector<std::string> row{cycle_label(cycle), std::to_string(cycle.cvus), rate(ok, cycle.window_s)};
+        for (const stats::MonitorHost& host : monitor.hosts) {
+          const HostCycleFigures f = host_cycle_figures(host, cycle);
+          const auto pct = [](std::optional<double> v) {
+            return v ? fmt::format("{:.1f}%", *v * 100.0) : std::string(kNoValue);
+          };
+          row.push_back(pct(f.cpu_mean) + (f.gap_us > 0 ? " (gap)" : ""));
+          row.push_back(pct(f.cpu_peak));
+          row.push_back(f.load1_peak ? fmt::format("{:.2f}", *f.load1_peak) : std::string(kNoValue));
+        }
+        table.add_row(std::move(row));
+      }
+      out_ << '\n';
+      table.render(out_, width_, 0);
+      write_wrapped(out_, "CPU: mean busy share over the cycle's window (user, system, steal); peak: the highest sample; "
+                          "load: the highest 1-minute load average.", width_, 0);
+    }
+    for (const std::string& warning : monitor.warnings) write_wrapped(out_, "warning: " + clean(warning), width_, 0);
   }
 
   void notes() {

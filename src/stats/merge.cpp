@@ -63,6 +63,7 @@ void shift_to_master_clock(Results& results, int64_t clock_offset_us) {
   }
   const int64_t seconds = offset_seconds(clock_offset_us);
   for (SeriesPoint& point : results.series) point.t -= seconds;
+  shift_monitor(results.monitor, clock_offset_us);
 }
 
 NodeRow node_row(const Results& shifted, const NodeMergeInfo& info, int64_t planned_start_epoch_us) {

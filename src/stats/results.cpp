@@ -303,7 +303,7 @@ json results_to_json(const Results& results) {
                    {"histogram", histogram_params_json()},
                    {"cycles", std::move(cycles)},
                    {"series", std::move(series)},
-                   {"monitor", results.monitor}};
+                   {"monitor", monitor_to_json(results.monitor)}};
   if (results.merged()) {
     json nodes = json::array();
     for (const NodeRow& node : results.nodes) nodes.push_back(node_to_json(node));
@@ -538,7 +538,7 @@ Results read_document(const json& document) {
       results.nodes.push_back(read_node(JsonObject((*nodes)[i], json_path_index("nodes", i))));
     }
   }
-  if (const json* monitor = top.find("monitor")) results.monitor = *monitor;
+  if (const json* monitor = top.find("monitor")) results.monitor = monitor_from_json(*monitor, "monitor");
   return results;
 }
 }  // namespace

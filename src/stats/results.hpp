@@ -17,6 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "stats/monitor_data.hpp"
+
 #include "stats/entry.hpp"
 #include "stats/histogram.hpp"
 #include "stats/series.hpp"
@@ -227,7 +229,7 @@ struct Results {
   std::vector<CycleResults> cycles;
   std::vector<SeriesPoint> series;
   std::vector<NodeRow> nodes;                              // merged files only
-  nlohmann::json monitor = nlohmann::json::object();  // reserved; kept as read
+  MonitorData monitor;                                     // the monitored hosts (monitor_data.hpp)
 
   bool merged() const noexcept { return !nodes.empty(); }
 };

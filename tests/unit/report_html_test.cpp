@@ -99,7 +99,10 @@ stats::Results hostile_results() {
     group.add_example(std::string("body: ") + kPayload, kPayload);
   }
   r.nodes.push_back({0, kPayload, kPayload, stats::NodeStatus::failed, 0, 0, 1, 0, kPayload});
-  r.monitor = {{"hosts", {{kPayload, {{{"t", kStartUs / 1'000'000}, {"cpu", 50}}}}}}};
+  r.monitor.hosts.push_back(stats::testing::monitor_host(kPayload, kStartUs, 2));
+  r.monitor.hosts[0].description = kPayload;
+  r.monitor.hosts[0].address = kPayload;
+  r.monitor.warnings.push_back(kPayload);
   return r;
 }
 
@@ -423,16 +426,26 @@ TEST(HtmlReport, NodesWindowSkewIsShownAndWarnedAboveTheBound) {
 TEST(HtmlReport, MonitorSamplesGetChartsPerHost) {
   stats::Results r = sample_results();
   EXPECT_EQ(render_html_report(r).find("id=\"monitor\""), std::string::npos);
-  nlohmann::json samples = nlohmann::json::array();
-  for (int i = 0; i < 5; ++i) {
-    samples.push_back({{"t", kStartUs / 1'000'000 + i}, {"cpu", 10 * i}, {"load1", 0.5}, {"mem_used", 1 << 30},
-                       {"net_rx", 1000}, {"net_tx", 2000}});
-  }
-  r.monitor = {{"hosts", {{"web1", samples}, {"db1", samples}}}};
+  const std::size_t charts_without = count(render_html_report(r), "class=\"plot\" data-chart=\"");
+  r.monitor.hosts.push_back(stats::testing::monitor_host("web1", kStartUs, 5));
+  r.monitor.hosts.push_back(stats::testing::monitor_host("db1", kStartUs, 5));
+  r.monitor.hosts[1].points[2].network.reset();  // a source without some groups still draws the rest
   const std::string html = render_html_report(r);
   EXPECT_NE(html.find("id=\"monitor\""), std::string::npos);
   EXPECT_NE(html.find("<h3>web1</h3>"), std::string::npos);
-  EXPECT_EQ(count(html, "class=\"plot\" data-chart=\""), 15u + 6u);
+  EXPECT_NE(html.find("id=\"monitor-cycles\""), std::string::npos);
+  // CPU, memory, network, disk and TCP for each host.
+  EXPECT_EQ(count(html, "class=\"plot\" data-chart=\""), charts_without + 2 * 5);
+}
+
+TEST(HtmlReport, MonitorGapsAndWarningsAreShown) {
+  stats::Results r = sample_results();
+  r.monitor.hosts.push_back(stats::testing::monitor_host("web1", kStartUs, 5));
+  r.monitor.hosts[0].gaps.push_back({kStartUs + 2'100'000, kStartUs + 9'000'000, "connection refused"});
+  r.monitor.warnings.push_back("monitor web1: no samples from 12:00:02 to 12:00:09 (connection refused)");
+  const std::string html = render_html_report(r);
+  EXPECT_NE(html.find("1 gap in its samples"), std::string::npos);
+  EXPECT_NE(html.find("no samples from 12:00:02"), std::string::npos);
 }
 
 TEST(HtmlReport, ARunThatHasNotFinishedACycleStillRenders) {

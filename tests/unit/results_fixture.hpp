@@ -102,4 +102,30 @@ inline Entry& record_page_successes(CycleResults& cycle, std::string_view page, 
   return r;
 }
 
+// A monitored host with `count` points, one every `interval_us` from `first_us`: point i
+// has CPU user 10·i %, system 5 %, load 0.5 + i, 1 GiB used, 1000·i B/s received.
+inline MonitorHost monitor_host(std::string name, int64_t first_us, int count, int64_t interval_us = 500'000) {
+  MonitorHost host;
+  host.name = std::move(name);
+  host.description = "the " + host.name + " host";
+  host.source = "bench-monitor";
+  host.address = "http://127.0.0.1:8008";
+  host.interval_s = static_cast<double>(interval_us) / 1e6;
+  host.interfaces = {"lo"};
+  for (int i = 0; i < count; ++i) {
+    MonitorPoint& p = host.points.emplace_back();
+    p.t_us = first_us + i * interval_us;
+    p.interval_us = interval_us;
+    const double user = 0.1 * (i % 10);
+    p.cpu = MonitorCpu{user, 0.05, 0.01, 0.0, 1.0 - user - 0.06};
+    p.cores = {user + 0.05, user + 0.07};
+    p.load = std::array<double, 3>{0.5 + i, 0.4, 0.3};
+    p.memory = MonitorMemory{4ull << 30, 3ull << 30, 1ull << 30, 1u << 20, 2u << 20, 0, 0};
+    p.network = MonitorNetwork{1000.0 * i, 2000.0, 10, 20, 0, 0};
+    p.disk = MonitorDisk{4096, 8192, 1, 2};
+    p.tcp = {{"established", 12}, {"time_wait", 3}};
+  }
+  return host;
+}
+
 }  // namespace bm::stats::testing

@@ -267,7 +267,10 @@ std::string file_text(const fs::path& path) {
 TEST(ResultsJson, RoundTripKeepsEveryValue) {
   const std::vector<Sample> samples = make_samples(3, 5);
   Results original = node_results(samples, 2, 0);
-  original.monitor = {{"hosts", json::array({"db1"})}};
+  original.monitor.hosts.push_back(testing::monitor_host("db1", 1'000'000, 3));
+  original.monitor.hosts[0].gaps.push_back({1'200'000, 1'400'000, "no answer"});
+  original.monitor.hosts[0].points[1].cpu.reset();
+  original.monitor.warnings.push_back("monitor db1: no answer for 0.2 s");
   const std::string text = results_to_string(original);
 
   Results loaded;
