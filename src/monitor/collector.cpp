@@ -210,6 +210,10 @@ bool Collector::poll_prometheus(HostState& host, std::string* error) {
     return false;
   }
   HostCounters counters = counters_from_metrics(*samples, host.conf.interfaces, now);
+  // A scrape asked for out of turn (a fresh snapshot) right after the last one would
+  // make a point of a few milliseconds: rates of noise. It waits for the next.
+  const int64_t shortest_us = static_cast<int64_t>(host.conf.interval_s * 0.5e6);
+  if (host.previous && now - host.previous->t_us < shortest_us) return true;
   if (host.previous && now > host.previous->t_us) {
     stats::MonitorPoint p = point_between(*host.previous, counters);
     std::lock_guard lock(mutex_);
