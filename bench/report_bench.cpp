@@ -121,12 +121,23 @@ stats::Results synthesize(const Shape& shape) {
     std::fprintf(stderr, "merge failed: %s\n", error.c_str());
     std::exit(1);
   }
-  nlohmann::json samples = nlohmann::json::array();
-  for (int64_t t = kEpoch / 1'000'000; t < merged->run.end_epoch_us / 1'000'000; ++t) {
-    samples.push_back({{"t", t}, {"cpu", 40 + (t % 30)}, {"load1", 1.5}, {"mem_used", 2e9}, {"net_rx", 3e6},
-                       {"net_tx", 9e6}});
+  // Two monitored hosts, a point every second of the run.
+  for (const char* name : {"web1", "db1"}) {
+    stats::MonitorHost& host = merged->monitor.hosts.emplace_back();
+    host.name = name;
+    host.source = "bench-monitor";
+    host.interval_s = 1;
+    for (int64_t t = kEpoch; t < merged->run.end_epoch_us; t += 1'000'000) {
+      stats::MonitorPoint& p = host.points.emplace_back();
+      p.t_us = t;
+      p.interval_us = 1'000'000;
+      const double busy = 0.4 + static_cast<double>((t / 1'000'000) % 30) / 100.0;
+      p.cpu = stats::MonitorCpu{busy * 0.7, busy * 0.3, 0, 0, 1 - busy};
+      p.load = std::array<double, 3>{1.5, 1.2, 1.0};
+      p.memory = stats::MonitorMemory{8ull << 30, 6ull << 30, 2ull << 30, 0, 1ull << 30, 0, 0};
+      p.network = stats::MonitorNetwork{3e6, 9e6, 3e3, 9e3, 0, 0};
+    }
   }
-  merged->monitor = {{"hosts", {{"web1", samples}, {"db1", samples}}}};
   return *merged;
 }
 

@@ -12,7 +12,7 @@ packages=(
   liburing-dev
   # tests
   libgtest-dev libgmock-dev libbenchmark-dev nginx-light openssh-server openssh-client
-  chromium procps iproute2 curl python3
+  chromium procps iproute2 curl python3 prometheus-node-exporter
   # benchmarks
   wrk nghttp2-client valgrind util-linux time linux-perf strace
 )

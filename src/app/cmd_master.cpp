@@ -10,6 +10,7 @@
 #include "app/commands.hpp"
 #include "app/test_options.hpp"
 #include "master/master.hpp"
+#include "monitor/collector.hpp"
 #include "master/node_list.hpp"
 #include "master/shell.hpp"
 #include "master/workspace.hpp"
@@ -125,6 +126,8 @@ int cmd_master(const Args& args, const std::string& prog) {
   auto test = load_test(bench, conf::Mode::bench, &error);
   if (!test) return fail(prog, error);
   for (const auto& w : test->warnings) std::cerr << prog << ": warning: " << w << '\n';
+  // Node 0 will collect from the monitored hosts: a bad [monitor] conf stops here, not there.
+  if (!monitor::monitored_hosts(test->conf, &error)) return fail(prog, error);
   options.test_file = fs::absolute(bench.test_file).lexically_normal();
   options.test_file_shown = bench.test_file;
   options.conf_file = bench.given.config.empty()

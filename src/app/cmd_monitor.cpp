@@ -71,8 +71,9 @@ bool read_conf(const fs::path& path, MonitorSettings& s, std::string* error) {
 
 // Two readings an interval apart, printed as the point a collector would get.
 int print_test_sample(const MonitorSettings& s, const std::string& prog) {
-  monitor::ProcReader reader(s.server.proc_root, s.server.interfaces);
   std::string error;
+  if (!monitor::check_sampling(s.server, &error)) return fail(prog, error);
+  monitor::ProcReader reader(s.server.proc_root, s.server.interfaces);
   const auto now_us = [] {
     return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();

@@ -116,7 +116,7 @@ int service_start(const Service& service, bool foreground, const std::string& pr
       } else {
         std::cout << service.name << " " << line.substr(3) << " (Ctrl-C stops it)" << std::endl;
       }
-    }, false);
+    }, true);
   }
   // Open the log here: a log that cannot be written is this terminal's error.
   const int log_fd = ::open(service.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

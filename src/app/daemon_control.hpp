@@ -26,7 +26,7 @@ void log_line(const std::string& line);
 
 // start: detaches a daemon, prints "<name> started, pid N, <where>" once it serves, or its
 // error; 1 when it is already running or could not start. startd (foreground): serves
-// here until SIGINT or SIGTERM.
+// here until SIGINT or SIGTERM; it too writes the pid file, so status and stop see it.
 int service_start(const Service& service, bool foreground, const std::string& prog);
 // SIGTERM to the pid in the pid file, waiting up to 10 s for it to end. 0 also when it
 // was not running (said so).

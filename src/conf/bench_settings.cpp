@@ -272,7 +272,7 @@ std::vector<std::string> listed_sections(const ConfFile& conf) {
     if (!hosts) continue;
     std::string name;
     for (char c : *hosts + ' ') {
-      if (std::isspace(static_cast<unsigned char>(c))) {
+      if (std::isspace(static_cast<unsigned char>(c)) || c == ',') {
         if (!name.empty()) names.push_back(std::move(name));
         name.clear();
       } else {

@@ -58,8 +58,8 @@ std::optional<std::vector<MonitoredHost>> monitored_hosts(const conf::ConfFile& 
     MonitoredHost host;
     host.name = name;
     host.description = conf.get(name, "description").value_or("");
-    if (auto interfaces = conf.get(name, "interface")) host.interfaces = words(*interfaces);
     if (std::optional<std::string> metrics = conf.get(name, "prometheus")) {
+      if (auto interfaces = conf.get(name, "interface")) host.interfaces = words(*interfaces);
       host.source = "prometheus";
       host.url = *metrics;
       std::optional<double> interval = conf.get_double(name, "interval", error);
@@ -74,6 +74,15 @@ std::optional<std::vector<MonitoredHost>> monitored_hosts(const conf::ConfFile& 
         return std::nullopt;
       }
     } else {
+      for (const char* key : {"interface", "interval"}) {
+        if (conf.has_key(name, key)) {
+          *error = common::located(conf.location_of(name, key), 0,
+                                   fmt::format("[{}] {}: a bench-monitor takes it from its own monitor.conf ([server] "
+                                               "{}); here it is for prometheus hosts only",
+                                               name, key, key));
+          return std::nullopt;
+        }
+      }
       std::optional<long long> port = conf.get_int(name, "port", error);
       if (!port) {
         if (error->empty()) {
@@ -106,13 +115,18 @@ struct Collector::HostState {
   stats::MonitorHost data;
   std::vector<std::string> warnings;
   uint64_t polls = 0;       // polls ended
+  bool answered = false;    // the last poll got an answer
+  struct Outage {
+    int64_t from_us = 0, to_us = 0;  // first failed poll, first answer after (0: none yet)
+    std::string reason;
+  };
+  std::vector<Outage> outages;
   // The host thread's own.
   int64_t since_host_us = 0;  // bench-monitor: the last point's time on the host's clock
   int64_t best_rtt_us = -1;
   int64_t offset_us = 0;      // host clock minus ours
+  bool offset_known = false;
   std::optional<HostCounters> previous;  // prometheus: the last scrape
-  std::string failing;        // the error while the host does not answer
-  int64_t failing_since_us = 0;
 };
 
 Collector::Collector(std::vector<MonitoredHost> hosts) {
@@ -142,7 +156,7 @@ void Collector::start() {
 bool Collector::poll_monitor(HostState& host, std::string* error) {
   for (int round = 0; round < 100; ++round) {  // `more`: the host has more to send at once
     const int64_t before = wall_now_us();
-    const std::string since = host.best_rtt_us < 0 ? "0" : std::to_string(host.since_host_us);
+    const std::string since = host.offset_known ? std::to_string(host.since_host_us) : "0";
     std::optional<HttpAnswer> answer = http_get(host.conf.url + "/samples?since=" + since, kTimeout, kAnswerLimit, error);
     const int64_t after = wall_now_us();
     if (!answer) return false;
@@ -159,7 +173,8 @@ bool Collector::poll_monitor(HostState& host, std::string* error) {
         host.best_rtt_us = rtt;
         host.offset_us = host_now - (before + after) / 2;
       }
-      if (round == 0 && host.since_host_us == start_us_ && host.polls == 0) {
+      if (!host.offset_known) {
+        host.offset_known = true;
         host.since_host_us = start_us_ + host.offset_us;  // the first answer: only what follows our start
       }
       std::vector<stats::MonitorPoint> points;
@@ -176,11 +191,9 @@ bool Collector::poll_monitor(HostState& host, std::string* error) {
         std::lock_guard lock(mutex_);
         host.data.interval_s = top.number("interval_s");
         host.data.clock_offset_us = host.offset_us;
-        if (host.data.interfaces.empty()) {
-          const nlohmann::json& names = top.array("interfaces");
-          for (const auto& n : names) {
-            if (n.is_string()) host.data.interfaces.push_back(n.get<std::string>());
-          }
+        host.data.interfaces.clear();  // the daemon's own (its monitor.conf says which)
+        for (const auto& n : top.array("interfaces")) {
+          if (n.is_string()) host.data.interfaces.push_back(n.get<std::string>());
         }
         for (stats::MonitorPoint& p : points) {
           if (host.data.points.empty() || p.t_us > host.data.points.back().t_us) host.data.points.push_back(std::move(p));
@@ -237,18 +250,13 @@ void Collector::run_host(HostState& host) {
     const int64_t now = wall_now_us();
     {
       std::lock_guard lock(mutex_);
-      if (!ok && host.failing.empty()) {
-        host.failing = error;
-        host.failing_since_us = host.data.points.empty() ? start_us_ : host.data.points.back().t_us;
-      } else if (ok && !host.failing.empty()) {
-        const int64_t resumed = host.data.points.empty() ? now : host.data.points.back().t_us;
-        host.data.gaps.push_back({host.failing_since_us, resumed, host.failing});
-        host.warnings.push_back(fmt::format("monitor {} ({}): no samples from {} to {}: {}", host.conf.name,
-                                            host.conf.url, common::format_clock_us(host.failing_since_us),
-                                            common::format_clock_us(resumed), host.failing));
-        host.failing.clear();
+      if (!ok && (host.outages.empty() || host.outages.back().to_us != 0)) {
+        host.outages.push_back({now, 0, error});
+      } else if (ok && !host.outages.empty() && host.outages.back().to_us == 0) {
+        host.outages.back().to_us = now;
       }
       if (!ok) host.previous.reset();  // the next scrape starts a new interval
+      host.answered = ok;
       ++host.polls;
     }
     polled_.notify_all();
@@ -261,16 +269,33 @@ void Collector::run_host(HostState& host) {
   }
 }
 
+// Gaps come from the points themselves: a bench-monitor that kept sampling while it could
+// not be reached sends those points later, and then nothing is missing.
 stats::MonitorData Collector::assemble(int64_t now_us) const {
   stats::MonitorData data;
   for (const auto& host : hosts_) {
     stats::MonitorHost h = host->data;
-    if (!host->failing.empty()) {
-      h.gaps.push_back({host->failing_since_us, now_us, host->failing});
-      data.warnings.push_back(fmt::format("monitor {} ({}): no samples since {}: {}", host->conf.name, host->conf.url,
-                                          common::format_clock_us(host->failing_since_us), host->failing));
+    const int64_t allowed = static_cast<int64_t>(2.5e6 * std::max(h.interval_s, 0.05));
+    for (const HostState::Outage& outage : host->outages) {
+      const int64_t until = outage.to_us == 0 ? now_us : outage.to_us;
+      // The points on either side of the outage.
+      const auto after = std::upper_bound(h.points.begin(), h.points.end(), outage.from_us,
+                                          [](int64_t t, const stats::MonitorPoint& p) { return t < p.t_us; });
+      const int64_t from = after == h.points.begin() ? start_us_ : std::prev(after)->t_us;
+      const int64_t to = after == h.points.end() ? now_us : after->t_us;
+      const bool ongoing = outage.to_us == 0 && after == h.points.end();  // nothing since it began
+      if ((ongoing || to - from > allowed) && (h.gaps.empty() || h.gaps.back().to_us <= from)) {
+        h.gaps.push_back({from, to, outage.reason});
+        data.warnings.push_back(fmt::format("monitor {} ({}): no samples {} {}{}: {}", host->conf.name, host->conf.url,
+                                            after == h.points.end() ? "since" : "from", common::format_clock_us(from),
+                                            after == h.points.end() ? "" : " to " + common::format_clock_us(to),
+                                            outage.reason));
+      } else if (!ongoing && to - from <= allowed) {
+        data.warnings.push_back(fmt::format("monitor {} ({}): no answer from {} to {}, its samples fetched later: {}",
+                                            host->conf.name, host->conf.url, common::format_clock_us(outage.from_us),
+                                            common::format_clock_us(until), outage.reason));
+      }
     }
-    data.warnings.insert(data.warnings.end(), host->warnings.begin(), host->warnings.end());
     data.hosts.push_back(std::move(h));
   }
   return data;
@@ -279,10 +304,11 @@ stats::MonitorData Collector::assemble(int64_t now_us) const {
 stats::MonitorData Collector::snapshot(bool fresh) {
   std::unique_lock lock(mutex_);
   if (fresh && !stopping_ && !hosts_.empty()) {
-    // Hosts that do not answer are not waited for: a dead one must not hold every cycle.
+    // Only hosts whose last poll was answered are waited for: one that is down, or not
+    // yet heard from, must not hold the bench.
     std::vector<std::pair<const HostState*, uint64_t>> waited;
     for (const auto& host : hosts_) {
-      if (host->failing.empty()) waited.emplace_back(host.get(), host->polls);
+      if (host->answered) waited.emplace_back(host.get(), host->polls);
     }
     ++flush_;
     wake_.notify_all();

@@ -42,7 +42,7 @@ namespace {
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kHeaderLimit = 8 * 1024;
 constexpr std::size_t kPointsPerAnswer = 2000;
-constexpr int kMaxConnections = 64;
+constexpr int kMaxConnections = 512;  // beyond: 503 at once, so idle clients cannot lock the collector out
 constexpr auto kIdleTimeout = 30s;
 
 int64_t wall_now_us() {
@@ -239,7 +239,14 @@ struct MonitorServer::Impl {
         if (error == asio::error::operation_aborted || !acceptor.is_open()) co_return;
         continue;  // EMFILE and the like: the next accept may work
       }
-      if (connections >= kMaxConnections) continue;  // dropped: the socket closes here
+      if (connections >= kMaxConnections) {
+        static constexpr std::string_view kBusy =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        boost::system::error_code ignored;
+        socket.non_blocking(true, ignored);
+        socket.write_some(asio::buffer(kBusy.data(), kBusy.size()), ignored);
+        continue;  // the socket closes here
+      }
       asio::co_spawn(io, serve(std::move(socket)), asio::detached);
     }
   }
@@ -247,33 +254,43 @@ struct MonitorServer::Impl {
 
 MonitorServer::MonitorServer() = default;
 
-std::unique_ptr<MonitorServer> MonitorServer::create(const MonitorServerOptions& options, std::string* error) {
+bool check_sampling(const MonitorServerOptions& options, std::string* error) {
   if (!(options.interval_s >= 0.05 && options.interval_s <= 3600)) {
     *error = fmt::format("interval: {} s is not between 0.05 and 3600", options.interval_s);
-    return nullptr;
+    return false;
   }
+  if (options.interfaces.empty()) return true;
+  const std::vector<std::string> known = ProcReader(options.proc_root).available_interfaces(error);
+  if (known.empty() && !error->empty()) return false;
+  for (const std::string& name : options.interfaces) {
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string list;
+      for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+      *error = fmt::format("interface '{}' is not on this host (it has: {})", name, list);
+      return false;
+    }
+  }
+  return true;
+}
+
+std::unique_ptr<MonitorServer> MonitorServer::create(const MonitorServerOptions& options, std::string* error) {
+  if (!check_sampling(options, error)) return nullptr;
   std::unique_ptr<MonitorServer> server(new MonitorServer());
   server->impl_ = std::make_unique<Impl>(options);
   Impl& impl = *server->impl_;
-  if (!options.interfaces.empty()) {
-    const std::vector<std::string> known = impl.reader.available_interfaces(error);
-    if (known.empty() && !error->empty()) return nullptr;
-    for (const std::string& name : options.interfaces) {
-      if (std::find(known.begin(), known.end(), name) == known.end()) {
-        std::string list;
-        for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
-        *error = fmt::format("interface '{}' is not on this host (it has: {})", name, list);
-        return nullptr;
-      }
-    }
-  }
   impl.last = impl.reader.read(wall_now_us(), error);
   if (!impl.last) return nullptr;
+  // An address, or a name such as localhost (its first address).
   boost::system::error_code ec;
-  const asio::ip::address address = asio::ip::make_address(options.host, ec);
+  asio::ip::address address = asio::ip::make_address(options.host, ec);
   if (ec) {
-    *error = fmt::format("host: '{}' is not an IP address", options.host);
-    return nullptr;
+    tcp::resolver resolver(impl.io);
+    const auto found = resolver.resolve(options.host, "", ec);
+    if (ec || found.empty()) {
+      *error = fmt::format("host: '{}' is neither an IP address nor a name this host resolves", options.host);
+      return nullptr;
+    }
+    address = found.begin()->endpoint().address();
   }
   const tcp::endpoint endpoint(address, options.port);
   impl.acceptor.open(endpoint.protocol(), ec);

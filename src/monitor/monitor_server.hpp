@@ -16,7 +16,7 @@
 namespace bm::monitor {
 
 struct MonitorServerOptions {
-  std::string host = "127.0.0.1";  // an IP address
+  std::string host = "127.0.0.1";  // an IP address, or a name (its first address)
   uint16_t port = 8008;            // 0: any free port
   double interval_s = 0.5;
   std::vector<std::string> interfaces;  // empty: every one but lo
@@ -24,6 +24,9 @@ struct MonitorServerOptions {
   std::size_t history = 7200;      // points kept (an hour at 0.5 s)
   std::function<void(const std::string&)> log;  // diagnostics, one line each
 };
+
+// The interval is within bounds and every interface named exists; else one line.
+bool check_sampling(const MonitorServerOptions& options, std::string* error);
 
 class MonitorServer {
  public:

@@ -280,7 +280,8 @@ void host_cycle_table(std::string& out, const Context& context) {
   out += "<div class=\"table-wrap\"><table class=\"data\" id=\"monitor-cycles\"><thead><tr><th>Cycle</th>"
          "<th>Users</th><th>Requests/s</th>";
   for (const stats::MonitorHost& host : results.monitor.hosts) {
-    put(out, "<th>{} CPU mean %</th><th>{} CPU peak %</th><th>{} load peak</th>", Esc{host.name}, Esc{host.name},
+    put(out, "<th>{0} CPU mean %</th><th>{0} CPU peak %</th><th>{0} busiest core peak %</th><th>{0} load peak</th>"
+             "<th>{0} memory used peak</th>",
         Esc{host.name});
   }
   out += "</tr></thead><tbody>";
@@ -292,8 +293,10 @@ void host_cycle_table(std::string& out, const Context& context) {
     for (const stats::MonitorHost& host : results.monitor.hosts) {
       const HostCycleFigures f = host_cycle_figures(host, cycle);
       const auto pct = [](std::optional<double> v) { return v ? fmt::format("{:.1f}", *v * 100.0) : std::string(kNoValue); };
-      put(out, "<td{}>{}</td><td>{}</td><td>{}</td>", f.gap_us > 0 ? " class=\"bad\" title=\"samples missing\"" : "",
-          pct(f.cpu_mean), pct(f.cpu_peak), f.load1_peak ? fmt::format("{:.2f}", *f.load1_peak) : std::string(kNoValue));
+      put(out, "<td{}>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+          f.gap_us > 0 ? " class=\"bad\" title=\"samples missing\"" : "", pct(f.cpu_mean), pct(f.cpu_peak),
+          pct(f.busiest_core_peak), f.load1_peak ? fmt::format("{:.2f}", *f.load1_peak) : std::string(kNoValue),
+          f.memory_used_peak ? format_bytes(*f.memory_used_peak) : std::string(kNoValue));
     }
     out += "</tr>";
   }

@@ -10,19 +10,16 @@
 
 namespace bm::report {
 
+// Over the points whose interval ended inside the cycle's logging window.
 struct HostCycleFigures {
-  std::size_t samples = 0;                 // points whose interval ended inside the window
-  std::optional<double> cpu_mean;          // busy share 0..1
+  std::optional<double> cpu_mean;           // busy share 0..1
   std::optional<double> cpu_peak;
-  std::optional<double> busiest_core_peak;  // the most loaded core's peak
+  std::optional<double> busiest_core_peak;  // one core at its limit shows here first
   std::optional<double> load1_peak;
-  std::optional<double> memory_used_peak;  // bytes
-  std::optional<double> rx_mean, tx_mean;  // bytes per second
-  int64_t gap_us = 0;                      // time of the window in which the host sent nothing
+  std::optional<double> memory_used_peak;   // bytes
+  int64_t gap_us = 0;                       // time of the window in which the host sent nothing
 };
 
 HostCycleFigures host_cycle_figures(const stats::MonitorHost& host, const stats::CycleResults& cycle);
-
-bool has_monitor_points(const stats::Results& results);
 
 }  // namespace bm::report

@@ -62,7 +62,8 @@ std::string format_apdex(const stats::Apdex& apdex) {
 }
 
 
-std::string format_seconds(double seconds) { return fmt::format("{:g} s", seconds); }
+// A conf value in seconds with its unit: "0.5 s" (common::format_seconds without it).
+std::string seconds_text(double seconds) { return format_seconds(seconds) + " s"; }
 
 
 std::string format_duration(int64_t us) {
@@ -200,21 +201,21 @@ class TextReport {
     field("Run", fmt::format("{}, {}", status, span));
     field("Command", fmt::format("{}", fmt::join(run.command_line, " ")));
     field("Cycles", fmt::format("{} virtual users, {} window each; start-up delay {}; pause after a cycle {}",
-                                join_ints(config.cycles, ":"), format_seconds(config.duration_s),
-                                format_seconds(config.startup_delay_s), format_seconds(config.cycle_time_s)));
-    field("Think time", fmt::format("{} between tests; {} to {} after each page", format_seconds(config.sleep_time_s),
-                                    format_seconds(config.sleep_time_min_s), format_seconds(config.sleep_time_max_s)));
+                                join_ints(config.cycles, ":"), seconds_text(config.duration_s),
+                                seconds_text(config.startup_delay_s), seconds_text(config.cycle_time_s)));
+    field("Think time", fmt::format("{} between tests; {} to {} after each page", seconds_text(config.sleep_time_s),
+                                    seconds_text(config.sleep_time_min_s), seconds_text(config.sleep_time_max_s)));
     if (metrics_.apdex_t_us == metrics_.run_apdex_t_us) {
-      field("Apdex T", format_seconds(config.apdex_t_s));
+      field("Apdex T", seconds_text(config.apdex_t_s));
     } else {
       field("Apdex T", fmt::format("{} (--apdex-t; the run used {}, Apdex recounted from the histograms)",
-                                   format_seconds(static_cast<double>(metrics_.apdex_t_us) / 1e6),
-                                   format_seconds(config.apdex_t_s)));
+                                   seconds_text(static_cast<double>(metrics_.apdex_t_us) / 1e6),
+                                   seconds_text(config.apdex_t_s)));
     }
     field("Requests", fmt::format("OK codes {}; page resources {}; timeouts: connect {}, read {}; up to {} redirects; "
                                   "TLS certificates {}",
                                   join_ints(config.ok_codes, " "), config.fetch_resources ? "fetched" : "not fetched",
-                                  format_seconds(config.connect_timeout_s), format_seconds(config.read_timeout_s),
+                                  seconds_text(config.connect_timeout_s), seconds_text(config.read_timeout_s),
                                   config.max_redirects, config.tls_verify ? "checked" : "not checked"));
     field("Tool", fmt::format("{} {}", results_.tool.name, results_.tool.version));
   }
@@ -500,9 +501,9 @@ class TextReport {
     title("Monitored hosts", '=');
     for (const stats::MonitorHost& host : monitor.hosts) {
       write_wrapped(out_,
-                    fmt::format("{}: {}{}{} every {} s, {} samples{}", host.name, host.description,
+                    fmt::format("{}: {}{}{} every {}, {} samples{}", host.name, host.description,
                                 host.description.empty() ? "" : ", ", host.source + " " + host.address,
-                                format_seconds(host.interval_s), host.points.size(),
+                                seconds_text(host.interval_s), host.points.size(),
                                 host.gaps.empty() ? "" : fmt::format(", {} gap(s)", host.gaps.size())),
                     width_, 0);
     }

@@ -3,6 +3,7 @@ benchmaster executable, read results. Standard library only; every process a tes
 starts is ended by the test (by PID) when it finishes."""
 
 import json
+import re
 import os
 import shutil
 import signal
@@ -84,6 +85,60 @@ class DemoServer(Process):
         req = urllib.request.Request(self.url + "/counter/reset", method="POST", data=b"")
         with urllib.request.urlopen(req, timeout=10) as r:
             r.read()
+
+
+class BenchMonitor(Process):
+    """benchmaster monitor startd (in the foreground, so the test owns its PID) on an
+    ephemeral loopback port, watching lo."""
+
+    def __init__(self, workdir, interval=0.25):
+        self.pid_file = os.path.join(workdir, f"bench-monitor-{time.monotonic_ns()}.pid")
+        super().__init__([BENCHMASTER, "monitor", "startd", "--port", "0", "--interval", str(interval),
+                          "--interface", "lo", "--pid-file", self.pid_file, "--log-file", self.pid_file + ".log"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if "listening on" not in line:
+            err = self.proc.stderr.read() if self.proc.poll() is not None else ""
+            self.stop()
+            raise RuntimeError(f"bench-monitor did not start: {line!r} {err!r}")
+        self.url = re.search(r"http://[\d.]+:\d+", line).group(0)
+        self.port = int(self.url.rsplit(":", 1)[1])
+
+    def get_json(self, path):
+        with urllib.request.urlopen(self.url + path, timeout=10) as r:
+            return json.loads(r.read())
+
+
+class NodeExporter(Process):
+    """Debian's prometheus-node-exporter on a free loopback port, with the collectors the
+    monitor maps (docs/monitoring.md)."""
+
+    PROGRAM = shutil.which("prometheus-node-exporter") or "/usr/bin/prometheus-node-exporter"
+
+    def __init__(self):
+        self.port = free_port()
+        super().__init__([self.PROGRAM, f"--web.listen-address=127.0.0.1:{self.port}", "--collector.disable-defaults",
+                          "--collector.cpu", "--collector.loadavg", "--collector.meminfo", "--collector.netdev",
+                          "--collector.diskstats", "--collector.netstat",
+                          # lo too (excluded by default): the tests' traffic is on loopback.
+                          "--collector.netdev.device-exclude=^$"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_for_port(self.port)
+        self.url = f"http://127.0.0.1:{self.port}/metrics"
+
+    def metrics(self):
+        """{(name, ((label, value), ...)): value} of one scrape."""
+        with urllib.request.urlopen(self.url, timeout=10) as r:
+            text = r.read().decode()
+        out = {}
+        for line in text.splitlines():
+            if not line or line.startswith("#"):
+                continue
+            m = re.match(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)', line)
+            if m:
+                labels = tuple(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(3) or ""))
+                out[(m.group(1), labels)] = float(m.group(4))
+        return out
 
 
 class Nginx(Process):

@@ -418,8 +418,14 @@ def poison(results):
             "examples": [{"message": PAYLOAD, "location": PAYLOAD}]})
     r["nodes"] = [{"node_num": 0, "host": PAYLOAD, "label": PAYLOAD, "status": "complete", "clock_offset_us": 0,
                    "start_skew_us": 0, "requests": 1, "errors": 0, "message": PAYLOAD}]
-    first_window = r["cycles"][0]["window_start_epoch_us"] // 1_000_000
-    r["monitor"] = {"hosts": {PAYLOAD: [{"t": first_window, "cpu": 10}]}}
+    t_us = r["cycles"][0]["window_start_epoch_us"]
+    r["monitor"] = {"hosts": [{"name": PAYLOAD, "description": PAYLOAD, "source": PAYLOAD, "address": PAYLOAD,
+                               "interval_s": 1, "interfaces": [PAYLOAD], "clock_offset_us": 0,
+                               "points": [{"t_us": t_us + 500_000, "interval_us": 1_000_000,
+                                           "cpu": {"user": 0.1, "system": 0.1, "iowait": 0, "steal": 0, "idle": 0.8},
+                                           "tcp": {PAYLOAD: 1}}],
+                               "gaps": [{"from_us": t_us + 600_000, "to_us": t_us + 3_000_000, "reason": PAYLOAD}]}],
+                    "warnings": [PAYLOAD]}
     return r
 
 
