@@ -9,6 +9,7 @@
 #include "monitor/collector.hpp"
 #include "master/shell.hpp"
 #include "report/html_report.hpp"
+#include "report/monitor_metrics.hpp"
 
 namespace bm::app {
 
@@ -144,6 +145,10 @@ int run_bench(const TestOptions& options, const BenchRun& run, const std::string
     }
   }
   if (code == 2 && !error.empty()) fail(prog, error);
+  for (const std::string& note : report::saturation_notes(
+           runner.results(), [](const stats::CycleResults& cycle) { return fmt::format("cycle {}", cycle.index + 1); })) {
+    std::cerr << prog << ": warning: " << note << '\n';
+  }
   if (std::filesystem::exists(runner.results_path())) {
     std::cout << "Results: " << runner.results_path().string() << std::endl;
     // The HTML report beside the results, for finished cycles even when interrupted.

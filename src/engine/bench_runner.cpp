@@ -1,4 +1,5 @@
 #include "engine/bench_runner.hpp"
+#include "engine/generator_sampler.hpp"
 
 #include <semaphore.h>
 #include <signal.h>
@@ -185,6 +186,19 @@ class BenchRun {
     control_ = std::make_unique<Worker>(-1, engine, clock_);
     if (!control_->start(error_)) return false;
     hooks_ = std::make_unique<Hooks>(*control_);
+    stats::GeneratorHealth identity;
+    identity.node_num = engine.identity.node_num;
+    identity.host = r_.run.host;
+    identity.workers = engine.workers;
+    sampler_ = std::make_unique<GeneratorSampler>(std::move(identity), [this] {
+      LoopFigures figures;
+      for (auto& w : workers_) {
+        figures.lag_ns = std::max(figures.lag_ns, w->take_loop_lag_ns());
+        figures.connections += w->open_connections();
+      }
+      return figures;
+    });
+    sampler_->start();
     return open_output() && save();
   }
 
@@ -252,6 +266,7 @@ class BenchRun {
 
   bool save() {
     if (options_.monitor) r_.monitor = options_.monitor();
+    if (sampler_) r_.generators = {sampler_->snapshot()};
     std::string write_error;
     if (!stats::write_results_atomic(r_, results_file_, &write_error)) {
       *error_ = write_error;
@@ -554,6 +569,7 @@ class BenchRun {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Worker> control_;
   std::unique_ptr<Hooks> hooks_;
+  std::unique_ptr<GeneratorSampler> sampler_;  // declared after the workers it reads: stopped first
   std::string hook_error_;
   int exit_code_ = 0;
   bool stopped_ = false;      // interrupted (or a fatal error): no further cycle

@@ -33,6 +33,8 @@ class VirtualUser final : public script::VuHost {
   void run_hook(script::Hook hook, int cycle, int cvus, std::function<void(const script::RunResult&)> done);
   void request_stop(bool abort);
   void check_deadline(int64_t now_ns);
+  // Connections open (established) now, for the generator's health figures.
+  int open_connections() const noexcept;
   bool done() const { return phase_ == Phase::done; }
 
   // script::VuHost

@@ -190,6 +190,12 @@ bool VirtualUser::retry_on_fresh_connection() {
   return true;
 }
 
+int VirtualUser::open_connections() const noexcept {
+  int open = 0;
+  for (const auto& connection : connections_) open += connection->established ? 1 : 0;
+  return open;
+}
+
 void VirtualUser::check_deadline(int64_t now_ns) {
   if (deadline_ns_ == 0 || now_ns < deadline_ns_ || conn_ == nullptr || aborted_) return;
   deadline_ns_ = 0;

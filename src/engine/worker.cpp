@@ -127,11 +127,21 @@ void Worker::join() {
 }
 
 void Worker::arm_watchdog() {
+  watchdog_due_ns_ = mono_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(kWatchdogPeriod).count();
   watchdog_.expires_after(kWatchdogPeriod);
   watchdog_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
     int64_t now = mono_ns();
-    for (auto& vu : vus_) vu->check_deadline(now);
+    const int64_t late = now - watchdog_due_ns_;
+    int64_t seen = loop_lag_ns_.load(std::memory_order_relaxed);
+    while (late > seen && !loop_lag_ns_.compare_exchange_weak(seen, late, std::memory_order_relaxed)) {
+    }
+    uint64_t open = 0;
+    for (auto& vu : vus_) {
+      vu->check_deadline(now);
+      open += static_cast<uint64_t>(vu->open_connections());
+    }
+    open_connections_.store(open, std::memory_order_relaxed);
     arm_watchdog();
   });
 }

@@ -63,6 +63,11 @@ class Worker {
   }
   // The longest wait of a call() since the last take, in µs.
   int64_t take_control_lag_us() { return control_lag_ns_.exchange(0) / 1000; }
+  // How late the worker's deadline sweep (a timer every 50 ms) ran at the latest since
+  // the last take: a loop short of CPU, or kept busy, runs it late.
+  int64_t take_loop_lag_ns() { return loop_lag_ns_.exchange(0, std::memory_order_relaxed); }
+  // Connections open at the last sweep.
+  uint64_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
 
   // Cycle control, from the main thread.
   void begin_cycle(int cycle, int cvus, std::vector<VuStart> starts, int64_t window_start_ns, int64_t window_end_ns,
@@ -137,6 +142,9 @@ class Worker {
   boost::asio::steady_timer watchdog_;
   std::atomic<int> running_{0}, started_{0}, stopped_{0};
   std::atomic<int64_t> control_lag_ns_{0};
+  std::atomic<int64_t> loop_lag_ns_{0};
+  std::atomic<uint64_t> open_connections_{0};
+  int64_t watchdog_due_ns_ = 0;
   std::thread script_watch_;
   std::mutex script_watch_mutex_;
   std::condition_variable script_watch_wake_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "master/master_run.hpp"
+#include "report/monitor_metrics.hpp"
 
 namespace bm::master::run_detail {
 
@@ -144,6 +145,10 @@ int MasterRun::finish() {
     }
   }
   if (!cycles_complete) say("  not every cycle completed on every node (see cycles[].status)");
+  for (const std::string& note : report::saturation_notes(
+           *merged, [](const stats::CycleResults& cycle) { return fmt::format("cycle {}", cycle.index + 1); })) {
+    say("  warning: " + note);
+  }
   say(fmt::format("Results: {}", merged_file.string()));
   fs::path report = build_reports(layout_.run_dir, &error);
   if (report.empty()) {

@@ -87,7 +87,11 @@ nlohmann::json ChartSpec::to_json() const {
   out["series"] = std::move(lines);
   if (!bands.empty()) {
     nlohmann::json shaded = nlohmann::json::array();
-    for (const ChartBand& band : bands) shaded.push_back({band.from, band.to, band.label});
+    for (const ChartBand& band : bands) {
+      nlohmann::json item = {band.from, band.to, band.label};
+      if (band.alert) item.push_back(true);
+      shaded.push_back(std::move(item));
+    }
     out["bands"] = std::move(shaded);
   }
   return out;

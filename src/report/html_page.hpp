@@ -53,6 +53,7 @@ struct ChartBand {
   double from = 0;
   double to = 0;
   std::string label;
+  bool alert = false;  // drawn red, labelled at the bottom: e.g. seconds the generator was saturated
 };
 
 struct ChartSpec {

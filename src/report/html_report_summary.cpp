@@ -6,6 +6,7 @@
 
 #include "common/format.hpp"
 #include "report/html_report_parts.hpp"
+#include "report/monitor_metrics.hpp"
 
 namespace bm::report::html {
 
@@ -90,6 +91,15 @@ void status_banners(std::string& out, const Context& context) {
         "<div class=\"banner banner-warn\" role=\"alert\"><strong>{} of {} nodes did not complete.</strong> "
         "Their finished cycles are counted; see <a href=\"#nodes\">Nodes</a>.</div>\n",
         bad_nodes, results.nodes.size());
+  }
+  // A generator short of CPU measured its own queueing: say so before any figure.
+  const std::vector<std::string> notes = saturation_notes(
+      results, [](const stats::CycleResults& cycle) { return fmt::format("Cycle C{}", cycle.index + 1); });
+  if (!notes.empty()) {
+    out += "<div class=\"banner banner-warn\" role=\"alert\" id=\"saturation\"><strong>The load generator was "
+           "saturated.</strong><ul>";
+    for (const std::string& note : notes) put(out, "<li>{}</li>", Esc{note});
+    out += "</ul>Shaded red on the timeline.</div>\n";
   }
 }
 
@@ -363,6 +373,9 @@ std::vector<ChartBand> cycle_bands(const stats::Results& results) {
     const int64_t end = cycle.window_end_epoch_us ? cycle.window_end_epoch_us : cycle.end_epoch_us;
     bands.push_back({static_cast<double>(cycle.window_start_epoch_us) / 1e6, static_cast<double>(end) / 1e6,
                      fmt::format("C{} · {}", cycle.index + 1, cycle.cvus)});
+  }
+  for (const auto& [from, to] : saturated_ranges(results)) {
+    bands.push_back({static_cast<double>(from), static_cast<double>(to), "saturated", true});
   }
   return bands;
 }

@@ -1,6 +1,11 @@
 #include "report/monitor_metrics.hpp"
 
 #include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "common/format.hpp"
 
 namespace bm::report {
 
@@ -33,6 +38,46 @@ HostCycleFigures host_cycle_figures(const stats::MonitorHost& host, const stats:
     if (b > a) f.gap_us += b - a;
   }
   return f;
+}
+
+std::vector<std::string> saturation_notes(const stats::Results& results,
+                                          const std::function<std::string(const stats::CycleResults&)>& cycle_name) {
+  std::vector<std::string> notes;
+  for (const stats::CycleResults& cycle : results.cycles) {
+    for (const stats::GeneratorHealth& g : results.generators) {
+      const stats::SaturationSummary s =
+          stats::saturation_between(g, cycle.window_start_epoch_us, cycle.window_end_epoch_us);
+      if (s.saturated_s == 0) continue;
+      const std::string who = results.merged() ? fmt::format("node {} ({})", g.node_num, g.host)
+                                               : fmt::format("the load generator ({})", g.host);
+      notes.push_back(fmt::format("{}: {} was saturated for {} s of {} (process CPU up to {:.2f} of {} cores, threads "
+                                  "waiting for a CPU up to {:.0f} % of the time, event loop up to {} late): its "
+                                  "latencies are not trustworthy",
+                                  cycle_name(cycle), who, s.saturated_s, s.seconds, s.process_cpu_peak,
+                                  std::min(g.workers, g.cores), s.cpu_wait_peak * 100,
+                                  common::format_latency(std::llround(s.lag_ms_peak * 1000))));
+    }
+  }
+  return notes;
+}
+
+std::vector<std::pair<int64_t, int64_t>> saturated_ranges(const stats::Results& results) {
+  std::vector<int64_t> seconds;
+  for (const stats::GeneratorHealth& g : results.generators) {
+    for (const stats::GeneratorPoint& p : g.points) {
+      if (p.saturated) seconds.push_back(p.t);
+    }
+  }
+  std::sort(seconds.begin(), seconds.end());
+  std::vector<std::pair<int64_t, int64_t>> ranges;
+  for (int64_t t : seconds) {
+    if (!ranges.empty() && t <= ranges.back().second) {
+      ranges.back().second = std::max(ranges.back().second, t + 1);
+    } else {
+      ranges.emplace_back(t, t + 1);
+    }
+  }
+  return ranges;
 }
 
 }  // namespace bm::report

@@ -142,6 +142,7 @@ class TextReport {
     errors();
     nodes();
     window_skew();
+    generators();
     monitor();
     notes();
   }
@@ -492,6 +493,37 @@ class TextReport {
     for (const stats::NodeRow& node : results_.nodes) {
       if (!node.message.empty()) write_wrapped(out_, fmt::format("node {}: {}", node.node_num, clean(node.message)), width_, 0);
     }
+  }
+
+  // The load generators' own health: peaks per cycle and the cycles they were saturated.
+  void generators() {
+    if (results_.generators.empty()) return;
+    title("Load generators", '=');
+    TextTable table({{"Cycle", Align::right, true}, {"Node", Align::right, true}, {"Host", Align::left},
+                     {"CPU peak"}, {"CPU wait peak"}, {"Loop lag peak"}, {"Saturated"}});
+    for (const CycleResults& cycle : results_.cycles) {
+      for (const stats::GeneratorHealth& g : results_.generators) {
+        const stats::SaturationSummary s =
+            stats::saturation_between(g, cycle.window_start_epoch_us, cycle.window_end_epoch_us);
+        table.add_row({cycle_label(cycle), std::to_string(g.node_num), g.host,
+                       fmt::format("{:.2f} of {}", s.process_cpu_peak, std::min(g.workers, g.cores)),
+                       fmt::format("{:.0f}%", s.cpu_wait_peak * 100), format_latency(std::llround(s.lag_ms_peak * 1000)),
+                       fmt::format("{} s of {}", s.saturated_s, s.seconds)});
+      }
+    }
+    table.render(out_, width_, 0);
+    const std::vector<std::string> notes =
+        saturation_notes(results_, [](const CycleResults& c) { return "cycle " + cycle_label(c); });
+    if (notes.empty()) {
+      write_wrapped(out_, "No load generator was saturated in a logging window.", width_, 0);
+    }
+    for (const std::string& note : notes) write_wrapped(out_, "warning: " + note, width_, 0);
+    write_wrapped(out_, fmt::format("A second is saturated when the process used {:.0f} % or more of the cores its "
+                                    "workers can run on, or its threads waited for a CPU {:.0f} % or more of the time "
+                                    "(per worker), or a worker's event loop ran {:.0f} ms or more late.",
+                                    stats::kSaturatedCpuShare * 100, stats::kSaturatedCpuWait * 100,
+                                    stats::kSaturatedLagMs),
+                  width_, 0);
   }
 
   // Per cycle and monitored host: CPU over the window next to the cycle's throughput.

@@ -64,6 +64,9 @@ void shift_to_master_clock(Results& results, int64_t clock_offset_us) {
   const int64_t seconds = offset_seconds(clock_offset_us);
   for (SeriesPoint& point : results.series) point.t -= seconds;
   shift_monitor(results.monitor, clock_offset_us);
+  for (GeneratorHealth& g : results.generators) {
+    for (GeneratorPoint& p : g.points) p.t -= seconds;
+  }
 }
 
 NodeRow node_row(const Results& shifted, const NodeMergeInfo& info, int64_t planned_start_epoch_us) {
@@ -194,7 +197,13 @@ std::optional<Results> merge_results(const std::vector<Results>& inputs, const M
   }
   for (std::size_t i = 0; i < shifted.size(); ++i) {
     merged.nodes.push_back(node_row(shifted[i], infos[i], options.planned_start_epoch_us));
+    for (GeneratorHealth g : shifted[i].generators) {
+      g.node_num = shifted[i].run.node_num;
+      merged.generators.push_back(std::move(g));
+    }
   }
+  std::stable_sort(merged.generators.begin(), merged.generators.end(),
+                   [](const GeneratorHealth& a, const GeneratorHealth& b) { return a.node_num < b.node_num; });
   std::stable_sort(merged.nodes.begin(), merged.nodes.end(),
                    [](const NodeRow& a, const NodeRow& b) { return a.node_num < b.node_num; });
   return merged;

@@ -304,6 +304,9 @@ json results_to_json(const Results& results) {
                    {"cycles", std::move(cycles)},
                    {"series", std::move(series)},
                    {"monitor", monitor_to_json(results.monitor)}};
+  json generators = json::array();
+  for (const GeneratorHealth& g : results.generators) generators.push_back(generator_to_json(g));
+  document["generators"] = std::move(generators);
   if (results.merged()) {
     json nodes = json::array();
     for (const NodeRow& node : results.nodes) nodes.push_back(node_to_json(node));
@@ -539,6 +542,12 @@ Results read_document(const json& document) {
     }
   }
   if (const json* monitor = top.find("monitor")) results.monitor = monitor_from_json(*monitor, "monitor");
+  if (const json* generators = top.find("generators")) {
+    json_array(*generators, "generators");
+    for (std::size_t i = 0; i < generators->size(); ++i) {
+      results.generators.push_back(generator_from_json((*generators)[i], json_path_index("generators", i)));
+    }
+  }
   return results;
 }
 }  // namespace

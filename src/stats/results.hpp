@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "stats/generator_health.hpp"
 #include "stats/monitor_data.hpp"
 
 #include "stats/entry.hpp"
@@ -230,6 +231,7 @@ struct Results {
   std::vector<SeriesPoint> series;
   std::vector<NodeRow> nodes;                              // merged files only
   MonitorData monitor;                                     // the monitored hosts (monitor_data.hpp)
+  std::vector<GeneratorHealth> generators;                 // each node's own health (generator_health.hpp)
 
   bool merged() const noexcept { return !nodes.empty(); }
 };

@@ -78,7 +78,8 @@
     return pad2(d.getUTCHours()) + ':' + pad2(d.getUTCMinutes()) + ':' + pad2(d.getUTCSeconds());
   }
 
-  // Shaded x ranges (cycle windows) drawn under the series, labelled at the top.
+  // Shaded x ranges drawn under the series: cycle windows, labelled at the top; alert
+  // ranges (band[3] true, e.g. a saturated generator) in red, labelled at the bottom.
   function bandsPlugin(bands) {
     return {
       hooks: {
@@ -93,10 +94,12 @@
             var x0 = Math.max(left, u.valToPos(band[0], 'x', true));
             var x1 = Math.min(right, u.valToPos(band[1], 'x', true));
             if (!(x1 > x0)) return;
-            ctx.fillStyle = i % 2 ? 'rgba(79,70,229,0.06)' : 'rgba(79,70,229,0.11)';
+            var alert = band[3] === true;
+            ctx.fillStyle = alert ? 'rgba(220,38,38,0.16)' : i % 2 ? 'rgba(79,70,229,0.06)' : 'rgba(79,70,229,0.11)';
             ctx.fillRect(x0, top, x1 - x0, height);
-            ctx.fillStyle = 'rgba(67,56,202,0.85)';
-            if (ctx.measureText(band[2]).width < x1 - x0 - 6 * ratio) ctx.fillText(band[2], x0 + 4 * ratio, top + 4 * ratio);
+            ctx.fillStyle = alert ? 'rgba(185,28,28,0.9)' : 'rgba(67,56,202,0.85)';
+            var y = alert ? top + height - 16 * ratio : top + 4 * ratio;
+            if (ctx.measureText(band[2]).width < x1 - x0 - 6 * ratio) ctx.fillText(band[2], x0 + 4 * ratio, y);
           });
           ctx.restore();
         }]
