@@ -286,5 +286,56 @@ class MonitoredBench(TestCase):
         self.assertTrue(merged["monitor"]["hosts"][0]["points"])
 
 
+class GeneratorHealth(TestCase):
+    """The generator measures itself: one starved of CPU is flagged, an unloaded one is not."""
+
+    def bench(self, label, sleep_time=0, prefix=()):
+        demo = self.start(DemoServer(threads=1))
+        test = self.make_test("Load", LUA, bench_conf(demo.url, cycles="2", duration=3, sleep_time=sleep_time))
+        out = os.path.join(self.out, label)
+        proc = subprocess.run([*prefix, BENCHMASTER, "run", test, "-o", out], capture_output=True, text=True,
+                              timeout=120, cwd=self.out)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return proc, out, read_json(os.path.join(out, "results.json"))
+
+    def window_points(self, results):
+        cycle = results["cycles"][0]
+        return [p for p in results["generators"][0]["points"]
+                if cycle["window_start_epoch_us"] <= p["t"] * 1_000_000 + 500_000 < cycle["window_end_epoch_us"]]
+
+    def test_a_generator_starved_of_cpu_is_flagged_saturated(self):
+        # The bench and a busy loop share one core.
+        self.start(Process(["taskset", "-c", "0", "sh", "-c", "while :; do :; done"]))
+        proc, out, results = self.bench("starved", prefix=("taskset", "-c", "0"))
+        generator = results["generators"][0]
+        self.assertEqual(generator["cores"], 1)
+        points = self.window_points(results)
+        self.assertGreaterEqual(len(points), 2)
+        saturated = [p for p in points if p["saturated"]]
+        self.assertGreaterEqual(len(saturated), len(points) - 1, points)  # the first second may be partial
+        self.assertTrue(all(p["cpu_wait"] >= 0.25 or p["lag_ms"] >= 50 for p in saturated), saturated)
+        self.assertRegex(proc.stderr, r"warning: cycle 1: the load generator \(.*\) was saturated for \d+ s of \d+ "
+                                      r"\(.*\): its latencies are not trustworthy")
+        text = run(["report", out], check=0).stdout
+        self.assertIn("Load generators", text)
+        self.assertRegex(text, r"warning: cycle 0: the load generator .* was saturated")
+        html = open(os.path.join(out, "index.html")).read()
+        self.assertIn('id="saturation"', html)
+        self.assertIn('"saturated",true]', html)
+
+    def test_an_unloaded_generator_is_not(self):
+        proc, out, results = self.bench("calm", sleep_time=0.05)
+        points = self.window_points(results)
+        self.assertGreaterEqual(len(points), 2)
+        self.assertEqual([p for p in points if p["saturated"]], [])
+        for p in points:
+            self.assertLess(p["process_cpu"], 0.5)
+            self.assertLess(p["lag_ms"], 50)
+            self.assertGreater(p["connections"], 0)
+            self.assertGreater(p["rss_bytes"], 1_000_000)
+        self.assertNotIn("saturated", proc.stderr)
+        self.assertNotIn('id="saturation"', open(os.path.join(out, "index.html")).read())
+
+
 if __name__ == "__main__":
     unittest.main()

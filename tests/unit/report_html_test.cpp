@@ -448,6 +448,28 @@ TEST(HtmlReport, MonitorGapsAndWarningsAreShown) {
   EXPECT_NE(html.find("no samples from 12:00:02"), std::string::npos);
 }
 
+TEST(HtmlReport, ASaturatedGeneratorIsToldFirstAndShadedOnTheTimeline) {
+  stats::Results r = sample_results();
+  const std::string calm = render_html_report(r);
+  EXPECT_EQ(calm.find("id=\"saturation\""), std::string::npos);
+  stats::GeneratorHealth g;
+  g.host = "gen1";
+  g.workers = 2;
+  g.cores = 2;
+  const stats::CycleResults& cycle = r.cycles.front();
+  for (int64_t t = cycle.window_start_epoch_us / 1'000'000; t < cycle.window_end_epoch_us / 1'000'000; ++t) {
+    g.points.push_back({t, 1.95, 1.0, 0.4, 75.0, 1 << 20, 10, true});
+  }
+  r.generators.push_back(g);
+  const std::string html = render_html_report(r);
+  const std::size_t banner = html.find("id=\"saturation\"");
+  ASSERT_NE(banner, std::string::npos);
+  EXPECT_LT(banner, html.find("id=\"summary-table\""));
+  EXPECT_NE(html.find("Cycle C1: the load generator (gen1) was saturated for"), std::string::npos);
+  EXPECT_NE(html.find("its latencies are not trustworthy"), std::string::npos);
+  EXPECT_NE(data_block(html).find("\"saturated\",true]"), std::string::npos);
+}
+
 TEST(HtmlReport, ARunThatHasNotFinishedACycleStillRenders) {
   stats::Results r;
   r.run.test = "Shop";

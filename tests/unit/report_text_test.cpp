@@ -250,6 +250,32 @@ TEST(TextReport, MergedFileShowsTheNodesTable) {
   EXPECT_EQ(row_cells(lines, page, page + 6, "0").at(1), "202");
 }
 
+TEST(TextReport, LoadGeneratorsAndMonitoredHostsPerCycle) {
+  Results r = synthetic_results();
+  const CycleResults& cycle = r.cycles.front();
+  stats::GeneratorHealth g;
+  g.host = "gen1";
+  g.workers = 2;
+  g.cores = 2;
+  const int64_t first = cycle.window_start_epoch_us / 1'000'000;
+  for (int64_t t = first; t < first + 4; ++t) g.points.push_back({t, t == first ? 1.95 : 0.5, 0.9, 0.05, 2.0, 1, 1, t == first});
+  r.generators.push_back(g);
+  r.monitor.hosts.push_back(stats::testing::monitor_host("db", cycle.window_start_epoch_us + 250'000, 4));
+  const std::vector<std::string> lines = lines_of(render_text_report(r, width_of(120)));
+  const std::size_t generators = find_line(lines, "Load generators");
+  EXPECT_EQ(cells_of(lines[generators + 5]), (std::vector<std::string>{"0", "0", "gen1", "1.95 of 2", "5%", "2.00 ms",
+                                                                      "1 s of 4"}));
+  bool told = false;
+  for (const std::string& line : lines) told = told || line.rfind("warning: cycle 0: the load generator (gen1) was "
+                                                                  "saturated for 1 s of 4", 0) == 0;
+  EXPECT_TRUE(told);
+  const std::size_t hosts = find_line(lines, "Monitored hosts", generators);
+  EXPECT_EQ(lines[hosts + 3], "db: the db host, bench-monitor http://127.0.0.1:8008 every 0.5 s, 4 samples");
+  // Points 0..3: busy (user + system) 5 %, 15 %, 25 %, 35 %; their mean and peak; load up to 3.5.
+  const std::vector<std::string> row = cells_of(lines[hosts + 7]);
+  EXPECT_EQ(std::vector<std::string>(row.begin() + 3, row.end()), (std::vector<std::string>{"20.0%", "35.0%", "3.50"}));
+}
+
 TEST(TextReport, DefaultWidthComesFromColumns) {
   ::setenv("COLUMNS", "77", 1);
   EXPECT_EQ(default_text_width(), 77);

@@ -617,6 +617,57 @@ TEST(MergeResults, SeriesAlignOnTheMasterClock) {
   EXPECT_EQ(merged->series[1].requests_ok, 101010u);
 }
 
+TEST(MergeResults, MonitorAndGeneratorsMoveOntoTheMasterClock) {
+  std::vector<Results> nodes = {empty_results(0, 1), empty_results(1, 1)};
+  nodes[0].monitor.hosts.push_back(testing::monitor_host("web", 100'000'000, 2));
+  nodes[0].monitor.hosts[0].gaps.push_back({100'200'000, 100'400'000, "down"});
+  for (int n = 0; n < 2; ++n) {
+    GeneratorHealth g;
+    g.node_num = 7;  // replaced by the node's own number
+    g.host = "gen" + std::to_string(n);
+    g.workers = 2;
+    g.cores = 2;
+    g.points = {{100, 0.5, 0.6, 0.01, 1.0, 1000, 10, false}, {101, 1.9, 1.0, 0.3, 80.0, 1000, 10, true}};
+    nodes[static_cast<std::size_t>(n)].generators.push_back(g);
+  }
+  MergeOptions options;
+  options.nodes = {offset_by(2'000'000), offset_by(-1'000'000)};
+  std::string error;
+  const std::optional<Results> merged = merge_results(nodes, options, &error);
+  ASSERT_TRUE(merged) << error;
+  ASSERT_EQ(merged->monitor.hosts.size(), 1u);
+  EXPECT_EQ(merged->monitor.hosts[0].points[0].t_us, 98'000'000);
+  EXPECT_EQ(merged->monitor.hosts[0].gaps[0].from_us, 98'200'000);
+  ASSERT_EQ(merged->generators.size(), 2u);
+  EXPECT_EQ(merged->generators[0].node_num, 0);
+  EXPECT_EQ(merged->generators[0].points[0].t, 98);
+  EXPECT_EQ(merged->generators[1].node_num, 1);
+  EXPECT_EQ(merged->generators[1].points[0].t, 101);
+  // And they survive the file.
+  Results loaded;
+  ASSERT_TRUE(parse_results(results_to_string(*merged), loaded, &error)) << error;
+  EXPECT_EQ(loaded.generators, merged->generators);
+  EXPECT_EQ(loaded.monitor, merged->monitor);
+}
+
+TEST(GeneratorHealth, SaturatedByCpuByWaitingOrByLag) {
+  EXPECT_FALSE(is_saturated(1.7, 0.1, 10.0, 2, 2));
+  EXPECT_TRUE(is_saturated(1.8, 0.1, 10.0, 2, 2));    // 90 % of two cores
+  EXPECT_TRUE(is_saturated(0.9, 0.0, 0.0, 4, 1));     // one core usable, whatever the workers
+  EXPECT_TRUE(is_saturated(0.5, 0.25, 0.0, 2, 2));    // waited for a CPU a quarter of the time
+  EXPECT_TRUE(is_saturated(0.2, 0.0, 50.0, 2, 2));    // a loop 50 ms late
+  EXPECT_FALSE(is_saturated(0.2, 0.24, 49.9, 2, 2));
+
+  GeneratorHealth g;
+  for (int64_t t = 100; t < 110; ++t) g.points.push_back({t, 1.0, 0.5, t == 104 ? 0.5 : 0.0, 1.0, 0, 0, t >= 104});
+  // A window of [102.5 s, 106.5 s): the seconds 102 to 105 have their middles in it.
+  const SaturationSummary s = saturation_between(g, 102'500'000, 106'500'000);
+  EXPECT_EQ(s.seconds, 4);
+  EXPECT_EQ(s.saturated_s, 2);
+  EXPECT_DOUBLE_EQ(s.cpu_wait_peak, 0.5);
+  EXPECT_EQ(saturation_between(g, 0, 0).seconds, 0);
+}
+
 TEST(CycleResults, MergeSpansBothWindows) {
   CycleResults a;
   a.cvus = 5;
