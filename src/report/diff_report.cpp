@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/format.hpp"
+#include "report/monitor_metrics.hpp"
 
 namespace bm::report {
 
@@ -146,7 +147,7 @@ std::string_view to_string(Change change) noexcept {
 
 MetricDiff compare(std::string_view name, std::string_view unit, Preference preference, std::optional<double> a,
                    std::optional<double> b, double same_within) {
-  MetricDiff m{name, unit, preference, a, b, std::nullopt, std::nullopt, Change::unknown};
+  MetricDiff m{std::string(name), unit, preference, a, b, std::nullopt, std::nullopt, Change::unknown};
   if (!a || !b) return m;
   m.delta = *b - *a;
   if (*a != 0) m.relative = *m.delta / std::fabs(*a);
@@ -179,6 +180,18 @@ DiffReport compute_diff(const stats::Results& a, std::string name_a, const stats
     if (ia) row.cycle_a = a.cycles[*ia].index;
     if (ib) row.cycle_b = b.cycles[*ib].index;
     row.metrics = row_metrics(ca ? &ca->pages : nullptr, cb ? &cb->pages : nullptr, ca, cb, options.same_within);
+    // Monitored hosts both runs watched (by name): their CPU over the window.
+    for (const stats::MonitorHost& host_a : a.monitor.hosts) {
+      const auto host_b = std::find_if(b.monitor.hosts.begin(), b.monitor.hosts.end(),
+                                       [&](const stats::MonitorHost& h) { return h.name == host_a.name; });
+      if (host_b == b.monitor.hosts.end()) continue;
+      const auto cpu = [](const stats::MonitorHost& host, const stats::Results& r, std::optional<std::size_t> index) {
+        if (!index) return std::optional<double>();
+        return host_cycle_figures(host, r.cycles[*index]).cpu_mean;  // a share: "%" metrics are
+      };
+      row.metrics.push_back(compare(host_a.name + " CPU", "%", Preference::lower_is_better, cpu(host_a, a, ia),
+                                    cpu(*host_b, b, ib), options.same_within));
+    }
     diff.cycles.push_back(std::move(row));
   }
 

@@ -28,7 +28,7 @@ struct DiffOptions {
 };
 
 struct MetricDiff {
-  std::string_view name;  // "Pages/s", "p95", ...
+  std::string name;       // "Pages/s", "p95", "db CPU", ...
   std::string_view unit;  // "/s", "ms", "%", ""
   Preference preference = Preference::lower_is_better;
   std::optional<double> a;  // in the unit (ms for times, fraction for success)

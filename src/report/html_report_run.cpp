@@ -207,8 +207,12 @@ void host_charts(std::string& out, Context& context, const stats::MonitorHost& h
   base.x_label = "Time (UTC)";
   base.height = 200;
   base.bands = cycle_bands(context.results);
-  ChartSeries user{"User %", {}, palette::kBlue, false, false, true}, system{"System %", {}, palette::kRed};
-  ChartSeries iowait{"I/O wait %", {}, palette::kAmber}, steal{"Steal %", {}, palette::kSlate};
+  // CPU stacked by kind: each line is the sum of its kind and those below it, the largest
+  // drawn first so that each band shows.
+  ChartSeries user{"User %", {}, palette::kBlue, false, false, true};
+  ChartSeries system{"+ System %", {}, palette::kRed, false, false, true};
+  ChartSeries iowait{"+ I/O wait %", {}, palette::kAmber, false, false, true};
+  ChartSeries steal{"+ Steal %", {}, palette::kSlate, false, false, true};
   ChartSeries load{"Load (1 min)", {}, palette::kViolet, true, true};
   ChartSeries used{"Used (MiB)", {}, palette::kViolet, false, false, true}, cached{"Cached (MiB)", {}, palette::kTeal};
   ChartSeries swap{"Swap used (MiB)", {}, palette::kRed, false, true};
@@ -233,9 +237,11 @@ void host_charts(std::string& out, Context& context, const stats::MonitorHost& h
     }
     base.x.push_back(static_cast<double>(p.t_us) / 1e6);
     user.values.push_back(percent(field(p.cpu, [](const stats::MonitorCpu& c) { return c.user; })));
-    system.values.push_back(percent(field(p.cpu, [](const stats::MonitorCpu& c) { return c.system; })));
-    iowait.values.push_back(percent(field(p.cpu, [](const stats::MonitorCpu& c) { return c.iowait; })));
-    steal.values.push_back(percent(field(p.cpu, [](const stats::MonitorCpu& c) { return c.steal; })));
+    system.values.push_back(percent(field(p.cpu, [](const stats::MonitorCpu& c) { return c.user + c.system; })));
+    iowait.values.push_back(
+        percent(field(p.cpu, [](const stats::MonitorCpu& c) { return c.user + c.system + c.iowait; })));
+    steal.values.push_back(
+        percent(field(p.cpu, [](const stats::MonitorCpu& c) { return c.user + c.system + c.iowait + c.steal; })));
     load.values.push_back(p.load ? std::optional((*p.load)[0]) : std::nullopt);
     const auto memory = [&p](auto read) { return field(p.memory, read); };
     used.values.push_back(mib(memory([](const stats::MonitorMemory& m) { return static_cast<double>(m.used); })));
@@ -255,9 +261,9 @@ void host_charts(std::string& out, Context& context, const stats::MonitorHost& h
                                            host.gaps.size() == 1 ? "" : "s"));
   out += "<div class=\"chart-grid three\">";
   ChartSpec cpu_chart = base, memory_chart = base, network_chart = base, disk_chart = base, tcp_chart = base;
-  cpu_chart.y_label = "CPU %";
+  cpu_chart.y_label = "CPU % (stacked)";
   cpu_chart.y2_label = "load";
-  cpu_chart.series = {user, system, iowait, steal, load};
+  cpu_chart.series = {steal, iowait, system, user, load};
   memory_chart.y_label = "MiB";
   memory_chart.series = {used, cached, swap};
   network_chart.y_label = "MiB/s";

@@ -63,12 +63,14 @@ void runs_table(std::string& out, const TrendReport& trend) {
   out += "<section id=\"runs\" class=\"panel\"><h2>Runs</h2><div class=\"table-wrap\"><table class=\"data\" "
          "id=\"trend-table\"><thead><tr><th>#</th><th class=\"text\">Results</th><th class=\"text\">Label</th><th>Start</th>"
          "<th>Users</th>"
-         "<th>Pages/s</th><th>Requests/s</th><th>Success</th><th>p50</th><th>p95</th><th>p99</th><th>Apdex</th>"
-         "</tr></thead><tbody>";
+         "<th>Pages/s</th><th>Requests/s</th><th>Success</th><th>p50</th><th>p95</th><th>p99</th><th>Apdex</th>";
+  for (const std::string& host : trend.hosts) put(out, "<th>{} CPU</th>", Esc{host});
+  out += "</tr></thead><tbody>";
   for (std::size_t i = 0; i < trend.runs.size(); ++i) {
     const TrendRun& run = trend.runs[i];
     bool first = true;
-    for (const CycleSummary& cycle : run.cycles) {
+    for (std::size_t c = 0; c < run.cycles.size(); ++c) {
+      const CycleSummary& cycle = run.cycles[c];
       const LatencySummary& l = cycle.pages.latency;
       put(out, "<tr{} data-run=\"{}\" data-users=\"{}\">", first ? " class=\"group-start\"" : "", i, cycle.cvus);
       if (first) {
@@ -85,6 +87,9 @@ void runs_table(std::string& out, const TrendReport& trend) {
           format_percent(cycle.pages.success_rate), l.count ? format_ms(l.p50_us) : kNoValue,
           l.count ? format_ms(l.p95_us) : kNoValue, l.count ? format_ms(l.p99_us) : kNoValue);
       apdex_cell(out, cycle.pages.apdex_score());
+      if (c < run.host_cpu.size()) {
+        for (const std::optional<double>& cpu : run.host_cpu[c]) put(out, "<td>{}</td>", format_percent(cpu));
+      }
       out += "</tr>";
       first = false;
     }

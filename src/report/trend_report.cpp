@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "common/format.hpp"
+#include "report/monitor_metrics.hpp"
 
 namespace bm::report {
 
@@ -49,13 +50,36 @@ TrendReport compute_trend(const std::vector<NamedResults>& runs, const ReportOpt
   for (const NamedResults& named : runs) {
     const stats::Results& r = *named.results;
     TrendRun run{named.name, r.run.label, r.run.test, r.run.start_epoch_us, r.run.status,
-                 cycle_summaries(r, metric_context(r, options))};
+                 cycle_summaries(r, metric_context(r, options)), {}};
     for (const CycleSummary& cycle : run.cycles) users.insert(cycle.cvus);
     trend.runs.push_back(std::move(run));
   }
   std::stable_sort(trend.runs.begin(), trend.runs.end(),
                    [](const TrendRun& a, const TrendRun& b) { return a.start_epoch_us < b.start_epoch_us; });
   trend.users.assign(users.begin(), users.end());
+  // Monitored hosts every run has: their CPU per cycle.
+  if (!runs.empty()) {
+    for (const stats::MonitorHost& host : runs.front().results->monitor.hosts) {
+      const bool everywhere = std::all_of(runs.begin(), runs.end(), [&](const NamedResults& named) {
+        return std::any_of(named.results->monitor.hosts.begin(), named.results->monitor.hosts.end(),
+                           [&](const stats::MonitorHost& h) { return h.name == host.name; });
+      });
+      if (everywhere) trend.hosts.push_back(host.name);
+    }
+  }
+  for (TrendRun& run : trend.runs) {
+    const NamedResults& named = *std::find_if(runs.begin(), runs.end(), [&](const NamedResults& n) {
+      return n.name == run.name && n.results->run.start_epoch_us == run.start_epoch_us;
+    });
+    for (const stats::CycleResults& cycle : named.results->cycles) {
+      std::vector<std::optional<double>>& row = run.host_cpu.emplace_back();
+      for (const std::string& name : trend.hosts) {
+        const auto& hosts = named.results->monitor.hosts;
+        const auto host = std::find_if(hosts.begin(), hosts.end(), [&](const stats::MonitorHost& h) { return h.name == name; });
+        row.push_back(host_cycle_figures(*host, cycle).cpu_mean);
+      }
+    }
+  }
   comparability(runs, trend);
   return trend;
 }
@@ -65,18 +89,25 @@ void render_trend_text(const TrendReport& trend, std::ostream& out, int width) {
   out << fmt::format("Trend of {} runs\n{}\n", trend.runs.size(), std::string(std::min<std::size_t>(w, 80), '='));
   for (const std::string& warning : trend.warnings) out << "WARNING: " << warning << "\n";
   out << "Pages/s and p95 are over every page of the cycle; times in ms.\n\n";
-  out << fmt::format("{:<4}{:>8}{:>11}{:>12}{:>10}{:>10}{:>9}\n", "#", "Users", "Pages/s", "Requests/s", "Success",
+  out << fmt::format("{:<4}{:>8}{:>11}{:>12}{:>10}{:>10}{:>9}", "#", "Users", "Pages/s", "Requests/s", "Success",
                      "p95", "Apdex");
+  for (const std::string& host : trend.hosts) out << fmt::format("  {:>10}", host + " CPU");
+  out << '\n';
   for (std::size_t i = 0; i < trend.runs.size(); ++i) {
     const TrendRun& run = trend.runs[i];
     out << fmt::format("{:<4}{}{}, started {}{}\n", i + 1, run.name, run.label.empty() ? "" : " [" + run.label + "]",
                        format_epoch_us(run.start_epoch_us),
                        run.status == stats::RunStatus::complete ? "" : fmt::format(" ({})", stats::to_string(run.status)));
-    for (const CycleSummary& cycle : run.cycles) {
-      out << fmt::format("{:<4}{:>8}{:>11}{:>12}{:>10}{:>10}{:>9}\n", "", cycle.cvus, format_rate(cycle.pages.ok_per_s),
+    for (std::size_t c = 0; c < run.cycles.size(); ++c) {
+      const CycleSummary& cycle = run.cycles[c];
+      out << fmt::format("{:<4}{:>8}{:>11}{:>12}{:>10}{:>10}{:>9}", "", cycle.cvus, format_rate(cycle.pages.ok_per_s),
                          format_rate(cycle.requests.ok_per_s), format_percent(cycle.pages.success_rate),
                          cycle.pages.latency.count ? format_ms(cycle.pages.latency.p95_us) : kNoValue,
                          format_apdex(cycle.pages.apdex_score()));
+      if (c < run.host_cpu.size()) {
+        for (const std::optional<double>& cpu : run.host_cpu[c]) out << fmt::format("  {:>10}", format_percent(cpu));
+      }
+      out << '\n';
     }
   }
 }

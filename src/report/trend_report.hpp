@@ -21,6 +21,9 @@ struct TrendRun {
   int64_t start_epoch_us = 0;
   stats::RunStatus status = stats::RunStatus::complete;
   std::vector<CycleSummary> cycles;
+  // The busy CPU share over each cycle's window of every host all runs monitored (by
+  // TrendReport::hosts' order), aligned with `cycles`.
+  std::vector<std::vector<std::optional<double>>> host_cpu;
 
   const CycleSummary* cycle_with_users(int users) const;
 };
@@ -28,6 +31,7 @@ struct TrendRun {
 struct TrendReport {
   std::vector<TrendRun> runs;         // by start time
   std::vector<int> users;             // every cycle's users seen, ascending
+  std::vector<std::string> hosts;     // monitored hosts every run has (by name)
   std::vector<std::string> warnings;  // runs of different tests, cycle durations, ...
 };
 

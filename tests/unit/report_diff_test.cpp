@@ -189,6 +189,57 @@ TEST(Trend, OrdersRunsByStartAndFollowsEveryNumberOfUsers) {
   EXPECT_NE(html.find("data-run=\"1\" data-users=\"20\""), std::string::npos);
 }
 
+// Both cycles' windows set, and a monitored host "db" whose CPU is busy_a in cycle 0 and
+// busy_b in cycle 1 (one point in the middle of each window).
+stats::Results monitored(double busy_0, double busy_1, int64_t start_us = kStartUs) {
+  stats::Results r = run({10, 20}, 1.0, 100, start_us);
+  for (stats::CycleResults& cycle : r.cycles) {
+    cycle.window_start_epoch_us = start_us + cycle.index * 20'000'000;
+    cycle.window_end_epoch_us = cycle.window_start_epoch_us + 10'000'000;
+  }
+  stats::MonitorHost host = stats::testing::monitor_host("db", start_us + 5'000'000, 1);
+  host.points.push_back(host.points[0]);
+  host.points[1].t_us = start_us + 25'000'000;
+  host.points[0].cpu = stats::MonitorCpu{busy_0, 0, 0, 0, 1 - busy_0};
+  host.points[1].cpu = stats::MonitorCpu{busy_1, 0, 0, 0, 1 - busy_1};
+  r.monitor.hosts.push_back(host);
+  return r;
+}
+
+TEST(Diff, ComparesTheCpuOfHostsBothRunsMonitored) {
+  const stats::Results a = monitored(0.40, 0.80);
+  stats::Results b = monitored(0.20, 0.90);
+  b.monitor.hosts.push_back(stats::testing::monitor_host("web", kStartUs, 3));  // B alone: not compared
+  const DiffReport diff = compute_diff(a, "A", b, "B");
+  ASSERT_EQ(diff.cycles.size(), 2u);
+  const MetricDiff& first = metric(diff.cycles[0], "db CPU");
+  EXPECT_DOUBLE_EQ(*first.a, 0.40);
+  EXPECT_DOUBLE_EQ(*first.b, 0.20);
+  EXPECT_EQ(first.change, Change::better);
+  EXPECT_EQ(metric(diff.cycles[1], "db CPU").change, Change::worse);
+  EXPECT_THROW(metric(diff.cycles[0], "web CPU"), std::out_of_range);
+  std::ostringstream text;
+  render_diff_text(diff, text, 100);
+  EXPECT_NE(text.str().find("db CPU"), std::string::npos);
+  EXPECT_NE(text.str().find("-20.00 pt"), std::string::npos);
+}
+
+TEST(Trend, FollowsTheCpuOfHostsEveryRunMonitored) {
+  const stats::Results first = monitored(0.40, 0.80);
+  const stats::Results second = monitored(0.30, 0.70, kStartUs + 3'600'000'000);
+  const stats::Results none = run({10, 20}, 1.0, 100, kStartUs + 7'200'000'000);
+  const TrendReport both = compute_trend({{"first", &first}, {"second", &second}});
+  EXPECT_EQ(both.hosts, std::vector<std::string>{"db"});
+  ASSERT_EQ(both.runs[1].host_cpu.size(), 2u);
+  EXPECT_DOUBLE_EQ(*both.runs[1].host_cpu[1][0], 0.70);
+  std::ostringstream text;
+  render_trend_text(both, text, 120);
+  EXPECT_NE(text.str().find("db CPU"), std::string::npos);
+  EXPECT_NE(text.str().find("70.00 %"), std::string::npos);
+  EXPECT_NE(render_trend_html(both).find("<th>db CPU</th>"), std::string::npos);
+  EXPECT_TRUE(compute_trend({{"first", &first}, {"none", &none}}).hosts.empty());
+}
+
 TEST(Trend, WarnsAboutRunsOfDifferentTests) {
   const stats::Results a = run({10}, 1.0, 100);
   stats::Results b = run({10}, 1.0, 100, kStartUs + 1);
