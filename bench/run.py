@@ -7,11 +7,14 @@ repetition) so that the noise of a shared machine falls on all tools alike. Prin
 
   - req/s, tool CPU-us per request (user+sys of the tool's process / requests it completed),
     max RSS, and the ratios to wrk of the same connection count (medians of the repetitions);
-  - system calls per request in steady state (perf trace or strace, marginal between a
-    short and a longer run, so connection set-up cancels out);
+  - system calls per request in steady state, counted untraced at full speed (perf stat on
+    the syscalls:sys_enter_* tracepoints, marginal between a 3 s and a 6 s run, so
+    connection set-up cancels out; median of the repetitions);
   - user-space instructions per request (callgrind, marginal between two run lengths:
     stable on a noisy machine);
-  - the 5-request scenario with cookies against the 1-request test (benchmaster);
+  - the tests people write, each beside the one-GET test and wrk: the README's form
+    (conf_get inside the test), a 5-request journey with cookies, a form POST, a check
+    and an extract, and an HTML page with its resources;
   - start-up: time from exec to the first request, and to 10,000 established users.
 
 It is a report, never a pass/fail test: absolute figures depend on the machine and its load.
@@ -56,6 +59,7 @@ http {{
     root {d}/www;
     location = /login.txt {{ add_header Set-Cookie "session=0123456789abcdef; Path=/"; }}
     location = /status {{ stub_status; }}
+    location = /form {{ return 200 "saved\\n"; }}
   }}
 }}
 """
@@ -78,6 +82,48 @@ function test_Page5(vu)
   vu:get(d)
 end
 """
+
+# The test as README.md and docs/lua-api.md teach it: the URL read inside the test.
+README_TEST = """-- The README's form: conf_get inside the test function.
+function test_Readme(vu)
+  local base = conf_get("main", "url")
+  vu:get(base .. "/1k.txt")
+end
+"""
+
+POST_TEST = """-- A form POST, as a login would send it.
+function test_Post(vu)
+  local base = conf_get("main", "url")
+  vu:post(base .. "/form", {params = {{"user", "alice"}, {"password", "secret"}}, description = "Save"})
+end
+"""
+
+EXTRACT_TEST = """-- A page whose body is checked and a token extracted from it.
+function test_Extract(vu)
+  local base = conf_get("main", "url")
+  local r = vu:get(base .. "/token.html")
+  assert(r:contains("Welcome"), "not the welcome page")
+  local token = r:extract('name="token" value="', '"')
+  assert(token == "abc123", "no token")
+end
+"""
+
+PAGE_TEST = """-- An HTML page whose resources (a style sheet, a script, two images) are fetched too.
+function test_Page(vu)
+  local base = conf_get("main", "url")
+  vu:get(base .. "/page.html")
+end
+"""
+
+# name: (source, requests per test)
+SCENARIOS = {
+    "One": (ONE_TEST, 1),
+    "Readme": (README_TEST, 1),
+    "Page5": (PAGE5_TEST, 5),
+    "Post": (POST_TEST, 1),
+    "Extract": (EXTRACT_TEST, 1),
+    "Page": (PAGE_TEST, 5),
+}
 
 CONF = """[main]
 title = {name}
@@ -137,9 +183,21 @@ class Nginx:
         os.makedirs(os.path.join(self.dir, "www"))
         os.makedirs(os.path.join(self.dir, "tmp"))
         body = (b"0123456789abcdef" * 64)[:1023] + b"\n"
-        for name in ("1k.txt", "login.txt", "a.txt", "b.txt", "c.txt", "d.txt"):
+        for name in ("1k.txt", "login.txt", "a.txt", "b.txt", "c.txt", "d.txt", "style.css", "app.js", "1.png",
+                     "2.png"):
             with open(os.path.join(self.dir, "www", name), "wb") as f:
                 f.write(body)
+        # About 1 KiB of HTML each, as the scenarios need them.
+        pages = {
+            "token.html": '<html><body><h1>Welcome</h1><form><input type="hidden" name="token" value="abc123">'
+                          "</form>" + "<p>filler text</p>" * 50 + "</body></html>\n",
+            "page.html": '<html><head><link rel="stylesheet" href="/style.css"><script src="/app.js"></script>'
+                         '</head><body><img src="/1.png"><img src="/2.png">' + "<p>filler text</p>" * 50
+                         + "</body></html>\n",
+        }
+        for name, text in pages.items():
+            with open(os.path.join(self.dir, "www", name), "w") as f:
+                f.write(text)
         conf = os.path.join(self.dir, "nginx.conf")
         with open(conf, "w") as f:
             f.write(NGINX_CONF.format(d=self.dir, port=PORT))
@@ -177,7 +235,7 @@ class Tests:
     def __init__(self, workdir):
         self.dir = os.path.join(workdir, "tests")
         os.makedirs(self.dir)
-        for name, source in (("One", ONE_TEST), ("Page5", PAGE5_TEST)):
+        for name, (source, _) in SCENARIOS.items():
             with open(os.path.join(self.dir, f"test_{name}.lua"), "w") as f:
                 f.write(source)
             with open(os.path.join(self.dir, f"{name}.conf"), "w") as f:
@@ -247,9 +305,9 @@ class Benchmaster:
                 "--workers", "1", "-o", out_dir]
         return argv, os.path.join(out_dir, "results.json")
 
-    def test_argv(self, users, iterations):
+    def test_argv(self, users, iterations, test="One"):
         """A fixed amount of work: `users` virtual users running the test `iterations` times each."""
-        return [self.binary, "test", self.tests.path("One"), "--users", str(users), "-n", str(iterations), "-q"]
+        return [self.binary, "test", self.tests.path(test), "--users", str(users), "-n", str(iterations), "-q"]
 
 
 def median(values):
@@ -281,7 +339,9 @@ def throughput(args, bm, nginx):
                 log(f"  rep {rep + 1} {tool:11} c={conns:<5} {rate:9.0f} req/s {cpu * 1e6 / max(requests, 1):6.2f} "
                     f"CPU-us/req {rss / 1024:6.1f} MB")
         if args.scenario:
-            for test in (("One", "Page5") if rep % 2 == 0 else ("Page5", "One")):
+            names = list(SCENARIOS)
+            names = names[rep % len(names):] + names[:rep % len(names)]  # interleaved, rotating
+            for test in names:
                 argv, results = bm.run_argv(test, 50, args.duration, f"scenario-{test}")
                 out, cpu, rss = run_measured(argv)
                 requests = count_requests(results)
@@ -289,52 +349,53 @@ def throughput(args, bm, nginx):
                 row["rate"].append(window_rate(results))
                 row["cpu_us"].append(cpu * 1e6 / max(requests, 1))
                 row["rss_kb"].append(rss)
-                log(f"  rep {rep + 1} scenario {test:6} {row['rate'][-1]:9.0f} req/s {row['cpu_us'][-1]:6.2f} CPU-us/req")
+                log(f"  rep {rep + 1} scenario {test:7} {row['rate'][-1]:9.0f} req/s {row['cpu_us'][-1]:6.2f} CPU-us/req")
     return rows
 
 
 def count_syscalls(argv, cwd=None):
-    """(system calls of the whole process tree, its output)."""
-    with tempfile.NamedTemporaryFile("r", suffix=".trace") as trace:
-        if shutil.which("perf"):
-            cmd = ["perf", "trace", "-s", "-o", trace.name, "--"]
-        else:
-            cmd = [tool_path("strace"), "-f", "-c", "-o", trace.name]
+    """(system calls of the whole process tree, its output), counted untraced by the kernel's
+    syscalls:sys_enter_* tracepoints with perf stat: the tool runs at full speed, so as many
+    responses share a wake-up as in a real run (perf trace or strace would slow it down)."""
+    with tempfile.NamedTemporaryFile("r", suffix=".perf") as counts:
+        cmd = [tool_path("perf"), "stat", "-x", ",", "-o", counts.name, "-e", "syscalls:sys_enter_*", "--"]
         proc = subprocess.run(cmd + ["taskset", "-c", TOOL_CORE] + argv, cwd=cwd, capture_output=True, text=True)
-        text = trace.read()
+        text = counts.read()
     total = 0
-    if cmd[0] == "perf":
-        for line in text.splitlines():
-            m = re.match(r"\s+([a-z_0-9]+)\s+(\d+)\s+\d+\s+[\d.]+", line)
-            if m and m.group(1) != "syscall":
-                total += int(m.group(2))
-    else:
-        m = re.search(r"(\d+)\s+(\d+)?\s+total", text)
-        total = int(m.group(1)) if m else 0
+    for line in text.splitlines():
+        fields = line.split(",")
+        if len(fields) > 2 and fields[2].startswith("syscalls:sys_enter_") and fields[0].isdigit():
+            total += int(fields[0])
     return total, proc.stdout + proc.stderr
 
 
 def syscalls(args, bm):
-    """Steady-state system calls per request at 50 connections: (S(long) - S(short)) / (R(long) - R(short))."""
+    """Steady-state system calls per request at 50 connections, marginal between a 3 s and a
+    6 s run: (S(6) - S(3)) / (R(6) - R(3)), so start-up and connection set-up cancel out;
+    the median of --reps repetitions."""
     out = {}
-    short, long_ = 2, 4
-    for tool in ("wrk", "h2load", "benchmaster"):
-        points = []
-        for seconds in (short, long_):
-            if tool == "wrk":
-                calls, text = count_syscalls(wrk_argv(50, seconds))
-                requests = parse_wrk(text)[0]
-            elif tool == "h2load":
-                calls, text = count_syscalls(h2load_argv(50, seconds=seconds))
-                requests = parse_h2load(text)[0]
-            else:
-                argv, results = bm.run_argv("One", 50, seconds, f"syscalls-{seconds}")
-                calls, text = count_syscalls(argv)
-                requests = count_requests(results)
-            points.append((calls, requests))
-        (c1, r1), (c2, r2) = points
-        out[tool] = (c2 - c1) / (r2 - r1) if r2 > r1 else float("nan")
-        log(f"  syscalls {tool:11} {out[tool]:.2f} per request ({c1}/{r1}, {c2}/{r2})")
+    short, long_ = 3, 6
+    for tool in ("wrk", "h2load", "benchmaster", "benchmaster Readme"):
+        values = []
+        for rep in range(args.reps):
+            points = []
+            for seconds in (short, long_):
+                if tool == "wrk":
+                    calls, text = count_syscalls(wrk_argv(50, seconds))
+                    requests = parse_wrk(text)[0]
+                elif tool == "h2load":
+                    calls, text = count_syscalls(h2load_argv(50, seconds=seconds))
+                    requests = parse_h2load(text)[0]
+                else:
+                    test = "Readme" if tool.endswith("Readme") else "One"
+                    argv, results = bm.run_argv(test, 50, seconds, f"syscalls-{test}-{seconds}")
+                    calls, text = count_syscalls(argv)
+                    requests = count_requests(results)
+                points.append((calls, requests))
+            (c1, r1), (c2, r2) = points
+            values.append((c2 - c1) / (r2 - r1) if r2 > r1 else float("nan"))
+        out[tool] = median(values)
+        log(f"  syscalls {tool:19} {out[tool]:.2f} per request (runs: {', '.join(f'{v:.2f}' for v in values)})")
     return out
 
 
@@ -363,11 +424,17 @@ def instructions(args, bm):
         ins, text = callgrind(wrk_argv(50, seconds))
         points.append((ins, parse_wrk(text)[0]))
     out["wrk c=50"] = (points[1][0] - points[0][0]) / max(points[1][1] - points[0][1], 1)
-    # bench-test with full statistics: a fixed number of tests (one request each) per user.
+    # bench-test with full statistics: a fixed number of tests per user; per request.
     for users in (50, 1):
         n1, n2 = 10000 // users, 20000 // users
         (i1, _), (i2, _) = callgrind(bm.test_argv(users, n1)), callgrind(bm.test_argv(users, n2))
         out[f"benchmaster c={users}"] = (i2 - i1) / ((n2 - n1) * users)
+    for test, (_, per_test) in SCENARIOS.items():
+        if test == "One":
+            continue
+        n1, n2 = 100 // per_test, 200 // per_test
+        (i1, _), (i2, _) = callgrind(bm.test_argv(50, n1, test)), callgrind(bm.test_argv(50, n2, test))
+        out[f"benchmaster {test} c=50"] = (i2 - i1) / ((n2 - n1) * 50 * per_test)
     for name, value in out.items():
         log(f"  callgrind {name:36} {value:8.0f} instructions per request")
     return out
@@ -428,9 +495,13 @@ def print_report(args, rows, calls, ins, start):
         rate_ratio = rate / median(base["rate"]) if base else float("nan")
         cpu_ratio = cpu / median(base["cpu_us"]) if base else float("nan")
         print(f"| {tool} | {conns} | {rate:,.0f} | {rate_ratio:.2f} | {cpu:.2f} | {cpu_ratio:.2f} | {rss:.1f} |")
-    if ("benchmaster Page5", 50) in rows and ("benchmaster One", 50) in rows:
-        one, five = median(rows[("benchmaster One", 50)]["rate"]), median(rows[("benchmaster Page5", 50)]["rate"])
-        print(f"\n5-request scenario with cookies / 1-request test, req/s: {five / one:.3f}")
+    if ("benchmaster One", 50) in rows:
+        one = median(rows[("benchmaster One", 50)]["cpu_us"])
+        print("\n| scenario (c=50) | CPU-µs/request over the one-GET test's |")
+        print("|---|---:|")
+        for test in SCENARIOS:
+            if test != "One" and (f"benchmaster {test}", 50) in rows:
+                print(f"| {test} | {median(rows[(f'benchmaster {test}', 50)]['cpu_us']) / one:.2f} |")
     if calls:
         print("\n| tool (c=50, steady state) | system calls per request |")
         print("|---|---:|")

@@ -245,6 +245,21 @@ TEST_F(ScriptApi, AFailureCaughtByPcallPrintsAsItsMessage) {
 
 // ---------------------------------------------------------------- conf_get*
 
+TEST_F(ScriptApi, ConfGetAnswersAlikeOnEveryCallAndKeepsKeysApart) {
+  // Answers are remembered after the first call: later ones must be the same, per
+  // section and key, defaults and missing keys included.
+  run_ok(R"(function test_Api(vu)
+  for i = 1, 3 do
+    vu:log(conf_get("main", "url"), conf_get("custom", "greeting"), conf_get("main", "greeting", "dflt"),
+           conf_get("custom", "nope", i), conf_get("bench", "node_num"))
+  end
+end
+)");
+  EXPECT_THAT(host_.logs, ElementsAre("http://127.0.0.1:8080\thello\tdflt\t1\t0",
+                                      "http://127.0.0.1:8080\thello\tdflt\t2\t0",
+                                      "http://127.0.0.1:8080\thello\tdflt\t3\t0"));
+}
+
 TEST_F(ScriptApi, ConfGetReadsStringsInterpolatedAndInherited) {
   run_ok(R"(function test_Api(vu)
   vu:log(conf_get("custom", "greeting"), conf_get("custom", "path"), conf_get("custom", "shared"))
