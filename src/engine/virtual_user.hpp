@@ -118,6 +118,9 @@ class VirtualUser final : public script::VuHost {
   // Test state.
   int64_t test_start_ns_ = 0;
   int64_t test_recorded_ns_ = -1;  // test_passed() recorded the test and ended the loop
+  // While consume() handles a response: the time it arrived. A test that passes in the
+  // same call (its last page was that response) ends then, without another clock reading.
+  int64_t response_done_ns_ = -1;
   int test_pages_ = 0, test_requests_ = 0;
   int test_slot_ = -1;
 

@@ -99,21 +99,20 @@ bool push_conf_value(lua_State* L, const char* fn) {
   return false;
 }
 
-// conf_get's answers by section and key (a registry table of tables): the conf does not
-// change during a run, and a test that reads the URL on every call, as the docs teach,
-// then costs two table lookups instead of an interpolation and a new string.
-char conf_cache_key;
+// conf_get's answers by section and key, a table of tables kept as the function's
+// upvalue: the conf does not change during a run, and a test that reads the URL on every
+// call, as the docs teach, then costs two table lookups instead of an interpolation and
+// a new string.
+constexpr int kConfCache = lua_upvalueindex(1);
 
 // With a cached value on top, true; else the stack as it was.
 bool push_cached_conf_value(lua_State* L) {
   if (lua_type(L, 1) != LUA_TSTRING || lua_type(L, 2) != LUA_TSTRING) return false;
   const int top = lua_gettop(L);
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &conf_cache_key) == LUA_TTABLE) {
-    lua_pushvalue(L, 1);
-    if (lua_rawget(L, -2) == LUA_TTABLE) {
-      lua_pushvalue(L, 2);
-      if (lua_rawget(L, -2) == LUA_TSTRING) return true;
-    }
+  lua_pushvalue(L, 1);
+  if (lua_rawget(L, kConfCache) == LUA_TTABLE) {
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, -2) == LUA_TSTRING) return true;
   }
   lua_settop(L, top);
   return false;
@@ -123,19 +122,13 @@ bool push_cached_conf_value(lua_State* L) {
 void cache_conf_value(lua_State* L) {
   if (lua_type(L, 1) != LUA_TSTRING || lua_type(L, 2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) return;
   const int value = lua_gettop(L);
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &conf_cache_key) != LUA_TTABLE) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &conf_cache_key);
-  }
   lua_pushvalue(L, 1);
-  if (lua_rawget(L, -2) != LUA_TTABLE) {
+  if (lua_rawget(L, kConfCache) != LUA_TTABLE) {
     lua_pop(L, 1);
     lua_newtable(L);
     lua_pushvalue(L, 1);
     lua_pushvalue(L, -2);
-    lua_rawset(L, -4);
+    lua_rawset(L, kConfCache);
   }
   lua_pushvalue(L, 2);
   lua_pushvalue(L, value);
@@ -229,7 +222,9 @@ void register_globals(lua_State* L) {
   lua_setfield(L, -2, "__tostring");
   lua_pop(L, 1);
 
-  lua_register(L, "conf_get", l_conf_get);
+  lua_newtable(L);  // conf_get's cache, its upvalue
+  lua_pushcclosure(L, l_conf_get, 1);
+  lua_setglobal(L, "conf_get");
   lua_register(L, "conf_get_number", l_conf_get_number);
   lua_register(L, "conf_get_list", l_conf_get_list);
   lua_register(L, "log", l_log);
