@@ -303,10 +303,10 @@ void VirtualUser::exchange_done(int64_t now) {
     return;
   }
   if (fetch_resources_ && http::looks_like_html(parser_->content_type(), parser_->body())) {
-    for (auto& resource : http::extract_resources(parser_->body(), *url_)) {
+    for (const http::Url& resource : worker_.resource_lists().resources(parser_->body(), *url_, url_text_)) {
       RareState& r = rare();
       std::string key = resource.str();
-      if (r.fetched_resources.insert(key).second) r.pending_resources.push_back(std::move(resource));
+      if (r.fetched_resources.insert(key).second) r.pending_resources.push_back(resource);
     }
   }
   next_resource_or_finish(now);

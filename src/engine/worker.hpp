@@ -21,6 +21,7 @@
 #include "engine/clock.hpp"
 #include "engine/ready_poller.hpp"
 #include "engine/recorder.hpp"
+#include "engine/resource_list_cache.hpp"
 #include "engine/string_map.hpp"
 #include "engine/settings.hpp"
 #include "http/url.hpp"
@@ -93,6 +94,7 @@ class Worker {
   const EngineSettings& settings() const { return settings_; }
   const ClockBase& clock() const { return clock_; }
   Recorder& recorder() { return recorder_; }
+  ResourceListCache& resource_lists() { return resource_lists_; }
   script::ScriptState& script() { return *script_; }
   int test_function() const { return test_function_; }
   std::mt19937_64& random() { return random_; }
@@ -133,6 +135,7 @@ class Worker {
   std::unique_ptr<script::ScriptState> script_;
   int test_function_ = -2;
   Recorder recorder_;
+  ResourceListCache resource_lists_;
   std::mt19937_64 random_;
   std::unique_ptr<char[]> read_buffer_;
   std::unique_ptr<boost::asio::ssl::context> tls_;
