@@ -18,6 +18,7 @@
 
 #include "common/files.hpp"
 #include "common/location.hpp"
+#include "script/lua_allocator.hpp"
 #include "script/lua_bindings.hpp"
 
 namespace bm::script {
@@ -62,9 +63,14 @@ struct ScriptState::Vu {
   int table_ref = LUA_NOREF;
 };
 
-ScriptState::ScriptState() {
+ScriptState::ScriptState() : allocator_(std::make_unique<LuaAllocator>()) {
   hook_refs_.fill(LUA_NOREF);
-  L_ = luaL_newstate();
+  L_ = lua_newstate(&LuaAllocator::alloc, allocator_.get());
+  lua_atpanic(L_, [](lua_State* L) -> int {
+    const char* message = lua_tostring(L, -1);
+    std::fprintf(stderr, "benchmaster: unprotected Lua error: %s\n", message ? message : "?");
+    return 0;  // Lua aborts
+  });
   *static_cast<CoroutineContext**>(lua_getextraspace(L_)) = nullptr;
   luaL_openlibs(L_);
   set_users(1);

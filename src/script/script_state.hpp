@@ -5,6 +5,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <filesystem>
 #include <functional>
@@ -23,6 +24,8 @@ class ConfFile;
 }
 
 namespace bm::script {
+
+class LuaAllocator;
 
 // What the test file may define besides its test function.
 enum class Hook { setup_bench, teardown_bench, setup_cycle, mid_cycle, teardown_cycle,
@@ -108,6 +111,7 @@ class ScriptState {
   std::unordered_map<std::string, int> function_refs_;
   std::array<int, 9> hook_refs_;  // by Hook; LUA_NOREF (-2) where the file defines none
   int test_loop_ref_ = -2;        // the chunk behind start_tests
+  std::unique_ptr<LuaAllocator> allocator_;  // outlives L_
   lua_State* L_ = nullptr;
   int gc_pause_ = 0;
   struct Vu;
