@@ -12,6 +12,7 @@
 #include "app/commands.hpp"
 #include "app/daemon_control.hpp"
 #include "conf/conf_file.hpp"
+#include "conf/values.hpp"
 #include "monitor/monitor_server.hpp"
 #include "monitor/proc_reader.hpp"
 
@@ -20,20 +21,6 @@ namespace bm::app {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::vector<std::string> split_words(const std::string& text) {
-  std::vector<std::string> out;
-  std::string word;
-  for (char c : text + ' ') {
-    if (c == ' ' || c == ',' || c == '\t') {
-      if (!word.empty()) out.push_back(std::move(word));
-      word.clear();
-    } else {
-      word += c;
-    }
-  }
-  return out;
-}
 
 struct MonitorSettings {
   monitor::MonitorServerOptions server;
@@ -62,7 +49,7 @@ bool read_conf(const fs::path& path, MonitorSettings& s, std::string* error) {
   std::optional<double> interval = conf->get_double("server", "interval", error);
   if (!interval && !error->empty()) return false;
   if (interval) s.server.interval_s = *interval;
-  if (auto interfaces = conf->get("server", "interface")) s.server.interfaces = split_words(*interfaces);
+  if (auto interfaces = conf->get("server", "interface")) s.server.interfaces = conf::split_names(*interfaces);
   const fs::path folder = path.parent_path();
   if (auto pid = conf->get("server", "pid_path")) s.pid_file = folder / *pid;
   if (auto log = conf->get("server", "log_path")) s.log_file = folder / *log;
@@ -115,7 +102,7 @@ int cmd_monitor(const Args& args, const std::string& prog) {
   if (host) s.server.host = *host;
   if (port) s.server.port = *port;
   if (interval) s.server.interval_s = *interval;
-  if (interfaces) s.server.interfaces = split_words(*interfaces);
+  if (interfaces) s.server.interfaces = conf::split_names(*interfaces);
   if (pid_file) s.pid_file = *pid_file;
   if (log_file) s.log_file = *log_file;
   s.pid_file = fs::absolute(s.pid_file);

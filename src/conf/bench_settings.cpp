@@ -270,15 +270,7 @@ std::vector<std::string> listed_sections(const ConfFile& conf) {
   for (const char* section : {"monitor", "workers"}) {
     std::optional<std::string> hosts = conf.get(section, "hosts");
     if (!hosts) continue;
-    std::string name;
-    for (char c : *hosts + ' ') {
-      if (std::isspace(static_cast<unsigned char>(c)) || c == ',') {
-        if (!name.empty()) names.push_back(std::move(name));
-        name.clear();
-      } else {
-        name += c;
-      }
-    }
+    for (std::string& name : split_names(*hosts)) names.push_back(std::move(name));
   }
   return names;
 }

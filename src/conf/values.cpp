@@ -82,6 +82,21 @@ std::vector<std::string> split_list(std::string_view text, char separator) {
   }
 }
 
+std::vector<std::string> split_names(std::string_view text) {
+  std::vector<std::string> names;
+  std::string name;
+  for (char c : text) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',') {
+      if (!name.empty()) names.push_back(std::move(name));
+      name.clear();
+    } else {
+      name += c;
+    }
+  }
+  if (!name.empty()) names.push_back(std::move(name));
+  return names;
+}
+
 std::optional<std::vector<int>> parse_cycles(std::string_view text) {
   return parse_int_list(text, [](long long users) {
     return users > 0 && users <= std::numeric_limits<int>::max();

@@ -19,6 +19,8 @@ std::optional<double> parse_double(std::string_view text);
 std::optional<bool> parse_bool(std::string_view text);
 // Items separated by `separator`, each trimmed; "" gives an empty list.
 std::vector<std::string> split_list(std::string_view text, char separator = ':');
+// Names separated by spaces, tabs or commas ("web db", "eth0, eth1"); empty items dropped.
+std::vector<std::string> split_names(std::string_view text);
 // "10:20:30" -> {10, 20, 30}; every item a positive int.
 std::optional<std::vector<int>> parse_cycles(std::string_view text);
 // "200:301:302" -> {200, 301, 302}; every item an HTTP status code (100..599).

@@ -9,6 +9,7 @@
 
 #include "common/format.hpp"
 #include "common/location.hpp"
+#include "conf/values.hpp"
 #include "monitor/host_counters.hpp"
 #include "monitor/http_get.hpp"
 #include "monitor/prometheus.hpp"
@@ -29,27 +30,13 @@ int64_t wall_now_us() {
       .count();
 }
 
-std::vector<std::string> words(const std::string& text) {
-  std::vector<std::string> out;
-  std::string word;
-  for (char c : text + ' ') {
-    if (std::isspace(static_cast<unsigned char>(c)) || c == ',') {
-      if (!word.empty()) out.push_back(std::move(word));
-      word.clear();
-    } else {
-      word += c;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::optional<std::vector<MonitoredHost>> monitored_hosts(const conf::ConfFile& conf, std::string* error) {
   std::vector<MonitoredHost> hosts;
   const std::optional<std::string> list = conf.get("monitor", "hosts");
   if (!list) return hosts;
-  for (const std::string& name : words(*list)) {
+  for (const std::string& name : conf::split_names(*list)) {
     if (!conf.has_section(name)) {
       *error = common::located(conf.location_of("monitor", "hosts"), 0,
                                fmt::format("[monitor] hosts: '{}' has no [{}] section", name, name));
@@ -59,7 +46,7 @@ std::optional<std::vector<MonitoredHost>> monitored_hosts(const conf::ConfFile& 
     host.name = name;
     host.description = conf.get(name, "description").value_or("");
     if (std::optional<std::string> metrics = conf.get(name, "prometheus")) {
-      if (auto interfaces = conf.get(name, "interface")) host.interfaces = words(*interfaces);
+      if (auto interfaces = conf.get(name, "interface")) host.interfaces = conf::split_names(*interfaces);
       host.source = "prometheus";
       host.url = *metrics;
       std::optional<double> interval = conf.get_double(name, "interval", error);

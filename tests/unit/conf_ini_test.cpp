@@ -389,3 +389,15 @@ TEST(ConfIni, EmptyTextIsAnEmptyFile) {
 
 }  // namespace
 }  // namespace bm::conf
+
+namespace bm::conf {
+namespace {
+
+TEST(ConfValues, NamesAreSplitOnSpacesTabsAndCommas) {
+  EXPECT_EQ(split_names("web db"), (std::vector<std::string>{"web", "db"}));
+  EXPECT_EQ(split_names(" eth0,eth1 ,\teth2\n"), (std::vector<std::string>{"eth0", "eth1", "eth2"}));
+  EXPECT_TRUE(split_names(" , ").empty());
+}
+
+}  // namespace
+}  // namespace bm::conf
