@@ -65,6 +65,19 @@ TEST(Workspace, TailoredConfNumbersTheNodeAndKeepsMonitoringOnNodeZero) {
   EXPECT_EQ(three->get("bench", "cycles"), "2");
 }
 
+TEST(Workspace, MonitoredHostsNamedInDefaultStayOnNodeZeroToo) {
+  std::string error;
+  // [monitor] inherits its hosts from [DEFAULT], as ConfigParser's sections do.
+  auto conf = conf::ConfFile::parse(
+      "[DEFAULT]\nhosts = db\n[main]\nurl = http://127.0.0.1:1\n[monitor]\n[bench]\ncycles = 2\n", "T.conf", &error);
+  ASSERT_TRUE(conf) << error;
+  auto zero = conf::ConfFile::parse(tailored_conf(*conf, 0), "0", &error);
+  auto one = conf::ConfFile::parse(tailored_conf(*conf, 1), "1", &error);
+  ASSERT_TRUE(zero && one) << error;
+  EXPECT_EQ(zero->get("monitor", "hosts"), "db");
+  EXPECT_EQ(one->get("monitor", "hosts"), "");
+}
+
 TEST(Workspace, LayoutGroupsRunsOfOneLabel) {
   auto layout = master_layout("/w", "base line", "Shop", "20250102T030405");
   EXPECT_EQ(layout.out_dir, "/w/base line/out");
