@@ -112,6 +112,7 @@ int cmd_monitor(const Args& args, const std::string& prog) {
   std::unique_ptr<monitor::MonitorServer> server;
   Service service;
   service.name = "bench-monitor";
+  service.command = "monitor";  // in "bench-monitor ..." and "benchmaster monitor ..." alike
   service.pid_file = s.pid_file;
   service.log_file = s.log_file;
   service.start = [&](std::string* problem) -> std::optional<std::string> {

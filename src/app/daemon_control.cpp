@@ -38,8 +38,7 @@ pid_t running_pid(const Service& service) {
   // A pid file left by a crash may name a pid that another program now has.
   const std::optional<std::string> cmdline =
       common::read_whole_file(fmt::format("/proc/{}/cmdline", pid), &error_number);
-  if (cmdline && cmdline->find("monitor") == std::string::npos && cmdline->find("credential") == std::string::npos &&
-      cmdline->find(service.name) == std::string::npos) {
+  if (cmdline && cmdline->find(service.command) == std::string::npos) {
     return 0;
   }
   return static_cast<pid_t>(pid);

@@ -12,6 +12,7 @@ namespace bm::app {
 
 struct Service {
   std::string name;                   // "bench-monitor"
+  std::string command;                // "monitor": its command line holds this word
   std::filesystem::path pid_file;
   std::filesystem::path log_file;
   // Binds and starts serving; the line that says where ("listening on http://..."), or

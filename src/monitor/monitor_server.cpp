@@ -145,7 +145,7 @@ struct MonitorServer::Impl {
     nlohmann::json answer = {{"host", host},
                              {"now_us", wall_now_us()},
                              {"interval_s", options.interval_s},
-                             {"interfaces", last ? nlohmann::json::array() : nlohmann::json::array()},
+                             {"interfaces", nlohmann::json::array()},
                              {"points", std::move(points)},
                              {"more", it != ring.end()}};
     if (last) {
