@@ -6,44 +6,31 @@
 #include <chrono>
 #include <deque>
 #include <optional>
-#include <thread>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "monitor/prometheus.hpp"
 #include "monitor/proc_reader.hpp"
+#include "service/http_service.hpp"
 
 namespace bm::monitor {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 
 namespace {
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t kHeaderLimit = 8 * 1024;
 constexpr std::size_t kPointsPerAnswer = 2000;
-constexpr int kMaxConnections = 512;  // beyond: 503 at once, so idle clients cannot lock the collector out
-constexpr auto kIdleTimeout = 30s;
 
 int64_t wall_now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -87,15 +74,11 @@ struct MonitorServer::Impl {
   ProcReader reader;
   std::string host = host_name();
   int64_t started_us = wall_now_us();
-  asio::io_context io{1};
-  tcp::acceptor acceptor{io};
-  std::thread thread;
-  bool stopped = false;
+  std::unique_ptr<service::HttpService> http;
   // Touched on the server's thread only.
   std::optional<HostCounters> last;
   std::deque<stats::MonitorPoint> ring;
   std::string last_error;
-  int connections = 0;
 
   Impl(const MonitorServerOptions& o) : options(o), reader(o.proc_root, o.interfaces) {}
 
@@ -120,7 +103,7 @@ struct MonitorServer::Impl {
   }
 
   asio::awaitable<void> sampler() {
-    asio::steady_timer timer(io);
+    asio::steady_timer timer(http->io());
     const auto every = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
         std::chrono::duration<double>(options.interval_s));
     // The reading made at creation is the first one: the first point is an interval later.
@@ -154,11 +137,10 @@ struct MonitorServer::Impl {
     return answer.dump();
   }
 
-  http::response<http::string_body> answer(const http::request<http::empty_body>& request) const {
-    http::response<http::string_body> response;
+  service::Response answer(const service::Request& request) const {
+    service::Response response;
     response.version(11);
     response.keep_alive(request.keep_alive());
-    response.set(http::field::server, "bench-monitor");
     const auto reply = [&](http::status status, std::string_view type, std::string body) {
       response.result(status);
       response.set(http::field::content_type, type);
@@ -194,62 +176,6 @@ struct MonitorServer::Impl {
     return reply(http::status::not_found, "text/plain", "not found\n");
   }
 
-  asio::awaitable<void> serve(tcp::socket socket) {
-    ++connections;
-    beast::tcp_stream stream(std::move(socket));
-    beast::flat_buffer buffer(kHeaderLimit + 1024);
-    for (;;) {
-      http::request_parser<http::empty_body> parser;
-      parser.header_limit(kHeaderLimit);
-      parser.body_limit(0);
-      stream.expires_after(kIdleTimeout);
-      auto [error, n] = co_await http::async_read(stream, buffer, parser, kNoThrow);
-      http::response<http::string_body> response;
-      if (error) {
-        http::status status = http::status::bad_request;
-        if (error == http::error::header_limit) status = http::status::request_header_fields_too_large;
-        else if (error == http::error::body_limit) status = http::status::payload_too_large;
-        else if (error == http::error::end_of_stream || error == beast::error::timeout ||
-                 error == asio::error::connection_reset || error == http::error::partial_message) {
-          break;
-        }
-        response.version(11);
-        response.result(status);
-        response.set(http::field::content_type, "text/plain");
-        response.body() = std::string(http::obsolete_reason(status)) + "\n";
-        response.keep_alive(false);
-        response.prepare_payload();
-      } else {
-        response = answer(parser.get());
-        if (parser.get().method() == http::verb::head) response.body().clear();
-      }
-      stream.expires_after(kIdleTimeout);
-      auto [write_error, written] = co_await http::async_write(stream, response, kNoThrow);
-      if (write_error || !response.keep_alive()) break;
-    }
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    --connections;
-  }
-
-  asio::awaitable<void> accept_loop() {
-    for (;;) {
-      auto [error, socket] = co_await acceptor.async_accept(kNoThrow);
-      if (error) {
-        if (error == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-        continue;  // EMFILE and the like: the next accept may work
-      }
-      if (connections >= kMaxConnections) {
-        static constexpr std::string_view kBusy =
-            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-        boost::system::error_code ignored;
-        socket.non_blocking(true, ignored);
-        socket.write_some(asio::buffer(kBusy.data(), kBusy.size()), ignored);
-        continue;  // the socket closes here
-      }
-      asio::co_spawn(io, serve(std::move(socket)), asio::detached);
-    }
-  }
 };
 
 MonitorServer::MonitorServer() = default;
@@ -280,52 +206,33 @@ std::unique_ptr<MonitorServer> MonitorServer::create(const MonitorServerOptions&
   Impl& impl = *server->impl_;
   impl.last = impl.reader.read(wall_now_us(), error);
   if (!impl.last) return nullptr;
-  // An address, or a name such as localhost (its first address).
-  boost::system::error_code ec;
-  asio::ip::address address = asio::ip::make_address(options.host, ec);
-  if (ec) {
-    tcp::resolver resolver(impl.io);
-    const auto found = resolver.resolve(options.host, "", ec);
-    if (ec || found.empty()) {
-      *error = fmt::format("host: '{}' is neither an IP address nor a name this host resolves", options.host);
-      return nullptr;
-    }
-    address = found.begin()->endpoint().address();
-  }
-  const tcp::endpoint endpoint(address, options.port);
-  impl.acceptor.open(endpoint.protocol(), ec);
-  if (!ec) impl.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) impl.acceptor.bind(endpoint, ec);
-  if (!ec) impl.acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    *error = fmt::format("cannot listen on {}:{}: {}", options.host, options.port, ec.message());
-    return nullptr;
-  }
+  service::HttpServiceOptions http;
+  http.host = options.host;
+  http.port = options.port;
+  http.server_name = "bench-monitor";
+  http.body_limit = 0;  // a request with a body: 413
+  http.idle_timeout = 30s;
+  impl.http = service::HttpService::create(
+      http, [&impl](const service::Request& request) -> asio::awaitable<service::Response> {
+        co_return impl.answer(request);
+      },
+      error);
+  if (!impl.http) return nullptr;
   return server;
 }
 
 MonitorServer::~MonitorServer() { stop(); }
 
-uint16_t MonitorServer::port() const { return impl_->acceptor.local_endpoint().port(); }
-
-std::string MonitorServer::url() const {
-  const asio::ip::address address = impl_->acceptor.local_endpoint().address();
-  return address.is_v6() ? fmt::format("http://[{}]:{}", address.to_string(), port())
-                         : fmt::format("http://{}:{}", address.to_string(), port());
-}
+uint16_t MonitorServer::port() const { return impl_->http->port(); }
+std::string MonitorServer::url() const { return impl_->http->url(); }
 
 void MonitorServer::start() {
-  Impl& impl = *impl_;
-  asio::co_spawn(impl.io, impl.sampler(), asio::detached);
-  asio::co_spawn(impl.io, impl.accept_loop(), asio::detached);
-  impl.thread = std::thread([&impl] { impl.io.run(); });
+  asio::co_spawn(impl_->http->io(), impl_->sampler(), asio::detached);
+  impl_->http->start();
 }
 
 void MonitorServer::stop() {
-  if (!impl_ || impl_->stopped) return;
-  impl_->stopped = true;
-  impl_->io.stop();
-  if (impl_->thread.joinable()) impl_->thread.join();
+  if (impl_ && impl_->http) impl_->http->stop();
 }
 
 }  // namespace bm::monitor
