@@ -15,13 +15,16 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "demo/form.hpp"
+#include "service/form.hpp"
 #include "demo/pages.hpp"
 
 namespace bm::demo {
 namespace {
 
 namespace http = boost::beast::http;
+using service::Params;
+using service::Target;
+using service::parse_target;
 using namespace std::chrono_literals;
 
 constexpr std::string_view kText = "text/plain; charset=utf-8";

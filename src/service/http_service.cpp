@@ -80,7 +80,14 @@ struct HttpService::Impl {
       } else {
         stream.expires_never();  // the handler bounds its own waits
         const Request& request = parser.get();
-        response = co_await handler(request);
+        std::string failure;
+        try {
+          response = co_await handler(request);
+        } catch (const std::exception& e) {
+          failure = e.what();
+        }
+        // A handler's bug is a 500 with its reason, not a dropped connection or a dead server.
+        if (!failure.empty()) response = make_response(request, 500, "text/plain", "internal error: " + failure + "\n");
         if (request.method() == http::verb::head) {
           response.body().clear();
           response.prepare_payload();

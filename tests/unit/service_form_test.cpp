@@ -4,9 +4,9 @@
 #include <string>
 
 
-#include "demo/form.hpp"
+#include "service/form.hpp"
 
-namespace bm::demo {
+namespace bm::service {
 namespace {
 
 TEST(DemoForm, PercentDecode) {
@@ -62,4 +62,4 @@ TEST(DemoForm, Targets) {
 }
 
 }  // namespace
-}  // namespace bm::demo
+}  // namespace bm::service

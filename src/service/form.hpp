@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-namespace bm::demo {
+namespace bm::service {
 
 // Decodes %XX escapes (and '+' as a space when `plus_is_space`); nullopt for a '%' not
 // followed by two hex digits.
@@ -36,4 +36,4 @@ struct Target {
 // nullopt unless `target` starts with '/' and decodes cleanly.
 std::optional<Target> parse_target(std::string_view target);
 
-}  // namespace bm::demo
+}  // namespace bm::service

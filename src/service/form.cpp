@@ -1,6 +1,6 @@
-#include "demo/form.hpp"
+#include "service/form.hpp"
 
-namespace bm::demo {
+namespace bm::service {
 namespace {
 
 int hex_value(char c) {
@@ -69,4 +69,4 @@ std::optional<Target> parse_target(std::string_view target) {
   return Target{std::move(*path), query, std::move(*params)};
 }
 
-}  // namespace bm::demo
+}  // namespace bm::service
