@@ -61,7 +61,9 @@ bool write_pid_file(const fs::path& path, pid_t pid, std::string* error) {
 }
 
 // Serves until SIGINT or SIGTERM; `ready` gets "ok <where>" or "error <line>".
-int serve(const Service& service, const std::function<void(const std::string&)>& ready, bool write_pid) {
+// In the foreground the log is this terminal: `ready` alone says why it could not start.
+int serve(const Service& service, const std::function<void(const std::string&)>& ready, bool write_pid,
+          bool foreground = false) {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -70,7 +72,7 @@ int serve(const Service& service, const std::function<void(const std::string&)>&
   std::string error;
   const std::optional<std::string> where = service.start(&error);
   if (!where) {
-    log_line("cannot start: " + error);
+    if (!foreground) log_line("cannot start: " + error);
     ready("error " + error);
     return 1;
   }
@@ -115,7 +117,7 @@ int service_start(const Service& service, bool foreground, const std::string& pr
       } else {
         std::cout << service.name << " " << line.substr(3) << " (Ctrl-C stops it)" << std::endl;
       }
-    }, true);
+    }, true, true);
   }
   // Open the log here: a log that cannot be written is this terminal's error.
   const int log_fd = ::open(service.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
