@@ -330,6 +330,17 @@ Reply counter(const Exchange& x) {
   return reply;
 }
 
+Reply sessions(const Exchange& x) {
+  const DemoState::SessionLog log = x.state.session_log();
+  nlohmann::json accounts = nlohmann::json::object();
+  for (const auto& [user, account] : log.accounts) {
+    accounts[user] = {{"sessions", account.sessions}, {"open", account.open}, {"max_open", account.max_open}};
+  }
+  Reply reply = json(x, {{"accounts", std::move(accounts)}, {"overlaps", log.overlaps}});
+  reply.counted = false;
+  return reply;
+}
+
 Reply reset_counter(const Exchange& x) {
   x.state.reset();
   return counter(x);
@@ -420,6 +431,7 @@ constexpr std::array kRoutes{
     Route{"/echo", false, kAny, echo},
     Route{"/counter", false, kGet, counter},
     Route{"/counter/reset", false, kPost, reset_counter},
+    Route{"/sessions", false, kGet, sessions},
     Route{"/hostile/close-mid", false, kAny, close_mid},
     Route{"/hostile/garbage", false, kAny, garbage},
     Route{"/hostile/endless", false, kAny, endless},

@@ -1,5 +1,7 @@
 #include "demo/state.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace bm::demo {
@@ -15,6 +17,11 @@ std::string DemoState::open_session(std::string_view user) {
   std::string id = random_token();
   std::lock_guard lock(sessions_mutex_);
   sessions_[id] = Session{std::string(user), 0};
+  auto account = session_log_.accounts.find(user);
+  if (account == session_log_.accounts.end()) account = session_log_.accounts.emplace(std::string(user), AccountSessions{}).first;
+  if (account->second.open > 0) ++session_log_.overlaps;
+  ++account->second.sessions;
+  account->second.max_open = std::max(account->second.max_open, ++account->second.open);
   return id;
 }
 
@@ -35,7 +42,17 @@ std::optional<int> DemoState::add_to_cart(std::string_view id, int quantity) {
 
 void DemoState::close_session(std::string_view id) {
   std::lock_guard lock(sessions_mutex_);
-  sessions_.erase(std::string(id));
+  const auto it = sessions_.find(std::string(id));
+  if (it == sessions_.end()) return;
+  if (auto account = session_log_.accounts.find(it->second.user); account != session_log_.accounts.end()) {
+    --account->second.open;
+  }
+  sessions_.erase(it);
+}
+
+DemoState::SessionLog DemoState::session_log() const {
+  std::lock_guard lock(sessions_mutex_);
+  return session_log_;
 }
 
 std::uint64_t DemoState::count(std::string_view path) {
@@ -66,8 +83,16 @@ void DemoState::reset() {
     counts_ = Counts{};
     ++counts_epoch_;
   }
-  std::lock_guard lock(sequences_mutex_);
-  sequences_.clear();
+  {
+    std::lock_guard lock(sequences_mutex_);
+    sequences_.clear();
+  }
+  std::lock_guard lock(sessions_mutex_);
+  session_log_ = SessionLog{};
+  for (const auto& [id, session] : sessions_) {
+    AccountSessions& account = session_log_.accounts[session.user];
+    account.max_open = ++account.open;  // still open: a later login with it overlaps
+  }
 }
 
 std::uint64_t DemoState::next_sequence_index(std::string_view values) {

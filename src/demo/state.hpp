@@ -23,6 +23,19 @@ class DemoState {
     int cart_count = 0;
   };
 
+  // The session log per account: how many sessions each login opened, how many are open,
+  // the most open at once, and `overlaps`: logins made while the same account already had
+  // a session open (what a load test that shares accounts between users causes).
+  struct AccountSessions {
+    std::uint64_t sessions = 0;
+    int open = 0, max_open = 0;
+  };
+  struct SessionLog {
+    std::map<std::string, AccountSessions, std::less<>> accounts;  // sorted: stable JSON
+    std::uint64_t overlaps = 0;
+  };
+  SessionLog session_log() const;
+
   // A new session for `user`; returns its id (32 hex digits).
   std::string open_session(std::string_view user);
   std::optional<Session> session(std::string_view id) const;
@@ -43,7 +56,7 @@ class DemoState {
     std::map<std::string, std::uint64_t, std::less<>> by_path;  // sorted: stable JSON
   };
   Counts counts() const;
-  // Clears the counter and the /seq-delay positions.
+  // Clears the counter, the /seq-delay positions and the session log.
   void reset();
 
   // The k-th call for one `values` string returns k (0, 1, 2, ...), server-wide.
@@ -52,6 +65,7 @@ class DemoState {
  private:
   mutable std::mutex sessions_mutex_;
   std::unordered_map<std::string, Session> sessions_;
+  SessionLog session_log_;  // under sessions_mutex_
   std::mutex random_mutex_;
   std::mt19937_64 random_;
 

@@ -21,11 +21,21 @@ struct TraceEvent {
   std::string_view error;    // empty when ok
 };
 
+// [credential] host, port, lease_wait, lease_time: where credential(), lease_credential()
+// and vu:release_credential() go (docs/test-data.md).
+struct CredentialServerSettings {
+  std::string host = "127.0.0.1";
+  int port = 0;               // 0: the conf names no credential server
+  double lease_wait_s = 10;   // how long lease_credential() waits for a free login
+  double lease_time_s = 0;    // how long a lease lasts; 0: the server's lease_time
+};
+
 struct EngineSettings {
   conf::BenchSettings bench;
   std::filesystem::path test_file;
   std::string test_function;           // e.g. "test_Simple"
   const conf::ConfFile* conf = nullptr;
+  CredentialServerSettings credential_server;
   script::ScriptIdentity identity;
   int workers = 1;
   uint64_t seed = 0;                   // think-time randomness; 0 = from the clock

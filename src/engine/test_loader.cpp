@@ -1,5 +1,7 @@
 #include "engine/test_loader.hpp"
 
+#include "feeder/feeder.hpp"
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -46,6 +48,43 @@ bool check_script(const LoadedTest& test, bool as_node_0, std::vector<std::strin
   if (loaded) *functions = probe.global_functions();
   if (as_node_0) fs::current_path(here, ec);
   return loaded;
+}
+
+// [credential] host, port, lease_wait, lease_time; the [feeder.NAME] files, read once here
+// and shared by every worker.
+bool read_test_data(const conf::ConfFile& conf, const fs::path& test_file, EngineSettings& e, std::string* error) {
+  CredentialServerSettings& server = e.credential_server;
+  if (conf.has_key("credential", "port")) {
+    if (auto host = conf.get("credential", "host", error); host && !host->empty()) server.host = *host;
+    else if (!error->empty()) return false;
+    const std::optional<long long> port = conf.get_int("credential", "port", error);
+    if (!port) return false;
+    if (*port < 1 || *port > 65535) {
+      *error = conf.value_error("credential", "port", std::to_string(*port), "a port (1 to 65535)");
+      return false;
+    }
+    server.port = static_cast<int>(*port);
+  }
+  const auto seconds = [&](const char* key, double low, double high, double& out) {
+    const std::optional<double> value = conf.get_double("credential", key, error);
+    if (!value) return error->empty();
+    if (!(*value >= low && *value <= high)) {
+      *error = conf.value_error("credential", key, conf.get("credential", key).value_or(""),
+                                fmt::format("a number of seconds from {} to {}", low, high));
+      return false;
+    }
+    out = *value;
+    return true;
+  };
+  if (!seconds("lease_wait", 0, 3600, server.lease_wait_s) || !seconds("lease_time", 0, 86400, server.lease_time_s)) {
+    return false;
+  }
+  std::optional<std::vector<feeder::FeederSpec>> specs = feeder::read_feeder_specs(conf, error);
+  if (!specs) return false;
+  if (specs->empty()) return true;
+  std::error_code ec;
+  e.identity.feeders = feeder::FeederSet::load(std::move(*specs), fs::absolute(test_file, ec).parent_path(), error);
+  return e.identity.feeders != nullptr;
 }
 
 }  // namespace
@@ -101,6 +140,7 @@ std::unique_ptr<LoadedTest> load_test(const TestSpec& o, conf::Mode mode, std::s
   e.identity.version = BM_VERSION;
   if (auto node = loaded->conf.get_int("bench", "node_num", error)) e.identity.node_num = static_cast<int>(*node);
   else if (!error->empty()) return nullptr;
+  if (!read_test_data(loaded->conf, test_file, e, error)) return nullptr;
   unsigned cores = std::thread::hardware_concurrency();
   e.workers = given.workers > 0 ? given.workers : static_cast<int>(cores == 0 ? 1 : cores);
   e.seed = given.seed;

@@ -42,6 +42,7 @@ VirtualUser::VirtualUser(Worker& worker, int vu_id, int cycle, int cvus, uint64_
 }
 
 VirtualUser::~VirtualUser() {
+  if (rare_ && rare_->credential_call) rare_->credential_call->cancel();
   for (auto& conn : connections_) conn->close();
   worker_.script().destroy_vu(script_vu_);
 }
@@ -153,7 +154,7 @@ bool VirtualUser::test_passed() {
   // The next test starts here only where end_test() would have started it at once: a
   // test that made no request goes back through the loop, so it cannot run forever.
   if (stop_requested_ || !waited_in_test_ || worker_.settings().bench.sleep_time_s > 0 || connect_failures_ > 0 ||
-      (max_iterations_ != 0 && iteration_ >= max_iterations_)) {
+      (max_iterations_ != 0 && iteration_ >= max_iterations_) || holds_leases(false)) {
     test_recorded_ns_ = now;  // handle() goes on when the coroutine has returned
     return false;
   }
@@ -200,7 +201,7 @@ void VirtualUser::handle(const script::RunResult& result) {
         // The loop of start_tests ended after test_passed() had recorded the test.
         const int64_t recorded = test_recorded_ns_;
         test_recorded_ns_ = -1;
-        after_test(recorded);
+        test_over(recorded);
         return;
       }
       if (script.has_hook(script::Hook::teardown)) {
@@ -215,12 +216,19 @@ void VirtualUser::handle(const script::RunResult& result) {
       end_test(rare_->test_result.state == State::failed ? rare_->test_result : result);
       return;
     case Phase::hook:
+      if (holds_leases(true)) {
+        // Leases a hook took are its own: back before the hook counts as done.
+        release_leases(true, [this, result] {
+          phase_ = Phase::done;
+          rare_->hook_done(result);
+        });
+        return;
+      }
       phase_ = Phase::done;
       rare_->hook_done(result);
       return;
     case Phase::teardown_vu:
-      phase_ = Phase::done;
-      worker_.vu_stopped(began_);
+      report_stopped();
       return;
     default:
       return;
@@ -238,7 +246,24 @@ void VirtualUser::end_test(const script::RunResult& result) {
     finish();
     return;
   }
+  if (result.state == script::RunResult::State::failed && result.kind == script::kStopUserKind) {
+    // A feeder with at_end = stop_user ran out: this user stops; its test is not counted,
+    // the pages it had made are.
+    flush_page(false, now);
+    stop_requested_ = true;
+    test_over(now);
+    return;
+  }
   record_test(result, now);
+  test_over(now);
+}
+
+void VirtualUser::test_over(int64_t now) {
+  if (holds_leases(false)) {
+    phase_ = Phase::between_tests;
+    release_leases(false, [this] { after_test(mono_ns()); });
+    return;
+  }
   after_test(now);
 }
 
@@ -299,8 +324,20 @@ void VirtualUser::finish() {
     handle(worker_.script().start_hook(script_vu_, script::Hook::teardown_vu));
     return;
   }
-  phase_ = Phase::done;
   for (auto& conn : connections_) conn->close();
+  report_stopped();
+}
+
+void VirtualUser::report_stopped() {
+  if (!aborted_ && holds_leases(true)) {
+    phase_ = Phase::teardown_vu;  // finish() has nothing more to do meanwhile
+    release_leases(true, [this] {
+      phase_ = Phase::done;
+      worker_.vu_stopped(began_);
+    });
+    return;
+  }
+  phase_ = Phase::done;
   worker_.vu_stopped(began_);
 }
 
@@ -314,6 +351,11 @@ void VirtualUser::request_stop(bool abort) {
       worker_.recorder().abandoned(request_slot_, page_slot_, test_slot_);
     }
     aborted_ = true;
+    if (rare_ && rare_->credential_call) {
+      rare_->credential_call->cancel();
+      rare_->credential_call.reset();
+    }
+    if (holds_leases(true)) release_leases(true, nullptr);  // fire and forget: the run is stopping
     for (auto& conn : connections_) conn->close();
     boost::system::error_code ignored;
     if (timer_) timer_->cancel();

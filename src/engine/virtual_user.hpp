@@ -10,6 +10,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "credential/credential_client.hpp"
 #include "engine/recorder.hpp"
 #include "engine/worker.hpp"
 #include "http/cookie_jar.hpp"
@@ -55,6 +56,8 @@ class VirtualUser final : public script::VuHost {
   int cvus() const override { return cvus_; }
   uint64_t iteration() const override { return iteration_; }
   bool test_passed() override;
+  bool begin_credential(const script::CredentialCall& call) override;
+  const script::CredentialAnswer& credential_answer() const override;
 
  private:
   enum class Phase { waiting_start, setup_vu, setup, test, teardown, between_tests, teardown_vu, hook, done };
@@ -71,6 +74,14 @@ class VirtualUser final : public script::VuHost {
   void end_test(const script::RunResult& result);  // record_test, then after_test
   void record_test(const script::RunResult& result, int64_t now);
   void after_test(int64_t now);  // think time, then the next test
+  void test_over(int64_t now);   // the test's leases returned, then after_test
+  // The user is done: its leases returned, then the worker told.
+  void report_stopped();
+  // Leases of the running test (all: the user's too) go back to the credential server,
+  // then `then` runs. At once when none is held.
+  bool holds_leases(bool all) const;
+  void release_leases(bool all, std::function<void()> then);
+  void take_credential_answer(script::CredentialCall::Kind kind, bool for_user, credential::ClientReply reply);
   void finish();
   void resume_script();
 
@@ -206,6 +217,14 @@ class VirtualUser final : public script::VuHost {
     size_t next_resource = 0;
     std::unordered_set<std::string> fetched_resources;  // resources cached for the user's life
     std::unique_ptr<http::ResponseParser> resource_parser;
+    // Test data from the credential server (docs/test-data.md).
+    script::CredentialAnswer credential_answer;
+    std::shared_ptr<credential::CredentialClient::Call> credential_call;  // the one in flight
+    struct HeldLease {
+      std::string id, login;
+      bool for_user;  // taken outside a test (setup_vu, a hook): held until the user stops
+    };
+    std::vector<HeldLease> leases;
   };
   RareState& rare();
   bool has_pending_resource() const { return rare_ && rare_->next_resource < rare_->pending_resources.size(); }

@@ -1,5 +1,7 @@
 #include "engine/worker.hpp"
 
+#include "credential/credential_client.hpp"
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -33,6 +35,17 @@ Worker::Worker(int index, const EngineSettings& settings, const ClockBase& clock
       watchdog_(io_) {}
 
 Worker::~Worker() { join(); }
+
+credential::CredentialClient* Worker::credential_client(std::string* error) {
+  if (credentials_) return credentials_.get();
+  const CredentialServerSettings& server = settings_.credential_server;
+  if (server.port == 0) {
+    *error = "no credential server: name it in the conf's [credential] host and port (and start bench-credential)";
+    return nullptr;
+  }
+  credentials_ = std::make_unique<credential::CredentialClient>(io_, server.host, static_cast<uint16_t>(server.port));
+  return credentials_.get();
+}
 
 bool Worker::start(std::string* error) {
   std::promise<std::string> loaded;

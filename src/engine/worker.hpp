@@ -27,6 +27,10 @@
 #include "http/url.hpp"
 #include "script/script_state.hpp"
 
+namespace bm::credential {
+class CredentialClient;
+}
+
 namespace bm::engine {
 
 class VirtualUser;
@@ -96,6 +100,9 @@ class Worker {
   Recorder& recorder() { return recorder_; }
   ResourceListCache& resource_lists() { return resource_lists_; }
   script::ScriptState& script() { return *script_; }
+  // The credential server's client on this worker's loop, made on first use; nullptr with
+  // one line in *error when the conf names no credential server.
+  credential::CredentialClient* credential_client(std::string* error);
   int test_function() const { return test_function_; }
   std::mt19937_64& random() { return random_; }
   char* read_buffer() { return read_buffer_.get(); }
@@ -143,6 +150,7 @@ class Worker {
   StringMap<std::shared_ptr<const ParsedUrl>> urls_;
   std::vector<std::unique_ptr<VirtualUser>> vus_;
   boost::asio::steady_timer watchdog_;
+  std::unique_ptr<credential::CredentialClient> credentials_;
   std::atomic<int> running_{0}, started_{0}, stopped_{0};
   std::atomic<int64_t> control_lag_ns_{0};
   std::atomic<int64_t> loop_lag_ns_{0};

@@ -8,6 +8,7 @@
 // lua_responses.cpp the response object
 // lua_vu.cpp        vu: headers, auth, cookies, ok codes, sleep, log, iteration, last
 // lua_conf.cpp      conf_get*, log, assert, fail; the outcome object
+// lua_test_data.cpp feed, credential, lease_credential, vu:release_credential
 //
 // The functions on the request path (check_self, host_of, push_response) are inline
 // here so that each binding still inlines them as it did when they were file-local.
@@ -26,6 +27,7 @@ inline constexpr const char* kResponseMeta = "benchmaster.response";
 inline constexpr const char* kOutcomeMeta = "benchmaster.outcome";
 inline constexpr const char* kConfKey = "benchmaster.conf";
 inline constexpr const char* kIdentityKey = "benchmaster.identity";
+inline constexpr const char* kFeedersKey = "benchmaster.feeders";  // light userdata: the FeederSet
 
 // Every vu method carries the vu and response metatables as upvalues: fetching one is an
 // index into the running closure rather than a registry lookup by name. (A continuation
@@ -81,6 +83,11 @@ std::vector<int> read_codes(lua_State* L, int index, const char* what);
 // kResponseMetaUpvalue.
 extern const luaL_Reg kRequestMethods[9];
 extern const luaL_Reg kVuStateMethods[15];
+
+// lua_test_data.cpp: the globals feed, credential, credentials, lease_credential,
+// credential_sequence; and vu:release_credential (in the vu metatable, after the others).
+void register_test_data_globals(lua_State* L);
+extern const luaL_Reg kTestDataMethods[2];
 
 // lua_responses.cpp: creates the response metatable and leaves it on the stack.
 void push_response_metatable(lua_State* L);

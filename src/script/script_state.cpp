@@ -78,17 +78,23 @@ ScriptState::ScriptState() : allocator_(std::make_unique<LuaAllocator>()) {
   push_response_metatable(L_);
 
   luaL_newmetatable(L_, kVuMeta);  // response meta, vu meta
-  lua_createtable(L_, 0, static_cast<int>(std::size(kRequestMethods) - 1 + std::size(kVuStateMethods) - 1));
+  lua_createtable(L_, 0,
+                  static_cast<int>(std::size(kRequestMethods) - 1 + std::size(kVuStateMethods) - 1 +
+                                   std::size(kTestDataMethods) - 1));
   lua_pushvalue(L_, -2);  // upvalue kVuMetaUpvalue
   lua_pushvalue(L_, -4);  // upvalue kResponseMetaUpvalue
   luaL_setfuncs(L_, kRequestMethods, 2);
   lua_pushvalue(L_, -2);  // upvalue kVuMetaUpvalue
   lua_pushvalue(L_, -4);  // upvalue kResponseMetaUpvalue
   luaL_setfuncs(L_, kVuStateMethods, 2);
+  lua_pushvalue(L_, -2);  // upvalue kVuMetaUpvalue
+  lua_pushvalue(L_, -4);  // upvalue kResponseMetaUpvalue
+  luaL_setfuncs(L_, kTestDataMethods, 2);
   lua_setfield(L_, -2, "__index");
   lua_pop(L_, 2);
 
   register_globals(L_);
+  register_test_data_globals(L_);
 
 
   if (luaL_loadbufferx(L_, kTestLoop.data(), kTestLoop.size(), "=(test loop)", "t") == LUA_OK) {
@@ -109,6 +115,9 @@ bool ScriptState::load(const std::filesystem::path& test_file, const conf::ConfF
   lua_setfield(L_, LUA_REGISTRYINDEX, kConfKey);
   lua_pushlightuserdata(L_, const_cast<ScriptIdentity*>(&identity));
   lua_setfield(L_, LUA_REGISTRYINDEX, kIdentityKey);
+  feeders_ = identity.feeders;
+  lua_pushlightuserdata(L_, feeders_.get());
+  lua_setfield(L_, LUA_REGISTRYINDEX, kFeedersKey);
 
   lua_createtable(L_, 0, 4);
   lua_pushinteger(L_, identity.node_num);

@@ -22,6 +22,9 @@ struct lua_Debug;
 namespace bm::conf {
 class ConfFile;
 }
+namespace bm::feeder {
+class FeederSet;
+}
 
 namespace bm::script {
 
@@ -50,7 +53,13 @@ struct ScriptIdentity {
   std::string url;         // [main] url after overrides
   std::string version;
   std::function<void(std::string_view)> log_sink;  // where log() lines go
+  // The [feeder.NAME] files, loaded once per process and shared by every worker's state.
+  std::shared_ptr<feeder::FeederSet> feeders;
 };
+
+// RunResult::kind of a test that ended because a feeder with at_end = stop_user ran out:
+// the virtual user stops; the test is neither passed nor failed.
+inline constexpr std::string_view kStopUserKind = "stop_user";
 
 class ScriptState {
  public:
@@ -112,6 +121,7 @@ class ScriptState {
   std::array<int, 9> hook_refs_;  // by Hook; LUA_NOREF (-2) where the file defines none
   int test_loop_ref_ = -2;        // the chunk behind start_tests
   std::unique_ptr<LuaAllocator> allocator_;  // outlives L_
+  std::shared_ptr<feeder::FeederSet> feeders_;  // what feed() reads
   lua_State* L_ = nullptr;
   int gc_pause_ = 0;
   struct Vu;

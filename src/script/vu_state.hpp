@@ -74,6 +74,21 @@ struct PageOutcome {
   uint64_t sequence = 0;          // increases with every page of the virtual user
 };
 
+// A call to the credential server (docs/test-data.md), made by the engine for the script.
+struct CredentialCall {
+  enum class Kind : uint8_t { next, list, lease, release, sequence } kind = Kind::next;
+  std::string group;   // next, list, lease: the group ("" = every login); release: the login, "" = all held
+  double wait_s = -1;  // lease: how long to wait for a free one; < 0: [credential] lease_wait
+  double ttl_s = 0;    // lease: how long it lasts; 0: [credential] lease_time, else the server's
+};
+
+struct CredentialAnswer {
+  std::string error;  // one line; empty when the call succeeded
+  std::vector<std::pair<std::string, std::string>> credentials;  // login, password
+  uint64_t sequence = 0;
+  int released = 0;
+};
+
 // Per-virtual-user settings the test changes through the API.
 struct VuSettings {
   std::vector<std::pair<std::string, std::string>> default_headers;
@@ -100,6 +115,13 @@ class VuHost {
   virtual int cycle() const = 0;
   virtual int cvus() const = 0;
   virtual uint64_t iteration() const = 0;
+  // Starts a credential call; the coroutine yields until the engine resumes it, then reads
+  // credential_answer(). False when the answer is ready at once (nothing to wait for).
+  virtual bool begin_credential(const CredentialCall& call) { return (void)call, false; }
+  virtual const CredentialAnswer& credential_answer() const {
+    static const CredentialAnswer none{"credential calls need a virtual user of the engine", {}, 0, 0};
+    return none;
+  }
   // Run by ScriptState::start_tests when the test function returned: the test passed.
   // True when the next test starts at once, in the same resume of the coroutine.
   virtual bool test_passed() { return false; }

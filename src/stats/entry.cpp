@@ -13,7 +13,7 @@ namespace bm::stats {
 namespace {
 constexpr std::array<std::string_view, kErrorKindCount> kErrorKindNames = {
     "connect", "timeout", "reset", "protocol", "tls", "dns", "too_large", "status", "assertion", "resource", "script",
-    "other"};
+    "test_data", "other"};
 constexpr std::array<std::string_view, 2> kVerdictNames = {"failure", "error"};
 constexpr std::array<std::string_view, 3> kRequestKindNames = {"main", "redirect", "resource"};
 

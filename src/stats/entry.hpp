@@ -36,6 +36,7 @@ enum class ErrorKind : uint8_t {
   assertion,  // a check in the scenario failed
   resource,   // a page resource (image, CSS, JS) failed
   script,     // the scenario raised an error that is not a check
+  test_data,  // a feeder ran out, or the credential server could not give a login
   other,
 };
 inline constexpr std::size_t kErrorKindCount = static_cast<std::size_t>(ErrorKind::other) + 1;

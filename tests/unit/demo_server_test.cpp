@@ -381,6 +381,34 @@ TEST_F(DemoServerTest, NumberedUsersLogIn) {
   EXPECT_THAT(welcome.body(), HasSubstr("Welcome user7"));
 }
 
+TEST_F(DemoServerTest, SessionLogShowsAccountsUsedTwiceAtOnce) {
+  Client client(port_);
+  reset_counter();
+  const auto login = [&](std::string_view user) {
+    const std::string cookie =
+        field(client.post("/login", fmt::format("user={0}&password=pass{1}", user, user.substr(4))),
+              http::field::set_cookie);
+    return Headers{{"Cookie", cookie.substr(0, cookie.find(';'))}};
+  };
+  const auto log = [&] { return nlohmann::json::parse(client.get("/sessions").body()); };
+  const Headers first = login("user1");
+  client.get("/logout", first);
+  const Headers second = login("user1");  // after the first ended: no overlap
+  EXPECT_EQ(log()["overlaps"], 0);
+  const Headers third = login("user1");  // while the second is open
+  login("user2");
+  const nlohmann::json shared = log();
+  EXPECT_EQ(shared["overlaps"], 1);
+  EXPECT_EQ(shared["accounts"]["user1"], nlohmann::json::parse(R"({"sessions": 3, "open": 2, "max_open": 2})"));
+  EXPECT_EQ(shared["accounts"]["user2"]["sessions"], 1);
+  // A reset starts a new log; sessions still open count as open in it.
+  reset_counter();
+  EXPECT_EQ(log()["accounts"]["user1"], nlohmann::json::parse(R"({"sessions": 0, "open": 2, "max_open": 2})"));
+  client.get("/logout", second);
+  client.get("/logout", third);
+  EXPECT_EQ(log()["accounts"]["user1"]["open"], 0);
+}
+
 TEST_F(DemoServerTest, FeedbackAndSearchEscapeWhatTheyEcho) {
   Client client(port_);
   const Response thanks = client.post("/feedback", "name=Bob+%3Cb%3E&text=hello");
