@@ -1,4 +1,6 @@
 #include "engine/bench_runner.hpp"
+
+#include "feeder/feeder.hpp"
 #include "engine/generator_sampler.hpp"
 
 #include <semaphore.h>
@@ -267,6 +269,22 @@ class BenchRun {
   bool save() {
     if (options_.monitor) r_.monitor = options_.monitor();
     if (sampler_) r_.generators = {sampler_->snapshot()};
+    if (const auto& feeders = options_.engine.identity.feeders) {
+      r_.feeders.clear();
+      for (const auto& feeder : feeders->all()) {
+        const feeder::FeederSpec& spec = feeder->spec();
+        stats::FeederUse use;
+        use.name = spec.name;
+        use.file = spec.file;
+        use.order = feeder::to_string(spec.order);
+        use.at_end = feeder::to_string(spec.at_end);
+        use.partitioned = spec.partition_by_node && !spec.part.empty();
+        use.rows = feeder->rows();
+        use.handed_out = feeder->handed_out();
+        use.exhausted = feeder->exhausted();
+        r_.feeders.push_back(std::move(use));
+      }
+    }
     std::string write_error;
     if (!stats::write_results_atomic(r_, results_file_, &write_error)) {
       *error_ = write_error;

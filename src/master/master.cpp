@@ -79,6 +79,11 @@ int MasterRun::run() {
     err_ << error << '\n';
     return kExitCouldNotRun;
   }
+  if (const std::string problem = check_feeder_parts(*bundle_, static_cast<int>(options_.nodes.size()));
+      !problem.empty()) {
+    err_ << problem << '\n';
+    return kExitCouldNotRun;
+  }
   const int64_t now = wall_now_us();
   layout_ = master_layout(options_.output_dir, options_.label, bundle_->name, compact_timestamp(now));
   if (!create_layout(layout_, &error)) {
@@ -322,7 +327,7 @@ asio::awaitable<void> MasterRun::prepare_node(Node& node) {
   const fs::path conf_copy = private_dir_ / fmt::format("node-{}.conf", node.num);
   {
     std::ofstream conf(conf_copy, std::ios::binary | std::ios::trunc);
-    conf << tailored_conf(bundle_->conf, node.num);
+    conf << tailored_conf(bundle_->conf, node.num, static_cast<int>(nodes_.size()));
     if (!conf.flush()) {
       fail_node(node, fmt::format("cannot write {}", conf_copy.string()));
       co_return;
@@ -344,6 +349,24 @@ asio::awaitable<void> MasterRun::prepare_node(Node& node) {
     const fs::path source = test_dir / file;
     step = co_await transport.make_dir(parent);
     if (step.ok()) step = co_await transport.put_file(source, target, false);
+  }
+  // Each feeder's file: this node's part of it, or all of it (written here, then sent).
+  const std::vector<std::unique_ptr<feeder::Feeder>> no_feeders;
+  for (const auto& feeder : bundle_->feeders ? bundle_->feeders->all() : no_feeders) {
+    if (!step.ok()) break;
+    const fs::path part = private_dir_ / fmt::format("node-{}-feeder-{}.csv", node.num, feeder->spec().name);
+    {
+      std::ofstream out(part, std::ios::binary | std::ios::trunc);
+      out << feeder_file_for(*feeder, node.num, static_cast<int>(nodes_.size()));
+      if (!out.flush()) {
+        fail_node(node, fmt::format("cannot write {}", part.string()));
+        co_return;
+      }
+    }
+    const std::string parent = join_remote(node.folder, fs::path(feeder->spec().file).parent_path().string());
+    const std::string target = join_remote(node.folder, feeder->spec().file);
+    step = co_await transport.make_dir(parent);
+    if (step.ok()) step = co_await transport.put_file(part, target, false);
   }
   if (!step.ok()) {
     fail_node(node, step.error);

@@ -61,14 +61,55 @@ std::optional<TestBundle> load_test_bundle(const fs::path& test_file, const fs::
   } else if (!error->empty()) {
     return std::nullopt;
   }
+  std::optional<std::vector<feeder::FeederSpec>> specs = feeder::read_feeder_specs(bundle.conf, error);
+  if (!specs) return std::nullopt;
+  for (const feeder::FeederSpec& spec : *specs) {
+    if (!inside_folder(spec.file)) {
+      *error = fmt::format("{}: [feeder.{}] file: '{}' must be a path inside the test's folder",
+                           bundle.conf.location_of(std::string(feeder::kSectionPrefix) + spec.name, "file"), spec.name,
+                           spec.file);
+      return std::nullopt;
+    }
+    // Sent by the feeder rules below, not as a plain data file.
+    std::erase(bundle.data_files, spec.file);
+  }
+  if (!specs->empty()) {
+    bundle.feeders = feeder::FeederSet::load(std::move(*specs), test_dir, error);
+    if (!bundle.feeders) return std::nullopt;
+  }
   return bundle;
 }
 
-std::string tailored_conf(const conf::ConfFile& conf, int node_num) {
+std::string tailored_conf(const conf::ConfFile& conf, int node_num, int nodes) {
   conf::ConfFile copy = conf;
   copy.set("bench", "node_num", std::to_string(node_num));
   if (node_num != 0 && copy.has_key("monitor", "hosts")) copy.set("monitor", "hosts", "");
+  for (const std::string& section : conf.sections()) {
+    if (!section.starts_with(feeder::kSectionPrefix)) continue;
+    if (conf.get(section, "partition").value_or("node") == "whole") continue;
+    copy.set(section, "part", fmt::format("{}/{}", node_num, nodes));
+  }
   return copy.to_ini();
+}
+
+std::string check_feeder_parts(const TestBundle& bundle, int nodes) {
+  if (!bundle.feeders) return {};
+  for (const auto& feeder : bundle.feeders->all()) {
+    const feeder::FeederSpec& spec = feeder->spec();
+    if (spec.partition_by_node && feeder->rows() < static_cast<std::size_t>(nodes)) {
+      return fmt::format("[feeder.{}] {}: {} row{} for {} nodes: each node needs one at least (add rows, or "
+                         "partition = whole to give every node every row)",
+                         spec.name, spec.file, feeder->rows(), feeder->rows() == 1 ? "" : "s", nodes);
+    }
+  }
+  return {};
+}
+
+std::string feeder_file_for(const feeder::Feeder& feeder, int node_num, int nodes) {
+  const feeder::FeederSpec& spec = feeder.spec();
+  if (!spec.partition_by_node) nodes = 1, node_num = 0;
+  return feeder::write_csv_part(feeder.table(), spec.delimiter, static_cast<std::size_t>(node_num),
+                                static_cast<std::size_t>(nodes));
 }
 
 MasterLayout master_layout(const fs::path& output_dir, const std::string& label, const std::string& test,

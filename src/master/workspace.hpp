@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "conf/conf_file.hpp"
+#include "feeder/feeder.hpp"
 
 namespace bm::master {
 
@@ -18,6 +19,9 @@ struct TestBundle {
   // Relative to the test's folder, copied to the same place under each node's folder:
   // the paths listed (separated by spaces or new lines) by [distribute] files.
   std::vector<std::string> data_files;
+  // The [feeder.NAME] CSV files, read: each node gets its part (partition = node) or the
+  // whole file, at the same place under its folder.
+  std::shared_ptr<feeder::FeederSet> feeders;
 };
 
 // Reads the conf and checks the data files exist; one line in *error otherwise.
@@ -25,8 +29,15 @@ std::optional<TestBundle> load_test_bundle(const std::filesystem::path& test_fil
                                            const std::filesystem::path& conf_file, std::string* error);
 
 // Node i's copy of the conf: [bench] node_num = i; [monitor] hosts emptied on every node
-// but node 0 (only node 0 collects monitoring, as Bench Master did).
-std::string tailored_conf(const conf::ConfFile& conf, int node_num);
+// but node 0 (only node 0 collects monitoring, as Bench Master did); each partitioned
+// feeder's `part = i/nodes`.
+std::string tailored_conf(const conf::ConfFile& conf, int node_num, int nodes = 1);
+
+// One line when a partitioned feeder has fewer rows than there are nodes (a node would
+// get none); empty when every node gets at least one.
+std::string check_feeder_parts(const TestBundle& bundle, int nodes);
+// Node i's copy of a feeder's file: its part, or the whole file.
+std::string feeder_file_for(const feeder::Feeder& feeder, int node_num, int nodes);
 
 // The master's folders: <w>/<label>/out, err, reports/<test>-<YYYYmmddTHHMMSS>/results.
 struct MasterLayout {

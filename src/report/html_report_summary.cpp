@@ -7,6 +7,7 @@
 #include "common/format.hpp"
 #include "report/html_report_parts.hpp"
 #include "report/monitor_metrics.hpp"
+#include "report/test_data_text.hpp"
 
 namespace bm::report::html {
 
@@ -253,6 +254,13 @@ void identity_section(std::string& out, const Context& context) {
   definition(out, "Max redirects", std::to_string(config.max_redirects));
   definition(out, "TLS certificates", config.tls_verify ? "checked" : "not checked");
   definition(out, "Nodes", results.merged() ? std::to_string(results.nodes.size()) : "1 (single node)");
+  if (!results.feeders.empty()) {
+    std::string feeders;
+    for (const stats::FeederUse& feeder : results.feeders) {
+      feeders += (feeders.empty() ? "" : "<br>") + escape_html(describe_feeder(feeder));
+    }
+    definition(out, "Test data", feeders);
+  }
   definition(out, "Workers", run.workers > 0 ? std::to_string(run.workers) : kNoValue);
   out += "</dl></div>";
   conf_dump(out, results.conf);

@@ -15,6 +15,7 @@
 
 #include "common/format.hpp"
 #include "report/monitor_metrics.hpp"
+#include "report/test_data_text.hpp"
 #include "report/text_layout.hpp"
 #include "report/html_metrics.hpp"
 
@@ -175,6 +176,7 @@ class TextReport {
                               run.conf_file.empty() ? "" : ", conf " + run.conf_file));
     field("Description", run.description);
     field("Target", run.url);
+    for (const stats::FeederUse& feeder : results_.feeders) field("Test data", describe_feeder(feeder));
     field("Label", run.label);
     if (results_.merged()) {
       std::size_t complete = 0;

@@ -202,6 +202,22 @@ std::optional<Results> merge_results(const std::vector<Results>& inputs, const M
       merged.generators.push_back(std::move(g));
     }
   }
+  // Feeders by name: a partitioned file's parts add up to the file; a whole one is the
+  // same file on every node.
+  for (const Results& input : shifted) {
+    for (const FeederUse& f : input.feeders) {
+      auto same = std::find_if(merged.feeders.begin(), merged.feeders.end(),
+                               [&](const FeederUse& m) { return m.name == f.name; });
+      if (same == merged.feeders.end()) {
+        merged.feeders.push_back(f);
+        continue;
+      }
+      same->rows = f.partitioned ? same->rows + f.rows : std::max(same->rows, f.rows);
+      same->handed_out += f.handed_out;
+      same->exhausted += f.exhausted;
+      same->nodes += f.nodes;
+    }
+  }
   std::stable_sort(merged.generators.begin(), merged.generators.end(),
                    [](const GeneratorHealth& a, const GeneratorHealth& b) { return a.node_num < b.node_num; });
   std::stable_sort(merged.nodes.begin(), merged.nodes.end(),

@@ -268,6 +268,26 @@ json config_to_json(const BenchConfig& config) {
           {"tls_verify", config.tls_verify}};
 }
 
+json feeder_to_json(const FeederUse& f) {
+  return {{"name", f.name},       {"file", f.file},   {"order", f.order},           {"at_end", f.at_end},
+          {"partitioned", f.partitioned}, {"rows", f.rows}, {"handed_out", f.handed_out}, {"exhausted", f.exhausted},
+          {"nodes", f.nodes}};
+}
+
+FeederUse read_feeder(const JsonObject& o) {
+  FeederUse f;
+  f.name = o.string("name");
+  f.file = o.string("file");
+  f.order = o.string("order");
+  f.at_end = o.string("at_end");
+  f.partitioned = o.boolean("partitioned");
+  f.rows = o.uint64("rows");
+  f.handed_out = o.uint64("handed_out");
+  f.exhausted = o.uint64("exhausted");
+  f.nodes = o.integer("nodes");
+  return f;
+}
+
 json node_to_json(const NodeRow& node) {
   return {{"node_num", node.node_num},
           {"host", node.host},
@@ -307,6 +327,11 @@ json results_to_json(const Results& results) {
   json generators = json::array();
   for (const GeneratorHealth& g : results.generators) generators.push_back(generator_to_json(g));
   document["generators"] = std::move(generators);
+  if (!results.feeders.empty()) {
+    json feeders = json::array();
+    for (const FeederUse& f : results.feeders) feeders.push_back(feeder_to_json(f));
+    document["feeders"] = std::move(feeders);
+  }
   if (results.merged()) {
     json nodes = json::array();
     for (const NodeRow& node : results.nodes) nodes.push_back(node_to_json(node));
@@ -546,6 +571,12 @@ Results read_document(const json& document) {
     json_array(*generators, "generators");
     for (std::size_t i = 0; i < generators->size(); ++i) {
       results.generators.push_back(generator_from_json((*generators)[i], json_path_index("generators", i)));
+    }
+  }
+  if (const json* feeders = top.find("feeders")) {
+    json_array(*feeders, "feeders");
+    for (std::size_t i = 0; i < feeders->size(); ++i) {
+      results.feeders.push_back(read_feeder(JsonObject((*feeders)[i], json_path_index("feeders", i))));
     }
   }
   return results;

@@ -222,6 +222,20 @@ struct NodeRow {
   uint64_t tests_failed = 0;    // of which failed or errored
 };
 
+// A [feeder.NAME] CSV that fed the run (docs/test-data.md). In a node's file: its part;
+// merged: rows summed over the nodes' parts (partitioned) or the file's (whole), draws summed.
+struct FeederUse {
+  std::string name;
+  std::string file;      // as the conf names it
+  std::string order;     // sequence, per_user, random
+  std::string at_end;    // wrap, stop_user, fail
+  bool partitioned = true;  // partition = node: node i had rows i % nodes
+  uint64_t rows = 0;
+  uint64_t handed_out = 0;  // rows handed to tests
+  uint64_t exhausted = 0;   // draws past the last row (wrapped, or a user stopped or failed)
+  int nodes = 1;            // nodes that read it
+};
+
 struct Results {
   ToolInfo tool;
   RunInfo run;
@@ -232,6 +246,7 @@ struct Results {
   std::vector<NodeRow> nodes;                              // merged files only
   MonitorData monitor;                                     // the monitored hosts (monitor_data.hpp)
   std::vector<GeneratorHealth> generators;                 // each node's own health (generator_health.hpp)
+  std::vector<FeederUse> feeders;                          // the CSV files that fed the tests
 
   bool merged() const noexcept { return !nodes.empty(); }
 };

@@ -109,6 +109,32 @@ class BenchMonitor(Process):
             return json.loads(r.read())
 
 
+class CredentialServer(Process):
+    """benchmaster credential startd (in the foreground, so the test owns its PID) on an
+    ephemeral loopback port."""
+
+    def __init__(self, workdir, credentials, groups=None, lease_time=None):
+        self.pid_file = os.path.join(workdir, f"bench-credential-{time.monotonic_ns()}.pid")
+        args = [BENCHMASTER, "credential", "startd", "--port", "0", "--credentials", credentials,
+                "--pid-file", self.pid_file, "--log-file", self.pid_file + ".log"]
+        if groups:
+            args += ["--groups", groups]
+        if lease_time:
+            args += ["--lease-time", str(lease_time)]
+        super().__init__(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if "listening on" not in line:
+            err = self.proc.stderr.read() if self.proc.poll() is not None else ""
+            self.stop()
+            raise RuntimeError(f"bench-credential did not start: {line!r} {err!r}")
+        self.url = re.search(r"http://[\d.]+:\d+", line).group(0)
+        self.port = int(self.url.rsplit(":", 1)[1])
+
+    def get_json(self, path):
+        with urllib.request.urlopen(self.url + path, timeout=10) as r:
+            return json.loads(r.read())
+
+
 class NodeExporter(Process):
     """Debian's prometheus-node-exporter on a free loopback port, with the collectors the
     monitor maps (docs/monitoring.md)."""
