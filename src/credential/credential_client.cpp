@@ -7,6 +7,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -42,6 +43,8 @@ struct CredentialClient::Shared {
     std::chrono::steady_clock::time_point since;
   };
   std::vector<Idle> pool;
+  int in_flight = 0;
+  std::shared_ptr<asio::steady_timer> idle_timer;  // when_idle()'s
 
   Shared(asio::io_context& i, std::string h, uint16_t p)
       : io(i), host(std::move(h)), port(p), address(fmt::format("{}:{}", host, port)) {}
@@ -87,6 +90,13 @@ std::string failure(const std::string& address, std::string_view step, const bea
 
 asio::awaitable<void> run_call(std::shared_ptr<CredentialClient::Shared> shared, std::shared_ptr<CallState> call,
                                http::verb method, std::string target, std::chrono::milliseconds timeout) {
+  ++shared->in_flight;
+  struct InFlight {
+    CredentialClient::Shared& shared;
+    ~InFlight() {
+      if (--shared.in_flight == 0 && shared.idle_timer && !shared.io.stopped()) shared.idle_timer->cancel();
+    }
+  } in_flight{*shared};
   ClientReply reply;
   const auto finish = [&] {
     if (!call->cancelled && call->done) {
@@ -177,6 +187,16 @@ std::shared_ptr<CredentialClient::Call> CredentialClient::call(bool post, std::s
   asio::co_spawn(shared_->io, run_call(shared_, call, post ? http::verb::post : http::verb::get, std::move(target), timeout),
                  asio::detached);
   return call;
+}
+
+void CredentialClient::when_idle(std::chrono::milliseconds limit, std::function<void()> done) {
+  if (shared_->in_flight == 0) {
+    done();
+    return;
+  }
+  auto timer = std::make_shared<asio::steady_timer>(shared_->io, limit);
+  shared_->idle_timer = timer;
+  timer->async_wait([timer, done = std::move(done)](const boost::system::error_code&) { done(); });
 }
 
 std::string CredentialClient::encode(std::string_view value) {

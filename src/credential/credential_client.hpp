@@ -41,6 +41,10 @@ class CredentialClient {
   std::shared_ptr<Call> call(bool post, std::string target, std::chrono::milliseconds timeout,
                              std::function<void(ClientReply)> done);
 
+  // Runs `done` once no call is in flight, or after `limit`: a worker that stops lets the
+  // leases its users returned on the way out reach the server first.
+  void when_idle(std::chrono::milliseconds limit, std::function<void()> done);
+
   // Percent-encodes a query value.
   static std::string encode(std::string_view value);
 

@@ -128,7 +128,8 @@ struct CredentialServer::Impl {
     return fmt::format("no group '{}' (groups: {})", group, store.group_list());
   }
 
-  asio::awaitable<service::Response> lease(const service::Request& request, const service::Params& query) {
+  asio::awaitable<service::Response> lease(const service::Request& request, const service::Params& query,
+                                           service::ClientWatch& watch) {
     const std::string group = query.get("group").value_or("");
     if (!store.has_group(group)) co_return error_answer(request, 404, unknown_group(group));
     std::string problem;
@@ -150,10 +151,22 @@ struct CredentialServer::Impl {
       waiter->ttl_ms = ttl_ms;
       waiting[group].push_back(waiter);
       if (others_waiting) serve_waiters();
-      if (!waiter->granted) {
+      if (!waiter->granted && !watch.gone) {
+        // A client that hangs up stops waiting at once: no login is handed to no one.
+        watch.on_gone = [waiter] {
+          waiter->gone = true;
+          waiter->timer.cancel();
+        };
         waiter->timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
             std::chrono::duration<double>(*wait)));
         co_await waiter->timer.async_wait(kNoThrow);
+        watch.on_gone = nullptr;
+      }
+      if (waiter->granted && watch.hung_up()) {
+        // Granted as its client left: back to the next one waiting.
+        store.release(waiter->granted->id);
+        serve_waiters();
+        waiter->granted.reset();
       }
       if (waiter->granted) co_return json_answer(request, 200, lease_json(*waiter->granted, group));
       waiter->gone = true;
@@ -187,10 +200,14 @@ struct CredentialServer::Impl {
     nlohmann::json groups = nlohmann::json::array();
     for (const auto& g : store.status()) {
       const auto queue = waiting.find(g.name);
+      std::size_t waiters = 0;
+      if (queue != waiting.end()) {
+        for (const auto& waiter : queue->second) waiters += waiter->gone ? 0 : 1;
+      }
       groups.push_back({{"group", g.name},
                         {"members", g.members},
                         {"held", g.held},
-                        {"waiting", queue == waiting.end() ? 0 : queue->second.size()},
+                        {"waiting", waiters},
                         {"handed_out", g.handed_out},
                         {"leases", g.leases},
                         {"expired", g.expired}});
@@ -199,7 +216,7 @@ struct CredentialServer::Impl {
             {"groups", std::move(groups)}};
   }
 
-  asio::awaitable<service::Response> answer(const service::Request& request) {
+  asio::awaitable<service::Response> answer(const service::Request& request, service::ClientWatch& watch) {
     const std::string_view raw(request.target().data(), request.target().size());
     const std::optional<service::Target> target = service::parse_target(raw);
     if (!target) co_return error_answer(request, 400, "the target is not a valid /path?query");
@@ -213,7 +230,7 @@ struct CredentialServer::Impl {
       co_return response;
     }
     const service::Params& query = target->query;
-    if (path == "/lease") co_return co_await lease(request, query);
+    if (path == "/lease") co_return co_await lease(request, query, watch);
     if (path == "/release") co_return release(request, query);
     if (path == "/credential" || path == "/credentials") {
       const std::string group = query.get("group").value_or("");
@@ -262,7 +279,8 @@ std::unique_ptr<CredentialServer> CredentialServer::create(const CredentialServe
   http.max_connections = 4096;  // every virtual user of a node may be waiting for a lease
   http.idle_timeout = 120s;
   impl.http = service::HttpService::create(
-      http, [&impl](const service::Request& request) { return impl.answer(request); }, error);
+      http, [&impl](const service::Request& request, service::ClientWatch& watch) { return impl.answer(request, watch); },
+      error);
   if (!impl.http) return nullptr;
   return server;
 }

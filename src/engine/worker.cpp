@@ -133,7 +133,12 @@ void Worker::join() {
     // Let the cancelled operations' handlers run before the virtual users go away.
     asio::post(io_, [this] {
       vus_.clear();
-      io_.stop();
+      // Leases the users returned on their way out reach the credential server first.
+      if (credentials_) {
+        credentials_->when_idle(std::chrono::seconds(2), [this] { io_.stop(); });
+      } else {
+        io_.stop();
+      }
     });
   });
   thread_.join();

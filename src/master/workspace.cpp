@@ -39,7 +39,7 @@ bool inside_folder(const fs::path& relative) {
 std::optional<TestBundle> load_test_bundle(const fs::path& test_file, const fs::path& conf_file, std::string* error) {
   auto conf = conf::ConfFile::load(conf_file, error);
   if (!conf) return std::nullopt;
-  TestBundle bundle{test_file, "", std::move(*conf), {}};
+  TestBundle bundle{test_file, "", std::move(*conf), {}, nullptr};
   std::string stem = test_file.stem().string();
   bundle.name = stem.rfind("test_", 0) == 0 ? stem.substr(5) : stem;
   const fs::path test_dir = test_file.parent_path();

@@ -213,7 +213,7 @@ std::unique_ptr<MonitorServer> MonitorServer::create(const MonitorServerOptions&
   http.body_limit = 0;  // a request with a body: 413
   http.idle_timeout = 30s;
   impl.http = service::HttpService::create(
-      http, [&impl](const service::Request& request) -> asio::awaitable<service::Response> {
+      http, [&impl](const service::Request& request, service::ClientWatch&) -> asio::awaitable<service::Response> {
         co_return impl.answer(request);
       },
       error);

@@ -1,5 +1,8 @@
 #include "service/http_service.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <thread>
 
 #include <boost/asio/as_tuple.hpp>
@@ -25,6 +28,14 @@ using tcp = asio::ip::tcp;
 namespace {
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 }  // namespace
+
+bool ClientWatch::hung_up() {
+  if (gone || fd < 0) return gone;
+  char byte;
+  const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) gone = true;
+  return gone;
+}
 
 Response make_response(const Request& request, int status, std::string_view content_type, std::string body) {
   Response response;
@@ -80,14 +91,33 @@ struct HttpService::Impl {
       } else {
         stream.expires_never();  // the handler bounds its own waits
         const Request& request = parser.get();
+        // A client that hangs up while its request waits (a lease) is told to the handler:
+        // the socket becomes readable with nothing to read.
+        auto watch = std::make_shared<ClientWatch>();
+        const int fd = stream.socket().native_handle();
+        watch->fd = fd;
+        stream.socket().async_wait(tcp::socket::wait_read, [watch, fd](const boost::system::error_code& ec) {
+          if (ec) return;
+          char byte;
+          const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+          if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+            watch->gone = true;
+            if (auto on_gone = std::move(watch->on_gone)) on_gone();
+          }
+        });
         std::string failure;
         try {
-          response = co_await handler(request);
+          response = co_await handler(request, *watch);
         } catch (const std::exception& e) {
           failure = e.what();
         }
         // A handler's bug is a 500 with its reason, not a dropped connection or a dead server.
         if (!failure.empty()) response = make_response(request, 500, "text/plain", "internal error: " + failure + "\n");
+        watch->on_gone = nullptr;
+        watch->fd = -1;
+        boost::system::error_code ignored;
+        stream.socket().cancel(ignored);  // the watch ends with the handler
+        if (watch->gone) break;
         if (request.method() == http::verb::head) {
           response.body().clear();
           response.prepare_payload();

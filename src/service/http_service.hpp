@@ -31,8 +31,20 @@ struct HttpServiceOptions {
   std::chrono::seconds idle_timeout{30};
 };
 
+// What a handler that waits can learn of its client: whether it hung up meanwhile. The
+// service watches the connection while the handler runs; `on_gone` (set by the handler)
+// is called once, on the service's thread, when the client closes it.
+struct ClientWatch {
+  bool gone = false;
+  std::function<void()> on_gone;
+  int fd = -1;
+  // Asks the socket now, rather than waiting for the watch's turn on the loop: true (and
+  // `gone`) when the client has closed its side.
+  bool hung_up();
+};
+
 // Answers one request. Runs on the service's thread; may co_await on its io_context.
-using Handler = std::function<boost::asio::awaitable<Response>(const Request&)>;
+using Handler = std::function<boost::asio::awaitable<Response>(const Request&, ClientWatch&)>;
 
 // A plain-text or JSON answer to `request` (keep-alive as it asked).
 Response make_response(const Request& request, int status, std::string_view content_type, std::string body);

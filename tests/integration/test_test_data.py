@@ -4,7 +4,9 @@ log: no account is used by two sessions at once, and every row or login is used.
 import glob
 import os
 import re
+import signal
 import subprocess
+import time
 import unittest
 
 from harness import (BENCHMASTER, CredentialServer, DemoServer, TestCase, bench_conf, read_json, run)
@@ -23,6 +25,15 @@ end
 
 FEED = "(function() local row = feed('users'); return row.login, row.password end)()"
 LEASE = 'lease_credential("shop")'
+
+
+def wait_until(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def numbered_users(n):
@@ -160,6 +171,35 @@ end
         shop = next(g for g in status["groups"] if g["group"] == "shop")
         self.assertEqual(shop["leases"], 6, "one lease per user, kept across its tests")
         self.assertEqual(status["held"], 0, "returned when the users stopped")
+
+    def test_ctrl_c_returns_the_leases_and_ends_the_waits(self):
+        server = self.credentials(numbered_users(1))
+        lua = """
+function test_Data(vu)
+  local login = lease_credential("shop")
+  vu:get(conf_get("main", "url") .. "/delay/5000", {description = "slow"})
+end
+"""
+        self.make_test("Data", lua, bench_conf(self.demo.url, cycles=4, duration=30,
+                                               extra=f"[credential]\nport = {server.port}\nlease_wait = 60\n"))
+        bench = subprocess.Popen([BENCHMASTER, "run", os.path.join(self.out, "test_Data.lua"), "-o",
+                                  os.path.join(self.out, "results")], cwd=self.out, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True)
+        try:
+            shop = lambda: next(g for g in server.get_json("/status")["groups"] if g["group"] == "shop")
+            wait_until(lambda: shop()["held"] == 1 and shop()["waiting"] == 3, 30, "one user holding, three waiting")
+            bench.send_signal(signal.SIGINT)
+            bench.communicate(timeout=30)
+        finally:
+            if bench.poll() is None:
+                bench.kill()
+                bench.wait()
+        # Returned and hung up at once, not when the 60 s lease or wait runs out.
+        try:
+            wait_until(lambda: shop()["held"] == 0 and shop()["waiting"] == 0, 10, "the lease back, no one waiting")
+        except AssertionError:
+            raise AssertionError(f"{shop()}")
+        self.assertEqual(shop()["expired"], 0)
 
     def test_errors_are_clear_test_errors(self):
         server = self.credentials(numbered_users(1))

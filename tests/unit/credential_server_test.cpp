@@ -128,7 +128,8 @@ TEST_F(CredentialServerTest, AWaitEndsWithAClearErrorAndLeasesExpire) {
 }
 
 TEST_F(CredentialServerTest, AClientThatLeavesMidWaitCostsNothing) {
-  ASSERT_TRUE(call(true, "/lease?group=solo").error.empty());
+  const ClientReply held = call(true, "/lease?group=solo");
+  ASSERT_TRUE(held.error.empty());
   {
     asio::io_context io;
     CredentialClient client(io, "127.0.0.1", server->port());
@@ -140,13 +141,19 @@ TEST_F(CredentialServerTest, AClientThatLeavesMidWaitCostsNothing) {
     io.run();
     EXPECT_FALSE(called) << "a cancelled call does not call back";
   }
-  // The server still answers, and the waiter that left holds nothing.
-  const ClientReply status = call(false, "/status");
-  EXPECT_EQ(status.body["held"], 1);
+  // The server notices the hang-up: the waiter is gone long before its 30 s.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (call(false, "/status").body["groups"][2]["waiting"] != 0) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the waiter that left is still waiting";
+    std::this_thread::sleep_for(20ms);
+  }
+  // So the login released now goes to no one.
+  EXPECT_EQ(call(true, "/release?lease=" + held.body["lease"].get<std::string>()).body["released"], 1);
+  EXPECT_EQ(call(false, "/status").body["held"], 0);
 }
 
 TEST_F(CredentialServerTest, HostileRequestsGetErrorsAndTheServerGoesOn) {
-  for (const std::string raw : {std::string("GARBAGE\r\n\r\n"), std::string("GET /credential?group=%zz HTTP/1.1\r\nHost: x\r\n\r\n"),
+  for (const std::string& raw : {std::string("GARBAGE\r\n\r\n"), std::string("GET /credential?group=%zz HTTP/1.1\r\nHost: x\r\n\r\n"),
                                 "GET / HTTP/1.1\r\nX: " + std::string(20000, 'a') + "\r\n\r\n",
                                 std::string("POST /lease HTTP/1.1\r\nContent-Length: 100000\r\n\r\n")}) {
     asio::io_context io;
