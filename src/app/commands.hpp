@@ -24,6 +24,7 @@ int cmd_node(const Args& args, const std::string& prog);
 int cmd_master(const Args& args, const std::string& prog);
 int cmd_monitor(const Args& args, const std::string& prog);
 int cmd_credential(const Args& args, const std::string& prog);
+int cmd_record(const Args& args, const std::string& prog);
 
 using TestOptions = engine::TestSpec;  // engine/test_loader.hpp
 

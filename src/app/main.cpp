@@ -23,6 +23,7 @@ const Command kCommands[] = {
     {"node", "bench-node", bm::app::cmd_node, "run one node's part of a distributed bench (started by bench-master)"},
     {"report", "bench-report", bm::app::cmd_report, "print or build reports from results files"},
     {"monitor", "bench-monitor", bm::app::cmd_monitor, "watch this host's CPU, memory, network, disk; serve them over HTTP"},
+    {"record", "bench-record", bm::app::cmd_record, "record a test through an HTTP proxy, or convert a HAR file"},
     {"credential", "bench-credential", bm::app::cmd_credential, "serve logins to virtual users: round robin and exclusive leases"},
     {"demo-server", "bench-demo-server", bm::app::cmd_demo_server, "serve the bundled demo target"},
 };

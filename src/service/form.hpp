@@ -22,6 +22,8 @@ class Params {
   static std::optional<Params> parse(std::string_view encoded);
   // The first value given for `name`.
   std::optional<std::string> get(std::string_view name) const;
+  // Every pair, in order.
+  const std::vector<std::pair<std::string, std::string>>& items() const { return items_; }
 
  private:
   std::vector<std::pair<std::string, std::string>> items_;

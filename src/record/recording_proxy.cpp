@@ -1,0 +1,356 @@
+#include "record/recording_proxy.hpp"
+
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <fmt/format.h>
+
+#include "http/url.hpp"
+
+namespace bm::record {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using Url = bm::http::Url;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kHeaderLimit = 64 * 1024;
+constexpr int kMaxConnections = 1024;
+constexpr auto kIdleTimeout = 120s;
+constexpr auto kUpstreamTimeout = 120s;
+
+int64_t wall_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Headers that belong to one hop (RFC 9110 section 7.6.1), not to the request or response.
+template <class Fields>
+void remove_hop_by_hop(Fields& fields) {
+  for (const char* name : {"Proxy-Connection", "Connection", "Keep-Alive", "Proxy-Authorization",
+                           "Proxy-Authenticate", "TE", "Trailer", "Upgrade"}) {
+    fields.erase(name);
+  }
+}
+
+template <class Fields>
+HeaderList header_list(const Fields& fields) {
+  HeaderList list;
+  for (const auto& field : fields) {
+    list.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  return list;
+}
+
+http::response<http::string_body> plain_answer(unsigned version, http::status status, const std::string& text) {
+  http::response<http::string_body> response{status, version};
+  response.set(http::field::content_type, "text/plain; charset=utf-8");
+  response.set(http::field::server, "bench-record");
+  response.body() = text + "\n";
+  response.keep_alive(false);
+  response.prepare_payload();
+  return response;
+}
+
+}  // namespace
+
+struct RecordingProxy::Impl {
+  RecordingProxyOptions options;
+  asio::io_context io{1};
+  tcp::acceptor acceptor{io};
+  std::thread thread;
+  bool stopped = false;
+  int connections = 0;
+  mutable std::mutex mutex;  // what was recorded: read by stop() and tunnels() from other threads
+  std::vector<RecordedExchange> recorded;
+  std::vector<std::string> tunnel_hosts;
+
+  void log(const std::string& line) const {
+    if (options.log) options.log(line);
+  }
+
+  void record(RecordedExchange x) {
+    std::size_t count;
+    {
+      std::lock_guard lock(mutex);
+      recorded.push_back(x);
+      count = recorded.size();
+    }
+    if (options.on_exchange) options.on_exchange(x, count);
+  }
+
+  // One upstream connection per client connection, kept while the origin stays the same.
+  struct Upstream {
+    std::unique_ptr<beast::tcp_stream> stream;
+    std::string origin;
+    beast::flat_buffer buffer;
+  };
+
+  asio::awaitable<std::string> connect(Upstream& upstream, const Url& url) {
+    tcp::resolver resolver(io);
+    auto [resolve_error, endpoints] = co_await resolver.async_resolve(url.host, std::to_string(url.port), kNoThrow);
+    if (resolve_error) co_return fmt::format("cannot resolve {}: {}", url.host, resolve_error.message());
+    upstream.stream = std::make_unique<beast::tcp_stream>(io);
+    upstream.stream->expires_after(kUpstreamTimeout);
+    auto [connect_error, endpoint] = co_await upstream.stream->async_connect(endpoints, kNoThrow);
+    if (connect_error) {
+      upstream.stream.reset();
+      co_return fmt::format("cannot reach {}: {}", url.host_header(), connect_error.message());
+    }
+    upstream.origin = url.origin();
+    upstream.buffer.clear();
+    co_return std::string();
+  }
+
+  struct Answer {
+    std::optional<http::response<http::string_body>> response;
+    std::string problem;  // why there is none
+  };
+
+  // Sends the request upstream and reads the answer.
+  asio::awaitable<Answer> exchange(Upstream& upstream, const Url& url,
+                                   const http::request<http::string_body>& out) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      const bool reused = upstream.stream && upstream.origin == url.origin() && attempt == 0;
+      if (!reused) {
+        if (std::string problem = co_await connect(upstream, url); !problem.empty()) co_return Answer{{}, problem};
+      }
+      http::response_parser<http::string_body> parser;
+      parser.body_limit(options.body_limit);
+      if (out.method() == http::verb::head) parser.skip(true);
+      upstream.stream->expires_after(kUpstreamTimeout);
+      auto [write_error, written] = co_await http::async_write(*upstream.stream, out, kNoThrow);
+      beast::error_code error = write_error;
+      if (!error) {
+        auto [read_error, read] = co_await http::async_read(*upstream.stream, upstream.buffer, parser, kNoThrow);
+        if (!read_error) co_return Answer{parser.release(), {}};
+        error = read_error;
+      }
+      upstream.stream.reset();
+      // A kept connection the server had closed meanwhile: once more on a new one.
+      if (reused && !parser.got_some()) continue;
+      co_return Answer{{}, fmt::format("{} answered badly: {}", url.host_header(), error.message())};
+    }
+    co_return Answer{{}, fmt::format("cannot reach {}", url.host_header())};
+  }
+
+  asio::awaitable<void> pipe(beast::tcp_stream& from, beast::tcp_stream& to) {
+    std::array<char, 16384> chunk;
+    for (;;) {
+      from.expires_after(kIdleTimeout);
+      auto [read_error, n] = co_await from.async_read_some(asio::buffer(chunk), kNoThrow);
+      if (read_error) break;
+      to.expires_after(kIdleTimeout);
+      auto [write_error, written] = co_await asio::async_write(to, asio::buffer(chunk.data(), n), kNoThrow);
+      if (write_error) break;
+    }
+    beast::error_code ignored;
+    to.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  // CONNECT host:port: an HTTPS session, passed through unread.
+  asio::awaitable<void> tunnel(beast::tcp_stream& client, beast::flat_buffer& buffer, std::string authority,
+                               unsigned version) {
+    const std::size_t colon = authority.rfind(':');
+    const std::string host = authority.substr(0, colon);
+    const std::string port = colon == std::string::npos ? "443" : authority.substr(colon + 1);
+    tcp::resolver resolver(io);
+    auto [resolve_error, endpoints] = co_await resolver.async_resolve(host, port, kNoThrow);
+    beast::tcp_stream server(io);
+    beast::error_code connect_error = resolve_error;
+    if (!connect_error) {
+      server.expires_after(kUpstreamTimeout);
+      auto [error, endpoint] = co_await server.async_connect(endpoints, kNoThrow);
+      connect_error = error;
+    }
+    if (connect_error) {
+      auto answer = plain_answer(version, http::status::bad_gateway,
+                                 fmt::format("bench-record: cannot reach {}: {}", authority, connect_error.message()));
+      co_await http::async_write(client, answer, kNoThrow);
+      co_return;
+    }
+    {
+      std::lock_guard lock(mutex);
+      tunnel_hosts.push_back(authority);
+    }
+    log(fmt::format("CONNECT {}: tunnelled, not recorded (HTTPS)", authority));
+    static constexpr std::string_view kEstablished = "HTTP/1.1 200 Connection established\r\n\r\n";
+    auto [write_error, written] = co_await asio::async_write(client, asio::buffer(kEstablished), kNoThrow);
+    if (write_error) co_return;
+    if (buffer.size() > 0) {
+      co_await asio::async_write(server, buffer.data(), kNoThrow);
+      buffer.consume(buffer.size());
+    }
+    using namespace asio::experimental::awaitable_operators;
+    co_await (pipe(client, server) && pipe(server, client));
+  }
+
+  asio::awaitable<void> serve(tcp::socket socket) {
+    ++connections;
+    beast::tcp_stream client(std::move(socket));
+    beast::flat_buffer buffer;
+    Upstream upstream;
+    for (;;) {
+      http::request_parser<http::string_body> request_parser;
+      request_parser.header_limit(kHeaderLimit);
+      request_parser.body_limit(options.body_limit);
+      client.expires_after(kIdleTimeout);
+      auto [read_error, n] = co_await http::async_read(client, buffer, request_parser, kNoThrow);
+      if (read_error) {
+        if (read_error == http::error::end_of_stream || read_error == beast::error::timeout ||
+            read_error == asio::error::connection_reset || read_error == http::error::partial_message) {
+          break;
+        }
+        const http::status status = read_error == http::error::body_limit     ? http::status::payload_too_large
+                                    : read_error == http::error::header_limit ? http::status::request_header_fields_too_large
+                                                                              : http::status::bad_request;
+        auto answer = plain_answer(11, status, fmt::format("bench-record: {}", read_error.message()));
+        co_await http::async_write(client, answer, kNoThrow);
+        break;
+      }
+      http::request<http::string_body> request = request_parser.release();
+      const unsigned version = request.version();
+      const std::string target(request.target());
+      if (request.method() == http::verb::connect) {
+        co_await tunnel(client, buffer, target, version);
+        break;
+      }
+      std::optional<Url> url = bm::http::parse_url(target, nullptr);
+      if (!url || url->tls() || !target.starts_with("http://")) {
+        auto answer = plain_answer(version, http::status::bad_request,
+                                   "bench-record is an HTTP proxy: set it as the browser's proxy (requests carry "
+                                   "absolute http:// URLs; HTTPS goes through CONNECT)");
+        co_await http::async_write(client, answer, kNoThrow);
+        break;
+      }
+      RecordedExchange x;
+      x.method = std::string(request.method_string());
+      x.url = url->str();
+      x.request_headers = header_list(request);
+      x.request_body = request.body();
+      x.start_us = wall_now_us();
+
+      http::request<http::string_body> out = request;
+      out.target(url->target);
+      remove_hop_by_hop(out);
+      out.keep_alive(true);
+      if (out.find(http::field::host) == out.end()) out.set(http::field::host, url->host_header());
+      Answer answer = co_await exchange(upstream, *url, out);
+      if (!answer.response) {
+        log(fmt::format("{} {}: {}", x.method, x.url, answer.problem));
+        auto bad = plain_answer(version, http::status::bad_gateway, "bench-record: " + answer.problem);
+        co_await http::async_write(client, bad, kNoThrow);
+        break;
+      }
+      http::response<http::string_body>& response = *answer.response;
+      x.end_us = wall_now_us();
+      x.status = static_cast<int>(response.result_int());
+      x.response_headers = header_list(response);
+      if (is_text_type(response[http::field::content_type])) {
+        x.response_body = response.body().substr(0, kKeptBody);
+      }
+      if (!response.keep_alive()) upstream.stream.reset();
+      remove_hop_by_hop(response);
+      response.keep_alive(request.keep_alive());
+      record(std::move(x));
+      client.expires_after(kIdleTimeout);
+      auto [write_error, written] = co_await http::async_write(client, response, kNoThrow);
+      if (write_error || !request.keep_alive()) break;
+    }
+    beast::error_code ignored;
+    client.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    --connections;
+  }
+
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      auto [error, socket] = co_await acceptor.async_accept(kNoThrow);
+      if (error) {
+        if (error == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        continue;
+      }
+      if (connections >= kMaxConnections) continue;  // closed at once: the browser retries
+      asio::co_spawn(io, serve(std::move(socket)), asio::detached);
+    }
+  }
+};
+
+RecordingProxy::RecordingProxy() = default;
+RecordingProxy::~RecordingProxy() { stop(); }
+
+std::unique_ptr<RecordingProxy> RecordingProxy::create(const RecordingProxyOptions& options, std::string* error) {
+  std::unique_ptr<RecordingProxy> proxy(new RecordingProxy());
+  proxy->impl_ = std::make_unique<Impl>();
+  Impl& impl = *proxy->impl_;
+  impl.options = options;
+  boost::system::error_code ec;
+  const asio::ip::address address = asio::ip::make_address(options.host, ec);
+  if (ec) {
+    *error = fmt::format("--host: '{}' is not an IP address", options.host);
+    return nullptr;
+  }
+  const tcp::endpoint endpoint(address, options.port);
+  impl.acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) impl.acceptor.bind(endpoint, ec);
+  if (!ec) impl.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    *error = fmt::format("cannot listen on {}:{}: {}", options.host, options.port, ec.message());
+    return nullptr;
+  }
+  return proxy;
+}
+
+uint16_t RecordingProxy::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+std::string RecordingProxy::url() const {
+  return fmt::format("http://{}:{}", impl_->acceptor.local_endpoint().address().to_string(), port());
+}
+
+void RecordingProxy::start() {
+  Impl& impl = *impl_;
+  asio::co_spawn(impl.io, impl.accept_loop(), asio::detached);
+  impl.thread = std::thread([&impl] { impl.io.run(); });
+}
+
+std::vector<RecordedExchange> RecordingProxy::stop() {
+  if (!impl_) return {};
+  if (!impl_->stopped) {
+    impl_->stopped = true;
+    impl_->io.stop();
+    if (impl_->thread.joinable()) impl_->thread.join();
+  }
+  std::lock_guard lock(impl_->mutex);
+  std::vector<RecordedExchange> out = impl_->recorded;
+  std::stable_sort(out.begin(), out.end(),
+                   [](const RecordedExchange& a, const RecordedExchange& b) { return a.start_us < b.start_us; });
+  return out;
+}
+
+std::vector<std::string> RecordingProxy::tunnels() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->tunnel_hosts;
+}
+
+}  // namespace bm::record
