@@ -95,9 +95,10 @@ std::optional<int64_t> parse_iso8601_us(std::string_view text) {
   }
   if (at != text.size()) return std::nullopt;
   using namespace std::chrono;
-  const sys_days days = year_month_day{std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month)),
-                                       std::chrono::day(static_cast<unsigned>(day))};
-  if (!year_month_day(days).ok()) return std::nullopt;
+  const year_month_day date{std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month)),
+                            std::chrono::day(static_cast<unsigned>(day))};
+  if (!date.ok()) return std::nullopt;  // 30 February
+  const sys_days days = date;
   const int64_t seconds = days.time_since_epoch().count() * 86400 + hour * 3600 + minute * 60 + second - offset_s;
   return seconds * 1'000'000 + micros;
 }
