@@ -17,6 +17,9 @@
 
 #include "app/commands.hpp"
 #include "common/files.hpp"
+#include "conf/bench_settings.hpp"
+#include "conf/conf_file.hpp"
+#include "record/funkload_import.hpp"
 #include "record/har_import.hpp"
 #include "record/recording_proxy.hpp"
 #include "record/scenario_writer.hpp"
@@ -86,6 +89,54 @@ std::string summary(const record::Scenario& s, const std::vector<std::string>& t
   return text;
 }
 
+// bench-record --from-funkload test_Name.py [--conf Name.conf]: the test converted, the conf
+// kept as it is (benchmaster reads FunkLoad's confs), with one line naming what it ignores.
+int convert_funkload(const fs::path& python, std::string conf_file, std::string name, const fs::path& folder,
+                     bool force, const std::string& prog) {
+  int error_number = 0;
+  const std::optional<std::string> text = common::read_whole_file(python, &error_number);
+  if (!text) return fail(prog, fmt::format("{}: cannot read: {}", python.string(), std::strerror(error_number)));
+  if (text->find('\0') != std::string::npos) return fail(prog, fmt::format("{}: not a Python file", python.string()));
+  std::string error;
+  record::FunkLoadConversion conversion;
+  if (!record::convert_funkload_test(*text, python.filename().string(), &conversion, &error)) return fail(prog, error);
+  if (name.empty()) {
+    const std::string stem = python.stem().string();
+    name = stem.starts_with("test_") ? stem.substr(5) : conversion.class_name;
+  }
+  if (conf_file.empty()) conf_file = (python.parent_path() / (name + ".conf")).string();
+  std::optional<std::string> conf_text = common::read_whole_file(conf_file, &error_number);
+  if (!conf_text) return fail(prog, fmt::format("{}: cannot read the test's conf: {}", conf_file, std::strerror(error_number)));
+  const std::optional<conf::ConfFile> conf = conf::ConfFile::parse(*conf_text, conf_file, &error);
+  if (!conf) return fail(prog, error);
+  const fs::path lua_path = folder / ("test_" + name + ".lua");
+  const fs::path conf_path = folder / (name + ".conf");
+  std::error_code ec;
+  for (const fs::path& path : {lua_path, conf_path}) {
+    if (fs::equivalent(path, conf_file, ec)) continue;  // the conf converted in place is itself
+    if (!force && fs::exists(path, ec)) return fail(prog, fmt::format("{} exists (--force replaces it)", path.string()));
+  }
+  for (const std::string& warning : conversion.warnings) std::cerr << prog << ": warning: " << warning << '\n';
+  std::vector<std::string> ignored;
+  for (const std::string& warning : conf::conf_warnings(*conf)) {
+    std::string item = warning.substr(warning.find(": ") == std::string::npos ? 0 : warning.find(": ") + 2);
+    if (const std::size_t unused = item.find(": FunkLoad key not used"); unused != std::string::npos) item.resize(unused);
+    ignored.push_back(item);
+  }
+  if (!ignored.empty()) {
+    std::cerr << fmt::format("{}: warning: {} is kept as it is; benchmaster does not use: {}", prog, conf_file,
+                             fmt::join(ignored, ", "))
+              << '\n';
+  }
+  if (!write_both(lua_path, conversion.lua, conf_path, *conf_text, &error)) return fail(prog, error);
+  std::cout << fmt::format("Wrote {} and {}: {} of {} statements converted; test function{} {}", lua_path.string(),
+                           conf_path.string(), conversion.converted, conversion.statements,
+                           conversion.tests.size() == 1 ? "" : "s", fmt::join(conversion.tests, ", "))
+            << std::endl;
+  std::cout << fmt::format("Run it once: bench-test {}", lua_path.string()) << std::endl;
+  return conversion.warnings.empty() ? 0 : 1;
+}
+
 }  // namespace
 
 int cmd_record(const Args& args, const std::string& prog) {
@@ -101,7 +152,10 @@ int cmd_record(const Args& args, const std::string& prog) {
   bool all_requests = false, force = false;
   std::vector<std::string> include_hosts;
   double think = 0.5;
-  app.add_option("name", name, "the test's name: test_NAME.lua, NAME.conf")->required();
+  std::string funkload, funkload_conf;
+  app.add_option("name", name, "the test's name: test_NAME.lua, NAME.conf (from the file with --from-funkload)");
+  app.add_option("--from-funkload", funkload, "convert this FunkLoad test (test_Name.py, with Name.conf beside it)");
+  app.add_option("--conf", funkload_conf, "with --from-funkload: the test's conf, if not Name.conf beside it");
   app.add_option("-p,--port", port, "proxy port (default 8090; 0: any free port)");
   app.add_option("--host", host, "address the proxy binds (default 127.0.0.1: loopback only)");
   app.add_option("-o,--output-dir", output, "folder for the test and its conf (default: here)");
@@ -113,6 +167,15 @@ int cmd_record(const Args& args, const std::string& prog) {
   app.add_flag("--force", force, "replace test_NAME.lua and NAME.conf if they exist");
   if (int code = parse_options(app, args, prog); code >= 0) return code;
 
+  if (!funkload.empty()) {
+    if (!name.empty() && !std::regex_match(name, std::regex("[A-Za-z][A-Za-z0-9_]*"))) {
+      return fail(prog, fmt::format("'{}' cannot name a test: letters, digits and '_', starting with a letter", name));
+    }
+    std::error_code ec;
+    if (!fs::is_directory(output, ec)) return fail(prog, fmt::format("{}: no such folder", output));
+    return convert_funkload(funkload, funkload_conf, name, output, force, prog);
+  }
+  if (name.empty()) return fail(prog, "the test's name is missing: bench-record Name (test_Name.lua, Name.conf)");
   if (!std::regex_match(name, std::regex("[A-Za-z][A-Za-z0-9_]*"))) {
     return fail(prog, fmt::format("'{}' cannot name a test: letters, digits and '_', starting with a letter", name));
   }

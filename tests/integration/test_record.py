@@ -210,5 +210,59 @@ class HarImport(RecordCase):
         self.assertIn("'9lives' cannot name a test", proc.stderr)
 
 
+class FunkLoadImport(RecordCase):
+    FOLDER = os.path.join(SOURCE_DIR, "tests", "data", "record", "funkload")
+
+    def test_an_fl_record_test_converts_and_replays(self):
+        proc = run(["record", "--from-funkload", os.path.join(self.FOLDER, "test_Shop.py"), "-o", self.out], timeout=30)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertIn("28 of 28 statements converted; test function test_shop", proc.stdout)
+        # The conf keeps FunkLoad's keys; the ones benchmaster does not use are named once.
+        self.assertEqual(len(proc.stderr.strip().splitlines()), 1, proc.stderr)
+        self.assertIn("benchmaster does not use: [ftest] log_to, [ftest] log_path", proc.stderr)
+        with open(os.path.join(self.FOLDER, "Shop.conf")) as f:
+            self.assertEqual(self.read("Shop.conf"), f.read())
+        lua = self.read("test_Shop.lua")
+        self.assertIn("function test_shop(vu)", lua, "FunkLoad's method name is kept (and its conf section)")
+        self.assertIn("local function search(vu, words)", lua)
+        # Replayed: what the Python test would have asked for ([test_shop] nb_searches = 3).
+        replayed = self.replay("Shop")
+        self.assertEqual(pages_only(replayed), {"/": 2, "/login": 2, "/account": 1, "/search": 3, "/cart/add": 1,
+                                                "/echo": 1, "/logout": 1})
+
+    def test_what_cannot_be_converted_is_kept_as_a_comment_with_a_warning(self):
+        self.write("test_Odd.py", "from funkload.FunkLoadTestCase import FunkLoadTestCase\n"
+                                  "class Odd(FunkLoadTestCase):\n"
+                                  "    def test_odd(self):\n"
+                                  "        self.get(self.conf_get('main', 'url') + '/')\n"
+                                  "        try:\n"
+                                  "            self.get(self.conf_get('main', 'url') + '/delay/0')\n"
+                                  "        except Exception:\n"
+                                  "            pass\n"
+                                  "        data = {'a': 1}\n")
+        self.write("Odd.conf", f"[main]\nurl = {self.demo.url}\n")
+        out = os.path.join(self.out, "converted")
+        os.makedirs(out)
+        proc = run(["record", "--from-funkload", os.path.join(self.out, "test_Odd.py"), "-o", out], timeout=30)
+        self.assertEqual(proc.returncode, 1, "converted in part")
+        self.assertEqual(proc.stderr.strip().splitlines(), [
+            "benchmaster record: warning: test_Odd.py:5: not converted ('try'): try:",
+            "benchmaster record: warning: test_Odd.py:9: not converted (a dict literal): data = {'a': 1}"])
+        with open(os.path.join(out, "test_Odd.lua")) as f:
+            lua = f.read()
+        self.assertIn("  -- not converted: self.get(self.conf_get('main', 'url') + '/delay/0')", lua,
+                      "the block goes with its statement")
+        proc = run(["test", os.path.join(out, "test_Odd.lua"), "-u", self.demo.url], timeout=30)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+
+    def test_a_file_that_is_not_a_funkload_test(self):
+        path = self.write("test_Not.py", "print('hello')\n")
+        proc = run(["record", "--from-funkload", path, "-o", self.out])
+        self.assertEqual(proc.returncode, 2)
+        self.assertEqual(proc.stderr.strip(), "benchmaster record: test_Not.py: not a FunkLoad test (no class deriving "
+                                              "from FunkLoadTestCase)")
+        self.assertFalse(os.path.exists(os.path.join(self.out, "test_Not.lua")))
+
+
 if __name__ == "__main__":
     unittest.main()
