@@ -21,6 +21,7 @@
 #include "conf/conf_file.hpp"
 #include "record/funkload_import.hpp"
 #include "record/har_import.hpp"
+#include "record/local_ca.hpp"
 #include "record/recording_proxy.hpp"
 #include "record/scenario_writer.hpp"
 
@@ -149,7 +150,8 @@ int cmd_record(const Args& args, const std::string& prog) {
   uint16_t port = 8090;
   std::string har;
   std::size_t stop_after = 0;
-  bool all_requests = false, force = false;
+  bool all_requests = false, force = false, intercept = false;
+  std::string upstream_ca;
   std::vector<std::string> include_hosts;
   double think = 0.5;
   std::string funkload, funkload_conf;
@@ -164,6 +166,10 @@ int cmd_record(const Args& args, const std::string& prog) {
   app.add_flag("--all-requests", all_requests, "list page resources (images, CSS, scripts) as requests of their own");
   app.add_option("--include-host", include_hosts, "keep requests to this host too (repeatable)");
   app.add_option("--think-time", think, "a pause this long or longer (seconds) becomes vu:sleep (default 0.5)");
+  app.add_flag("--intercept", intercept,
+               "record HTTPS too: TLS ends at the proxy with certificates of a local CA (bench-record-ca.pem in the "
+               "output folder, to be trusted by the browser)");
+  app.add_option("--upstream-ca-file", upstream_ca, "with --intercept: trust this CA for the HTTPS servers too");
   app.add_flag("--force", force, "replace test_NAME.lua and NAME.conf if they exist");
   if (int code = parse_options(app, args, prog); code >= 0) return code;
 
@@ -215,6 +221,17 @@ int cmd_record(const Args& args, const std::string& prog) {
     record::RecordingProxyOptions proxy_options;
     proxy_options.host = host;
     proxy_options.port = port;
+    proxy_options.upstream_ca_file = upstream_ca;
+    std::string ca_line;
+    if (intercept) {
+      std::string problem;
+      std::shared_ptr<record::LocalCa> ca = record::LocalCa::load_or_create(folder, &problem);
+      if (!ca) return fail(prog, problem);
+      ca_line = fmt::format("bench-record: HTTPS is recorded: the browser must trust {} ({}; its key stays beside it, "
+                            "readable by you alone)",
+                            fs::absolute(ca->certificate_path()).string(), ca->created() ? "made now" : "made before");
+      proxy_options.ca = std::move(ca);
+    }
     proxy_options.log = [](const std::string& line) { std::cerr << "bench-record: " << line << std::endl; };
     proxy_options.on_exchange = [stop_after](const record::RecordedExchange& x, std::size_t count) {
       std::cout << fmt::format("[{}] {} {} -> {}", count, x.method, x.url, x.status) << std::endl;
@@ -229,6 +246,7 @@ int cmd_record(const Args& args, const std::string& prog) {
                              proxy->url(), stop_after > 0 ? fmt::format("request {} or Ctrl-C", stop_after) : "Ctrl-C",
                              lua_path.string(), conf_path.string())
               << std::endl;
+    if (!ca_line.empty()) std::cout << ca_line << std::endl;
     int signal_number = 0;
     sigwait(&signals, &signal_number);
     exchanges = proxy->stop();

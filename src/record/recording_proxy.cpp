@@ -11,7 +11,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
@@ -22,6 +24,7 @@
 #include <fmt/format.h>
 
 #include "http/url.hpp"
+#include "record/local_ca.hpp"
 
 namespace bm::record {
 
@@ -85,6 +88,8 @@ struct RecordingProxy::Impl {
   mutable std::mutex mutex;  // what was recorded: read by stop() and tunnels() from other threads
   std::vector<RecordedExchange> recorded;
   std::vector<std::string> tunnel_hosts;
+  std::shared_ptr<LocalCa> ca;                     // --intercept
+  std::unique_ptr<asio::ssl::context> client_tls;  // to HTTPS servers
 
   void log(const std::string& line) const {
     if (options.log) options.log(line);
@@ -102,24 +107,44 @@ struct RecordingProxy::Impl {
 
   // One upstream connection per client connection, kept while the origin stays the same.
   struct Upstream {
-    std::unique_ptr<beast::tcp_stream> stream;
+    std::unique_ptr<beast::tcp_stream> plain;
+    std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
     std::string origin;
     beast::flat_buffer buffer;
+    bool open() const { return plain || tls; }
+    void reset() {
+      plain.reset();
+      tls.reset();
+    }
   };
 
   asio::awaitable<std::string> connect(Upstream& upstream, const Url& url) {
+    upstream.reset();
     tcp::resolver resolver(io);
     auto [resolve_error, endpoints] = co_await resolver.async_resolve(url.host, std::to_string(url.port), kNoThrow);
     if (resolve_error) co_return fmt::format("cannot resolve {}: {}", url.host, resolve_error.message());
-    upstream.stream = std::make_unique<beast::tcp_stream>(io);
-    upstream.stream->expires_after(kUpstreamTimeout);
-    auto [connect_error, endpoint] = co_await upstream.stream->async_connect(endpoints, kNoThrow);
-    if (connect_error) {
-      upstream.stream.reset();
-      co_return fmt::format("cannot reach {}: {}", url.host_header(), connect_error.message());
-    }
+    auto stream = std::make_unique<beast::tcp_stream>(io);
+    stream->expires_after(kUpstreamTimeout);
+    auto [connect_error, endpoint] = co_await stream->async_connect(endpoints, kNoThrow);
+    if (connect_error) co_return fmt::format("cannot reach {}: {}", url.host_header(), connect_error.message());
     upstream.origin = url.origin();
     upstream.buffer.clear();
+    if (!url.tls()) {
+      upstream.plain = std::move(stream);
+      co_return std::string();
+    }
+    // The server's certificate is checked, as a browser would (--upstream-ca-file to trust
+    // another CA).
+    auto tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*stream), *client_tls);
+    boost::system::error_code ec;
+    asio::ip::make_address(url.host, ec);
+    if (ec) SSL_set_tlsext_host_name(tls->native_handle(), url.host.c_str());
+    tls->set_verify_callback(asio::ssl::host_name_verification(url.host));
+    auto [handshake_error] = co_await tls->async_handshake(asio::ssl::stream_base::client, kNoThrow);
+    if (handshake_error) {
+      co_return fmt::format("TLS with {}: {}", url.host_header(), handshake_error.message());
+    }
+    upstream.tls = std::move(tls);
     co_return std::string();
   }
 
@@ -128,28 +153,36 @@ struct RecordingProxy::Impl {
     std::string problem;  // why there is none
   };
 
+  template <class Stream>
+  asio::awaitable<std::pair<beast::error_code, bool>> send_and_read(Stream& stream, beast::flat_buffer& buffer,
+                                                                    const http::request<http::string_body>& out,
+                                                                    http::response_parser<http::string_body>& parser) {
+    beast::get_lowest_layer(stream).expires_after(kUpstreamTimeout);
+    auto [write_error, written] = co_await http::async_write(stream, out, kNoThrow);
+    if (write_error) co_return std::make_pair(write_error, false);
+    auto [read_error, read] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+    co_return std::make_pair(read_error, parser.got_some());
+  }
+
   // Sends the request upstream and reads the answer.
-  asio::awaitable<Answer> exchange(Upstream& upstream, const Url& url,
-                                   const http::request<http::string_body>& out) {
+  asio::awaitable<Answer> exchange(Upstream& upstream, const Url& url, const http::request<http::string_body>& out) {
     for (int attempt = 0; attempt < 2; ++attempt) {
-      const bool reused = upstream.stream && upstream.origin == url.origin() && attempt == 0;
+      const bool reused = upstream.open() && upstream.origin == url.origin() && attempt == 0;
       if (!reused) {
-        if (std::string problem = co_await connect(upstream, url); !problem.empty()) co_return Answer{{}, problem};
+        if (std::string problem = co_await connect(upstream, url); !problem.empty()) {
+          upstream.reset();
+          co_return Answer{{}, problem};
+        }
       }
       http::response_parser<http::string_body> parser;
       parser.body_limit(options.body_limit);
       if (out.method() == http::verb::head) parser.skip(true);
-      upstream.stream->expires_after(kUpstreamTimeout);
-      auto [write_error, written] = co_await http::async_write(*upstream.stream, out, kNoThrow);
-      beast::error_code error = write_error;
-      if (!error) {
-        auto [read_error, read] = co_await http::async_read(*upstream.stream, upstream.buffer, parser, kNoThrow);
-        if (!read_error) co_return Answer{parser.release(), {}};
-        error = read_error;
-      }
-      upstream.stream.reset();
+      const auto [error, got_some] = upstream.tls ? co_await send_and_read(*upstream.tls, upstream.buffer, out, parser)
+                                                  : co_await send_and_read(*upstream.plain, upstream.buffer, out, parser);
+      if (!error) co_return Answer{parser.release(), {}};
+      upstream.reset();
       // A kept connection the server had closed meanwhile: once more on a new one.
-      if (reused && !parser.got_some()) continue;
+      if (reused && !got_some) continue;
       co_return Answer{{}, fmt::format("{} answered badly: {}", url.host_header(), error.message())};
     }
     co_return Answer{{}, fmt::format("cannot reach {}", url.host_header())};
@@ -206,43 +239,54 @@ struct RecordingProxy::Impl {
     co_await (pipe(client, server) && pipe(server, client));
   }
 
-  asio::awaitable<void> serve(tcp::socket socket) {
-    ++connections;
-    beast::tcp_stream client(std::move(socket));
-    beast::flat_buffer buffer;
+  // Requests from one client connection, forwarded one after another. `origin` is empty
+  // for the proxy's own connection (absolute-form targets, CONNECT allowed), or the
+  // https://host:port a CONNECT was intercepted for (origin-form targets).
+  template <class Stream>
+  asio::awaitable<void> handle_requests(Stream& client, beast::flat_buffer& buffer, const std::string& origin) {
     Upstream upstream;
     for (;;) {
       http::request_parser<http::string_body> request_parser;
       request_parser.header_limit(kHeaderLimit);
       request_parser.body_limit(options.body_limit);
-      client.expires_after(kIdleTimeout);
+      beast::get_lowest_layer(client).expires_after(kIdleTimeout);
       auto [read_error, n] = co_await http::async_read(client, buffer, request_parser, kNoThrow);
       if (read_error) {
         if (read_error == http::error::end_of_stream || read_error == beast::error::timeout ||
-            read_error == asio::error::connection_reset || read_error == http::error::partial_message) {
-          break;
+            read_error == asio::error::connection_reset || read_error == http::error::partial_message ||
+            read_error == asio::ssl::error::stream_truncated) {
+          co_return;
         }
         const http::status status = read_error == http::error::body_limit     ? http::status::payload_too_large
                                     : read_error == http::error::header_limit ? http::status::request_header_fields_too_large
                                                                               : http::status::bad_request;
         auto answer = plain_answer(11, status, fmt::format("bench-record: {}", read_error.message()));
         co_await http::async_write(client, answer, kNoThrow);
-        break;
+        co_return;
       }
       http::request<http::string_body> request = request_parser.release();
       const unsigned version = request.version();
       const std::string target(request.target());
-      if (request.method() == http::verb::connect) {
-        co_await tunnel(client, buffer, target, version);
-        break;
+      if (request.method() == http::verb::connect && origin.empty()) {
+        if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+          if (ca) {
+            co_await intercept(client, buffer, target, version);
+          } else {
+            co_await tunnel(client, buffer, target, version);
+          }
+        }
+        co_return;
       }
-      std::optional<Url> url = bm::http::parse_url(target, nullptr);
-      if (!url || url->tls() || !target.starts_with("http://")) {
+      const std::string absolute = origin.empty() ? target : origin + target;
+      std::optional<Url> url = bm::http::parse_url(absolute, nullptr);
+      const bool well_formed = origin.empty() ? url && !url->tls() && target.starts_with("http://")
+                                              : url && target.starts_with("/");
+      if (!well_formed) {
         auto answer = plain_answer(version, http::status::bad_request,
                                    "bench-record is an HTTP proxy: set it as the browser's proxy (requests carry "
                                    "absolute http:// URLs; HTTPS goes through CONNECT)");
         co_await http::async_write(client, answer, kNoThrow);
-        break;
+        co_return;
       }
       RecordedExchange x;
       x.method = std::string(request.method_string());
@@ -261,7 +305,7 @@ struct RecordingProxy::Impl {
         log(fmt::format("{} {}: {}", x.method, x.url, answer.problem));
         auto bad = plain_answer(version, http::status::bad_gateway, "bench-record: " + answer.problem);
         co_await http::async_write(client, bad, kNoThrow);
-        break;
+        co_return;
       }
       http::response<http::string_body>& response = *answer.response;
       x.end_us = wall_now_us();
@@ -270,16 +314,59 @@ struct RecordingProxy::Impl {
       if (is_text_type(response[http::field::content_type])) {
         x.response_body = response.body().substr(0, kKeptBody);
       }
-      if (!response.keep_alive()) upstream.stream.reset();
+      if (!response.keep_alive()) upstream.reset();
       remove_hop_by_hop(response);
       response.keep_alive(request.keep_alive());
       record(std::move(x));
-      client.expires_after(kIdleTimeout);
+      beast::get_lowest_layer(client).expires_after(kIdleTimeout);
       auto [write_error, written] = co_await http::async_write(client, response, kNoThrow);
-      if (write_error || !request.keep_alive()) break;
+      if (write_error || !request.keep_alive()) co_return;
     }
-    beast::error_code ignored;
-    client.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+
+  // CONNECT host:port with --intercept: TLS ends here, with a certificate for the host
+  // signed by the local CA; the requests inside are recorded like any other.
+  asio::awaitable<void> intercept(beast::tcp_stream& client, beast::flat_buffer& buffer, std::string authority,
+                                  unsigned version) {
+    const std::size_t colon = authority.rfind(':');
+    std::string host = authority.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    const std::string port = colon == std::string::npos ? "443" : authority.substr(colon + 1);
+    std::string problem;
+    std::shared_ptr<asio::ssl::context> context = ca->server_context(host, &problem);
+    if (!context) {
+      auto answer = plain_answer(version, http::status::bad_gateway, "bench-record: " + problem);
+      co_await http::async_write(client, answer, kNoThrow);
+      co_return;
+    }
+    static constexpr std::string_view kEstablished = "HTTP/1.1 200 Connection established\r\n\r\n";
+    auto [write_error, written] = co_await asio::async_write(client, asio::buffer(kEstablished), kNoThrow);
+    if (write_error) co_return;
+    beast::ssl_stream<beast::tcp_stream> tls(std::move(client), *context);
+    beast::get_lowest_layer(tls).expires_after(kIdleTimeout);
+    auto [handshake_error, used] =
+        co_await tls.async_handshake(asio::ssl::stream_base::server, buffer.data(), kNoThrow);
+    if (handshake_error) {
+      log(fmt::format("CONNECT {}: the client refused the local CA's certificate ({}): trust {}", authority,
+                      handshake_error.message(), ca->certificate_path().string()));
+      co_return;
+    }
+    buffer.consume(used);
+    const std::string origin = port == "443" ? "https://" + authority.substr(0, colon) : "https://" + authority;
+    co_await handle_requests(tls, buffer, origin);
+    beast::get_lowest_layer(tls).expires_after(std::chrono::seconds(5));
+    co_await tls.async_shutdown(kNoThrow);
+  }
+
+  asio::awaitable<void> serve(tcp::socket socket) {
+    ++connections;
+    {
+      beast::tcp_stream client(std::move(socket));
+      beast::flat_buffer buffer;
+      co_await handle_requests(client, buffer, std::string());
+      beast::error_code ignored;
+      if (client.socket().is_open()) client.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    }
     --connections;
   }
 
@@ -304,7 +391,18 @@ std::unique_ptr<RecordingProxy> RecordingProxy::create(const RecordingProxyOptio
   proxy->impl_ = std::make_unique<Impl>();
   Impl& impl = *proxy->impl_;
   impl.options = options;
+  impl.ca = options.ca;
+  impl.client_tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  impl.client_tls->set_verify_mode(asio::ssl::verify_peer);
   boost::system::error_code ec;
+  impl.client_tls->set_default_verify_paths(ec);
+  if (!options.upstream_ca_file.empty()) {
+    impl.client_tls->load_verify_file(options.upstream_ca_file, ec);
+    if (ec) {
+      *error = fmt::format("--upstream-ca-file {}: {}", options.upstream_ca_file, ec.message());
+      return nullptr;
+    }
+  }
   const asio::ip::address address = asio::ip::make_address(options.host, ec);
   if (ec) {
     *error = fmt::format("--host: '{}' is not an IP address", options.host);

@@ -5,7 +5,8 @@
 // came (status, headers, chunked or not), and the exchange is recorded. CONNECT (HTTPS)
 // is tunnelled byte for byte and counted, not recorded. A server that refuses or resets
 // gets the client a 502 with the reason; a client that hangs up costs nothing; the proxy
-// keeps serving.
+// keeps serving. With a local CA (--intercept) CONNECT is ended here instead, and the
+// HTTPS requests inside are recorded.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -16,6 +17,8 @@
 
 namespace bm::record {
 
+class LocalCa;
+
 struct RecordingProxyOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8090;  // 0: any free port
@@ -24,6 +27,10 @@ struct RecordingProxyOptions {
   // after N requests).
   std::function<void(const RecordedExchange&, std::size_t recorded)> on_exchange;
   std::function<void(const std::string&)> log;
+  // --intercept: HTTPS (CONNECT) is ended here with certificates from this CA and recorded;
+  // null: tunnelled and not recorded.
+  std::shared_ptr<LocalCa> ca;
+  std::string upstream_ca_file;  // trusted for HTTPS servers, beside the system's CAs
 };
 
 class RecordingProxy {

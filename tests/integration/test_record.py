@@ -133,6 +133,29 @@ class Proxy(RecordCase):
         self.assertRegex(out, rf"1 HTTPS session tunnelled, not recorded \(127\.0\.0\.1:{nginx.port}\)")
         self.assertNotIn(str(nginx.port), self.read("test_Tunnel.lua"))
 
+    def test_intercept_records_https_and_the_test_replays_it(self):
+        root = os.path.join(self.out, "www")
+        os.makedirs(root)
+        for name in ("index.html", "about.html"):
+            with open(os.path.join(root, name), "w") as f:
+                f.write(f"<p>{name}</p>\n")
+        nginx = self.start(Nginx(root, os.path.join(self.out, "nginx"), tls=True))
+        recorder = self.recorder("Secure", "--intercept", "--upstream-ca-file", nginx.cert, "--stop-after", "2")
+        ca_line = recorder.proc.stdout.readline()
+        ca = os.path.join(self.out, "bench-record-ca.pem")
+        self.assertIn(f"the browser must trust {ca} (made now;", ca_line)
+        self.assertEqual(os.stat(os.path.join(self.out, "bench-record-ca.key")).st_mode & 0o777, 0o600)
+        # curl trusts the local CA only: the certificate it got for 127.0.0.1 was made by it.
+        fetched = curl(recorder.url, "--cacert", ca, nginx.url + "/index.html", nginx.url + "/about.html")
+        self.assertEqual(fetched.stdout, "<p>index.html</p>\n<p>about.html</p>\n", fetched.stderr)
+        code, out, err = recorder.stop()
+        self.assertEqual(code, 0, out + err)
+        self.assertIn(f"url = {nginx.url}", self.read("Secure.conf"))
+        before = nginx.served()
+        proc = run(["test", os.path.join(self.out, "test_Secure.lua"), "--tls-ca-file", nginx.cert], timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertEqual(nginx.served() - before, 2, "the two recorded requests, replayed over TLS")
+
     def test_the_proxy_survives_bad_clients_and_dead_servers(self):
         recorder = self.recorder("Survivor", "--stop-after", "1")
         # A client that hangs up halfway through its request.
