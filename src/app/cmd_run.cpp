@@ -76,7 +76,10 @@ int cmd_run(const Args& args, const std::string& prog) {
   app.add_option("--start-at", start_at, "wall-clock time (epoch µs) to begin cycle 1, for distributed runs")
       ->group("");
   app.add_flag("--progress-json", progress_json, "print one JSON progress line per second")->group("");
+  FunkLoadFlags funkload;
+  add_funkload_flags(app, funkload, false);
   if (int code = parse_options(app, args, prog); code >= 0) return code;
+  if (std::string problem = funkload_flags_problem(funkload); !problem.empty()) return fail(prog, problem);
   // The label names a folder under results/: bench-master's rules (none given, or an
   // empty one, means no label here).
   if (std::string problem = label_error("-l/--label", label); !label.empty() && !problem.empty()) {

@@ -22,7 +22,10 @@ int cmd_test(const Args& args, const std::string& prog) {
   app.add_option("--users", users, "virtual users, each running the test N times")
       ->check(CLI::Range(1, 100000))
       ->group("");
+  FunkLoadFlags funkload;
+  add_funkload_flags(app, funkload, true);
   if (int code = parse_options(app, args, prog); code >= 0) return code;
+  if (std::string problem = funkload_flags_problem(funkload); !problem.empty()) return fail(prog, problem);
   std::string error;
   auto test = load_test(options, conf::Mode::test, &error);
   if (!test) return fail(prog, error);

@@ -36,4 +36,20 @@ void add_bench_options(CLI::App& app, conf::GivenOptions& given, unsigned comman
   }
 }
 
+void add_funkload_flags(CLI::App& app, FunkLoadFlags& flags, bool verbose_flags) {
+  if (verbose_flags) {
+    app.add_flag("-v,--verbose", flags.verbose, "FunkLoad's verbose flag: accepted (every request is printed anyway)");
+    app.add_flag("-d,--debug", flags.debug, "FunkLoad's debug flag: accepted (log lines are printed anyway)");
+  }
+  app.add_flag("--distribute", flags.distribute, "FunkLoad's distributed mode: use bench-master")->group("");
+  app.add_option("--distribute-workers", flags.distribute_workers, "FunkLoad's distributed mode: use bench-master")
+      ->group("");
+}
+
+std::string funkload_flags_problem(const FunkLoadFlags& flags) {
+  if (!flags.distribute && flags.distribute_workers.empty()) return {};
+  return "--distribute and --distribute-workers are FunkLoad's distributed mode; here it is bench-master: "
+         "bench-master test_Name.lua --nodes host1,host2*4 (docs/distributed.md)";
+}
+
 }  // namespace bm::app

@@ -26,6 +26,18 @@ void add_test_options(CLI::App& app, TestOptions& options, conf::Mode mode);
 // table order, with bench-master's names and help for kMasterCommand; `group` is CLI11's.
 void add_bench_options(CLI::App& app, conf::GivenOptions& given, unsigned command, const std::string& group = "");
 
+// FunkLoad's command-line options with no meaning here, so that its command lines run:
+// -v/--verbose and -d/--debug (bench-test prints every request and log line already) are
+// accepted; --distribute and --distribute-workers (FunkLoad's own distributed mode) are
+// refused with the one line that says what replaces them.
+struct FunkLoadFlags {
+  bool verbose = false, debug = false, distribute = false;
+  std::string distribute_workers;
+};
+void add_funkload_flags(CLI::App& app, FunkLoadFlags& flags, bool verbose_flags);
+// Empty, or the line to refuse the command line with.
+std::string funkload_flags_problem(const FunkLoadFlags& flags);
+
 using engine::load_test;
 using engine::LoadedTest;
 
