@@ -36,6 +36,22 @@ class Labels(TestCase):
         self.assertTrue(os.listdir(os.path.join(work, "results"))[0].endswith("-it's a b"))
 
 
+class FunkLoadFlags(TestCase):
+    def test_verbose_and_debug_are_accepted_and_distribute_says_what_replaces_it(self):
+        demo = self.start(DemoServer())
+        test = self.make_test("T", 'function test_T(vu) vu:get(conf_get("main", "url") .. "/") end\n',
+                              bench_conf(demo.url))
+        proc = run(["test", test, "-v", "-d"], timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertIn("test_T: 1 passed", proc.stdout)
+        for command in ("run", "test"):
+            proc = run([command, test, "--distribute", "--distribute-workers", "a@h1,h2"], timeout=60)
+            self.assertEqual(proc.returncode, 2)
+            self.assertEqual(error_lines(proc), [f"benchmaster {command}: --distribute and --distribute-workers are "
+                                                 "FunkLoad's distributed mode; here it is bench-master: bench-master "
+                                                 "test_Name.lua --nodes host1,host2*4 (docs/distributed.md)"])
+
+
 class MasterArguments(TestCase):
     """bench-master takes its options before or after the test (and the nodes file)."""
 
