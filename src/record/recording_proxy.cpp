@@ -1,5 +1,6 @@
 #include "record/recording_proxy.hpp"
 
+#include <array>
 #include <chrono>
 #include <mutex>
 #include <thread>
@@ -18,6 +19,8 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -149,22 +152,23 @@ struct RecordingProxy::Impl {
   }
 
   struct Answer {
-    std::optional<http::response<http::string_body>> response;
+    // The response's header, read; its body follows on the upstream connection.
+    std::unique_ptr<http::response_parser<http::empty_body>> head;
     std::string problem;  // why there is none
   };
 
   template <class Stream>
-  asio::awaitable<std::pair<beast::error_code, bool>> send_and_read(Stream& stream, beast::flat_buffer& buffer,
-                                                                    const http::request<http::string_body>& out,
-                                                                    http::response_parser<http::string_body>& parser) {
+  asio::awaitable<std::pair<beast::error_code, bool>> send_and_read_header(
+      Stream& stream, beast::flat_buffer& buffer, const http::request<http::string_body>& out,
+      http::response_parser<http::empty_body>& parser) {
     beast::get_lowest_layer(stream).expires_after(kUpstreamTimeout);
     auto [write_error, written] = co_await http::async_write(stream, out, kNoThrow);
     if (write_error) co_return std::make_pair(write_error, false);
-    auto [read_error, read] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+    auto [read_error, read] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
     co_return std::make_pair(read_error, parser.got_some());
   }
 
-  // Sends the request upstream and reads the answer.
+  // Sends the request upstream and reads the answer's header.
   asio::awaitable<Answer> exchange(Upstream& upstream, const Url& url, const http::request<http::string_body>& out) {
     for (int attempt = 0; attempt < 2; ++attempt) {
       const bool reused = upstream.open() && upstream.origin == url.origin() && attempt == 0;
@@ -174,18 +178,60 @@ struct RecordingProxy::Impl {
           co_return Answer{{}, problem};
         }
       }
-      http::response_parser<http::string_body> parser;
-      parser.body_limit(options.body_limit);
-      if (out.method() == http::verb::head) parser.skip(true);
-      const auto [error, got_some] = upstream.tls ? co_await send_and_read(*upstream.tls, upstream.buffer, out, parser)
-                                                  : co_await send_and_read(*upstream.plain, upstream.buffer, out, parser);
-      if (!error) co_return Answer{parser.release(), {}};
+      auto parser = std::make_unique<http::response_parser<http::empty_body>>();
+      parser->header_limit(kHeaderLimit);
+      parser->body_limit(boost::none);  // the body is streamed: any length will do
+      if (out.method() == http::verb::head) parser->skip(true);
+      const auto [error, got_some] =
+          upstream.tls ? co_await send_and_read_header(*upstream.tls, upstream.buffer, out, *parser)
+                       : co_await send_and_read_header(*upstream.plain, upstream.buffer, out, *parser);
+      if (!error) co_return Answer{std::move(parser), {}};
       upstream.reset();
       // A kept connection the server had closed meanwhile: once more on a new one.
       if (reused && !got_some) continue;
       co_return Answer{{}, fmt::format("{} answered badly: {}", url.host_header(), error.message())};
     }
     co_return Answer{{}, fmt::format("cannot reach {}", url.host_header())};
+  }
+
+  // A body passed on as it arrives, 64 KiB at a time: downloads of any size cost the
+  // proxy no memory; the first kKeptBody bytes go to `keep` when it is given. False when
+  // either side failed (the client's connection then ends).
+  template <class Source, class Client>
+  asio::awaitable<bool> relay(Source& upstream, beast::flat_buffer& buffer,
+                              http::response_parser<http::buffer_body>& parser, Client& client, std::string* keep) {
+    std::array<char, 64 * 1024> chunk;
+    http::response_serializer<http::buffer_body> serializer{parser.get()};
+    parser.get().body().data = nullptr;
+    parser.get().body().size = 0;
+    parser.get().body().more = !parser.is_done();
+    beast::get_lowest_layer(client).expires_after(kIdleTimeout);
+    auto [header_error, header_written] = co_await http::async_write_header(client, serializer, kNoThrow);
+    if (header_error) co_return false;
+    while (!parser.is_done()) {
+      parser.get().body().data = chunk.data();
+      parser.get().body().size = chunk.size();
+      beast::get_lowest_layer(upstream).expires_after(kUpstreamTimeout);
+      auto [read_error, read] = co_await http::async_read(upstream, buffer, parser, kNoThrow);
+      if (read_error && read_error != http::error::need_buffer) co_return false;
+      parser.get().body().size = chunk.size() - parser.get().body().size;
+      parser.get().body().data = chunk.data();
+      if (keep != nullptr && keep->size() < kKeptBody) {
+        keep->append(chunk.data(), std::min(parser.get().body().size, kKeptBody - keep->size()));
+      }
+      parser.get().body().more = !parser.is_done();
+      beast::get_lowest_layer(client).expires_after(kIdleTimeout);
+      auto [write_error, written] = co_await http::async_write(client, serializer, kNoThrow);
+      if (write_error && write_error != http::error::need_buffer) co_return false;
+    }
+    if (!serializer.is_done()) {  // the last chunk of a chunked body
+      parser.get().body().data = nullptr;
+      parser.get().body().size = 0;
+      parser.get().body().more = false;
+      auto [write_error, written] = co_await http::async_write(client, serializer, kNoThrow);
+      if (write_error && write_error != http::error::need_buffer) co_return false;
+    }
+    co_return true;
   }
 
   asio::awaitable<void> pipe(beast::tcp_stream& from, beast::tcp_stream& to) {
@@ -300,27 +346,37 @@ struct RecordingProxy::Impl {
       remove_hop_by_hop(out);
       out.keep_alive(true);
       if (out.find(http::field::host) == out.end()) out.set(http::field::host, url->host_header());
+      // Bodies come back uncompressed, so the recording can read the values in them (the
+      // recorded request keeps the browser's Accept-Encoding; the engine sends its own).
+      out.erase(http::field::accept_encoding);
       Answer answer = co_await exchange(upstream, *url, out);
-      if (!answer.response) {
+      if (!answer.head) {
         log(fmt::format("{} {}: {}", x.method, x.url, answer.problem));
         auto bad = plain_answer(version, http::status::bad_gateway, "bench-record: " + answer.problem);
         co_await http::async_write(client, bad, kNoThrow);
         co_return;
       }
-      http::response<http::string_body>& response = *answer.response;
+      const auto& header = answer.head->get();
+      x.status = static_cast<int>(header.result_int());
+      x.response_headers = header_list(header);
+      const bool upstream_keeps = header.keep_alive();
+      // Every body is passed on as it arrives; of a text body (a page, JSON) the first
+      // kKeptBody bytes are kept, for the values a later request may echo.
+      std::string* keep = is_text_type(header[http::field::content_type]) ? &x.response_body : nullptr;
+      http::response_parser<http::buffer_body> streamed(std::move(*answer.head));
+      streamed.body_limit(boost::none);
+      remove_hop_by_hop(streamed.get());
+      streamed.get().keep_alive(request.keep_alive());
+      const bool relayed = upstream.tls ? co_await relay(*upstream.tls, upstream.buffer, streamed, client, keep)
+                                        : co_await relay(*upstream.plain, upstream.buffer, streamed, client, keep);
       x.end_us = wall_now_us();
-      x.status = static_cast<int>(response.result_int());
-      x.response_headers = header_list(response);
-      if (is_text_type(response[http::field::content_type])) {
-        x.response_body = response.body().substr(0, kKeptBody);
-      }
-      if (!response.keep_alive()) upstream.reset();
-      remove_hop_by_hop(response);
-      response.keep_alive(request.keep_alive());
       record(std::move(x));
-      beast::get_lowest_layer(client).expires_after(kIdleTimeout);
-      auto [write_error, written] = co_await http::async_write(client, response, kNoThrow);
-      if (write_error || !request.keep_alive()) co_return;
+      if (!relayed) {
+        upstream.reset();
+        co_return;  // the answer was cut: so is the client's connection
+      }
+      if (!upstream_keeps) upstream.reset();
+      if (!request.keep_alive()) co_return;
     }
   }
 

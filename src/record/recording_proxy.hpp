@@ -1,7 +1,7 @@
 #pragma once
 // bench-record's HTTP forward proxy, on one thread: a browser (or curl) set to use it sends
 // absolute-form requests (GET http://host/path HTTP/1.1); each is forwarded to its server
-// on a keep-alive connection of the client connection's own, the answer goes back as it
+// on a keep-alive connection of the client connection's own, the answer streams back as it
 // came (status, headers, chunked or not), and the exchange is recorded. CONNECT (HTTPS)
 // is tunnelled byte for byte and counted, not recorded. A server that refuses or resets
 // gets the client a 502 with the reason; a client that hangs up costs nothing; the proxy
@@ -22,7 +22,7 @@ class LocalCa;
 struct RecordingProxyOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8090;  // 0: any free port
-  std::size_t body_limit = 64 * 1024 * 1024;  // a request or response body beyond: 413 / 502
+  std::size_t body_limit = 64 * 1024 * 1024;  // a request body beyond: 413 (answers are streamed)
   // Called on the proxy's thread after each recorded exchange (a progress line, a stop
   // after N requests).
   std::function<void(const RecordedExchange&, std::size_t recorded)> on_exchange;

@@ -221,11 +221,12 @@ Scenario write_scenario(const std::vector<RecordedExchange>& exchanges, const Sc
       }
       continue;
     }
-    redirect_target.reset();
     if (resource && !options.all_requests) {
+      // A page's resources may load between a redirect and the request that follows it.
       ++scenario.resources_left;
       continue;
     }
+    redirect_target.reset();
     Page page;
     page.exchange = &x;
     page.url = *url;

@@ -156,6 +156,28 @@ class Proxy(RecordCase):
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         self.assertEqual(nginx.served() - before, 2, "the two recorded requests, replayed over TLS")
 
+    def test_a_large_download_is_streamed_not_held(self):
+        root = os.path.join(self.out, "www")
+        os.makedirs(root)
+        size = 96 * 1024 * 1024
+        with open(os.path.join(root, "big.bin"), "wb") as f:
+            for _ in range(size // (1 << 20)):
+                f.write(bytes(range(256)) * 4096)
+        nginx = self.start(Nginx(root, os.path.join(self.out, "nginx")))
+        recorder = self.recorder("Download", "--stop-after", "2")
+        fetched = subprocess.run(["curl", "-sS", "-x", recorder.url, nginx.url + "/big.bin", "-o", "-"],
+                                 capture_output=True, timeout=120)
+        self.assertEqual(len(fetched.stdout), size, fetched.stderr)
+        self.assertEqual(fetched.stdout[:512], bytes(range(256)) * 2)
+        self.assertEqual(fetched.stdout[-256:], bytes(range(256)))
+        with open(f"/proc/{recorder.proc.pid}/status") as f:
+            peak_kib = int(re.search(r"VmHWM:\s+(\d+) kB", f.read()).group(1))
+        self.assertLess(peak_kib * 1024, size // 4, "the body went through, not into the proxy's memory")
+        curl(recorder.url, nginx.url + "/big.bin", "-o", "/dev/null")
+        code, out, err = recorder.stop()
+        self.assertEqual(code, 0, out + err)
+        self.assertEqual(self.read("test_Download.lua").count('vu:get(base .. "/big.bin"'), 2)
+
     def test_the_proxy_survives_bad_clients_and_dead_servers(self):
         recorder = self.recorder("Survivor", "--stop-after", "1")
         # A client that hangs up halfway through its request.

@@ -59,13 +59,15 @@ TEST(RecordScenario, RedirectsResourcesAndOtherHostsAreLeftOut) {
   x.back().request_headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
   x.back().request_body = "user=bob&password=pw";
   x.back().response_headers = {{"Location", "/account"}};
+  // The login page's favicon loads between the redirect and the request that follows it.
+  x.push_back(exchange("GET", "http://shop.test:8080/favicon.ico", 404, 3005));
   x.push_back(exchange("GET", "http://shop.test:8080/account", 200, 3010));
   x.push_back(exchange("GET", "http://shop.test:8080/missing", 404, 3100));
   ScenarioOptions options;
   options.name = "Shop";
   const Scenario s = write_scenario(x, options);
   EXPECT_EQ(s.pages, 3);
-  EXPECT_EQ(s.resources_left, 1);
+  EXPECT_EQ(s.resources_left, 2);
   EXPECT_EQ(s.other_hosts_left, 2);
   EXPECT_EQ(s.redirects_folded, 1);
   EXPECT_EQ(s.hosts_left, (std::vector<std::string>{"cdn.test", "tracker.test"}));
