@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "common/format.hpp"
 #include "app/commands.hpp"
 #include "app/test_options.hpp"
 #include "engine/bench_runner.hpp"
@@ -149,7 +150,7 @@ int run_bench(const TestOptions& options, const BenchRun& run, const std::string
   }
   if (code == 2 && !error.empty()) fail(prog, error);
   for (const std::string& note : report::saturation_notes(
-           runner.results(), [](const stats::CycleResults& cycle) { return fmt::format("cycle {}", cycle.index + 1); })) {
+           runner.results(), [](const stats::CycleResults& cycle) { return fmt::format("cycle {}", common::cycle_number(cycle.index)); })) {
     std::cerr << prog << ": warning: " << note << '\n';
   }
   if (std::filesystem::exists(runner.results_path())) {

@@ -9,6 +9,12 @@
 
 namespace bm::common {
 
+// Cycles as people count them: the first is cycle 1 ("Cycle #1", "C1") in every report,
+// console line and message. Results files (cycles[].index) and the Lua API (vu.cycle)
+// count from 0.
+inline int cycle_number(int index) { return index + 1; }
+
+
 inline constexpr const char* kNoValue = "–";  // en dash: no data for this cell
 
 // A duration with its unit, for prose and text tables: whole µs below 1 ms, then three

@@ -1,5 +1,7 @@
 #include "engine/bench_runner.hpp"
 
+#include "common/format.hpp"
+
 #include "feeder/feeder.hpp"
 #include "engine/generator_sampler.hpp"
 
@@ -339,7 +341,8 @@ class BenchRun {
       stopped_ = true;
       return false;
     }
-    out_ << fmt::format("Cycle #{} with {} virtual users\n", cycle.index, cycle.cvus) << std::flush;
+    out_ << fmt::format("Cycle #{} with {} virtual users\n", common::cycle_number(cycle.index), cycle.cvus)
+         << std::flush;
     start_users(cycle);
     bool ok = wait_for_window(cycle) && log_window(cycle);
     print_test_progress();
@@ -504,7 +507,8 @@ class BenchRun {
     uint64_t requests = 0;  // successful ones: a rate counts successes (docs/statistics.md)
     for (const auto& req : done.requests) requests += req.stats.ok;
     out_ << fmt::format("* Cycle #{} {}: {} tests ok, {} failed, {} errors; {:.1f} successful requests/s\n",
-                        done.index, done.status == stats::CycleStatus::complete ? "done" : "incomplete", t_ok,
+                        common::cycle_number(done.index),
+                        done.status == stats::CycleStatus::complete ? "done" : "incomplete", t_ok,
                         t_failed, t_errors, done.window_s > 0 ? requests / done.window_s : 0.0)
          << std::flush;
     if (t_failed + t_errors > 0 && exit_code_ == 0) exit_code_ = 1;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/format.hpp"
 #include "master/master_run.hpp"
 #include "report/monitor_metrics.hpp"
 
@@ -134,7 +135,7 @@ int MasterRun::finish() {
   if (worst_skew_us > stats::kWindowSkewWarningUs) {
     say(fmt::format("  warning: the nodes' windows of cycle {} were {:.0f} ms apart (more than {} ms): its merged "
                     "figures mix different loads",
-                    worst_skew_cycle + 1, worst_skew_us / 1e3, stats::kWindowSkewWarningUs / 1000));
+                    common::cycle_number(worst_skew_cycle), worst_skew_us / 1e3, stats::kWindowSkewWarningUs / 1000));
   }
   for (const auto& row : merged->nodes) {
     if (row.status != stats::NodeStatus::complete) {
@@ -146,7 +147,7 @@ int MasterRun::finish() {
   }
   if (!cycles_complete) say("  not every cycle completed on every node (see cycles[].status)");
   for (const std::string& note : report::saturation_notes(
-           *merged, [](const stats::CycleResults& cycle) { return fmt::format("cycle {}", cycle.index + 1); })) {
+           *merged, [](const stats::CycleResults& cycle) { return fmt::format("cycle {}", common::cycle_number(cycle.index)); })) {
     say("  warning: " + note);
   }
   say(fmt::format("Results: {}", merged_file.string()));

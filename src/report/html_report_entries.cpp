@@ -43,7 +43,7 @@ void pages_overview(std::string& out, const Context& context, const std::vector<
       "<h3>All pages in the best cycle <span class=\"muted\">C{} · {} users</span></h3>"
       "<div class=\"table-wrap\"><table class=\"data sortable\" id=\"pages-overview\"><thead><tr><th>Page</th>"
       "<th>Pages/s</th><th>Total</th><th>Success</th>{}",
-      best.index + 1, best.cvus, kOverviewHead);
+      cycle_number(best.index), best.cvus, kOverviewHead);
   for (std::size_t i = 0; i < pages.size(); ++i) {
     const EntryRow* row = row_in_cycle(pages[i], best.index);
     if (row == nullptr) continue;

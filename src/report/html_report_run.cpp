@@ -179,7 +179,7 @@ void status_codes_table(std::string& out, const stats::Results& results) {
   out += "</tr></thead><tbody>";
   for (std::size_t i = 0; i < per_cycle.size(); ++i) {
     put(out, "<tr data-cycle=\"{}\"><td>C{}</td><td>{}</td>", results.cycles[i].index,
-        results.cycles[i].index + 1, results.cycles[i].cvus);
+        cycle_number(results.cycles[i].index), results.cycles[i].cvus);
     for (const auto& [code, total] : columns) {
       const auto found = per_cycle[i].find(code);
       put(out, "<td>{}</td>", format_count(found == per_cycle[i].end() ? 0 : found->second));
@@ -294,7 +294,7 @@ void host_cycle_table(std::string& out, const Context& context) {
   for (const stats::CycleResults& cycle : results.cycles) {
     uint64_t ok = 0;
     for (const auto& r : cycle.requests) ok += r.stats.ok;
-    put(out, "<tr><td>{}</td><td>{}</td><td>{}</td>", cycle.index + 1, cycle.cvus,
+    put(out, "<tr><td>{}</td><td>{}</td><td>{}</td>", cycle_number(cycle.index), cycle.cvus,
         cycle.window_s > 0 ? format_rate(static_cast<double>(ok) / cycle.window_s) : std::string(kNoValue));
     for (const stats::MonitorHost& host : results.monitor.hosts) {
       const HostCycleFigures f = host_cycle_figures(host, cycle);
@@ -370,7 +370,7 @@ void nodes_section(std::string& out, const Context& context) {
   for (const stats::CycleResults& cycle : results.cycles) {
     const bool over = cycle.window_skew_us > stats::kWindowSkewWarningUs;
     any_over = any_over || over;
-    put(out, " <span{}>C{} {}</span>", over ? " class=\"bad\"" : "", cycle.index + 1, format_ms(cycle.window_skew_us));
+    put(out, " <span{}>C{} {}</span>", over ? " class=\"bad\"" : "", cycle_number(cycle.index), format_ms(cycle.window_skew_us));
   }
   out += "</p>";
   if (any_over) {

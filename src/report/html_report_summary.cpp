@@ -49,9 +49,9 @@ void headline_cards(std::string& out, const Context& context) {
     if (peak == summaries.end() || it->requests.ok_per_s > peak->requests.ok_per_s) peak = it;
   }
   card(out, "Peak throughput", format_rate(peak->requests.ok_per_s), "req/s",
-       fmt::format("successful requests, C{} · {}", peak->index + 1, users(peak->cvus)));
+       fmt::format("successful requests, C{} · {}", cycle_number(peak->index), users(peak->cvus)));
   const CycleSummary& best = summaries[context.best.value_or(0)];
-  const std::string where = fmt::format("best cycle C{} · {}", best.index + 1, users(best.cvus));
+  const std::string where = fmt::format("best cycle C{} · {}", cycle_number(best.index), users(best.cvus));
   card(out, "Pages per second", format_rate(best.pages.ok_per_s), "pages/s", where);
   card(out, "Page time p95", format_ms(best.pages.latency.p95_us), "ms", where);
   const std::optional<double> apdex = best.pages.apdex_score();
@@ -95,7 +95,7 @@ void status_banners(std::string& out, const Context& context) {
   }
   // A generator short of CPU measured its own queueing: say so before any figure.
   const std::vector<std::string> notes = saturation_notes(
-      results, [](const stats::CycleResults& cycle) { return fmt::format("Cycle C{}", cycle.index + 1); });
+      results, [](const stats::CycleResults& cycle) { return fmt::format("Cycle C{}", cycle_number(cycle.index)); });
   if (!notes.empty()) {
     out += "<div class=\"banner banner-warn\" role=\"alert\" id=\"saturation\"><strong>The load generator was "
            "saturated.</strong><ul>";
@@ -370,7 +370,7 @@ void apdex_cell(std::string& out, std::optional<double> score) {
 }
 
 void cycle_cell(std::string& out, int index, bool complete, bool best) {
-  put(out, "<td>C{}{}{}</td>", index + 1, best ? " <span class=\"best\" title=\"best cycle\">★</span>" : "",
+  put(out, "<td>C{}{}{}</td>", cycle_number(index), best ? " <span class=\"best\" title=\"best cycle\">★</span>" : "",
       complete ? "" : " <span class=\"tag tag-warn\">incomplete</span>");
 }
 
@@ -380,7 +380,7 @@ std::vector<ChartBand> cycle_bands(const stats::Results& results) {
     if (cycle.window_start_epoch_us == 0) continue;
     const int64_t end = cycle.window_end_epoch_us ? cycle.window_end_epoch_us : cycle.end_epoch_us;
     bands.push_back({static_cast<double>(cycle.window_start_epoch_us) / 1e6, static_cast<double>(end) / 1e6,
-                     fmt::format("C{} · {}", cycle.index + 1, cycle.cvus)});
+                     fmt::format("C{} · {}", cycle_number(cycle.index), cycle.cvus)});
   }
   for (const auto& [from, to] : saturated_ranges(results)) {
     bands.push_back({static_cast<double>(from), static_cast<double>(to), "saturated", true});

@@ -81,7 +81,7 @@ std::string join_ints(const std::vector<int>& values, std::string_view separator
 // ---- Numbers of one row -----------------------------------------------------------
 
 std::string cycle_label(const CycleResults& cycle) {
-  return fmt::format("{}{}", cycle.index, cycle.status == stats::CycleStatus::incomplete ? "*" : "");
+  return fmt::format("{}{}", cycle_number(cycle.index), cycle.status == stats::CycleStatus::incomplete ? "*" : "");
 }
 
 std::vector<Column> latency_columns() {

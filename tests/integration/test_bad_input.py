@@ -161,7 +161,7 @@ class Interrupt(TestCase):
             line = bench.proc.stdout.readline()
             self.assertTrue(line, "bench ended early: " + "".join(seen))
             seen.append(line)
-            if line.startswith("Cycle #1"):
+            if line.startswith("Cycle #2"):  # the second cycle begins
                 break
         bench.proc.send_signal(signal.SIGINT)
         rest, err = bench.proc.communicate(timeout=30)

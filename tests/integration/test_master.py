@@ -183,8 +183,9 @@ class DistributedCase(TestCase):
         return wait_for(read, 20, "every node's @node line")
 
     def wait_for_cycle(self, label, num, cycle):
+        """Until node `num` has begun the cycle of index `cycle` (consoles count from 1)."""
         path = os.path.join(self.w, label, "out", f"node-{num}.txt")
-        wait_for(lambda: os.path.exists(path) and f"Cycle #{cycle} " in read_text(path), 30,
+        wait_for(lambda: os.path.exists(path) and f"Cycle #{cycle + 1} " in read_text(path), 30,
                  f"node {num} in cycle {cycle}")
 
 

@@ -249,7 +249,7 @@ class MonitoredBench(TestCase):
                         text=True, cwd=self.out)
         self.start(bench)
         for line in bench.proc.stdout:
-            if line.startswith("Cycle #1 "):  # the second cycle begins
+            if line.startswith("Cycle #2 "):  # the second cycle begins
                 monitor.proc.kill()
                 break
         rest, err = bench.proc.communicate(timeout=120)
@@ -318,7 +318,7 @@ class GeneratorHealth(TestCase):
                                       r"\(.*\): its latencies are not trustworthy")
         text = run(["report", out], check=0).stdout
         self.assertIn("Load generators", text)
-        self.assertRegex(text, r"warning: cycle 0: the load generator .* was saturated")
+        self.assertRegex(text, r"warning: cycle 1: the load generator .* was saturated")
         html = open(os.path.join(out, "index.html")).read()
         self.assertIn('id="saturation"', html)
         self.assertIn('"saturated",true]', html)

@@ -191,7 +191,7 @@ end
 """, bench_conf(demo.url, title="Peak", cycles="2:2", duration=2, startup_delay=0, sleep_time=0, cycle_time=0))
         out = os.path.join(self.out, "run")
         bench = self.start_bench(test, out)
-        self.wait_for_output("Cycle #1 with", "the second cycle")
+        self.wait_for_output("Cycle #2 with", "the second cycle")
         bench.proc.send_signal(signal.SIGINT)
         self.assertEqual(bench.proc.wait(timeout=60), 130)
         results = read_json(os.path.join(out, "results.json"))

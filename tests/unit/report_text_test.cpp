@@ -42,7 +42,7 @@ void record_error(CycleResults& cycle, ErrorKind kind, stats::Verdict verdict, i
   cycle.errors.record(o);
 }
 
-// Cycle 0: 100 pages of 1..100 ms and one 503; cycle 1 (interrupted): 50 pages of 200 ms.
+// Cycle 1 (index 0): 100 pages of 1..100 ms and one 503; cycle 2 (interrupted): 50 pages of 200 ms.
 Results synthetic_results() {
   Results r = stats::testing::ResultsBuilder("Shop")
                   .title("Shop checkout")
@@ -141,12 +141,12 @@ TEST(TextReport, PageTableHoldsTheExactNumbers) {
   const std::vector<std::string> lines = lines_of(render_text_report(synthetic_results(), width_of(200)));
   const std::size_t page = find_line(lines, "Page home");
   const std::size_t request = find_line(lines, "  Request home#1: GET http://127.0.0.1:8080/ (main)", page);
-  EXPECT_EQ(row_cells(lines, page, request, "0"), kHomeCycle0);
+  EXPECT_EQ(row_cells(lines, page, request, "1"), kHomeCycle0);
   const std::vector<std::string> slow = {"5.00",   "50",     "100.00%", "200 ms", "200 ms", "200 ms", "200 ms",
                                          "200 ms", "200 ms", "200 ms",  "200 ms", "1.000 E"};
-  EXPECT_EQ(row_cells(lines, page, request, "1*"), slow);
+  EXPECT_EQ(row_cells(lines, page, request, "2*"), slow);
   // The request: the same numbers, in its own table under the page.
-  EXPECT_EQ(row_cells(lines, request, find_line(lines, "Traffic", request), "0"), kHomeCycle0);
+  EXPECT_EQ(row_cells(lines, request, find_line(lines, "Traffic", request), "1"), kHomeCycle0);
 }
 
 TEST(TextReport, ApdexTOptionRecountsFromTheHistograms) {
@@ -156,12 +156,12 @@ TEST(TextReport, ApdexTOptionRecountsFromTheHistograms) {
   const std::vector<std::string> lines = lines_of(report);
   const std::size_t page = find_line(lines, "Page home");
   const std::size_t request = find_line(lines, "  Request home#1: GET http://127.0.0.1:8080/ (main)", page);
-  // Cycle 0: 1..50 ms satisfied, 51..100 ms tolerating, the 503 frustrated: 75/101.
-  const std::vector<std::string> cycle0 = row_cells(lines, page, request, "0");
+  // Cycle 1: 1..50 ms satisfied, 51..100 ms tolerating, the 503 frustrated: 75/101.
+  const std::vector<std::string> cycle0 = row_cells(lines, page, request, "1");
   ASSERT_FALSE(cycle0.empty());
   EXPECT_EQ(cycle0.back(), "0.742 F");
-  // Cycle 1: 200 ms is within 4T: every page tolerating.
-  const std::vector<std::string> cycle1 = row_cells(lines, page, request, "1*");
+  // Cycle 2: 200 ms is within 4T: every page tolerating.
+  const std::vector<std::string> cycle1 = row_cells(lines, page, request, "2*");
   ASSERT_FALSE(cycle1.empty());
   EXPECT_EQ(cycle1.back(), "0.500 P");
   EXPECT_NE(report.find("(--apdex-t; the run used 0.5 s"), std::string::npos) << report.substr(0, 1500);
@@ -173,10 +173,10 @@ TEST(TextReport, CycleSummaryAndTestTable) {
   const std::size_t tests = find_line(lines, "Tests", cycles);
   std::vector<std::string> summary = {"4.00", "10.0", "10.0"};
   summary.insert(summary.end(), kHomeCycle0.begin() + 2, kHomeCycle0.end());
-  EXPECT_EQ(row_cells(lines, cycles, tests, "0"), summary);
+  EXPECT_EQ(row_cells(lines, cycles, tests, "1"), summary);
   const std::vector<std::string> test_row = {"4.00", "41", "97.56%", "1", "0", "3.0", "9.0", "2.00 s", "2.00 s",
                                              "2.00 s", "2.00 s"};
-  EXPECT_EQ(row_cells(lines, tests, find_line(lines, "Pages and their requests"), "0"), test_row);
+  EXPECT_EQ(row_cells(lines, tests, find_line(lines, "Pages and their requests"), "1"), test_row);
 }
 
 TEST(TextReport, HeaderTrafficOutsideWindowAndErrors) {
@@ -189,16 +189,16 @@ TEST(TextReport, HeaderTrafficOutsideWindowAndErrors) {
             std::string::npos);
   EXPECT_NE(report.find("10:20 virtual users, 10 s window each"), std::string::npos);
   EXPECT_NE(report.find("Apdex T     0.5 s\n"), std::string::npos);
-  EXPECT_NE(report.find("Cycle 0 status codes: 200 × 100, 503 × 1\n"), std::string::npos);
+  EXPECT_NE(report.find("Cycle 1 status codes: 200 × 100, 503 × 1\n"), std::string::npos);
 
   const std::size_t traffic = find_line(lines, "Traffic");
-  EXPECT_EQ(row_cells(lines, traffic, traffic + 8, "0"),
+  EXPECT_EQ(row_cells(lines, traffic, traffic + 8, "1"),
             (std::vector<std::string>{"101", "9.77 KiB", "1000 KiB", "100 KiB"}));
   const std::size_t outside = find_line(lines, "Outside the logging window");
-  EXPECT_EQ(row_cells(lines, outside, outside + 10, "0"), (std::vector<std::string>{"1", "2", "3", "0", "0"}));
+  EXPECT_EQ(row_cells(lines, outside, outside + 10, "1"), (std::vector<std::string>{"1", "2", "3", "0", "0"}));
 
   const std::size_t errors = find_line(lines, "Failures and errors");
-  const std::size_t cycle_errors = find_line(lines, "Cycle 0 (10 CUs): 2 occurrences", errors);
+  const std::size_t cycle_errors = find_line(lines, "Cycle 1 (10 CUs): 2 occurrences", errors);
   EXPECT_NE(find_line(lines, "status (failure): 1", cycle_errors), lines.size());
   EXPECT_NE(find_line(lines, "        page home, request home#1, HTTP 503", cycle_errors), lines.size());
   EXPECT_NE(find_line(lines, "        - HTTP 503 Service Unavailable", cycle_errors), lines.size());
@@ -222,7 +222,7 @@ TEST(TextReport, NarrowWidthStillFitsAndKeepsEveryNumber) {
     const std::size_t page = find_line(lines, "Page home");
     std::size_t request_heading = page + 1;
     while (request_heading < lines.size() && lines[request_heading].rfind("  Request", 0) != 0) ++request_heading;
-    EXPECT_EQ(row_cells(lines, page, request_heading, "0"), kHomeCycle0) << "width " << width;
+    EXPECT_EQ(row_cells(lines, page, request_heading, "1"), kHomeCycle0) << "width " << width;
   }
 }
 
@@ -247,7 +247,7 @@ TEST(TextReport, MergedFileShowsTheNodesTable) {
   EXPECT_NE(find_line(lines, "node 1: slow to start", nodes), lines.size());
   // Counts of the merged cycle are the sum of both nodes'.
   const std::size_t page = find_line(lines, "Page home");
-  EXPECT_EQ(row_cells(lines, page, page + 6, "0").at(1), "202");
+  EXPECT_EQ(row_cells(lines, page, page + 6, "1").at(1), "202");
 }
 
 TEST(TextReport, LoadGeneratorsAndMonitoredHostsPerCycle) {
@@ -263,10 +263,10 @@ TEST(TextReport, LoadGeneratorsAndMonitoredHostsPerCycle) {
   r.monitor.hosts.push_back(stats::testing::monitor_host("db", cycle.window_start_epoch_us + 250'000, 4));
   const std::vector<std::string> lines = lines_of(render_text_report(r, width_of(120)));
   const std::size_t generators = find_line(lines, "Load generators");
-  EXPECT_EQ(cells_of(lines[generators + 5]), (std::vector<std::string>{"0", "0", "gen1", "1.95 of 2", "5%", "2.00 ms",
+  EXPECT_EQ(cells_of(lines[generators + 5]), (std::vector<std::string>{"1", "0", "gen1", "1.95 of 2", "5%", "2.00 ms",
                                                                       "1 s of 4"}));
   bool told = false;
-  for (const std::string& line : lines) told = told || line.rfind("warning: cycle 0: the load generator (gen1) was "
+  for (const std::string& line : lines) told = told || line.rfind("warning: cycle 1: the load generator (gen1) was "
                                                                   "saturated for 1 s of 4", 0) == 0;
   EXPECT_TRUE(told);
   const std::size_t hosts = find_line(lines, "Monitored hosts", generators);
