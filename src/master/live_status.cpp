@@ -19,6 +19,7 @@ constexpr int64_t kReportDelaySeconds = 2;
 void LiveStatus::add(const stats::SeriesPoint& point) {
   requests_ += point.requests_ok + point.requests_failed;
   errors_ += point.requests_failed;
+  failed_tests_ += point.tests_failed + point.tests_errors;
   auto [it, inserted] = seconds_.try_emplace(point.t, point);
   if (!inserted) it->second.merge(point);
   while (!seconds_.empty() && seconds_.begin()->first < seconds_.rbegin()->first - kKeptSeconds) {
@@ -41,7 +42,8 @@ std::string LiveStatus::line(const NodeCounts& nodes, int64_t now_epoch_us) cons
   }
   text += fmt::format(" | nodes {} running, {} finished, {} failed", nodes.running, nodes.finished, nodes.failed);
   const uint64_t per_second = point ? point->requests_ok + point->requests_failed : 0;
-  text += fmt::format(" | {} req/s | {} errors", per_second, errors_);
+  // A check that fails on a page that answered 200 fails a test, not a request: both.
+  text += fmt::format(" | {} req/s | {} requests failed, {} tests failed", per_second, errors_, failed_tests_);
   if (point && !point->latency.empty()) text += " | p95 " + common::format_latency(point->latency.value_at_percentile(95));
   return text;
 }

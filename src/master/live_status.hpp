@@ -1,6 +1,6 @@
 #pragma once
 // The one status line the master shows while nodes run (their @progress lines feed it):
-// cycle, elapsed time, nodes running/finished/failed, requests/s, errors, p95 across all
+// cycle, elapsed time, nodes running/finished/failed, requests/s, failed requests and tests, p95 across all
 // nodes (from the merged histograms of each second, never averaged percentiles).
 
 #include <cstdint>
@@ -28,7 +28,7 @@ class LiveStatus {
   void add(const stats::SeriesPoint& point);
 
   // e.g. "cycle 2/3 window | 0:41 | nodes 4 running, 0 finished, 0 failed | 1234 req/s |
-  // 5 errors | p95 12.3 ms". Figures are those of the last second every node should
+  // 5 requests failed, 2 tests failed | p95 12.3 ms". Figures are those of the last second every node should
   // have reported by now_epoch_us.
   std::string line(const NodeCounts& nodes, int64_t now_epoch_us) const;
 
@@ -41,6 +41,7 @@ class LiveStatus {
   std::map<int64_t, stats::SeriesPoint> seconds_;  // the last few seconds only
   uint64_t requests_ = 0;
   uint64_t errors_ = 0;
+  uint64_t failed_tests_ = 0;  // failed or errored, all nodes, since the start
 };
 
 // "0:41", "1:02:03"

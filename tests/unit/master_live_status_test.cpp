@@ -32,11 +32,22 @@ TEST(LiveStatus, MergesNodesHistogramsPerSecondForP95) {
   EXPECT_NE(line.find("0:12"), std::string::npos) << line;
   EXPECT_NE(line.find("nodes 2 running, 1 finished, 0 failed"), std::string::npos) << line;
   EXPECT_NE(line.find("102 req/s"), std::string::npos) << line;
-  EXPECT_NE(line.find("2 errors"), std::string::npos) << line;
+  EXPECT_NE(line.find("2 requests failed, 0 tests failed"), std::string::npos) << line;
   EXPECT_NE(line.find("p95 1.00 ms"), std::string::npos) << line;
   status.add(point(1010, 0, 0, std::vector<int64_t>(10, 90'000)));
   line = status.line(NodeCounts{}, 1012 * 1'000'000LL);
   EXPECT_NE(line.find("p95 90.0 ms"), std::string::npos) << line;
+}
+
+TEST(LiveStatus, FailedTestsAreCountedEvenWhenEveryRequestSucceeded) {
+  LiveStatus status(1, 1000 * 1'000'000LL);
+  stats::SeriesPoint p = point(1010, 10, 0, std::vector<int64_t>(10, 1000));
+  p.tests_ok = 4;
+  p.tests_failed = 3;  // a check in the scenario failed on a page that answered 200
+  p.tests_errors = 1;
+  status.add(p);
+  const std::string line = status.line(NodeCounts{1, 0, 0}, 1012 * 1'000'000LL);
+  EXPECT_NE(line.find("0 requests failed, 4 tests failed"), std::string::npos) << line;
 }
 
 TEST(LiveStatus, BeforeTheStartSaysWhen) {
