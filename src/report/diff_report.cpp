@@ -1,5 +1,7 @@
 #include "report/diff_report.hpp"
 
+#include "report/run_settings.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -125,12 +127,12 @@ void comparability(DiffReport& diff, const DiffOptions& options) {
                                         "pass --apdex-t to score both with one T.",
                                         format_seconds(a.config.apdex_t_s), format_seconds(b.config.apdex_t_s)));
   }
+  // Comparing two servers is what a diff is often for: a note, not a warning.
   if (a.run.url != b.run.url) {
     diff.notes.push_back(fmt::format("Server: A {}, B {}.", a.run.url, b.run.url));
   }
-  const std::size_t nodes_a = std::max<std::size_t>(1, a.nodes.size());
-  const std::size_t nodes_b = std::max<std::size_t>(1, b.nodes.size());
-  if (nodes_a != nodes_b) diff.notes.push_back(fmt::format("Nodes: A {}, B {}.", nodes_a, nodes_b));
+  // Every other setting that shapes the figures.
+  for (std::string& warning : differing_settings({&a, &b}, {"A", "B"})) diff.warnings.push_back(std::move(warning));
 }
 
 }  // namespace

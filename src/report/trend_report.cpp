@@ -1,5 +1,7 @@
 #include "report/trend_report.hpp"
 
+#include "report/run_settings.hpp"
+
 #include <algorithm>
 #include <set>
 
@@ -40,6 +42,14 @@ void comparability(const std::vector<NamedResults>& runs, TrendReport& trend) {
     trend.warnings.insert(trend.warnings.begin(),
                           fmt::format("The runs' cycles lasted differently: {} s.", fmt::join(durations, ", ")));
   }
+  // Every other setting that shapes the figures.
+  std::vector<const stats::Results*> results;
+  std::vector<std::string> names;
+  for (const NamedResults& run : runs) {
+    results.push_back(run.results);
+    names.push_back(run.name);
+  }
+  for (std::string& warning : differing_settings(results, names)) trend.warnings.push_back(std::move(warning));
 }
 
 }  // namespace

@@ -11,6 +11,9 @@
 #include "report/diff_report.hpp"
 #include "common/format.hpp"
 #include "report/trend_report.hpp"
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "results_fixture.hpp"
 #include "stats/results.hpp"
 
@@ -163,6 +166,32 @@ TEST(Diff, TextMarksWorseChangesAndWarnings) {
   EXPECT_NE(text.str().find("WARNING: The runs ran different tests"), std::string::npos) << text.str();
   EXPECT_NE(text.str().find("WORSE"), std::string::npos);
   EXPECT_NE(text.str().find("-50.0 %"), std::string::npos) << text.str();  // pages/s halved
+}
+
+TEST(Diff, WarnsOnEverySettingThatShapesTheFigures) {
+  const stats::Results a = run({10}, 1.0, 100);
+  stats::Results b = run({10}, 1.0, 100);
+  b.config.sleep_time_min_s = 0.5;
+  b.config.sleep_time_max_s = 1.5;
+  b.config.read_timeout_s = 5;
+  b.run.conf_file = "Other.conf";
+  b.nodes.resize(4);
+  const DiffReport diff = compute_diff(a, "A", b, "B");
+  const auto warned = [&](const std::string& text) {
+    for (const std::string& w : diff.warnings) {
+      if (w.find(text) != std::string::npos) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(warned("Think time between pages not the same: A 0 s, B 0.5 – 1.5 s")) << fmt::format("{}", fmt::join(diff.warnings, "\n"));
+  EXPECT_TRUE(warned("Timeouts not the same: A connect 0 s, read 0 s, B connect 0 s, read 5 s"));
+  EXPECT_TRUE(warned("Conf file not the same"));
+  EXPECT_TRUE(warned("Nodes not the same: A 1 node, B 4 nodes"));
+  EXPECT_EQ(diff.warnings.size(), 4u);
+  // A trend names each run.
+  const TrendReport trend = compute_trend({{"monday", &a}, {"tuesday", &b}});
+  EXPECT_EQ(trend.warnings.size(), 4u);
+  EXPECT_NE(trend.warnings[3].find("monday 1 node, tuesday 4 nodes"), std::string::npos) << trend.warnings[3];
 }
 
 TEST(Trend, OrdersRunsByStartAndFollowsEveryNumberOfUsers) {
