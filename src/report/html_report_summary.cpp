@@ -58,13 +58,20 @@ void headline_cards(std::string& out, const Context& context) {
   card(out, "Apdex", format_apdex(apdex), apdex ? apdex_rating_name(stats::apdex_rating(*apdex)) : "",
        fmt::format("T = {} s, {}", format_seconds(static_cast<double>(context.metrics.apdex_t_us) / 1e6), where),
        apdex_class(apdex));
-  uint64_t pages_ok = 0, pages_all = 0, requests_all = 0, requests_bad = 0;
+  uint64_t pages_ok = 0, pages_all = 0, requests_all = 0, requests_bad = 0, tests_ok = 0, tests_all = 0;
   for (const CycleSummary& s : summaries) {
+    tests_ok += s.tests.ok;
+    tests_all += s.tests.total();
     pages_ok += s.pages.ok;
     pages_all += s.pages.total();
     requests_all += s.requests.total();
     requests_bad += s.requests.failures + s.requests.errors;
   }
+  // A journey fails when any of its pages or checks does: tests first, then pages.
+  const std::optional<double> test_success = fraction(tests_ok, tests_all);
+  card(out, "Test success", format_percent(test_success), "",
+       fmt::format("{} of {} tests (user journeys), all cycles", format_count(tests_ok), format_count(tests_all)),
+       !test_success || *test_success >= 0.999 ? "card-good" : *test_success < 0.99 ? "card-bad" : "");
   const std::optional<double> success = fraction(pages_ok, pages_all);
   card(out, "Page success", format_percent(success), "",
        fmt::format("{} of {} pages, all cycles", format_count(pages_ok), format_count(pages_all)),

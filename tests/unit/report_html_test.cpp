@@ -409,6 +409,27 @@ TEST(HtmlReport, AnIncompleteCycleNeverFeedsTheHeadline) {
   EXPECT_NE(html.find("best cycle C1"), std::string::npos);
 }
 
+// Journeys that fail on a check while every page answered 200: the page success reads
+// 100 %, so the test success stands beside it.
+TEST(HtmlReport, TestSuccessStandsBesidePageSuccess) {
+  stats::Results r = sample_results();
+  uint64_t ok = 0, all = 0;
+  for (stats::CycleResults& cycle : r.cycles) {
+    stats::EntryStats& test = cycle.tests.slot("test_Shop").stats;
+    for (int i = 0; i < 3; ++i) test.record_failure(stats::ErrorKind::assertion, 1000);
+    ok += test.ok;
+    all += test.ok + test.failures + test.errors;
+  }
+  const std::string html = render_html_report(r);
+  const std::size_t at = html.find("Test success");
+  ASSERT_NE(at, std::string::npos);
+  ASSERT_LT(at, html.find("Page success")) << "journeys first";
+  const std::string card = html.substr(at, html.find("</div></div>", at) - at);
+  EXPECT_NE(card.find(fmt::format("{} of {} tests (user journeys)", ok, all)), std::string::npos) << card;
+  const std::size_t open = html.rfind("<div class=\"card ", at);
+  EXPECT_NE(html.substr(open, at - open).find("card-bad"), std::string::npos) << html.substr(open, at - open);
+}
+
 TEST(HtmlReport, NodesWindowSkewIsShownAndWarnedAboveTheBound) {
   stats::Results r = sample_results();
   r.nodes = {{0, "load1", "", stats::NodeStatus::complete, 0, 0, 10, 0, ""},
