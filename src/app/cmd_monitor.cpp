@@ -126,12 +126,7 @@ int cmd_monitor(const Args& args, const std::string& prog) {
   service.stop = [&] {
     if (server) server->stop();
   };
-  if (action == "status") return service_status(service);
-  if (action == "stop") return service_stop(service, prog);
-  if (action == "restart") {
-    if (int code = service_stop(service, prog); code != 0) return code;
-  }
-  return service_start(service, action == "startd", prog);
+  return run_service_action(action, service, prog);
 }
 
 }  // namespace bm::app

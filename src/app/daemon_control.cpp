@@ -207,4 +207,13 @@ int service_status(const Service& service) {
   return 3;
 }
 
+int run_service_action(const std::string& action, const Service& service, const std::string& prog) {
+  if (action == "status") return service_status(service);
+  if (action == "stop") return service_stop(service, prog);
+  if (action == "restart") {
+    if (int code = service_stop(service, prog); code != 0) return code;
+  }
+  return service_start(service, action == "startd", prog);
+}
+
 }  // namespace bm::app

@@ -35,4 +35,7 @@ int service_stop(const Service& service, const std::string& prog);
 // 0 and "<name> running, pid N" when it runs; 3 and "<name> not running" when not.
 int service_status(const Service& service);
 
+// One of the verbs every daemon takes: status, stop, restart, start or startd.
+int run_service_action(const std::string& action, const Service& service, const std::string& prog);
+
 }  // namespace bm::app

@@ -28,6 +28,7 @@
 
 #include "http/url.hpp"
 #include "record/local_ca.hpp"
+#include "service/http_service.hpp"
 
 namespace bm::record {
 
@@ -459,20 +460,7 @@ std::unique_ptr<RecordingProxy> RecordingProxy::create(const RecordingProxyOptio
       return nullptr;
     }
   }
-  const asio::ip::address address = asio::ip::make_address(options.host, ec);
-  if (ec) {
-    *error = fmt::format("--host: '{}' is not an IP address", options.host);
-    return nullptr;
-  }
-  const tcp::endpoint endpoint(address, options.port);
-  impl.acceptor.open(endpoint.protocol(), ec);
-  if (!ec) impl.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) impl.acceptor.bind(endpoint, ec);
-  if (!ec) impl.acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    *error = fmt::format("cannot listen on {}:{}: {}", options.host, options.port, ec.message());
-    return nullptr;
-  }
+  if (!service::listen_on(impl.acceptor, options.host, options.port, error)) return nullptr;
   return proxy;
 }
 

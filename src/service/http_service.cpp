@@ -29,6 +29,30 @@ namespace {
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 }  // namespace
 
+bool listen_on(tcp::acceptor& acceptor, const std::string& host, uint16_t port, std::string* error) {
+  boost::system::error_code ec;
+  asio::ip::address address = asio::ip::make_address(host, ec);
+  if (ec) {
+    tcp::resolver resolver(acceptor.get_executor());
+    const auto found = resolver.resolve(host, "", ec);
+    if (ec || found.empty()) {
+      *error = fmt::format("host: '{}' is neither an IP address nor a name this host resolves", host);
+      return false;
+    }
+    address = found.begin()->endpoint().address();
+  }
+  const tcp::endpoint endpoint(address, port);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    *error = fmt::format("cannot listen on {}:{}: {}", host, port, ec.message());
+    return false;
+  }
+  return true;
+}
+
 bool ClientWatch::hung_up() {
   if (gone || fd < 0) return gone;
   char byte;
@@ -163,27 +187,7 @@ std::unique_ptr<HttpService> HttpService::create(const HttpServiceOptions& optio
   Impl& impl = *service->impl_;
   impl.options = options;
   impl.handler = std::move(handler);
-  // An address, or a name such as localhost (its first address).
-  boost::system::error_code ec;
-  asio::ip::address address = asio::ip::make_address(options.host, ec);
-  if (ec) {
-    tcp::resolver resolver(impl.io);
-    const auto found = resolver.resolve(options.host, "", ec);
-    if (ec || found.empty()) {
-      *error = fmt::format("host: '{}' is neither an IP address nor a name this host resolves", options.host);
-      return nullptr;
-    }
-    address = found.begin()->endpoint().address();
-  }
-  const tcp::endpoint endpoint(address, options.port);
-  impl.acceptor.open(endpoint.protocol(), ec);
-  if (!ec) impl.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) impl.acceptor.bind(endpoint, ec);
-  if (!ec) impl.acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    *error = fmt::format("cannot listen on {}:{}: {}", options.host, options.port, ec.message());
-    return nullptr;
-  }
+  if (!listen_on(impl.acceptor, options.host, options.port, error)) return nullptr;
   return service;
 }
 

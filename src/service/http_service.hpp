@@ -13,6 +13,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -45,6 +46,10 @@ struct ClientWatch {
 
 // Answers one request. Runs on the service's thread; may co_await on its io_context.
 using Handler = std::function<boost::asio::awaitable<Response>(const Request&, ClientWatch&)>;
+
+// Opens `acceptor` on host (an address, or a name: its first address) and port, listening;
+// one line in *error ("cannot listen on 127.0.0.1:8007: Address already in use").
+bool listen_on(boost::asio::ip::tcp::acceptor& acceptor, const std::string& host, uint16_t port, std::string* error);
 
 // A plain-text or JSON answer to `request` (keep-alive as it asked).
 Response make_response(const Request& request, int status, std::string_view content_type, std::string body);
