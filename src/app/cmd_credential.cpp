@@ -27,15 +27,9 @@ struct CredentialSettings {
 
 bool read_seconds(const conf::ConfFile& conf, const char* key, double low, double high, double& out,
                   std::string* error) {
-  std::optional<double> value = conf.get_double("server", key, error);
-  if (!value) return error->empty();
-  if (!(*value >= low && *value <= high)) {
-    *error = conf.value_error("server", key, conf.get("server", key).value_or(""),
-                              fmt::format("a number of seconds from {} to {}", low, high));
-    return false;
-  }
-  out = *value;
-  return true;
+  const std::optional<double> value = conf.get_seconds("server", key, low, high, error);
+  if (value) out = *value;
+  return value || error->empty();
 }
 
 // [server] host, port, credentials_path, groups_path, loop_on_first_credentials,

@@ -383,6 +383,18 @@ std::optional<double> ConfFile::get_double(std::string_view section, std::string
   return value;
 }
 
+std::optional<double> ConfFile::get_seconds(std::string_view section, std::string_view key, double low, double high,
+                                            std::string* error) const {
+  std::optional<std::string> text = get(section, key, error);
+  if (!text) return std::nullopt;
+  std::optional<double> value = parse_double(*text);
+  if (!value || !(*value >= low && *value <= high)) {
+    if (error != nullptr) *error = value_error(section, key, *text, fmt::format("a number of seconds from {} to {}", low, high));
+    return std::nullopt;
+  }
+  return value;
+}
+
 std::optional<bool> ConfFile::get_bool(std::string_view section, std::string_view key,
                                        std::string* error) const {
   std::optional<std::string> text = get(section, key, error);

@@ -39,6 +39,10 @@ class ConfFile {
                                    std::string* error) const;
   std::optional<double> get_double(std::string_view section, std::string_view key,
                                    std::string* error) const;
+  // A number of seconds from `low` to `high`; out of range is malformed too ("... is not a
+  // number of seconds from 0 to 3600").
+  std::optional<double> get_seconds(std::string_view section, std::string_view key, double low, double high,
+                                    std::string* error) const;
   // 1/0, yes/no, true/false, on/off, in any case.
   std::optional<bool> get_bool(std::string_view section, std::string_view key,
                                std::string* error) const;

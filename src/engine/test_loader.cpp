@@ -66,15 +66,9 @@ bool read_test_data(const conf::ConfFile& conf, const fs::path& test_file, Engin
     server.port = static_cast<int>(*port);
   }
   const auto seconds = [&](const char* key, double low, double high, double& out) {
-    const std::optional<double> value = conf.get_double("credential", key, error);
-    if (!value) return error->empty();
-    if (!(*value >= low && *value <= high)) {
-      *error = conf.value_error("credential", key, conf.get("credential", key).value_or(""),
-                                fmt::format("a number of seconds from {} to {}", low, high));
-      return false;
-    }
-    out = *value;
-    return true;
+    const std::optional<double> value = conf.get_seconds("credential", key, low, high, error);
+    if (value) out = *value;
+    return value || error->empty();
   };
   if (!seconds("lease_wait", 0, 3600, server.lease_wait_s) || !seconds("lease_time", 0, 86400, server.lease_time_s)) {
     return false;

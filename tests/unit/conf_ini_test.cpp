@@ -244,7 +244,11 @@ TEST(ConfIni, TypedGetters) {
   EXPECT_THAT(*conf.get_list("s", "empty", &error), ElementsAre());
   EXPECT_THAT(*conf.get_list("s", "list", &error, ','), ElementsAre("a : b:c"));
   EXPECT_EQ(conf.get_cycles("s", "cycles", &error), (std::vector<int>{1, 5, 10}));
+  EXPECT_EQ(conf.get_seconds("s", "real", 0, 1, &error), 0.25);
+  EXPECT_FALSE(conf.get_seconds("s", "absent", 0, 1, &error));
   EXPECT_EQ(error, "");
+  EXPECT_FALSE(conf.get_seconds("s", "int", 0, 10, &error));
+  EXPECT_EQ(error, "Test.conf:2: [s] int: '42' is not a number of seconds from 0 to 10");
 }
 
 TEST(ConfIni, TypedGetterErrors) {
