@@ -13,6 +13,7 @@ packages=(
   # tests
   libgtest-dev libgmock-dev libbenchmark-dev nginx-light openssh-server openssh-client
   chromium procps iproute2 curl python3 prometheus-node-exporter
+  python3-junitparser libxml2-utils
   # benchmarks
   wrk nghttp2-client valgrind util-linux time linux-perf strace
 )

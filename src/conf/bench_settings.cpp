@@ -1,4 +1,5 @@
 #include "conf/bench_settings.hpp"
+#include "conf/threshold.hpp"
 
 #include "common/location.hpp"
 
@@ -25,7 +26,7 @@ constexpr int kMaxRedirectsLimit = 100;
 // FunkLoad's logging and result keys: accepted, unused (results go where the CLI says).
 constexpr std::array kIgnoredFunkLoadKeys{"log_to", "log_path", "result_path"};
 // The sections benchmaster reads; a section one typo away from one of them warns.
-constexpr std::array kReadSections{"main", "bench", "ftest"};
+constexpr std::array kReadSections{"main", "bench", "ftest", "thresholds"};
 
 // Where a value came from, as messages name it: "Simple.conf:16" + "[bench] duration",
 // or "command line" + "duration".
@@ -206,6 +207,30 @@ void resolve_page(Resolver& r, const ConfFile& conf, const Overrides& o, const c
   if (!s.tls_ca_file.empty()) s.tls_verify = true;
 }
 
+// [thresholds]: every key names one gate (the key is the user's label), then the
+// command line's. Each is parsed here so a typo is a file:line error before the run.
+bool resolve_thresholds(const ConfFile& conf, const Overrides& o, BenchSettings& s, std::string* error) {
+  for (const std::string& key : conf.keys("thresholds")) {
+    std::optional<std::string> text = conf.get("thresholds", key, error);
+    if (!text) return false;
+    std::string problem;
+    if (!parse_threshold(*text, &problem)) {
+      *error = fmt::format("{}: [thresholds] {}: {}", conf.location_of("thresholds", key), key, problem);
+      return false;
+    }
+    s.thresholds.push_back(*text);
+  }
+  for (const std::string& text : o.thresholds) {
+    std::string problem;
+    if (!parse_threshold(text, &problem)) {
+      *error = fmt::format("--threshold: {}", problem);
+      return false;
+    }
+    s.thresholds.push_back(text);
+  }
+  return true;
+}
+
 template <std::size_t N>
 bool contains(const std::array<const char*, N>& keys, std::string_view key) {
   return std::any_of(keys.begin(), keys.end(), [&](const char* k) { return key == k; });
@@ -329,6 +354,11 @@ std::optional<BenchSettings> resolve_bench_settings(const ConfFile& conf,
   resolve_bench(resolver, conf, overrides, settings);
   resolve_page(resolver, conf, overrides, page_section(mode), settings);
   if (resolver.failed()) return std::nullopt;
+  std::string threshold_error;
+  if (!resolve_thresholds(conf, overrides, settings, &threshold_error)) {
+    if (error != nullptr) *error = threshold_error;
+    return std::nullopt;
+  }
   if (warnings != nullptr) *warnings = conf_warnings(conf);
   return settings;
 }

@@ -38,6 +38,9 @@ struct BenchSettings {
   std::string title;             // default: the conf file's name without ".conf"
   std::string description;
   std::string user_agent;        // default: kDefaultUserAgent
+  // [thresholds] (every key's value, in file order), then each --threshold: the gates the
+  // run is judged by (conf/threshold.hpp, docs/verdicts.md). Checked when resolved.
+  std::vector<std::string> thresholds;
 
   bool operator==(const BenchSettings&) const = default;
 };
@@ -53,6 +56,7 @@ struct Overrides {
   std::optional<bool> tls_verify;
   std::optional<std::string> tls_ca_file;
   std::optional<std::string> url, title, description, user_agent;
+  std::vector<std::string> thresholds;  // added after the conf's [thresholds]
 };
 
 // Which section holds the per-page settings (sleeps, ok_codes, simple_fetch, timeouts,

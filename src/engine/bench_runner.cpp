@@ -238,6 +238,7 @@ class BenchRun {
     r_.config.read_timeout_s = bench_.read_timeout_s;
     r_.config.max_redirects = bench_.max_redirects;
     r_.config.tls_verify = bench_.tls_verify;
+    r_.config.thresholds = bench_.thresholds;
     if (engine.conf) {
       for (const auto& section : engine.conf->sections()) {
         for (const auto& key : engine.conf->keys(section)) {

@@ -265,7 +265,8 @@ json config_to_json(const BenchConfig& config) {
           {"connect_timeout_s", config.connect_timeout_s},
           {"read_timeout_s", config.read_timeout_s},
           {"max_redirects", config.max_redirects},
-          {"tls_verify", config.tls_verify}};
+          {"tls_verify", config.tls_verify},
+          {"thresholds", config.thresholds}};
 }
 
 json feeder_to_json(const FeederUse& f) {
@@ -413,6 +414,7 @@ BenchConfig read_config(const JsonObject& o) {
   config.max_redirects = o.integer("max_redirects");
   // Added after the first files of version 1 were written: optional.
   if (o.find("tls_verify") != nullptr) config.tls_verify = o.boolean("tls_verify");
+  if (o.find("thresholds") != nullptr) config.thresholds = read_string_array(o, "thresholds");
   return config;
 }
 

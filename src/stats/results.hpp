@@ -82,6 +82,8 @@ struct BenchConfig {
   double read_timeout_s = 0;
   int max_redirects = 0;
   bool tls_verify = false;  // HTTPS certificates checked (absent in older files: false)
+  // The run's pass/fail thresholds as written (conf/threshold.hpp); absent in older files.
+  std::vector<std::string> thresholds;
 
   int64_t apdex_t_us() const noexcept;
 };

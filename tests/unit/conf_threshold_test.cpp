@@ -1,0 +1,136 @@
+// The threshold grammar (docs/verdicts.md): every metric, selector, operator and unit,
+// and one clear line for each malformed form.
+#include <gtest/gtest.h>
+
+#include "conf/bench_settings.hpp"
+#include "conf/threshold.hpp"
+
+namespace bm::conf {
+namespace {
+
+Threshold parse(std::string_view text) {
+  std::string error;
+  std::optional<Threshold> t = parse_threshold(text, &error);
+  EXPECT_TRUE(t.has_value()) << error;
+  return t.value_or(Threshold{});
+}
+
+std::string error_of(std::string_view text) {
+  std::string error;
+  EXPECT_FALSE(parse_threshold(text, &error).has_value()) << text;
+  return error;
+}
+
+TEST(Threshold, LatencyPercentilesOfPagesByDefault) {
+  const Threshold t = parse("  p95 < 300ms ");
+  EXPECT_EQ(t.text, "p95 < 300ms");
+  EXPECT_EQ(t.metric, ThresholdMetric::percentile);
+  EXPECT_DOUBLE_EQ(t.percentile, 95);
+  EXPECT_EQ(t.table, ThresholdTable::pages);
+  EXPECT_FALSE(t.over_run);
+  EXPECT_EQ(t.op, ThresholdOp::less);
+  EXPECT_DOUBLE_EQ(t.limit, 300'000);
+  EXPECT_TRUE(t.holds(299'999));
+  EXPECT_FALSE(t.holds(300'000));
+  EXPECT_EQ(t.describe(), "p95 of pages");
+
+  const Threshold tail = parse("p99.9<=1s");
+  EXPECT_DOUBLE_EQ(tail.percentile, 99.9);
+  EXPECT_EQ(tail.op, ThresholdOp::less_equal);
+  EXPECT_DOUBLE_EQ(tail.limit, 1e6);
+  EXPECT_TRUE(tail.holds(1e6));
+  EXPECT_DOUBLE_EQ(parse("median < 800us").limit, 800);
+  EXPECT_DOUBLE_EQ(parse("median < 800us").percentile, 50);
+  EXPECT_DOUBLE_EQ(parse("max < 2min").limit, 120e6);
+  EXPECT_DOUBLE_EQ(parse("mean < 1.5 s").limit, 1.5e6);
+  EXPECT_EQ(parse("p100 < 1s").percentile, 100);
+}
+
+TEST(Threshold, SharesRatesAndApdex) {
+  const Threshold errors = parse("errors < 0.5%");
+  EXPECT_EQ(errors.metric, ThresholdMetric::failed);
+  EXPECT_EQ(errors.table, ThresholdTable::requests);
+  EXPECT_DOUBLE_EQ(errors.limit, 0.005);
+  EXPECT_DOUBLE_EQ(parse("errors < 0.005").limit, 0.005);
+  EXPECT_EQ(errors.format_value(0.0052), "0.52 %");
+  const Threshold tests = parse("tests_failed{run} < 1%");
+  EXPECT_EQ(tests.table, ThresholdTable::tests);
+  EXPECT_TRUE(tests.over_run);
+  EXPECT_EQ(tests.describe(), "failed tests, whole run");
+  EXPECT_EQ(parse("pages_failed <= 0").table, ThresholdTable::pages);
+  const Threshold rps = parse("rps > 2000");
+  EXPECT_EQ(rps.metric, ThresholdMetric::rate);
+  EXPECT_EQ(rps.table, ThresholdTable::requests);
+  EXPECT_EQ(rps.op, ThresholdOp::greater);
+  EXPECT_TRUE(rps.holds(2000.5));
+  EXPECT_FALSE(rps.holds(2000));
+  EXPECT_DOUBLE_EQ(parse("rate{pages} >= 50/s").limit, 50);
+  EXPECT_EQ(parse("rate{pages} >= 50/s").table, ThresholdTable::pages);
+  EXPECT_EQ(parse("tests_per_s > 3").table, ThresholdTable::tests);
+  EXPECT_DOUBLE_EQ(parse("apdex >= 0.94").limit, 0.94);
+}
+
+TEST(Threshold, SelectorsPickOneEntry) {
+  const Threshold page = parse("p95{page=login} < 200ms");
+  EXPECT_EQ(page.table, ThresholdTable::pages);
+  EXPECT_EQ(page.entry, "login");
+  EXPECT_EQ(page.describe(), "p95 of page 'login'");
+  const Threshold quoted = parse(R"(errors{request="GET /a,b}", run} < 1%)");
+  EXPECT_EQ(quoted.table, ThresholdTable::requests);
+  EXPECT_EQ(quoted.entry, "GET /a,b}");
+  EXPECT_TRUE(quoted.over_run);
+  const Threshold test = parse("p50{ test = test_Shop , cycle } < 2s");
+  EXPECT_EQ(test.table, ThresholdTable::tests);
+  EXPECT_EQ(test.entry, "test_Shop");
+  EXPECT_FALSE(test.over_run);
+  EXPECT_EQ(parse("p95{requests} < 1s").table, ThresholdTable::requests);
+}
+
+TEST(Threshold, MalformedOnesSayWhatIsExpected) {
+  EXPECT_NE(error_of("").find("write METRIC OP VALUE"), std::string::npos);
+  EXPECT_NE(error_of("p95 300ms").find("expected <, <=, > or >="), std::string::npos);
+  EXPECT_NE(error_of("p95 < 300").find("with its unit"), std::string::npos);
+  EXPECT_NE(error_of("p95 < 300 parsecs").find("units: us, ms, s, min"), std::string::npos);
+  EXPECT_NE(error_of("latency < 3s").find("unknown metric 'latency'"), std::string::npos);
+  EXPECT_NE(error_of("p0 < 3s").find("unknown metric"), std::string::npos);
+  EXPECT_NE(error_of("p101 < 3s").find("unknown metric"), std::string::npos);
+  EXPECT_NE(error_of("errors < 101%").find("0 to 100 %"), std::string::npos);
+  EXPECT_NE(error_of("errors < -1%").find("0 to 100 %"), std::string::npos);
+  EXPECT_NE(error_of("rps > lots").find("not a rate"), std::string::npos);
+  EXPECT_NE(error_of("apdex > 2").find("Apdex score"), std::string::npos);
+  EXPECT_NE(error_of("p95{pgae=x} < 1s").find("unknown selector 'pgae'"), std::string::npos);
+  EXPECT_NE(error_of("p95{page} < 1s").find("page=NAME"), std::string::npos);
+  EXPECT_NE(error_of("p95{page=} < 1s").find("needs a name"), std::string::npos);
+  EXPECT_NE(error_of("p95{pages,requests} < 1s").find("two tables"), std::string::npos);
+  EXPECT_NE(error_of("tests_failed{pages} < 1%").find("counts tests only"), std::string::npos);
+  EXPECT_NE(error_of("p95{page=\"x} < 1s").find("closing"), std::string::npos);
+  EXPECT_NE(error_of("p95{run < 1s").find("expected ',' or '}'"), std::string::npos);
+  EXPECT_NE(error_of("p95 <").find("no value"), std::string::npos);
+  // The expression is quoted in every message.
+  EXPECT_EQ(error_of("p95 < 3").rfind("threshold 'p95 < 3': ", 0), 0u);
+}
+
+TEST(Threshold, ConfSectionAndCommandLineAreResolvedInOrder) {
+  std::string error;
+  auto conf = ConfFile::parse("[main]\nurl = http://127.0.0.1:1/\n[thresholds]\nfast = p95 < 300ms\n"
+                              "errors = errors < 1%%\n",
+                              "Shop.conf", &error);
+  ASSERT_TRUE(conf) << error;
+  Overrides overrides;
+  overrides.thresholds = {"rps > 10"};
+  auto settings = resolve_bench_settings(*conf, overrides, Mode::bench, &error);
+  ASSERT_TRUE(settings) << error;
+  EXPECT_EQ(settings->thresholds, (std::vector<std::string>{"p95 < 300ms", "errors < 1%", "rps > 10"}));
+
+  auto bad = ConfFile::parse("[main]\nurl = http://127.0.0.1:1/\n[thresholds]\nfast = p95 < 300\n", "Shop.conf", &error);
+  ASSERT_TRUE(bad) << error;
+  EXPECT_FALSE(resolve_bench_settings(*bad, {}, Mode::bench, &error));
+  EXPECT_EQ(error.rfind("Shop.conf:4: [thresholds] fast: threshold 'p95 < 300': ", 0), 0u) << error;
+
+  overrides.thresholds = {"rps >"};
+  EXPECT_FALSE(resolve_bench_settings(*conf, overrides, Mode::bench, &error));
+  EXPECT_EQ(error.rfind("--threshold: threshold 'rps >'", 0), 0u) << error;
+}
+
+}  // namespace
+}  // namespace bm::conf
