@@ -1,4 +1,5 @@
 #include "report/text_report.hpp"
+#include "report/verdict.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -131,11 +132,18 @@ class TextReport {
       : results_(results),
         out_(out),
         width_(static_cast<std::size_t>(std::max(options.width, kMinWidth))),
-        metrics_(metric_context(results, ReportOptions{options.apdex_t_s})) {}
+        metrics_(metric_context(results, ReportOptions{options.apdex_t_s})) {
+    std::string error;
+    const std::optional<std::vector<conf::Threshold>> thresholds =
+        run_thresholds(results, options.thresholds ? &*options.thresholds : nullptr, &error);
+    if (!thresholds) threshold_error_ = error;
+    verdict_ = judge_run(results, metrics_, thresholds.value_or(std::vector<conf::Threshold>{}));
+  }
 
   void render() {
     header();
     cycles();
+    thresholds();
     tests();
     pages_and_requests();
     traffic();
@@ -171,6 +179,7 @@ class TextReport {
     const std::string heading = "benchmaster report: " + clean(name);
     write_wrapped(out_, heading, width_, 0);
     out_ << std::string(std::min(display_width(heading), width_), '=') << "\n\n";
+    verdict();
 
     field("Test", fmt::format("{} ({} in {}{})", run.test, run.function, run.test_file,
                               run.conf_file.empty() ? "" : ", conf " + run.conf_file));
@@ -221,6 +230,61 @@ class TextReport {
                                   seconds_text(config.connect_timeout_s), seconds_text(config.read_timeout_s),
                                   config.max_redirects, config.tls_verify ? "checked" : "not checked"));
     field("Tool", fmt::format("{} {}", results_.tool.name, results_.tool.version));
+  }
+
+  // The verdict first: whether the run held, and what backs the word.
+  void verdict() {
+    if (!threshold_error_.empty()) write_wrapped(out_, "warning: thresholds not judged: " + clean(threshold_error_), width_, 0);
+    write_wrapped(out_, verdict_.headline, width_, 0);
+    for (const std::string& line : verdict_.lines) {
+      const std::vector<std::string> lines = wrap(line, width_ - 2);
+      for (std::size_t i = 0; i < lines.size(); ++i) out_ << (i == 0 ? "- " : "  ") << lines[i] << '\n';
+    }
+    out_ << '\n';
+  }
+
+  // One row per threshold, a column per cycle (and one for the whole run).
+  void thresholds() {
+    if (verdict_.thresholds.empty()) return;
+    title("Thresholds", '=');
+    std::vector<Column> columns = {{"Threshold", Align::left, true}};
+    for (const CycleResults& cycle : results_.cycles) columns.push_back({cycle_label(cycle)});
+    const bool any_run = std::any_of(verdict_.thresholds.begin(), verdict_.thresholds.end(),
+                                     [](const conf::Threshold& t) { return t.over_run; });
+    if (any_run) columns.push_back({"Run"});
+    columns.push_back({"Result"});
+    TextTable table(std::move(columns));
+    for (std::size_t t = 0; t < verdict_.thresholds.size(); ++t) {
+      const conf::Threshold& threshold = verdict_.thresholds[t];
+      std::vector<std::string> row{threshold.text};
+      std::vector<std::string> cells(results_.cycles.size() + (any_run ? 1 : 0), "");
+      bool passed = true;
+      for (const ThresholdResult& r : verdict_.results) {
+        if (r.threshold != t) continue;
+        std::string cell = r.value ? threshold.format_value(*r.value) : std::string(kNoValue);
+        cell += !r.judged ? " (not judged)" : r.passed ? " ok" : " FAIL";
+        passed = passed && (!r.judged || r.passed);
+        if (!r.cycle) {
+          cells.back() = std::move(cell);
+          continue;
+        }
+        for (std::size_t c = 0; c < results_.cycles.size(); ++c) {
+          if (results_.cycles[c].index == *r.cycle) cells[c] = cell;
+        }
+      }
+      for (std::string& cell : cells) row.push_back(cell.empty() ? std::string(kNoValue) : std::move(cell));
+      row.push_back(passed ? "passed" : "FAILED");
+      table.add_row(std::move(row));
+    }
+    write_wrapped(out_,
+                  "Each threshold judged per cycle on the merged figures (Run: once over every cycle together); "
+                  "incomplete cycles are not judged. docs/verdicts.md has the grammar.",
+                  width_, 0);
+    out_ << '\n';
+    table.render(out_, width_, 0);
+    for (const ThresholdResult& r : verdict_.results) {
+      if (r.judged && !r.passed && !r.value) write_wrapped(out_, "- " + describe_result(verdict_, r), width_, 2);
+    }
   }
 
   void cycles() {
@@ -590,6 +654,8 @@ class TextReport {
   std::ostream& out_;
   std::size_t width_;
   MetricContext metrics_;
+  Verdict verdict_;
+  std::string threshold_error_;
 };
 
 }  // namespace

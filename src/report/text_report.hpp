@@ -7,6 +7,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "stats/results.hpp"
 
@@ -22,6 +23,8 @@ struct TextOptions {
   // Apdex threshold T in seconds; unset: the run's own. A different T is recounted from
   // the latency histograms, as the HTML report does.
   std::optional<double> apdex_t_s;
+  // The thresholds to judge the run by; unset: the run's own (results config.thresholds).
+  std::optional<std::vector<std::string>> thresholds;
 };
 
 void render_text_report(const stats::Results& results, std::ostream& out, const TextOptions& options = {});
