@@ -115,6 +115,12 @@ std::string format_bytes(double bytes) {
   return fmt::format("{:.{}f} {}", bytes, magnitude < 10 ? 2 : magnitude < 100 ? 1 : 0, kUnits[unit]);
 }
 
+std::string format_byte_rate(double bytes_per_second) {
+  return format_bytes(static_cast<double>(std::llround(bytes_per_second))) + "/s";
+}
+
+std::string format_per_item(double value) { return fmt::format("{:.1f}", value); }
+
 std::string format_seconds(double seconds) { return fmt::format("{:g}", seconds); }
 
 std::string format_signed_rate(double delta) { return with_sign(three_digits(delta), delta); }

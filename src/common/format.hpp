@@ -41,6 +41,12 @@ std::string format_clock_us(int64_t epoch_us);
 std::string format_duration_s(double seconds);
 // "512 B", "1.50 KiB", "12.3 MiB", "102 GiB": three significant digits.
 std::string format_bytes(double bytes);
+// Bytes per second, rounded to whole bytes first as the text report's Traffic table
+// does, then as format_bytes: "512 B/s", "1.50 MiB/s".
+std::string format_byte_rate(double bytes_per_second);
+// Items per item with 1 decimal, e.g. pages per successful test: "3.0"; the text
+// report's Pages/test and Req/test.
+std::string format_per_item(double value);
 // Seconds as the conf writes them: "0.5", "60", "1.25".
 std::string format_seconds(double seconds);
 // A signed change: "+12.3", "-4.05" (rate rules), "+1.25 ms"-style via the caller.

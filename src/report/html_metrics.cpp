@@ -1,5 +1,6 @@
 #include "report/html_metrics.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <map>
@@ -9,7 +10,28 @@ namespace bm::report {
 
 namespace {
 
-constexpr std::array<double, 4> kPercentiles = {50, 90, 95, 99};
+constexpr std::array<double, 5> kPercentiles = {50, 90, 95, 99, 99.9};
+
+// Calls found(i, value) for each percentile of `percentiles` (ascending), in one pass.
+template <class AnyHistogram, class Found>
+void each_percentile(const AnyHistogram& histogram, const double* percentiles, std::size_t size, Found found) {
+  const uint64_t count = histogram.count();
+  if (count == 0 || size == 0) return;
+  const int64_t max = histogram.max();
+  std::size_t next = 0;
+  // 0 % (or below) is the min, as value_at_percentile has it.
+  while (next < size && percentiles[next] <= 0.0) found(next++, histogram.min());
+  std::vector<uint64_t> ranks(size, 0);
+  for (std::size_t i = next; i < size; ++i) ranks[i] = stats::detail::percentile_rank(percentiles[i], count);
+  uint64_t seen = 0;
+  histogram.for_each_nonzero([&](int32_t index, uint64_t n) {
+    seen += n;
+    while (next < size && percentiles[next] < 100.0 && seen >= ranks[next]) {
+      found(next++, std::min(stats::Histogram::highest_equivalent_value(index), max));
+    }
+  });
+  while (next < size) found(next++, max);  // 100 %, or a rank past the last bucket
+}
 
 template <class AnyHistogram>
 LatencySummary summarize(const AnyHistogram& histogram) {
@@ -19,19 +41,20 @@ LatencySummary summarize(const AnyHistogram& histogram) {
   out.min_us = histogram.min();
   out.max_us = histogram.max();
   out.mean_us = histogram.mean();
-  std::array<uint64_t, kPercentiles.size()> ranks{};
-  for (std::size_t i = 0; i < ranks.size(); ++i) ranks[i] = stats::detail::percentile_rank(kPercentiles[i], out.count);
-  std::array<int64_t*, kPercentiles.size()> values = {&out.p50_us, &out.p90_us, &out.p95_us, &out.p99_us};
-  for (int64_t* value : values) *value = out.max_us;  // a rank past the last bucket is the max
-  std::size_t next = 0;
-  uint64_t seen = 0;
-  histogram.for_each_nonzero([&](int32_t index, uint64_t count) {
-    seen += count;
-    while (next < ranks.size() && seen >= ranks[next]) {
-      *values[next] = std::min(stats::Histogram::highest_equivalent_value(index), out.max_us);
-      ++next;
-    }
-  });
+  const std::array<int64_t*, kPercentiles.size()> values = {&out.p50_us, &out.p90_us, &out.p95_us, &out.p99_us,
+                                                            &out.p999_us};
+  each_percentile(histogram, kPercentiles.data(), kPercentiles.size(),
+                  [&](std::size_t i, int64_t value) { *values[i] = value; });
+  return out;
+}
+
+template <class AnyHistogram>
+std::vector<int64_t> values_at(const AnyHistogram& histogram, const std::vector<double>& percentiles) {
+  std::vector<int64_t> out;
+  if (histogram.count() == 0) return out;
+  out.resize(percentiles.size());
+  each_percentile(histogram, percentiles.data(), percentiles.size(),
+                  [&](std::size_t i, int64_t value) { out[i] = value; });
   return out;
 }
 
@@ -43,6 +66,29 @@ double per_second(uint64_t count, double window_s) {
 
 LatencySummary summarize_latency(const stats::Histogram& histogram) { return summarize(histogram); }
 LatencySummary summarize_latency(const stats::SparseHistogram& histogram) { return summarize(histogram); }
+
+std::vector<int64_t> percentile_values(const stats::Histogram& histogram, const std::vector<double>& percentiles) {
+  return values_at(histogram, percentiles);
+}
+std::vector<int64_t> percentile_values(const stats::SparseHistogram& histogram,
+                                       const std::vector<double>& percentiles) {
+  return values_at(histogram, percentiles);
+}
+
+std::vector<double> distribution_percentiles(int per_decade) {
+  constexpr int kDecades = 5;  // up to 99.999 %
+  per_decade = std::max(per_decade, 1);
+  std::vector<double> out;
+  out.reserve(static_cast<std::size_t>(kDecades * per_decade + 1));
+  for (int step = 0; step <= kDecades * per_decade; ++step) {
+    // 100 - 100 / 10^(step/per_decade), exact on whole decades (90, 99, 99.9 ...).
+    const double tail = 100.0 * std::pow(10.0, -static_cast<double>(step) / per_decade);
+    out.push_back(std::round((100.0 - tail) * 1e4) / 1e4);
+  }
+  return out;
+}
+
+double distribution_x(double percentile) { return 100.0 / (100.0 - std::min(percentile, 99.9999)); }
 
 stats::Apdex apdex_for(const stats::EntryStats& stats, int64_t run_t_us, int64_t t_us) {
   if (t_us == run_t_us) return stats.apdex;
@@ -93,7 +139,10 @@ EntryRow entry_row(const stats::CycleResults& cycle, const stats::EntryStats& st
   if (row.total() > 0) row.success_rate = static_cast<double>(row.ok) / static_cast<double>(row.total());
   row.latency = summarize_latency(stats.latency);
   row.apdex = apdex_for(stats, context.run_apdex_t_us, context.apdex_t_us);
+  row.bytes_sent = stats.bytes_sent;
   row.bytes_received = stats.bytes_received;
+  row.pages = stats.pages;
+  row.requests = stats.requests;
   return row;
 }
 

@@ -27,14 +27,29 @@ struct LatencySummary {
   int64_t p90_us = 0;
   int64_t p95_us = 0;
   int64_t p99_us = 0;
+  int64_t p999_us = 0;
   int64_t max_us = 0;
   double mean_us = 0;
 };
 
-// The schema's percentile rule (HdrHistogram's value_at_percentile) for p50..p99 in
+// The schema's percentile rule (HdrHistogram's value_at_percentile) for p50..p99.9 in
 // one pass over the non-zero buckets.
 LatencySummary summarize_latency(const stats::Histogram& histogram);
 LatencySummary summarize_latency(const stats::SparseHistogram& histogram);
+
+// value_at_percentile of each of `percentiles` (ascending), in one pass over the
+// buckets: 0 % is the min, 100 % the max, an empty histogram gives nothing.
+std::vector<int64_t> percentile_values(const stats::Histogram& histogram, const std::vector<double>& percentiles);
+std::vector<int64_t> percentile_values(const stats::SparseHistogram& histogram,
+                                       const std::vector<double>& percentiles);
+
+// The percentiles of a latency distribution chart (HdrHistogram's percentile plot):
+// 0 % and then `per_decade` steps per decade of 1 / (1 - p), up to 99.999 % (five
+// decades: 90, 99, 99.9, 99.99, 99.999 % fall on steps); rounded to 4 decimals so a
+// reader can recompute every point. Ascending.
+std::vector<double> distribution_percentiles(int per_decade);
+// Where percentile p sits on the chart's x axis: 1 / (1 - p/100).
+double distribution_x(double percentile);
 
 // The Apdex counts for threshold t_us: the stored ones when t_us is the run's threshold,
 // else satisfied/tolerating recounted from `stats.latency` (a bucket counts by its lowest
@@ -63,7 +78,11 @@ struct EntryRow {
   std::optional<double> success_rate;  // ok / all; unset when there was nothing
   LatencySummary latency;              // successful items only
   stats::Apdex apdex;
+  uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
+  // Tests only: pages and requests done by the successful tests.
+  uint64_t pages = 0;
+  uint64_t requests = 0;
 
   uint64_t total() const noexcept { return ok + failures + errors; }
   std::optional<double> apdex_score() const noexcept { return apdex.score(); }
