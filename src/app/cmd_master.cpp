@@ -92,7 +92,9 @@ int cmd_master(const Args& args, const std::string& prog) {
       ->check(CLI::PositiveNumber)
       ->group(s);
 
+  add_verdict_options(app, options.verdict, false);
   if (int code = parse_options(app, args, prog); code >= 0) return code;
+  bench.given.thresholds = options.verdict.thresholds;
 
   // Operands: [NODES_FILE] test_Name.lua [FUNCTION]; of two, the test is the one that
   // ends in .lua.
@@ -135,6 +137,7 @@ int cmd_master(const Args& args, const std::string& prog) {
                           : fs::path(bench.given.config);
   options.cycle_count = static_cast<int>(test->engine.bench.cycles.size());
   options.cycle_time_s = test->engine.bench.cycle_time_s;
+  options.thresholds = test->engine.bench.thresholds;
   // The nodes run the function named after the test too: they get it as --function.
   if (bench.given.function.empty()) bench.given.function = bench.function_operand;
   options.bench_args = conf::forwarded_args(bench.given);

@@ -1,6 +1,7 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -8,6 +9,7 @@
 #include "report/diff_report.hpp"
 #include "report/html_report.hpp"
 #include "report/text_report.hpp"
+#include "report/verdict.hpp"
 #include "report/trend_report.hpp"
 #include "stats/results.hpp"
 
@@ -61,7 +63,15 @@ struct ReportArgs {
   std::string out_dir;
   std::optional<double> apdex_t_s;
   int width = 0;
+  VerdictOptions verdict;
 };
+
+// The run's thresholds, or --threshold's instead when given.
+report::ReportOptions report_options(const ReportArgs& args) {
+  report::ReportOptions options{args.apdex_t_s, std::nullopt};
+  if (!args.verdict.thresholds.empty()) options.thresholds = args.verdict.thresholds;
+  return options;
+}
 
 int text_width(const ReportArgs& args) { return args.width > 0 ? args.width : report::default_text_width(); }
 
@@ -75,19 +85,31 @@ int run_report(const ReportArgs& args, const std::string& prog) {
   fs::path file;
   std::string error;
   if (!load(args.results, results, &file, &error)) return fail(prog, error);
+  const report::ReportOptions options = report_options(args);
+  if (options.thresholds && !report::run_thresholds(results, &*options.thresholds, &error)) {
+    return fail(prog, "--threshold: " + error);
+  }
   if (!args.html) {
-    report::TextOptions options;
-    options.width = text_width(args);
-    options.apdex_t_s = args.apdex_t_s;
-    report::render_text_report(results, std::cout, options);
-    return 0;
+    report::TextOptions text;
+    text.width = text_width(args);
+    text.apdex_t_s = args.apdex_t_s;
+    text.thresholds = options.thresholds;
+    report::render_text_report(results, std::cout, text);
+    // The text above states the verdict; this writes the files and sets the exit code.
+    std::ostringstream discard;
+    const int code = report::conclude_run(results, args.verdict, options, 0, discard, &error);
+    if (!error.empty()) fail(prog, error);
+    return code;
   }
   const fs::path out_dir = args.out_dir.empty() ? file.parent_path() : fs::path(args.out_dir);
   fs::path written;
-  if (!report::build_html_report(results, out_dir.empty() ? "." : out_dir, {args.apdex_t_s}, &error, &written)) {
+  if (!report::build_html_report(results, out_dir.empty() ? "." : out_dir, options, &error, &written)) {
     return fail(prog, error);
   }
-  return print_written(written);
+  const int code = report::conclude_run(results, args.verdict, options, 0, std::cout, &error);
+  if (!error.empty()) fail(prog, error);
+  print_written(written);
+  return code;
 }
 
 int run_diff(const ReportArgs& args, const std::string& prog) {
@@ -119,7 +141,7 @@ int run_trend(const ReportArgs& args, const std::string& prog) {
     if (!load(args.trend[i], loaded[i], &file, &error)) return fail(prog, error);
     runs.push_back({args.trend[i], &loaded[i]});
   }
-  const report::TrendReport trend = report::compute_trend(runs, {args.apdex_t_s});
+  const report::TrendReport trend = report::compute_trend(runs, {args.apdex_t_s, std::nullopt});
   if (!args.html) {
     report::render_trend_text(trend, std::cout, text_width(args));
     return 0;
@@ -152,6 +174,9 @@ int cmd_report(const Args& args, const std::string& prog) {
                                                  "(default: the run's)")
       ->check(CLI::Range(0.001, 3600.0));
   app.add_option("--width", options.width, "terminal width of the text (default $COLUMNS or 100)");
+  add_verdict_options(app, options.verdict, false);
+  app.get_option("--threshold")
+      ->description("judge the run by this threshold instead of its own (repeat it); exit code 4 when one fails");
   if (int code = parse_options(app, args, prog); code >= 0) return code;
   if (!options.diff.empty()) return run_diff(options, prog);
   if (!options.trend.empty()) return run_trend(options, prog);

@@ -10,6 +10,7 @@
 #include "monitor/collector.hpp"
 #include "master/shell.hpp"
 #include "report/html_report.hpp"
+#include "report/verdict.hpp"
 #include "report/monitor_metrics.hpp"
 
 namespace bm::app {
@@ -79,6 +80,8 @@ int cmd_run(const Args& args, const std::string& prog) {
   app.add_flag("--progress-json", progress_json, "print one JSON progress line per second")->group("");
   FunkLoadFlags funkload;
   add_funkload_flags(app, funkload, false);
+  BenchRun run;
+  add_verdict_options(app, run.verdict, true);
   if (int code = parse_options(app, args, prog); code >= 0) return code;
   if (std::string problem = funkload_flags_problem(funkload); !problem.empty()) return fail(prog, problem);
   // The label names a folder under results/: bench-master's rules (none given, or an
@@ -86,7 +89,7 @@ int cmd_run(const Args& args, const std::string& prog) {
   if (std::string problem = label_error("-l/--label", label); !label.empty() && !problem.empty()) {
     return fail(prog, problem);
   }
-  BenchRun run;
+  options.given.thresholds = run.verdict.thresholds;
   run.label = label;
   run.output_dir = output_dir;
   run.progress_json = progress_json;
@@ -113,6 +116,17 @@ int run_bench(const TestOptions& options, const BenchRun& run, const std::string
   bench.progress_json = run.progress_json;
   bench.start_at_epoch_us = run.start_at_epoch_us;
   bench.gate = run.gate;
+  if (run.verdict.abort_on_fail) {
+    std::vector<conf::Threshold> thresholds;
+    for (const std::string& text : test->engine.bench.thresholds) thresholds.push_back(*conf::parse_threshold(text, &error));
+    if (thresholds.empty()) return fail(prog, "--abort-on-fail: no thresholds (give --threshold or a [thresholds] section)");
+    report::MetricContext context;
+    context.run_apdex_t_us = context.apdex_t_us = std::llround(test->engine.bench.apdex_t_s * 1e6);
+    bench.cycle_check = [thresholds, context](const stats::CycleResults& cycle) -> std::string {
+      const auto failed = report::failed_cycle_thresholds(cycle, context, thresholds);
+      return failed.empty() ? std::string() : "threshold failed: " + report::describe_result(thresholds[failed.front().threshold], failed.front());
+    };
+  }
   bench.output_dir = run.output_dir.empty() ? std::filesystem::path("results") /
                                                   (test->engine.identity.test_name + "-" + timestamp() +
                                                    (run.label.empty() ? "" : "-" + run.label))
@@ -154,6 +168,12 @@ int run_bench(const TestOptions& options, const BenchRun& run, const std::string
     std::cerr << prog << ": warning: " << note << '\n';
   }
   if (std::filesystem::exists(runner.results_path())) {
+    // The verdict, then where the files are (the report's path is the last line).
+    if (code != 2 && !runner.results().cycles.empty()) {
+      std::string verdict_error;
+      code = report::conclude_run(runner.results(), run.verdict, report::ReportOptions{}, code, std::cout, &verdict_error);
+      if (!verdict_error.empty()) fail(prog, verdict_error);
+    }
     std::cout << "Results: " << runner.results_path().string() << std::endl;
     // The HTML report beside the results, for finished cycles even when interrupted.
     std::filesystem::path report;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/cycle_gate.hpp"
+#include "app/verdict_options.hpp"
 #include "engine/test_loader.hpp"
 
 namespace CLI {
@@ -36,6 +37,7 @@ struct BenchRun {
   bool progress_json = false;
   engine::CycleGate* gate = nullptr;  // bench-node --barrier: cycles start when the master says
   std::vector<std::string> command_line;
+  VerdictOptions verdict;  // bench-run's; bench-node leaves it empty (the master judges)
 };
 
 // Loads the test, prints the header, runs every cycle, prints "Results: ...". Returns

@@ -326,6 +326,7 @@ std::optional<Overrides> overrides_from(const GivenOptions& g, std::string* erro
         break;
     }
   }
+  o.thresholds = g.thresholds;
   return o;
 }
 

@@ -31,6 +31,7 @@ struct GivenOptions {
   bool tls_verify = false;
   int workers = 0;
   std::uint64_t seed = 0;
+  std::vector<std::string> thresholds;  // --threshold, each (not in the table: it repeats)
 };
 
 // What a command-line value is, and how overrides_from reads it.

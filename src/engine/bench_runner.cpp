@@ -358,6 +358,16 @@ class BenchRun {
     if (!save_cycle(cycle)) return false;
     if (stopped_) return false;
     if (!hooks_->run(script::Hook::teardown_cycle, cycle.index, cycle.cvus, &hook_error_)) log_->write(hook_error_);
+    if (options_.cycle_check && ci + 1 < bench_.cycles.size()) {
+      std::string reason = options_.cycle_check(r_.cycles.back());
+      if (!reason.empty()) {
+        out_ << "* Stopping the bench after cycle #" << common::cycle_number(cycle.index) << ": " << reason << '\n'
+             << std::flush;
+        log_->write("stopping the bench: " + reason);
+        r_.run.stop_reason = std::move(reason);
+        return false;
+      }
+    }
     pause_after(ci);
     return !stopped_;
   }

@@ -31,6 +31,9 @@ struct BenchOptions {
   // Server monitoring ([monitor] hosts; node 0 alone in a distributed run): the figures
   // collected so far, put into the results each time they are written. Empty: none.
   std::function<stats::MonitorData()> monitor;
+  // --abort-on-fail: called with each finished cycle but the last; a non-empty answer
+  // (why the run can no longer pass) ends the run there, as complete as it got.
+  std::function<std::string(const stats::CycleResults&)> cycle_check;
 };
 
 // Set from a signal handler; the runner polls it.

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "report/verdict_gate.hpp"
 #include "master/node_list.hpp"
 #include "master/transport.hpp"
 
@@ -42,6 +43,10 @@ struct MasterOptions {
   std::string self_executable;            // this program (readlink /proc/self/exe)
   TransportFactory make_transport;        // empty: local or ssh by the address
   std::vector<std::string> command_line;
+  // The run's thresholds as resolved (conf [thresholds] and --threshold), kept in the
+  // merged results; the verdict's files (--junit, --summary-json).
+  std::vector<std::string> thresholds;
+  report::VerdictOptions verdict;
 };
 
 // Exit codes of bench-master.
@@ -49,6 +54,7 @@ inline constexpr int kExitOk = 0;            // every node finished every cycle,
 inline constexpr int kExitTestsFailed = 1;   // every node finished every cycle, some tests failed
 inline constexpr int kExitCouldNotRun = 2;   // bad input, no node could run, or no results to merge
 inline constexpr int kExitPartial = 3;       // some node failed or is missing, or a cycle is incomplete
+inline constexpr int kExitThresholdFailed = report::kExitThresholdFailed;  // 4: a threshold failed
 inline constexpr int kExitInterrupted = 130; // stopped by Ctrl-C (what finished is merged and reported)
 
 int run_master(const MasterOptions& options, std::ostream& out, std::ostream& err);

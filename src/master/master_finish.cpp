@@ -1,5 +1,6 @@
 // bench-master's last steps: the nodes' results brought home, merged exactly, written
 // with the report, and the exit code that says what finished.
+#include <sstream>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -93,6 +94,8 @@ int MasterRun::finish() {
     return kExitCouldNotRun;
   }
   merged->run.label = options_.label;
+  // The thresholds as the master resolved them (the nodes know only the conf's).
+  merged->config.thresholds = options_.thresholds;
   merged->run.command_line = options_.command_line;
   // The test as the user named it, not the copies in the nodes' working folders.
   merged->run.test_file = options_.test_file.string();
@@ -150,6 +153,20 @@ int MasterRun::finish() {
            *merged, [](const stats::CycleResults& cycle) { return fmt::format("cycle {}", common::cycle_number(cycle.index)); })) {
     say("  warning: " + note);
   }
+  int code = kExitOk;
+  if (interrupts_ > 0) {
+    code = kExitInterrupted;
+  } else if (!every_node_complete || !cycles_complete || require_all_tripped_) {
+    code = kExitPartial;
+  } else if (tests_failed) {
+    code = kExitTestsFailed;
+  }
+  // The verdict on the merged figures, then where the files are.
+  std::ostringstream verdict;
+  code = report::conclude_run(*merged, options_.verdict, report::ReportOptions{}, code, verdict, &error);
+  std::istringstream lines(verdict.str());
+  for (std::string line; std::getline(lines, line);) say(line);
+  if (code == kExitCouldNotRun) say(error);
   say(fmt::format("Results: {}", merged_file.string()));
   fs::path report = build_reports(layout_.run_dir, &error);
   if (report.empty()) {
@@ -157,9 +174,7 @@ int MasterRun::finish() {
     return kExitCouldNotRun;
   }
   say(fmt::format("Report: {}", report.string()));
-  if (interrupts_ > 0) return kExitInterrupted;
-  if (!every_node_complete || !cycles_complete || require_all_tripped_) return kExitPartial;
-  return tests_failed ? kExitTestsFailed : kExitOk;
+  return code;
 }
 
 }  // namespace bm::master::run_detail

@@ -18,6 +18,8 @@ struct ReportOptions {
   // Apdex threshold T in seconds; unset: the run's config.apdex_t_s. A different T is
   // recounted from the latency histograms (to their 0.1 % bucket resolution).
   std::optional<double> apdex_t_s;
+  // The thresholds to judge the run by; unset: the run's own (results config.thresholds).
+  std::optional<std::vector<std::string>> thresholds;
 };
 
 struct LatencySummary {

@@ -22,7 +22,7 @@ std::string document_title(const stats::Results& results) {
 }
 
 std::vector<NavLink> navigation(const Context& context) {
-  std::vector<NavLink> nav = {{"run", "Run"}, {"summary", "Summary"}, {"timeline", "Timeline"}, {"pages", "Pages"}};
+  std::vector<NavLink> nav = {{"verdict", "Verdict"}, {"run", "Run"}, {"summary", "Summary"}, {"timeline", "Timeline"}, {"pages", "Pages"}};
   const stats::Results& results = context.results;
   nav.push_back({"errors", "Errors"});
   if (results.merged()) nav.push_back({"nodes", "Nodes"});
@@ -41,9 +41,12 @@ std::string footer(const stats::Results& results) {
 }  // namespace
 
 std::string render_html_report(const stats::Results& results, const ReportOptions& options) {
-  Context context{results, metric_context(results, options), {}, {}, cycles_ascending(results), {}};
+  Context context{results, metric_context(results, options), {}, {}, {}, {}, cycles_ascending(results), {}};
   context.summaries = cycle_summaries(results, context.metrics);
   context.best = best_cycle(context.summaries);
+  const std::optional<std::vector<conf::Threshold>> thresholds =
+      run_thresholds(results, options.thresholds ? &*options.thresholds : nullptr, &context.threshold_error);
+  context.verdict = judge_run(results, context.metrics, thresholds.value_or(std::vector<conf::Threshold>{}));
 
   std::string out;
   out.reserve(1 << 20);

@@ -50,14 +50,66 @@ void headline_cards(std::string& out, const Context& context) {
   }
   card(out, "Peak throughput", format_rate(peak->requests.ok_per_s), "req/s",
        fmt::format("successful requests, C{} · {}", cycle_number(peak->index), users(peak->cvus)));
-  const CycleSummary& best = summaries[context.best.value_or(0)];
-  const std::string where = fmt::format("best cycle C{} · {}", cycle_number(best.index), users(best.cvus));
-  card(out, "Pages per second", format_rate(best.pages.ok_per_s), "pages/s", where);
-  card(out, "Page time p95", format_ms(best.pages.latency.p95_us), "ms", where);
-  const std::optional<double> apdex = best.pages.apdex_score();
-  card(out, "Apdex", format_apdex(apdex), apdex ? apdex_rating_name(stats::apdex_rating(*apdex)) : "",
-       fmt::format("T = {} s, {}", format_seconds(static_cast<double>(context.metrics.apdex_t_us) / 1e6), where),
-       apdex_class(apdex));
+  // Capacity: the most users that met every threshold, else the knee (verdict.hpp).
+  const Verdict& verdict = context.verdict;
+  const auto at = [](const CycleHealth& c) { return fmt::format("C{} · {}", cycle_number(c.index), users(c.cvus)); };
+  if (verdict.capacity) {
+    const CycleHealth& c = verdict.cycles[*verdict.capacity];
+    card(out, "Capacity", format_count(static_cast<uint64_t>(c.cvus)), "users",
+         fmt::format("the most users that met every threshold, {}", at(c)), "card-good");
+  } else if (verdict.has_thresholds) {
+    card(out, "Capacity", "none", "", "no cycle met every threshold", "card-bad");
+  } else if (verdict.knee) {
+    const CycleHealth& c = verdict.cycles[*verdict.knee];
+    card(out, "Knee", format_count(static_cast<uint64_t>(c.cvus)), "users",
+         fmt::format("{}; the next cycle: {}", at(c),
+                     verdict.knee_cause == KneeCause::throughput ? "throughput stopped rising"
+                     : verdict.knee_cause == KneeCause::latency  ? "latency jumped"
+                                                                 : "errors jumped"));
+  } else if (verdict.knee_searched && verdict.highest_load) {
+    const CycleHealth& c = verdict.cycles[*verdict.highest_load];
+    card(out, "Knee", verdict.knee_cause == KneeCause::errors ? "none" : fmt::format("> {}", c.cvus),
+         verdict.knee_cause == KneeCause::errors ? "" : "users",
+         verdict.knee_cause == KneeCause::errors ? "pages failed from the first cycle"
+                                                 : "throughput still rose at the last cycle",
+         verdict.knee_cause == KneeCause::errors ? "card-bad" : "");
+  }
+  // Latency and Apdex: the worst complete cycle, with the range over the others.
+  const auto considered = [&](const CycleSummary& s) { return s.complete || !any_complete; };
+  const CycleSummary* slowest = nullptr;
+  const CycleSummary* fastest = nullptr;
+  const CycleSummary* lowest_apdex = nullptr;
+  const CycleSummary* highest_apdex = nullptr;
+  for (const CycleSummary& s : summaries) {
+    if (!considered(s)) continue;
+    if (s.pages.latency.count > 0) {
+      if (!slowest || s.pages.latency.p95_us > slowest->pages.latency.p95_us) slowest = &s;
+      if (!fastest || s.pages.latency.p95_us < fastest->pages.latency.p95_us) fastest = &s;
+    }
+    const std::optional<double> score = s.pages.apdex_score();
+    if (score) {
+      if (!lowest_apdex || *score < *lowest_apdex->pages.apdex_score()) lowest_apdex = &s;
+      if (!highest_apdex || *score > *highest_apdex->pages.apdex_score()) highest_apdex = &s;
+    }
+  }
+  const auto cycle_at = [](const CycleSummary& s) { return fmt::format("C{} · {}", cycle_number(s.index), users(s.cvus)); };
+  if (slowest) {
+    card(out, "Page time p95", format_ms(slowest->pages.latency.p95_us), "ms",
+         slowest == fastest ? fmt::format("{}", cycle_at(*slowest))
+                            : fmt::format("highest, {}; lowest {} ms at {}", cycle_at(*slowest),
+                                          format_ms(fastest->pages.latency.p95_us), cycle_at(*fastest)));
+  }
+  if (lowest_apdex) {
+    const std::optional<double> apdex = lowest_apdex->pages.apdex_score();
+    card(out, "Apdex", format_apdex(apdex), apdex_rating_name(stats::apdex_rating(*apdex)),
+         fmt::format("T = {} s; lowest, {}{}", format_seconds(static_cast<double>(context.metrics.apdex_t_us) / 1e6),
+                     cycle_at(*lowest_apdex),
+                     lowest_apdex == highest_apdex
+                         ? ""
+                         : fmt::format("; highest {} at {}", format_apdex(highest_apdex->pages.apdex_score()),
+                                       cycle_at(*highest_apdex))),
+         apdex_class(apdex));
+  }
   uint64_t pages_ok = 0, pages_all = 0, requests_all = 0, requests_bad = 0, tests_ok = 0, tests_all = 0;
   for (const CycleSummary& s : summaries) {
     tests_ok += s.tests.ok;
@@ -217,6 +269,7 @@ void header_section(std::string& out, const Context& context) {
       run.end_epoch_us ? format_epoch_us(run.end_epoch_us) : "still running",
       duration_s > 0 ? " · " + format_duration_s(duration_s) : "");
   status_banners(out, context);
+  verdict_section(out, context);
   headline_cards(out, context);
 }
 

@@ -128,6 +128,8 @@ CycleHealth health_of(const stats::CycleResults& cycle, const MetricContext& con
 
 std::string percent(std::optional<double> fraction) { return common::format_percent(fraction); }
 
+std::string users_text(int n) { return fmt::format("{} user{}", n, n == 1 ? "" : "s"); }
+
 // Finds the knee over the complete cycles, which must rise in users.
 void find_knee(Verdict& v) {
   std::vector<std::size_t> complete;
@@ -360,7 +362,7 @@ Verdict judge_run(const stats::Results& results, const MetricContext& context,
     } else if (v.passed) {
       v.headline = fmt::format("PASSED: {} threshold{} met in {} complete cycle{}{}.", thresholds.size(),
                                thresholds.size() == 1 ? "" : "s", complete_count, complete_count == 1 ? "" : "s",
-                               v.highest_load ? fmt::format(", up to {} users", v.cycles[*v.highest_load].cvus) : "");
+                               v.highest_load ? fmt::format(", up to {}", users_text(v.cycles[*v.highest_load].cvus)) : "");
     } else {
       const auto first_failed = std::find_if(v.results.begin(), v.results.end(),
                                              [](const auto& r) { return r.judged && !r.passed; });
@@ -369,7 +371,7 @@ Verdict judge_run(const stats::Results& results, const MetricContext& context,
     }
     if (v.capacity) {
       const CycleHealth& c = v.cycles[*v.capacity];
-      v.lines.push_back(fmt::format("Capacity: {} users met every threshold ({}).", c.cvus, cycle_label(c.index, c.cvus)));
+      v.lines.push_back(fmt::format("Capacity: {} met every threshold ({}).", users_text(c.cvus), cycle_label(c.index, c.cvus)));
     } else if (complete_count > 0 &&
                std::any_of(thresholds.begin(), thresholds.end(), [](const Threshold& t) { return !t.over_run; })) {
       v.lines.push_back("Capacity: no cycle met every threshold.");

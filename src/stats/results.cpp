@@ -248,7 +248,8 @@ json run_to_json(const RunInfo& run) {
           {"end_epoch_us", run.end_epoch_us},
           {"status", to_string(run.status)},
           {"workers", run.workers},
-          {"pid", run.pid}};
+          {"pid", run.pid},
+          {"stop_reason", run.stop_reason}};
 }
 
 json config_to_json(const BenchConfig& config) {
@@ -394,6 +395,7 @@ RunInfo read_run(const JsonObject& o) {
   run.status = read_enum<RunStatus>(o, "status", parse_run_status, list_names(kRunStatusNames));
   run.workers = o.integer("workers");
   run.pid = o.int64("pid");
+  if (o.find("stop_reason") != nullptr) run.stop_reason = o.string("stop_reason");
   return run;
 }
 

@@ -65,6 +65,9 @@ struct RunInfo {
   RunStatus status = RunStatus::running;
   int workers = 0;
   int64_t pid = 0;
+  // Why the run ended before its last cycle although nobody stopped it (--abort-on-fail:
+  // the threshold that failed); empty otherwise.
+  std::string stop_reason;
 };
 
 struct BenchConfig {

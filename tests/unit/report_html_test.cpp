@@ -406,7 +406,31 @@ TEST(HtmlReport, AnIncompleteCycleNeverFeedsTheHeadline) {
   const std::string card = html.substr(peak, html.find("</div></div>", peak) - peak);
   EXPECT_NE(card.find("C1 ·"), std::string::npos) << card;
   EXPECT_EQ(card.find("C2"), std::string::npos) << card;
-  EXPECT_NE(html.find("best cycle C1"), std::string::npos);
+  const std::size_t p95 = html.find("Page time p95");
+  ASSERT_NE(p95, std::string::npos);
+  const std::string p95_card = html.substr(p95, html.find("</div></div>", p95) - p95);
+  EXPECT_NE(p95_card.find("C1 ·"), std::string::npos) << p95_card;
+  EXPECT_EQ(p95_card.find("C2"), std::string::npos) << p95_card;
+}
+
+// The key figures are the worst cycle's, never a best cycle's alone; the verdict comes first.
+TEST(HtmlReport, KeyFiguresShowTheWorstCycleAndTheVerdictLeads) {
+  stats::Results r = sample_results();
+  r.config.thresholds = {"p95 < 1ms"};
+  const std::string html = render_html_report(r);
+  const std::size_t verdict = html.find("<section id=\"verdict\" class=\"verdict verdict-fail\"");
+  ASSERT_NE(verdict, std::string::npos);
+  EXPECT_LT(verdict, html.find("Key figures"));
+  EXPECT_NE(html.find("<table id=\"thresholds\""), std::string::npos);
+  EXPECT_NE(html.find("<code>p95 &lt; 1ms</code>"), std::string::npos);
+  const std::vector<CycleSummary> summaries = cycle_summaries(r, metric_context(r, {}));
+  int64_t highest = 0;
+  for (const CycleSummary& s : summaries) highest = std::max(highest, s.pages.latency.p95_us);
+  const std::size_t p95 = html.find("Page time p95");
+  ASSERT_NE(p95, std::string::npos);
+  const std::string card = html.substr(p95, html.find("</div></div>", p95) - p95);
+  EXPECT_NE(card.find(">" + common::format_ms(highest) + "<"), std::string::npos) << card;
+  EXPECT_NE(card.find("highest"), std::string::npos) << card;
 }
 
 // Journeys that fail on a check while every page answered 200: the page success reads
