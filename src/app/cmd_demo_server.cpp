@@ -15,6 +15,9 @@ int cmd_demo_server(const Args& args, const std::string& prog) {
   app.add_option("--threads", options.threads, "server threads (default 1)")->check(CLI::Range(1, 64));
   app.add_option("--ready-file", options.ready_file, "write the base URL into this file once listening");
   app.add_flag("-q,--quiet", options.quiet, "no log lines");
+  app.add_option("--max-concurrent", options.max_concurrent,
+                 "serve at most N requests at once, the others wait in turn (default 0: no limit)")
+      ->check(CLI::Range(0, 1000000));
   if (int code = parse_options(app, args, prog); code >= 0) return code;
   return demo::run_demo_server(options);
 }

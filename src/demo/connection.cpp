@@ -1,5 +1,6 @@
 #include "demo/connection.hpp"
 
+#include <optional>
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -184,6 +185,12 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, DemoState& 
       break;
     }
     const Request request = parser.release();
+    // --max-concurrent: wait for a slot (held until the reply is written).
+    std::optional<AdmissionSlot> slot;
+    if (state.admission.limit() > 0 && !is_control_path(counted_path(request))) {
+      co_await state.admission.acquire();
+      slot.emplace(&state.admission);
+    }
     Reply reply = route(request, state);
     if (reply.delay > 0ms) {
       if (!co_await wait(stream, reply.delay)) break;

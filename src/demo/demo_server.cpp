@@ -80,6 +80,7 @@ bool write_ready_file(const std::string& path, const std::string& url, std::stri
 struct DemoServer::Impl {
   explicit Impl(const DemoOptions& options)
       : options(options), threads_wanted(thread_count(options.threads)), acceptor(io) {
+    state.admission.set_limit(options.max_concurrent);
     const tcp::endpoint endpoint = endpoint_of(options);
     try {
       acceptor.open(endpoint.protocol());

@@ -15,6 +15,7 @@ struct DemoOptions {
   int threads = 1;                 // 0: one per core
   std::string ready_file;          // if set, the URL is written there once listening
   bool quiet = false;              // no diagnostics on stderr, only fatal errors
+  int max_concurrent = 0;          // requests served at once, the rest wait (0: no limit)
 };
 
 class DemoServer {

@@ -341,6 +341,18 @@ Reply sessions(const Exchange& x) {
   return reply;
 }
 
+// POST /switch?fail=1|0: the target fails every request (503) until switched back.
+Reply fault_switch(const Exchange& x) {
+  const std::optional<std::string> fail = x.query.get("fail");
+  if (fail) {
+    if (*fail != "0" && *fail != "1") return bad_request(x, "fail must be 0 or 1");
+    x.state.set_failing(*fail == "1");
+  }
+  Reply reply = json(x, {{"fail", x.state.failing()}});
+  reply.counted = false;
+  return reply;
+}
+
 Reply reset_counter(const Exchange& x) {
   x.state.reset();
   return counter(x);
@@ -431,6 +443,7 @@ constexpr std::array kRoutes{
     Route{"/echo", false, kAny, echo},
     Route{"/counter", false, kGet, counter},
     Route{"/counter/reset", false, kPost, reset_counter},
+    Route{"/switch", false, kPost, fault_switch},
     Route{"/sessions", false, kGet, sessions},
     Route{"/hostile/close-mid", false, kAny, close_mid},
     Route{"/hostile/garbage", false, kAny, garbage},
@@ -456,6 +469,10 @@ void strip_body_for_head(const Request& request, Reply& reply) {
 
 }  // namespace
 
+bool is_control_path(std::string_view path) {
+  return path == "/counter" || path == "/counter/reset" || path == "/switch" || path == "/sessions";
+}
+
 std::string counted_path(const Request& request) {
   const std::string_view target = view(request.target());
   return std::string(target.substr(0, target.find('?')));
@@ -470,6 +487,9 @@ Reply route(const Request& request, DemoState& state) {
   }
   const std::string& path = target->path;
   const Exchange base{request, {}, target->encoded_query, target->query, state};
+  if (state.failing() && !is_control_path(path)) {
+    return text(base, http::status::service_unavailable, "failing: switched by POST /switch?fail=1\n");
+  }
 
   unsigned allowed = 0;  // methods of the routes that match the path
   for (const Route& candidate : kRoutes) {

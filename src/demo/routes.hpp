@@ -42,6 +42,9 @@ Reply route(const Request& request, DemoState& state);
 
 // The path a request is counted under: its target up to '?'.
 std::string counted_path(const Request& request);
+// The endpoints tests steer the target with: never failed by /switch, never kept waiting
+// by --max-concurrent.
+bool is_control_path(std::string_view path);
 
 inline constexpr std::string_view kServerName = "benchmaster-demo";  // the Server header
 inline constexpr std::uint64_t kMaxBodyBytes = 64ull << 20;  // /bytes/<n> limit

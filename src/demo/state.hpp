@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -11,6 +12,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+
+#include "demo/admission.hpp"
 
 namespace bm::demo {
 
@@ -62,6 +65,13 @@ class DemoState {
   // The k-th call for one `values` string returns k (0, 1, 2, ...), server-wide.
   std::uint64_t next_sequence_index(std::string_view values);
 
+  // POST /switch?fail=1: every request but the control ones answers 503 until fail=0.
+  void set_failing(bool failing) { failing_.store(failing); }
+  bool failing() const { return failing_.load(); }
+
+  // --max-concurrent: requests served at once (control endpoints excepted).
+  Admission admission;
+
  private:
   mutable std::mutex sessions_mutex_;
   std::unordered_map<std::string, Session> sessions_;
@@ -73,6 +83,7 @@ class DemoState {
   Counts counts_;
   std::uint64_t counts_epoch_ = 0;  // advanced by reset()
 
+  std::atomic<bool> failing_{false};
   std::mutex sequences_mutex_;
   std::unordered_map<std::string, std::uint64_t> sequences_;
 };
