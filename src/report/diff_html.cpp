@@ -110,7 +110,7 @@ void users_axis(const std::vector<DiffRow>& rows, ChartSpec& spec) {
 }
 
 ChartSeries side(const std::vector<DiffRow>& rows, std::string_view name, bool b, std::string label, bool dashed) {
-  ChartSeries series{std::move(label), {}, b ? kColorB : kColorA, false, dashed};
+  ChartSeries series{std::move(label), {}, {b ? kColorB : kColorA, dashed ? Dash::dotted : b ? Dash::dashed : Dash::solid}};
   for (const DiffRow& row : rows) {
     const MetricDiff* m = metric(row, name);
     series.values.push_back(m ? (b ? m->b : m->a) : std::nullopt);

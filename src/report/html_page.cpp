@@ -14,10 +14,27 @@ namespace bm::report {
 
 namespace fs = std::filesystem;
 
+std::vector<int> dash_pattern(Dash dash) {
+  switch (dash) {
+    case Dash::dashed: return {7, 4};
+    case Dash::dotted: return {2, 3};
+    case Dash::dash_dot: return {9, 3, 2, 3};
+    case Dash::solid: break;
+  }
+  return {};
+}
+
 namespace palette {
-const char* nth(std::size_t index) noexcept {
-  constexpr std::array<const char*, 8> kCycle = {kBlue, kGreen, kAmber, kViolet, kRed, kTeal, kPink, kSlate};
-  return kCycle[index % kCycle.size()];
+LineStyle nth(std::size_t index) {
+  // Tableau 10's hues (chosen to stay apart for most colour vision), and darker shades
+  // of the same for the second ten.
+  constexpr std::array<const char*, kHues> kBase = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                                    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+  constexpr std::array<const char*, kHues> kDark = {"#0b3f6b", "#a14a00", "#145a14", "#7f1010", "#4f2f7a",
+                                                    "#4a2a22", "#9c2f7f", "#333333", "#66660a", "#0a6b75"};
+  constexpr std::array<Dash, 4> kDashes = {Dash::solid, Dash::dashed, Dash::dotted, Dash::dash_dot};
+  const std::size_t round = index / kHues;
+  return {(round % 2 == 0 ? kBase : kDark)[index % kHues], kDashes[round % kDashes.size()]};
 }
 }  // namespace palette
 
@@ -72,15 +89,16 @@ nlohmann::json ChartSpec::to_json() const {
   for (double value : x) xs.push_back(value);
   out["x"] = std::move(xs);
   if (!x_categories.empty()) out["cats"] = x_categories;
+  if (!percentiles.empty()) out["pct"] = percentiles;
   if (time_axis) out["time"] = true;
   if (points) out["points"] = true;
   if (span_gaps) out["span"] = true;
-  if (!y2_label.empty()) out["y2label"] = y2_label;
+  if (y_log) out["ylog"] = true;
+  if (y_max) out["ymax"] = *y_max;
   nlohmann::json lines = nlohmann::json::array();
   for (const ChartSeries& s : series) {
-    nlohmann::json line = {{"label", s.label}, {"color", s.color}, {"data", chart_values(s.values)}};
-    if (s.right_axis) line["right"] = true;
-    if (s.dashed) line["dash"] = true;
+    nlohmann::json line = {{"label", s.label}, {"color", s.style.color}, {"data", chart_values(s.values)}};
+    if (s.style.dash != Dash::solid) line["dash"] = dash_pattern(s.style.dash);
     if (s.fill) line["fill"] = true;
     lines.push_back(std::move(line));
   }

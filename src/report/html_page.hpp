@@ -25,6 +25,18 @@ void put(std::string& out, fmt::format_string<Args...> format, Args&&... args) {
   fmt::format_to(std::back_inserter(out), format, std::forward<Args>(args)...);
 }
 
+// How a line is stroked: its colour and dash pattern.
+enum class Dash { solid, dashed, dotted, dash_dot };
+
+struct LineStyle {
+  std::string color;
+  Dash dash = Dash::solid;
+  friend bool operator==(const LineStyle&, const LineStyle&) = default;
+};
+
+// The dash pattern in CSS pixels (on, off, ...); empty for solid.
+std::vector<int> dash_pattern(Dash dash);
+
 // Series colours, one place for every chart and legend.
 namespace palette {
 inline constexpr const char* kBlue = "#2563eb";
@@ -35,16 +47,20 @@ inline constexpr const char* kViolet = "#7c3aed";
 inline constexpr const char* kTeal = "#0d9488";
 inline constexpr const char* kSlate = "#64748b";
 inline constexpr const char* kPink = "#db2777";
-// For series that are simply "the n-th one" (cycles in a trend, hosts).
-const char* nth(std::size_t index) noexcept;
+// The hues of series that are simply "the n-th one" (cycles, runs' users, hosts).
+inline constexpr std::size_t kHues = 10;
+// The n-th line of a chart with many: ten distinct hues drawn solid, then ten darker
+// shades of them dashed, then the hues dotted, the shades dash-dotted; 40 lines before
+// a style repeats.
+LineStyle nth(std::size_t index);
 }  // namespace palette
 
+// One line of a chart. Every series of a chart shares its one y axis: a chart holds one
+// unit (rates, ms, %, ...), so two lines meet only where their numbers do.
 struct ChartSeries {
   std::string label;
   std::vector<std::optional<double>> values;  // unset: no data at that x (a gap)
-  std::string color;
-  bool right_axis = false;
-  bool dashed = false;
+  LineStyle style;
   bool fill = false;
 };
 
@@ -61,8 +77,12 @@ struct ChartSpec {
   std::vector<double> x;
   std::vector<std::string> x_categories;  // set: x is 0..n-1 and these label the ticks
   bool time_axis = false;                 // x in epoch seconds, shown as UTC clock times
-  std::string y_label;
-  std::string y2_label;  // right axis, for series with right_axis
+  // x is 1/(1 - p/100) for the percentile p of `percentiles`, on a log axis labelled
+  // in percent (the distribution chart).
+  std::vector<double> percentiles;
+  std::string y_label;  // the one unit of every series
+  bool y_log = false;   // logarithmic y axis (values must be above 0)
+  std::optional<double> y_max;  // fixed top of the y axis (e.g. 100 for %, 1 for Apdex)
   std::vector<ChartSeries> series;
   std::vector<ChartBand> bands;
   bool points = false;      // mark each data point (few points, e.g. one per cycle)

@@ -34,7 +34,9 @@ void overview_row(std::string& out, std::string_view link_html, const EntryRow& 
 }
 
 constexpr std::string_view kOverviewHead =
-    "<th>Mean</th><th>p50</th><th>p95</th><th>p99</th><th>Max</th><th>Apdex</th></tr></thead><tbody>";
+    "<th>Mean <span class=\"th-unit\">ms</span></th><th>p50 <span class=\"th-unit\">ms</span></th>"
+    "<th>p95 <span class=\"th-unit\">ms</span></th><th>p99 <span class=\"th-unit\">ms</span></th>"
+    "<th>Max <span class=\"th-unit\">ms</span></th><th>Apdex</th></tr></thead><tbody>";
 
 void pages_overview(std::string& out, const Context& context, const std::vector<EntryHistory>& pages) {
   if (context.summaries.empty() || pages.empty()) return;
@@ -103,6 +105,11 @@ void page_section(std::string& out, Context& context, const EntryHistory& page, 
   entry_table(out, page.rows, "Pages/s");
   out += "<div class=\"chart-grid\">";
   entry_charts(out, context, page.rows, "Page");
+  std::vector<CycleLatency> curves;
+  for (const stats::CycleResults& cycle : context.results.cycles) {
+    if (const stats::Entry* entry = cycle.pages.find(page.page, page.key)) curves.push_back({&cycle, &entry->stats.latency});
+  }
+  context.charts.figure(out, "Page time distribution per cycle", distribution_chart(curves, kPageCurveSteps));
   out += "</div>";
   bool any_request = false;
   for (std::size_t i = 0; i < requests.size(); ++i) {
@@ -135,10 +142,11 @@ void tests_section(std::string& out, Context& context) {
   const std::vector<EntryHistory> tests = entry_histories(context.results, EntryTableKind::tests, context.metrics);
   if (tests.empty()) return;
   out += "<section id=\"tests\" class=\"panel\"><h2>Tests</h2><p class=\"lead\">A test is one run of the scenario "
-         "function by a virtual user; its time is the whole scenario, sleeps included.</p>";
+         "function by a virtual user; its time is the whole scenario, sleeps included, in milliseconds. "
+         "Pages/test and Requests/test: those done by the successful tests, per successful test.</p>";
   for (std::size_t i = 0; i < tests.size(); ++i) {
     put(out, "<article class=\"entry test\" id=\"test-{}\"><h3>{}</h3>", i + 1, Esc{tests[i].key});
-    entry_table(out, tests[i].rows, "Tests/s");
+    entry_table(out, tests[i].rows, "Tests/s", {}, true);
     out += "</article>";
   }
   out += "</section>\n";

@@ -77,25 +77,33 @@ void timeline_charts(std::string& out, Context& context, const Timeline& timelin
   const double step = static_cast<double>(timeline.step_s);
   auto rate = [step](uint64_t count) { return std::optional(static_cast<double>(count) / step); };
 
+  // One unit per chart, and the charts stacked on one clock with the same plot width.
   ChartSpec throughput = timeline_chart(context, timeline);
   throughput.y_label = "per second";
-  throughput.y2_label = "virtual users";
-  ChartSeries ok{"Requests/s", {}, palette::kBlue, false, false, true}, pages{"Pages/s", {}, palette::kTeal},
-      failed{"Failed requests/s", {}, palette::kRed}, users{"Virtual users", {}, palette::kSlate, true, true};
+  ChartSeries ok{"Requests/s", {}, {palette::kBlue}, true}, pages{"Pages/s", {}, {palette::kTeal, Dash::dashed}},
+      failed{"Failed requests/s", {}, {palette::kRed, Dash::dotted}};
+  ChartSpec users = timeline_chart(context, timeline);
+  users.y_label = "users";
+  users.height = 150;
+  ChartSeries vus{"Virtual users", {}, {palette::kSlate}, true};
   ChartSpec latency = timeline_chart(context, timeline);
   latency.y_label = "ms";
-  ChartSeries p50{"p50", {}, palette::kGreen}, p95{"p95", {}, palette::kAmber}, p99{"p99", {}, palette::kViolet};
+  ChartSeries p50{"p50", {}, {palette::kGreen}}, p95{"p95", {}, {palette::kAmber, Dash::dashed}},
+      p99{"p99", {}, {palette::kViolet, Dash::dotted}};
   ChartSpec errors = timeline_chart(context, timeline);
   errors.y_label = "per second";
-  ChartSeries request_errors{"Requests failed/s", {}, palette::kRed, false, false, true},
-      page_errors{"Pages failed/s", {}, palette::kAmber}, test_failures{"Tests failed/s", {}, palette::kViolet},
-      test_errors{"Tests errored/s", {}, palette::kPink};
+  // Four counts that are often equal (a failed request fails its page and its test):
+  // each its own dash, so lines that lie on each other still show.
+  ChartSeries request_errors{"Requests failed/s", {}, {palette::kRed}, true},
+      page_errors{"Pages failed/s", {}, {palette::kAmber, Dash::dashed}},
+      test_failures{"Tests failed/s", {}, {palette::kViolet, Dash::dotted}},
+      test_errors{"Tests errored/s", {}, {palette::kPink, Dash::dash_dot}};
 
   for (const TimelineBucket& b : timeline.buckets) {
     ok.values.push_back(rate(b.requests_ok));
     pages.values.push_back(rate(b.pages_ok));
     failed.values.push_back(rate(b.requests_failed));
-    users.values.push_back(b.seen ? std::optional(static_cast<double>(b.cvus)) : std::nullopt);
+    vus.values.push_back(b.seen ? std::optional(static_cast<double>(b.cvus)) : std::nullopt);
     request_errors.values.push_back(rate(b.requests_failed));
     page_errors.values.push_back(rate(b.pages_failed));
     test_failures.values.push_back(rate(b.tests_failed));
@@ -112,14 +120,15 @@ void timeline_charts(std::string& out, Context& context, const Timeline& timelin
     }
   }
   throughput.series = {ok, pages, failed};
+  users.series = {vus};
   const bool users_known = std::any_of(timeline.buckets.begin(), timeline.buckets.end(),
                                        [](const TimelineBucket& b) { return b.cvus > 0; });
-  if (users_known) throughput.series.push_back(users);
   latency.series = {p50, p95, p99};
   errors.series = {request_errors, page_errors, test_failures, test_errors};
   const std::string note =
       timeline.step_s == 1 ? "" : fmt::format("Each point covers {} seconds (averaged rates, merged percentiles).", timeline.step_s);
   context.charts.figure(out, "Throughput over time", throughput, note);
+  if (users_known) context.charts.figure(out, "Virtual users over time", users);
   context.charts.figure(out, "Request response time over time (successful requests)", latency, note);
   context.charts.figure(out, "Failures and errors over time", errors, note);
 }
@@ -209,16 +218,16 @@ void host_charts(std::string& out, Context& context, const stats::MonitorHost& h
   base.bands = cycle_bands(context.results);
   // CPU stacked by kind: each line is the sum of its kind and those below it, the largest
   // drawn first so that each band shows.
-  ChartSeries user{"User %", {}, palette::kBlue, false, false, true};
-  ChartSeries system{"+ System %", {}, palette::kRed, false, false, true};
-  ChartSeries iowait{"+ I/O wait %", {}, palette::kAmber, false, false, true};
-  ChartSeries steal{"+ Steal %", {}, palette::kSlate, false, false, true};
-  ChartSeries load{"Load (1 min)", {}, palette::kViolet, true, true};
-  ChartSeries used{"Used (MiB)", {}, palette::kViolet, false, false, true}, cached{"Cached (MiB)", {}, palette::kTeal};
-  ChartSeries swap{"Swap used (MiB)", {}, palette::kRed, false, true};
-  ChartSeries rx{"Received (MiB/s)", {}, palette::kGreen}, tx{"Sent (MiB/s)", {}, palette::kBlue, false, true};
-  ChartSeries read{"Read (MiB/s)", {}, palette::kTeal}, write{"Written (MiB/s)", {}, palette::kPink, false, true};
-  ChartSeries established{"Established", {}, palette::kBlue}, time_wait{"Time-wait", {}, palette::kAmber, false, true};
+  ChartSeries user{"User %", {}, {palette::kBlue}, true};
+  ChartSeries system{"+ System %", {}, {palette::kRed}, true};
+  ChartSeries iowait{"+ I/O wait %", {}, {palette::kAmber}, true};
+  ChartSeries steal{"+ Steal %", {}, {palette::kSlate}, true};
+  ChartSeries load{"Load (1 min)", {}, {palette::kViolet}, true};
+  ChartSeries used{"Used (MiB)", {}, {palette::kViolet}, true}, cached{"Cached (MiB)", {}, {palette::kTeal, Dash::dashed}};
+  ChartSeries swap{"Swap used (MiB)", {}, {palette::kRed, Dash::dotted}};
+  ChartSeries rx{"Received (MiB/s)", {}, {palette::kGreen}}, tx{"Sent (MiB/s)", {}, {palette::kBlue, Dash::dashed}};
+  ChartSeries read{"Read (MiB/s)", {}, {palette::kTeal}}, write{"Written (MiB/s)", {}, {palette::kPink, Dash::dashed}};
+  ChartSeries established{"Established", {}, {palette::kBlue}}, time_wait{"Time-wait", {}, {palette::kAmber, Dash::dashed}};
   const auto mib = [](std::optional<double> bytes) { return bytes ? std::optional(*bytes / 1048576.0) : std::nullopt; };
   const auto percent = [](std::optional<double> share) { return share ? std::optional(*share * 100.0) : std::nullopt; };
   const auto tcp = [](const stats::MonitorPoint& p, const char* state) {
@@ -260,10 +269,13 @@ void host_charts(std::string& out, Context& context, const stats::MonitorHost& h
       host.gaps.empty() ? "" : fmt::format(" · <span class=\"bad\">{} gap{} in its samples</span>", host.gaps.size(),
                                            host.gaps.size() == 1 ? "" : "s"));
   out += "<div class=\"chart-grid three\">";
-  ChartSpec cpu_chart = base, memory_chart = base, network_chart = base, disk_chart = base, tcp_chart = base;
+  ChartSpec cpu_chart = base, load_chart = base, memory_chart = base, network_chart = base, disk_chart = base,
+            tcp_chart = base;
   cpu_chart.y_label = "CPU % (stacked)";
-  cpu_chart.y2_label = "load";
-  cpu_chart.series = {steal, iowait, system, user, load};
+  cpu_chart.y_max = 100;
+  cpu_chart.series = {steal, iowait, system, user};
+  load_chart.y_label = "load";
+  load_chart.series = {load};
   memory_chart.y_label = "MiB";
   memory_chart.series = {used, cached, swap};
   network_chart.y_label = "MiB/s";
@@ -272,7 +284,8 @@ void host_charts(std::string& out, Context& context, const stats::MonitorHost& h
   disk_chart.series = {read, write};
   tcp_chart.y_label = "connections";
   tcp_chart.series = {established, time_wait};
-  for (const auto& [caption, chart] : {std::pair{"CPU and load", &cpu_chart}, std::pair{"Memory", &memory_chart},
+  for (const auto& [caption, chart] : {std::pair{"CPU", &cpu_chart}, std::pair{"Load", &load_chart},
+                                       std::pair{"Memory", &memory_chart},
                                        std::pair{"Network", &network_chart}, std::pair{"Disk", &disk_chart},
                                        std::pair{"TCP connections", &tcp_chart}}) {
     if (has_values(*chart)) context.charts.figure(out, caption, *chart);
@@ -412,7 +425,7 @@ void definitions_section(std::string& out, const Context& context) {
                                              "(connect, timeout, reset, protocol, TLS, script error).");
   definition(out, "Success", "Successful items divided by all items of the window.");
   definition(out, "Min, Mean, Max", "Of the response times of successful items, exact.");
-  definition(out, "p50, p90, p95, p99", "Percentiles of the response times of successful items: the value under "
+  definition(out, "p50, p90, p95, p99, p99.9", "Percentiles of the response times of successful items: the value under "
                                         "which that share of them fall, read from the merged latency histogram "
                                         "(1 µs to 1 h, 3 significant digits, so within 0.1 %). Never averaged "
                                         "across cycles, workers or nodes.");
@@ -422,6 +435,13 @@ void definitions_section(std::string& out, const Context& context) {
            "<span class=\"tag apdex-F\">F</span> Fair ≥ 0.70, <span class=\"tag apdex-P\">P</span> Poor ≥ 0.50, "
            "<span class=\"tag apdex-U\">U</span> Unacceptable below.</dd>",
       t);
+  definition(out, "Time distribution", "Each cycle's times of successful pages by percentile: x is the percentile "
+                                       "on a log scale of 1 / (1 − p), so 90, 99, 99.9, 99.99 and 99.999 % are "
+                                       "equally spaced; y the time in ms, on a log scale. Each point is read from "
+                                       "the histogram like the table's percentiles.");
+  definition(out, "Outside the window, abandoned", "Items that completed during a cycle's start-up or drain (not "
+                                                   "counted in the tables), and items in flight, the request sent, "
+                                                   "when a run was stopped: the server may have answered them.");
   definition(out, "Best cycle", "The cycle with the highest Pages/s × Apdex among those with a page Apdex of at "
                                 "least 0.85; the first cycle when none reaches it.");
   definition(out, "Timeline", "Per wall-clock second: successful and failed requests, pages and tests that "

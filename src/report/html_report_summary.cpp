@@ -217,37 +217,107 @@ void summary_charts(std::string& out, Context& context) {
   for (const CycleSummary& s : context.summaries) pages.push_back(s.pages);
   out += "<div class=\"chart-grid\">";
 
+  // One unit per chart: every rate on one axis, so pages/s lies under requests/s only
+  // when there are as many.
   ChartSpec throughput;
   concurrency_axis(context, pages, throughput);
   throughput.y_label = "per second";
-  throughput.y2_label = "requests per second";
   throughput.points = true;
-  ChartSeries tests{"Tests/s", {}, palette::kViolet}, page_rate{"Pages/s", {}, palette::kBlue},
-      requests{"Requests/s", {}, palette::kTeal, true, true};
+  ChartSeries requests{"Requests/s", {}, {palette::kTeal}}, page_rate{"Pages/s", {}, {palette::kBlue, Dash::dashed}},
+      tests{"Tests/s", {}, {palette::kViolet, Dash::dotted}};
   for (const CycleSummary& s : context.summaries) {
-    tests.values.push_back(s.tests.ok_per_s);
-    page_rate.values.push_back(s.pages.ok_per_s);
     requests.values.push_back(s.requests.ok_per_s);
+    page_rate.values.push_back(s.pages.ok_per_s);
+    tests.values.push_back(s.tests.ok_per_s);
   }
-  throughput.series = {page_rate, tests, requests};
+  throughput.series = {requests, page_rate, tests};
   context.charts.figure(out, "Throughput against concurrency", throughput,
-                        "Successful tests, pages and requests per second of each cycle's window.");
+                        "Successful requests, pages and tests per second of each cycle's window.");
 
   entry_charts(out, context, pages, "Page");
 
-  ChartSpec quality;
-  concurrency_axis(context, pages, quality);
-  quality.y_label = "success %";
-  quality.y2_label = "Apdex";
-  quality.points = true;
-  ChartSeries success{"Page success %", {}, palette::kGreen}, apdex{"Apdex", {}, palette::kAmber, true};
-  for (const EntryRow& row : pages) {
-    success.values.push_back(row.success_rate ? std::optional(*row.success_rate * 100.0) : std::nullopt);
-    apdex.values.push_back(row.apdex_score());
+  ChartSpec success;
+  concurrency_axis(context, pages, success);
+  success.y_label = "%";
+  success.y_max = 100;
+  success.points = true;
+  ChartSeries page_success{"Page success %", {}, {palette::kGreen}},
+      test_success{"Test success %", {}, {palette::kViolet, Dash::dashed}};
+  const auto percent = [](const EntryRow& row) {
+    return row.success_rate ? std::optional(*row.success_rate * 100.0) : std::nullopt;
+  };
+  for (const CycleSummary& s : context.summaries) {
+    page_success.values.push_back(percent(s.pages));
+    test_success.values.push_back(percent(s.tests));
   }
-  quality.series = {success, apdex};
-  context.charts.figure(out, "Success rate and Apdex against concurrency", quality);
+  success.series = {page_success, test_success};
+  context.charts.figure(out, "Success rate against concurrency", success,
+                        "Successful pages and tests (user journeys) over all of them.");
+
+  ChartSpec apdex;
+  concurrency_axis(context, pages, apdex);
+  apdex.y_label = "Apdex";
+  apdex.y_max = 1;
+  apdex.points = true;
+  ChartSeries score{"Page Apdex", {}, {palette::kAmber}};
+  for (const EntryRow& row : pages) score.values.push_back(row.apdex_score());
+  apdex.series = {score};
+  context.charts.figure(out, "Apdex against concurrency", apdex,
+                        fmt::format("T = {} s; 0.94 and up is Excellent, 0.85 Good, 0.70 Fair, 0.50 Poor.",
+                                    format_seconds(static_cast<double>(context.metrics.apdex_t_us) / 1e6)));
+
+  // Every page of a cycle together: what a user waited for a page, to the last 0.001 %.
+  std::vector<stats::Histogram> merged;
+  merged.reserve(context.results.cycles.size());
+  for (const stats::CycleResults& cycle : context.results.cycles) merged.push_back(sum_entries(cycle.pages).latency);
+  std::vector<CycleLatency> curves;
+  for (std::size_t i = 0; i < merged.size(); ++i) curves.push_back({&context.results.cycles[i], &merged[i]});
+  context.charts.figure(out, "Page time distribution per cycle", distribution_chart(curves, kSummaryCurveSteps),
+                        "Successful pages' times by percentile, one line per cycle (log scales).");
   out += "</div>\n";
+}
+
+void traffic_table(std::string& out, const Context& context) {
+  const stats::Results& results = context.results;
+  if (results.cycles.empty()) return;
+  out += "<h3>Traffic and items outside the windows</h3><p class=\"lead\">Bytes of every request of the window "
+         "(headers included). Outside the window: completed during start-up or drain, so not counted above. "
+         "Abandoned: in flight (the request sent) when the run was stopped, so the server may have answered "
+         "them.</p><div class=\"table-wrap\"><table class=\"data\" id=\"traffic-table\"><thead><tr>"
+         "<th rowspan=\"2\">Cycle</th><th rowspan=\"2\">Users</th><th rowspan=\"2\">Requests</th>"
+         "<th rowspan=\"2\">Sent</th><th rowspan=\"2\">Received</th><th rowspan=\"2\">Received per second</th>"
+         "<th colspan=\"3\" class=\"group\">Outside the window</th><th colspan=\"2\" class=\"group\">Abandoned</th>"
+         "</tr><tr><th>Tests</th><th>Pages</th><th>Requests</th><th>Tests</th><th>Requests</th></tr></thead><tbody>";
+  for (std::size_t i = 0; i < results.cycles.size() && i < context.summaries.size(); ++i) {
+    const stats::CycleResults& cycle = results.cycles[i];
+    const EntryRow& requests = context.summaries[i].requests;
+    put(out, "<tr data-cycle=\"{}\">", cycle.index);
+    cycle_cell(out, cycle.index, context.summaries[i].complete, false);
+    const auto flagged = [](uint64_t n) { return n ? " class=\"warn\"" : ""; };
+    put(out,
+        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td>"
+        "<td{}>{}</td></tr>",
+        cycle.cvus, format_count(requests.total()), format_bytes(static_cast<double>(requests.bytes_sent)),
+        format_bytes(static_cast<double>(requests.bytes_received)),
+        cycle.window_s > 0 ? format_byte_rate(static_cast<double>(requests.bytes_received) / cycle.window_s)
+                           : std::string(kNoValue),
+        format_count(cycle.outside_window.tests), format_count(cycle.outside_window.pages),
+        format_count(cycle.outside_window.requests), flagged(cycle.abandoned.tests), format_count(cycle.abandoned.tests),
+        flagged(cycle.abandoned.requests), format_count(cycle.abandoned.requests));
+  }
+  out += "</tbody></table></div>";
+}
+
+// A header cell with its unit: "p95 ms".
+std::string th(std::string_view name, std::string_view unit) {
+  return fmt::format("<th>{} <span class=\"th-unit\">{}</span></th>", name, unit);
+}
+
+// The latency columns' headers of every per-cycle table, in milliseconds.
+std::string latency_heads() {
+  std::string out;
+  for (std::string_view name : {"Min", "Mean", "p50", "p90", "p95", "p99", "p99.9", "Max"}) out += th(name, "ms");
+  return out;
 }
 
 }  // namespace
@@ -332,26 +402,26 @@ void summary_section(std::string& out, Context& context) {
          "<p class=\"lead\">Rates are successful items per second of each cycle's logging window. Times are page "
          "times of successful pages, in milliseconds. ★ marks the best cycle.</p>";
   out += "<div class=\"table-wrap\"><table class=\"data\" id=\"summary-table\"><thead><tr>"
-         "<th>Cycle</th><th>Users</th><th>Tests/s</th><th>Pages/s</th><th>Requests/s</th><th>Success</th>"
-         "<th>Min</th><th>Mean</th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>Max</th><th>Apdex</th>"
-         "</tr></thead><tbody>";
+         "<th>Cycle</th><th>Users</th><th>Tests/s</th><th>Pages/s</th><th>Requests/s</th><th>Success</th>";
+  out += latency_heads();
+  out += "<th>Apdex</th></tr></thead><tbody>";
   for (std::size_t i = 0; i < context.summaries.size(); ++i) {
     const CycleSummary& s = context.summaries[i];
     const LatencySummary& l = s.pages.latency;
     put(out, "<tr data-cycle=\"{}\">", s.index);
     cycle_cell(out, s.index, s.complete, context.best == i);
     put(out,
-        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-        "<td>{}</td><td>{}</td><td>{}</td>",
+        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
         s.cvus, format_rate(s.tests.ok_per_s), format_rate(s.pages.ok_per_s), format_rate(s.requests.ok_per_s),
-        format_percent(s.pages.success_rate), format_ms(l.min_us), format_ms(l.mean_us), format_ms(l.p50_us),
-        format_ms(l.p90_us), format_ms(l.p95_us), format_ms(l.p99_us), format_ms(l.max_us));
+        format_percent(s.pages.success_rate));
+    latency_cells(out, l);
     apdex_cell(out, s.pages.apdex_score());
     out += "</tr>";
   }
   out += "</tbody></table></div>";
   if (context.summaries.empty()) out += "<p class=\"empty\">No cycle has finished.</p>";
   summary_charts(out, context);
+  traffic_table(out, context);
   out += "</section>\n";
 }
 
@@ -370,26 +440,42 @@ void concurrency_axis(const Context& context, const std::vector<EntryRow>& rows,
   }
 }
 
+void latency_cells(std::string& out, const LatencySummary& l) {
+  if (l.count == 0) {
+    for (int i = 0; i < 8; ++i) put(out, "<td>{}</td>", kNoValue);
+    return;
+  }
+  put(out, "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+      format_ms(l.min_us), format_ms(l.mean_us), format_ms(l.p50_us), format_ms(l.p90_us), format_ms(l.p95_us),
+      format_ms(l.p99_us), format_ms(l.p999_us), format_ms(l.max_us));
+}
+
 void entry_table(std::string& out, const std::vector<EntryRow>& rows, std::string_view rate_label,
-                 std::string_view id) {
+                 std::string_view id, bool per_test) {
   out += "<div class=\"table-wrap\"><table class=\"data\"";
   if (!id.empty()) put(out, " id=\"{}\"", id);
   put(out,
       "><thead><tr><th>Cycle</th><th>Users</th><th>{}</th><th>Total</th><th>Success</th><th>Failures</th>"
-      "<th>Errors</th><th>Min</th><th>Mean</th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>Max</th>"
-      "<th>Apdex</th></tr></thead><tbody>",
+      "<th>Errors</th>",
       rate_label);
+  if (per_test) out += "<th>Pages/test</th><th>Requests/test</th>";
+  out += latency_heads();
+  out += "<th>Apdex</th></tr></thead><tbody>";
   for (const EntryRow& row : rows) {
-    const LatencySummary& l = row.latency;
     put(out, "<tr data-cycle=\"{}\">", row.cycle);
     cycle_cell(out, row.cycle, row.complete, false);
-    put(out,
-        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td><td{}>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
-        row.cvus, format_rate(row.ok_per_s), format_count(row.total()), format_percent(row.success_rate),
+    put(out, "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td><td{}>{}</td>", row.cvus,
+        format_rate(row.ok_per_s), format_count(row.total()), format_percent(row.success_rate),
         row.failures ? " class=\"bad\"" : "", format_count(row.failures), row.errors ? " class=\"bad\"" : "",
-        format_count(row.errors), format_ms(l.min_us), format_ms(l.mean_us), format_ms(l.p50_us), format_ms(l.p90_us),
-        format_ms(l.p95_us), format_ms(l.p99_us), format_ms(l.max_us));
+        format_count(row.errors));
+    if (per_test) {
+      // Per successful test, as the text report's Pages/test and Req/test.
+      const auto per = [&row](uint64_t n) {
+        return row.ok ? format_per_item(static_cast<double>(n) / static_cast<double>(row.ok)) : std::string(kNoValue);
+      };
+      put(out, "<td>{}</td><td>{}</td>", per(row.pages), per(row.requests));
+    }
+    latency_cells(out, row.latency);
     apdex_cell(out, row.apdex_score());
     out += "</tr>";
   }
@@ -399,25 +485,52 @@ void entry_table(std::string& out, const std::vector<EntryRow>& rows, std::strin
 void entry_charts(std::string& out, Context& context, const std::vector<EntryRow>& rows, std::string_view noun) {
   ChartSpec axis;
   concurrency_axis(context, rows, axis);
-  std::vector<std::optional<double>> ok, failed, p50, p90, p95, p99, mean;
+  std::vector<std::optional<double>> ok, failed, p50, p90, p95, p99, p999, mean;
   for (const EntryRow& row : rows) {
     const bool any = row.latency.count > 0;
     auto value = [any](int64_t us) { return any ? std::optional(ms(us)) : std::nullopt; };
     ok.push_back(row.ok_per_s);
-    failed.push_back(row.success_rate ? std::optional((1.0 - *row.success_rate) * 100.0) : std::nullopt);
+    // Failures and errors per second: the same unit as the successes, on the same axis.
+    failed.push_back(row.window_s > 0 ? std::optional(static_cast<double>(row.failures + row.errors) / row.window_s)
+                                      : std::nullopt);
     p50.push_back(value(row.latency.p50_us));
     p90.push_back(value(row.latency.p90_us));
     p95.push_back(value(row.latency.p95_us));
     p99.push_back(value(row.latency.p99_us));
+    p999.push_back(value(row.latency.p999_us));
     mean.push_back(any ? std::optional(row.latency.mean_us / 1000.0) : std::nullopt);
   }
   nlohmann::json columns = {{"x", axis.x},           {"ok", chart_values(ok)},   {"failed", chart_values(failed)},
                             {"p50", chart_values(p50)}, {"p90", chart_values(p90)}, {"p95", chart_values(p95)},
-                            {"p99", chart_values(p99)}, {"mean", chart_values(mean)}};
+                            {"p99", chart_values(p99)}, {"p999", chart_values(p999)}, {"mean", chart_values(mean)}};
   if (!axis.x_categories.empty()) columns["cats"] = axis.x_categories;
   const std::string id = context.charts.add_columns(std::move(columns));
   context.charts.view_figure(out, fmt::format("{} throughput", noun), "rate", id);
   context.charts.view_figure(out, fmt::format("{} response time percentiles", noun), "times", id);
+}
+
+ChartSpec distribution_chart(const std::vector<CycleLatency>& cycles, int per_decade) {
+  ChartSpec spec;
+  spec.x_label = "Percentile";
+  spec.y_label = "ms";
+  spec.y_log = true;
+  spec.height = 280;
+  spec.percentiles = distribution_percentiles(per_decade);
+  // Positions on a log axis: 4 significant digits are plenty (the legend shows `pct`).
+  for (double p : spec.percentiles) spec.x.push_back(chart_value(distribution_x(p)));
+  for (const CycleLatency& cycle : cycles) {
+    ChartSeries line{fmt::format("C{} · {}", cycle_number(cycle.cycle->index), cycle.cycle->cvus), {},
+                     palette::nth(static_cast<std::size_t>(cycle.cycle->index))};
+    const std::vector<int64_t> values = percentile_values(*cycle.latency, spec.percentiles);
+    if (values.empty()) {
+      line.values.assign(spec.percentiles.size(), std::nullopt);
+    } else {
+      // A log axis has no 0: a 0 µs time (only ever a clock's rounding) is drawn at 1 µs.
+      for (int64_t us : values) line.values.push_back(std::max<double>(ms(us), 0.001));
+    }
+    spec.series.push_back(std::move(line));
+  }
+  return spec;
 }
 
 void apdex_cell(std::string& out, std::optional<double> score) {

@@ -23,7 +23,7 @@ ChartSpec per_users_chart(const TrendReport& trend, std::string y_label,
   spec.y_label = std::move(y_label);
   for (const TrendRun& run : trend.runs) spec.x.push_back(static_cast<double>(run.start_epoch_us) / 1e6);
   for (std::size_t i = 0; i < trend.users.size(); ++i) {
-    ChartSeries series{fmt::format("{} users", trend.users[i]), {}, palette::nth(i)};
+    ChartSeries series{fmt::format("{} users", trend.users[i]), {}, palette::nth(i)};  // distinct up to 40 lines
     for (const TrendRun& run : trend.runs) {
       const CycleSummary* cycle = run.cycle_with_users(trend.users[i]);
       series.values.push_back(cycle ? value(*cycle) : std::nullopt);
@@ -42,11 +42,14 @@ void trend_charts(std::string& out, ChartRegistry& charts, const TrendReport& tr
                   return c.pages.latency.count ? std::optional(static_cast<double>(c.pages.latency.p95_us) / 1000.0)
                                                : std::nullopt;
                 }));
-  charts.figure(out, "Apdex",
-                per_users_chart(trend, "Apdex", [](const CycleSummary& c) { return c.pages.apdex_score(); }));
-  charts.figure(out, "Page success %", per_users_chart(trend, "%", [](const CycleSummary& c) {
-                  return c.pages.success_rate ? std::optional(*c.pages.success_rate * 100.0) : std::nullopt;
-                }));
+  ChartSpec apdex = per_users_chart(trend, "Apdex", [](const CycleSummary& c) { return c.pages.apdex_score(); });
+  apdex.y_max = 1;
+  charts.figure(out, "Apdex", apdex);
+  ChartSpec success = per_users_chart(trend, "%", [](const CycleSummary& c) {
+    return c.pages.success_rate ? std::optional(*c.pages.success_rate * 100.0) : std::nullopt;
+  });
+  success.y_max = 100;
+  charts.figure(out, "Page success %", success);
   out += "</div></section>\n";
 }
 
@@ -63,7 +66,8 @@ void runs_table(std::string& out, const TrendReport& trend) {
   out += "<section id=\"runs\" class=\"panel\"><h2>Runs</h2><div class=\"table-wrap\"><table class=\"data\" "
          "id=\"trend-table\"><thead><tr><th>#</th><th class=\"text\">Results</th><th class=\"text\">Label</th><th>Start</th>"
          "<th>Users</th>"
-         "<th>Pages/s</th><th>Requests/s</th><th>Success</th><th>p50</th><th>p95</th><th>p99</th><th>Apdex</th>";
+         "<th>Pages/s</th><th>Requests/s</th><th>Success</th><th>p50 <span class=\"th-unit\">ms</span></th>"
+         "<th>p95 <span class=\"th-unit\">ms</span></th><th>p99 <span class=\"th-unit\">ms</span></th><th>Apdex</th>";
   for (const std::string& host : trend.hosts) put(out, "<th>{} CPU</th>", Esc{host});
   out += "</tr></thead><tbody>";
   for (std::size_t i = 0; i < trend.runs.size(); ++i) {

@@ -204,7 +204,7 @@ class MonitoredBench(TestCase):
         try:
             browser.open(os.path.join(out, "index.html"))
             charts = browser.evaluate(CHART_CHECK)
-            monitor_charts = [c for c in charts if c["caption"] in ("CPU and load", "Memory", "Network", "Disk",
+            monitor_charts = [c for c in charts if c["caption"] in ("CPU", "Load", "Memory", "Network", "Disk",
                                                                      "TCP connections")]
             self.assertGreaterEqual(len(monitor_charts), 4, charts)
             self.assertEqual([c for c in monitor_charts if c["drawn"] < 20], [])

@@ -46,6 +46,54 @@ CHART_CHECK = """
 """
 
 
+# Draws every chart, then reads each one back from uPlot: its section, plot area (bbox),
+# scales, and for each series its data and its pixel positions (u.valToPos) on every y
+# scale of the chart, so a test can tell whether two lines lie on each other.
+SERIES_CHECK = """
+(async () => {
+  window.bmReport.renderAll();
+  await new Promise(resolve => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+  return Array.from(document.querySelectorAll('[data-chart]')).map(el => {
+    const id = el.getAttribute('data-chart');
+    const chart = window.bmReport.charts[id];
+    const figure = el.closest('figure');
+    const caption = figure.querySelector('figcaption').textContent;
+    const section = el.closest('section') ? el.closest('section').id : '';
+    if (!chart) return {id, caption, section, missing: true};
+    const u = chart.plot;
+    const keys = Object.keys(u.scales).filter(k => k !== 'x');
+    const series = [];
+    for (let s = 1; s < u.series.length; s++) {
+      const px = {};
+      for (const key of keys) px[key] = Array.from(u.data[s], v => v == null ? null : u.valToPos(v, key));
+      series.push({label: u.series[s].label, scale: u.series[s].scale, dash: u.series[s].dash || [],
+                   stroke: u.series[s].stroke(u, s), data: Array.from(u.data[s]), px});
+    }
+    return {id, caption, section, time: !!chart.spec.time, pct: chart.spec.pct || null,
+            bbox: {left: u.bbox.left, width: u.bbox.width, top: u.bbox.top, height: u.bbox.height},
+            xdistr: u.scales.x.distr, ydistr: u.scales.y.distr, x: Array.from(u.data[0]), series};
+  });
+})()
+"""
+
+
+def coinciding_lines(chart):
+    """Pairs of series of a chart drawn on each other (under a pixel apart at a point)
+    where their numbers differ (a pixel or more apart on the first one's own scale)."""
+    found = []
+    series = chart["series"]
+    for i, a in enumerate(series):
+        for b in series[i + 1:]:
+            for k, (va, vb) in enumerate(zip(a["data"], b["data"])):
+                if va is None or vb is None:
+                    continue
+                pa, pb = a["px"][a["scale"]][k], b["px"][b["scale"]][k]
+                pb_on_a = b["px"][a["scale"]][k]
+                if abs(pa - pb_on_a) >= 1 and abs(pa - pb) < 1:
+                    found.append((chart["caption"], a["label"], b["label"], k, va, vb))
+    return found
+
+
 def table_rows(browser, selector):
     return browser.evaluate(
         "Array.from(document.querySelectorAll(%s)).map(tr => Array.from(tr.cells).map(td => td.textContent.trim()))"
@@ -65,6 +113,24 @@ def three_digits(value):
 
 def ms(us):
     return three_digits(us / 1000.0)
+
+
+def fmt_bytes(value):
+    """common::format_bytes: three significant digits in B, KiB, MiB, GiB, TiB."""
+    units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    unit = 0
+    while abs(value) >= 1024 and unit < 4:
+        value /= 1024
+        unit += 1
+    if unit == 0:
+        return f"{value:.0f} B"
+    decimals = 2 if abs(value) < 10 else 1 if abs(value) < 100 else 0
+    return f"{value:.{decimals}f} {units[unit]}"
+
+
+def count(n):
+    """common::format_count: narrow no-break spaces between thousands from 10 000 up."""
+    return f"{n:,}".replace(",", "\u202f") if n >= 10000 else str(n)
 
 
 def percent(part, whole):
@@ -128,8 +194,8 @@ def expected_summary_row(cycle):
     return [str(cycle["cvus"]), three_digits(ok["tests"] / window), three_digits(ok["pages"] / window),
             three_digits(ok["requests"] / window), percent(ok["pages"], all_pages), ms(h["min_us"]),
             ms(h["sum_us"] / h["count"]), ms(histogram_percentile(h, 50)), ms(histogram_percentile(h, 90)),
-            ms(histogram_percentile(h, 95)), ms(histogram_percentile(h, 99)), ms(h["max_us"]),
-            rated(score)]
+            ms(histogram_percentile(h, 95)), ms(histogram_percentile(h, 99)), ms(histogram_percentile(h, "99.9")),
+            ms(h["max_us"]), rated(score)]
 
 
 def bench(out, url, cycles="2:4", duration="2"):
@@ -196,6 +262,86 @@ class RunReport(BrowserTestCase):
         identity = self.browser.evaluate("document.getElementById('identity').textContent")
         self.assertIn(results["run"]["url"], identity)
         self.assertIn(" ".join(results["run"]["command_line"]), identity)
+        # Traffic and what fell outside the windows, per cycle, as the text report has them.
+        for row, cycle in zip(table_rows(self.browser, "#traffic-table tbody tr"), results["cycles"]):
+            requests = cycle["requests"]
+            received = sum(r["bytes_received"] for r in requests)
+            outside, abandoned = cycle["outside_window"], cycle.get("abandoned", {})
+            self.assertEqual(row[1:], [
+                str(cycle["cvus"]), count(sum(r["ok"] + r["failures"] + r["errors"] for r in requests)),
+                fmt_bytes(sum(r["bytes_sent"] for r in requests)), fmt_bytes(received),
+                fmt_bytes(round(received / cycle["window_s"])) + "/s",
+                *[count(outside.get(k, 0)) for k in ("tests", "pages", "requests")],
+                *[count(abandoned.get(k, 0)) for k in ("tests", "requests")]], f"cycle {cycle['index']}")
+        # Pages and requests per successful test, and units in the headers.
+        test_rows = table_rows(self.browser, "#test-1 table tbody tr")
+        heads = table_rows(self.browser, "#test-1 table thead tr")[0]
+        self.assertEqual(heads[7:9], ["Pages/test", "Requests/test"])
+        self.assertEqual(heads[9:17], [f"{name} ms" for name in
+                                       ("Min", "Mean", "p50", "p90", "p95", "p99", "p99.9", "Max")])
+        for row, cycle in zip(test_rows, results["cycles"]):
+            test = cycle["tests"][0]
+            self.assertEqual(row[7:9], [f"{test['pages'] / test['ok']:.1f}", f"{test['requests'] / test['ok']:.1f}"])
+
+    def test_charts_are_honest_lines_on_aligned_axes(self):
+        """One unit per chart, so no line hides another whose numbers differ; every time
+        chart has the same plot area; the distribution curves are the histograms'
+        percentiles. Screenshots of the summary's and the timeline's charts."""
+        demo = self.start(DemoServer(threads=2))
+        results_file = bench(os.path.join(self.out, "run"), demo.url, cycles="2:4:6")
+        results = read_json(results_file)
+        run(["report", "--html", results_file, "-o", os.path.join(self.out, "html")], check=0)
+        self.browser.open(os.path.join(self.out, "html", "index.html"))
+        self.browser.evaluate(CHART_CHECK)
+        charts = self.browser.evaluate(SERIES_CHECK)
+        self.assertEqual([c for c in charts if c.get("missing")], [])
+        for chart in charts:
+            # Every series of a chart on its one y axis.
+            self.assertEqual({s["scale"] for s in chart["series"]}, {"y"}, chart["caption"])
+            styles = [(s["stroke"], tuple(s["dash"])) for s in chart["series"]]
+            self.assertEqual(len(set(styles)), len(styles), f"{chart['caption']}: two lines look the same")
+        self.assertEqual([line for c in charts for line in coinciding_lines(c)], [])
+
+        # The summary's rates: requests/s above pages/s (the Shop's pages have several
+        # requests), each at its own height on the one axis.
+        throughput = next(c for c in charts if c["caption"] == "Throughput against concurrency")
+        by_label = {s["label"]: s for s in throughput["series"]}
+        for k in range(len(results["cycles"])):
+            self.assertGreater(by_label["Requests/s"]["data"][k], by_label["Pages/s"]["data"][k])
+            self.assertLess(by_label["Requests/s"]["px"]["y"][k], by_label["Pages/s"]["px"]["y"][k] - 1)
+
+        # Timeline charts line up: the same plot area left and width.
+        timeline = [c for c in charts if c["section"] == "timeline"]
+        self.assertGreaterEqual(len(timeline), 4)
+        self.assertEqual({(c["bbox"]["left"], c["bbox"]["width"]) for c in timeline}, {
+            (timeline[0]["bbox"]["left"], timeline[0]["bbox"]["width"])}, [c["bbox"] for c in timeline])
+        self.assertTrue(all(c["time"] for c in timeline))
+
+        # The distribution: x on a log scale of 1/(1-p), one line per cycle, each point the
+        # merged page histogram's percentile (never an average), in ms on a log axis.
+        curves = [c for c in charts if c["caption"] == "Page time distribution per cycle"]
+        self.assertEqual(len(curves), 1 + len(results["cycles"][0]["pages"]))
+        summary = curves[0]
+        self.assertEqual(summary["section"], "summary")
+        self.assertEqual((summary["xdistr"], summary["ydistr"]), (3, 3))
+        self.assertEqual(len(summary["pct"]), 101)
+        self.assertEqual((summary["pct"][0], summary["pct"][-1]), (0, 99.999))
+        self.assertEqual(len(summary["series"]), len(results["cycles"]))
+        for line, cycle in zip(summary["series"], results["cycles"]):
+            self.assertEqual(line["label"], f"C{cycle['index'] + 1} · {cycle['cvus']}")
+            h = merged_histogram(cycle["pages"])
+            for p, value, x in zip(summary["pct"], line["data"], summary["x"]):
+                us = h["min_us"] if p == 0 else histogram_percentile(h, repr(p))
+                self.assertAlmostEqual(value, max(us / 1000, 0.001), delta=max(us / 1000, 0.001) * 5e-4, msg=p)
+                self.assertAlmostEqual(x, 100 / (100 - p), delta=5e-4 * x)
+        # Each page's own curves, coarser.
+        self.assertEqual({len(c["pct"]) for c in curves[1:]}, {51})
+
+        for section, name in (("summary", "charts-summary.png"), ("timeline", "charts-timeline.png")):
+            top = self.browser.evaluate(f"Math.floor(document.getElementById('{section}').getBoundingClientRect().top"
+                                        " + window.scrollY)")
+            self.browser.screenshot(os.path.join(self.out, name), top=top, height=2600)
+        self.assertEqual(self.browser.problems(), [])
 
     def test_report_reads_fine_without_javascript_and_prints(self):
         demo = self.start(DemoServer(threads=2))

@@ -279,11 +279,11 @@ TEST(HtmlReport, SummaryTableHoldsTheResultsNumbers) {
     const LatencySummary& l = s.pages.latency;
     const std::string expected =
         fmt::format("<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-                    "<td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+                    "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
                     s.cvus, format_rate(s.tests.ok_per_s), format_rate(s.pages.ok_per_s),
                     format_rate(s.requests.ok_per_s), format_percent(s.pages.success_rate), format_ms(l.min_us),
                     format_ms(l.mean_us), format_ms(l.p50_us), format_ms(l.p90_us), format_ms(l.p95_us),
-                    format_ms(l.p99_us), format_ms(l.max_us));
+                    format_ms(l.p99_us), format_ms(l.p999_us), format_ms(l.max_us));
     EXPECT_NE(row.find(expected), std::string::npos) << row << "\nwanted " << expected;
     EXPECT_NE(row.find(format_apdex(s.pages.apdex_score())), std::string::npos) << row;
   }
@@ -344,12 +344,13 @@ TEST(HtmlReport, DataBlockHoldsASpecForEveryChartPlaceholder) {
   const nlohmann::json data = nlohmann::json::parse(data_block(html));
   const std::size_t placeholders = count(html, "class=\"plot\" data-chart=\"");
   EXPECT_EQ(data["charts"].size(), placeholders);
-  // summary 4, timeline 3, 2 pages and 2 requests with 2 each.
-  EXPECT_EQ(placeholders, 4u + 3u + 8u);
+  // summary 6 (throughput, page rate and times, success, Apdex, distribution), timeline 4
+  // (throughput, users, times, failures), 2 pages with 3 each, 2 requests with 2 each.
+  EXPECT_EQ(placeholders, 6u + 4u + 2 * 3u + 2 * 2u);
   for (const auto& [id, spec] : data["charts"].items()) {
     if (spec.contains("view")) {  // drawn by report.js from shared columns
       const nlohmann::json& columns = data["columns"][spec["columns"].get<std::string>()];
-      for (const char* name : {"ok", "failed", "p50", "p90", "p95", "p99", "mean"}) {
+      for (const char* name : {"ok", "failed", "p50", "p90", "p95", "p99", "p999", "mean"}) {
         EXPECT_EQ(columns[name].size(), columns["x"].size()) << id << " " << name;
       }
       continue;
@@ -479,8 +480,8 @@ TEST(HtmlReport, MonitorSamplesGetChartsPerHost) {
   EXPECT_NE(html.find("id=\"monitor\""), std::string::npos);
   EXPECT_NE(html.find("<h3>web1</h3>"), std::string::npos);
   EXPECT_NE(html.find("id=\"monitor-cycles\""), std::string::npos);
-  // CPU, memory, network, disk and TCP for each host.
-  EXPECT_EQ(count(html, "class=\"plot\" data-chart=\""), charts_without + 2 * 5);
+  // CPU, load, memory, network, disk and TCP for each host.
+  EXPECT_EQ(count(html, "class=\"plot\" data-chart=\""), charts_without + 2 * 6);
 }
 
 TEST(HtmlReport, MonitorGapsAndWarningsAreShown) {

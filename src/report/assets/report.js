@@ -11,16 +11,20 @@
   var columns = data.columns || {};
   var charts = {};
 
+  // Dash patterns (CSS pixels), as html_page.cpp's dash_pattern writes them.
+  var DASHED = [7, 4], DOTTED = [2, 3], DASH_DOT = [9, 3, 2, 3];
+
   // The two charts of every page and request against concurrency, built from one set of
-  // columns the report shares between them ({"view": "rate", "columns": "s3"}).
+  // columns the report shares between them ({"view": "rate", "columns": "s3"}). One unit
+  // per chart: lines meet only where their numbers do, and each has its own dash so that
+  // lines with equal numbers still both show.
   var VIEWS = {
     rate: function (c) {
       return {
-        xlabel: 'Concurrent users', ylabel: 'successful per second', y2label: 'failed %', x: c.x, cats: c.cats,
-        points: true, span: true,
+        xlabel: 'Concurrent users', ylabel: 'per second', x: c.x, cats: c.cats, points: true, span: true,
         series: [
           { label: 'Successful/s', color: '#2563eb', fill: true, data: c.ok },
-          { label: 'Failed %', color: '#dc2626', right: true, data: c.failed }
+          { label: 'Failed/s', color: '#dc2626', dash: DASHED, data: c.failed }
         ]
       };
     },
@@ -29,11 +33,12 @@
         xlabel: 'Concurrent users', ylabel: 'ms', x: c.x, cats: c.cats, points: true, span: true,
         series: [
           { label: 'p50', color: '#16a34a', data: c.p50 },
-          { label: 'p90', color: '#d97706', data: c.p90 },
+          { label: 'p90', color: '#d97706', dash: DASHED, data: c.p90 },
           { label: 'p95', color: '#dc2626', data: c.p95 },
-          { label: 'p99', color: '#7c3aed', data: c.p99 },
-          { label: 'mean', color: '#64748b', dash: true, data: c.mean }
-        ]
+          { label: 'p99', color: '#7c3aed', dash: DASHED, data: c.p99 },
+          { label: 'p99.9', color: '#db2777', dash: DOTTED, data: c.p999 },
+          { label: 'mean', color: '#64748b', dash: DASH_DOT, data: c.mean }
+        ].filter(function (s) { return s.data; })
       };
     }
   };
@@ -56,7 +61,7 @@
     if (a >= 100) return v.toFixed(0);
     if (a >= 10) return v.toFixed(1);
     if (a >= 1) return v.toFixed(2);
-    return v.toPrecision(2);
+    return String(parseFloat(v.toPrecision(2)));  // 0.002, not 0.0020
   }
 
   function withAlpha(hex, alpha) {
@@ -107,19 +112,40 @@
     };
   }
 
-  function axisRange(u, min, max) {
-    if (max == null || !isFinite(max) || max <= 0) return [0, 1];
-    return [0, max * 1.08];
+  // Every chart has a y axis of the same size on the left and an empty gutter of the
+  // same size on the right, so stacked charts of one width have the same plot area and
+  // their time axes line up.
+  var LEFT_AXIS = 58, RIGHT_GUTTER = 36, LABEL = 22;
+
+  function axisRange(spec) {
+    return function (u, min, max) {
+      if (spec.ymax != null) return [0, Math.max(spec.ymax, max || 0) * 1.04];
+      if (max == null || !isFinite(max) || max <= 0) return [0, 1];
+      return [0, max * 1.08];
+    };
+  }
+
+  // The distribution chart's x: 1 / (1 - p), labelled with the percentile p.
+  function percentLabel(x) {
+    if (x == null || !isFinite(x) || x < 1) return '';
+    var p = 100 - 100 / x;
+    var text = p < 0.00005 ? '0' : p.toFixed(4).replace(/0+$/, '').replace(/\.$/, '');
+    return text + ' %';
+  }
+
+  function scaled(dash) {
+    var ratio = window.devicePixelRatio || 1;
+    return dash && dash.length ? dash.map(function (d) { return d * ratio; }) : undefined;
   }
 
   function options(spec, width) {
-    var cats = spec.cats;
-    var rightAxis = spec.series.some(function (s) { return s.right; });
+    var cats = spec.cats, pct = spec.pct;
     var series = [{
       label: spec.xlabel,
-      value: function (u, v) {
+      value: function (u, v, si, i) {
         if (v == null) return '–';
         if (cats) return cats[v] != null ? cats[v] : '';
+        if (pct) return i != null && pct[i] != null ? pct[i] + ' %' : percentLabel(v);
         return spec.time ? (u.scales.x.max - u.scales.x.min < 86400 ? clockUtc(v) : dateUtc(v)) : formatNumber(v);
       }
     }];
@@ -128,8 +154,8 @@
         label: s.label,
         stroke: s.color,
         width: 2,
-        scale: s.right ? 'y2' : 'y',
-        dash: s.dash ? [6, 4] : undefined,
+        scale: 'y',
+        dash: scaled(s.dash === true ? DASHED : s.dash),
         fill: s.fill ? withAlpha(s.color, 0.10) : undefined,
         spanGaps: !!spec.span,
         points: { show: !!spec.points, size: 6, fill: s.color, stroke: s.color },
@@ -138,12 +164,24 @@
     });
     var xAxis = {
       space: spec.time ? 90 : 50,
-      label: spec.xlabel, labelSize: 22, font: FONT, labelFont: FONT, stroke: AXIS,
+      label: spec.xlabel, labelSize: LABEL, font: FONT, labelFont: FONT, stroke: AXIS,
       grid: { stroke: GRID, width: 1 }, ticks: { stroke: GRID, width: 1 }
     };
+    var scales = { x: { time: !!spec.time }, y: { range: axisRange(spec) } };
     if (cats) {
       xAxis.splits = function () { return cats.map(function (_, i) { return i; }); };
       xAxis.values = function (u, splits) { return splits.map(function (i) { return cats[i] != null ? cats[i] : ''; }); };
+      scales.x.range = function () { return [-0.35, cats.length - 0.65]; };
+    } else if (pct) {
+      var last = spec.x[spec.x.length - 1] || 10;
+      scales.x = { time: false, distr: 3, log: 10, range: function () { return [1, last]; } };
+      xAxis.space = 40;
+      xAxis.splits = function () {
+        var splits = [];
+        for (var x = 1; x <= last * 1.0001; x *= 10) splits.push(x);
+        return splits;
+      };
+      xAxis.values = function (u, splits) { return splits.map(percentLabel); };
     } else if (spec.time) {
       xAxis.incrs = TIME_STEPS;  // whole seconds: no repeated labels on short runs
       xAxis.values = function (u, splits) {
@@ -155,21 +193,16 @@
     } else {
       xAxis.incrs = WHOLE_STEPS;
     }
+    if (spec.ylog) scales.y = { distr: 3, log: 10 };
     var axes = [xAxis, {
-      scale: 'y', label: spec.ylabel, labelSize: 22, font: FONT, labelFont: FONT, stroke: AXIS, size: 56,
-      grid: { stroke: GRID, width: 1 }, ticks: { show: false },
+      scale: 'y', label: spec.ylabel || '', labelSize: LABEL, font: FONT, labelFont: FONT, stroke: AXIS,
+      size: LEFT_AXIS, grid: { stroke: GRID, width: 1 }, ticks: { show: false },
       values: function (u, splits) { return splits.map(formatNumber); }
+    }, {
+      scale: 'y', side: 1, size: RIGHT_GUTTER, label: '', labelSize: 0, stroke: AXIS, font: FONT,
+      grid: { show: false }, ticks: { show: false },
+      values: function (u, splits) { return splits.map(function () { return ''; }); }
     }];
-    var scales = { x: { time: !!spec.time }, y: { range: axisRange } };
-    if (cats) scales.x.range = function () { return [-0.35, cats.length - 0.65]; };
-    if (rightAxis) {
-      axes.push({
-        scale: 'y2', side: 1, label: spec.y2label || '', labelSize: 22, font: FONT, labelFont: FONT, stroke: AXIS,
-        size: 56, grid: { show: false }, ticks: { show: false },
-        values: function (u, splits) { return splits.map(formatNumber); }
-      });
-      scales.y2 = { range: axisRange };
-    }
     return {
       // Epoch seconds on a time axis, shown in UTC like the tables.
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'); },
@@ -178,8 +211,16 @@
       series: series,
       axes: axes,
       scales: scales,
-      cursor: { drag: { x: !cats, y: false }, points: { size: 7 } },
-      legend: { live: true },
+      cursor: { drag: { x: !cats && !pct, y: false }, points: { size: 7 } },
+      legend: {
+        live: true,
+        markers: {
+          dash: function (u, i) {
+            var d = u.series[i].dash;
+            return d && d.length ? (d[0] <= 3 * (window.devicePixelRatio || 1) ? 'dotted' : 'dashed') : 'solid';
+          }
+        }
+      },
       plugins: spec.bands ? [bandsPlugin(spec.bands)] : []
     };
   }
@@ -192,7 +233,7 @@
     var width = el.clientWidth || 640;
     var columns = [spec.x].concat(spec.series.map(function (s) { return s.data; }));
     var plot = new uPlot(options(spec, width), columns, el);
-    charts[id] = { plot: plot, colors: spec.series.map(function (s) { return s.color; }) };
+    charts[id] = { plot: plot, spec: spec, colors: spec.series.map(function (s) { return s.color; }) };
     if (window.ResizeObserver) {
       new ResizeObserver(function () {
         var w = el.clientWidth;
