@@ -64,8 +64,9 @@ class Process:
 class DemoServer(Process):
     """benchmaster demo-server on an ephemeral loopback port."""
 
-    def __init__(self, threads=1):
-        super().__init__([BENCHMASTER, "demo-server", "--port", "0", "--threads", str(threads), "--quiet"],
+    def __init__(self, threads=1, extra_args=()):
+        super().__init__([BENCHMASTER, "demo-server", "--port", "0", "--threads", str(threads), "--quiet",
+                          *extra_args],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if "listening on" not in line:
@@ -80,6 +81,12 @@ class DemoServer(Process):
 
     def counter(self):
         return self.get_json("/counter")
+
+    def switch(self, fail):
+        """POST /switch?fail=1|0: the target answers 503 to everything but its control paths."""
+        req = urllib.request.Request(f"{self.url}/switch?fail={1 if fail else 0}", method="POST", data=b"")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())
 
     def reset_counter(self):
         req = urllib.request.Request(self.url + "/counter/reset", method="POST", data=b"")
