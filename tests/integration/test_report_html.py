@@ -292,8 +292,10 @@ class RunReport(BrowserTestCase):
         results = read_json(results_file)
         run(["report", "--html", results_file, "-o", os.path.join(self.out, "html")], check=0)
         self.browser.open(os.path.join(self.out, "html", "index.html"))
-        self.browser.evaluate(CHART_CHECK)
+        drawn = self.browser.evaluate(CHART_CHECK)
+        self.assertEqual([c for c in drawn if c["drawn"] < 20], [], "charts that drew no series")
         charts = self.browser.evaluate(SERIES_CHECK)
+        self.assertEqual(len(charts), len(drawn))
         self.assertEqual([c for c in charts if c.get("missing")], [])
         for chart in charts:
             # Every series of a chart on its one y axis.
