@@ -92,7 +92,7 @@ int cmd_master(const Args& args, const std::string& prog) {
       ->check(CLI::PositiveNumber)
       ->group(s);
 
-  add_verdict_options(app, options.verdict, false);
+  add_verdict_options(app, options.verdict, true);
   if (int code = parse_options(app, args, prog); code >= 0) return code;
   bench.given.thresholds = options.verdict.thresholds;
 
@@ -138,6 +138,10 @@ int cmd_master(const Args& args, const std::string& prog) {
   options.cycle_count = static_cast<int>(test->engine.bench.cycles.size());
   options.cycle_time_s = test->engine.bench.cycle_time_s;
   options.thresholds = test->engine.bench.thresholds;
+  options.apdex_t_s = test->engine.bench.apdex_t_s;
+  if (options.verdict.abort_on_fail && options.thresholds.empty()) {
+    return fail(prog, "--abort-on-fail: no thresholds (give --threshold or a [thresholds] section)");
+  }
   // The nodes run the function named after the test too: they get it as --function.
   if (bench.given.function.empty()) bench.given.function = bench.function_operand;
   options.bench_args = conf::forwarded_args(bench.given);

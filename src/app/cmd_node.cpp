@@ -61,6 +61,7 @@ void read_master_input(engine::CycleGate* gate, bool stop_on_eof) {
       while ((end = pending.find('\n', start)) != std::string::npos) {
         auto message = protocol::parse_line(std::string_view(pending).substr(start, end - start));
         if (auto* go = std::get_if<protocol::Go>(&message); go && gate) gate->open(go->cycle, go->start_epoch_us);
+        if (auto* end = std::get_if<protocol::End>(&message); end && gate) gate->end(end->reason);
         start = end + 1;
       }
       pending.erase(0, start);
@@ -96,7 +97,7 @@ int cmd_node(const Args& args, const std::string& prog) {
   TestOptions options;
   std::vector<std::string> operands;
   std::string start_at;
-  bool clock = false, stop_on_eof = false, barrier = false;
+  bool clock = false, stop_on_eof = false, barrier = false, cycle_results = false;
   add_test_options(app, options, conf::Mode::bench);
   // The test is found in the node's folder, not given on the command line.
   app.remove_option(app.get_option("test"));
@@ -112,6 +113,9 @@ int cmd_node(const Args& args, const std::string& prog) {
   app.add_flag("--stop-on-eof", stop_on_eof, "stop (keeping results) when standard input closes");
   app.add_flag("--barrier", barrier,
                "after each cycle print @cycle-done and start the next at the time an @go line on standard input gives");
+  app.add_flag("--cycle-results", cycle_results,
+               "with --barrier: print each cycle's figures (@cycle-results) before @cycle-done, for the master to "
+               "judge its thresholds");
   if (int code = parse_options(app, args, prog); code >= 0) return code;
   if (clock) return print_clock();
   if (operands.size() == 1 || operands.size() == 2) {
@@ -149,6 +153,7 @@ int cmd_node(const Args& args, const std::string& prog) {
   std::cout << protocol::node_line({static_cast<long long>(::getpid()), static_cast<int>(node_num)}) << std::endl;
   engine::CycleGate gate;
   if (barrier) run.gate = &gate;
+  run.cycle_results = barrier && cycle_results;
   if (stop_on_eof || barrier) read_master_input(barrier ? &gate : nullptr, stop_on_eof);
   const int code = run_bench(options, run, prog);
   std::cout << std::flush;

@@ -114,6 +114,7 @@ int run_bench(const TestOptions& options, const BenchRun& run, const std::string
   bench.label = run.label;
   bench.command_line = run.command_line;
   bench.progress_json = run.progress_json;
+  bench.cycle_results = run.cycle_results;
   bench.start_at_epoch_us = run.start_at_epoch_us;
   bench.gate = run.gate;
   if (run.verdict.abort_on_fail) {

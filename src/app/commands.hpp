@@ -35,6 +35,7 @@ struct BenchRun {
   std::string output_dir;  // empty: results/<Name>-<time>[-label]
   long long start_at_epoch_us = 0;
   bool progress_json = false;
+  bool cycle_results = false;  // bench-node --cycle-results
   engine::CycleGate* gate = nullptr;  // bench-node --barrier: cycles start when the master says
   std::vector<std::string> command_line;
   VerdictOptions verdict;  // bench-run's; bench-node leaves it empty (the master judges)

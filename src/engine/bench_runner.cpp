@@ -339,7 +339,7 @@ class BenchRun {
       return false;
     }
     if (!start_time(ci, cycle)) {
-      stopped_ = true;
+      stopped_ = !ended_by_master_;
       return false;
     }
     out_ << fmt::format("Cycle #{} with {} virtual users\n", common::cycle_number(cycle.index), cycle.cvus)
@@ -381,9 +381,20 @@ class BenchRun {
     if (ci == 0 && options_.start_at_epoch_us > 0) {
       common_start_us = options_.start_at_epoch_us;
     } else if (ci > 0 && options_.gate != nullptr) {
+      if (options_.cycle_results) out_ << protocol::cycle_results_line(r_.cycles.back()) << '\n';
       out_ << protocol::cycle_done_line({cycle.index - 1, r_.cycles.back().end_epoch_us}) << '\n' << std::flush;
       common_start_us = options_.gate->wait(cycle.index, [this] { return interrupted(); });
-      if (!common_start_us) return false;
+      if (!common_start_us) {
+        // The master ended the run (a threshold failed): complete, as far as it went.
+        if (std::optional<std::string> reason = options_.gate->end_reason(); reason && !interrupted()) {
+          out_ << "* The master ended the bench before cycle #" << common::cycle_number(cycle.index) << ": " << *reason
+               << '\n' << std::flush;
+          log_->write("the master ended the bench: " + *reason);
+          r_.run.stop_reason = *reason;
+          ended_by_master_ = true;
+        }
+        return false;
+      }
     }
     if (!common_start_us) return true;
     const int64_t start_ns = clock_.mono_at_epoch_us(*common_start_us);
@@ -605,6 +616,7 @@ class BenchRun {
   std::unique_ptr<GeneratorSampler> sampler_;  // declared after the workers it reads: stopped first
   std::string hook_error_;
   int exit_code_ = 0;
+  bool ended_by_master_ = false;  // @end: no further cycle, the run is complete
   bool stopped_ = false;      // interrupted (or a fatal error): no further cycle
   bool save_failed_ = false;  // the results file could not be written
   uint64_t printed_ok_ = 0, printed_failed_ = 0, printed_errors_ = 0;

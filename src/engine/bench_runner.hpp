@@ -27,6 +27,7 @@ struct BenchOptions {
   // the gate opens for it (the master's common start time). Null: start at once.
   CycleGate* gate = nullptr;
   bool progress_json = false;            // print one machine-readable progress line per second
+  bool cycle_results = false;            // with a gate: print "@cycle-results" before each "@cycle-done"
   bool color = false;
   // Server monitoring ([monitor] hosts; node 0 alone in a distributed run): the figures
   // collected so far, put into the results each time they are written. Empty: none.

@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <string>
 
 namespace bm::engine {
 
@@ -19,6 +20,18 @@ class CycleGate {
       starts_[cycle] = start_epoch_us;
     }
     changed_.notify_all();
+  }
+  // No further cycle: the run ends as complete, for `reason` (the master's @end).
+  void end(std::string reason) {
+    {
+      std::lock_guard lock(mutex_);
+      end_reason_ = std::move(reason);
+    }
+    changed_.notify_all();
+  }
+  std::optional<std::string> end_reason() {
+    std::lock_guard lock(mutex_);
+    return end_reason_;
   }
   // No more starts will come (the master is gone).
   void close() {
@@ -35,7 +48,7 @@ class CycleGate {
     std::unique_lock lock(mutex_);
     while (true) {
       if (auto it = starts_.find(cycle); it != starts_.end()) return it->second;
-      if (closed_ || stop()) return std::nullopt;
+      if (closed_ || end_reason_ || stop()) return std::nullopt;
       changed_.wait_for(lock, std::chrono::milliseconds(50));
     }
   }
@@ -45,6 +58,7 @@ class CycleGate {
   std::condition_variable changed_;
   std::map<int, int64_t> starts_;
   bool closed_ = false;
+  std::optional<std::string> end_reason_;
 };
 
 }  // namespace bm::engine

@@ -393,6 +393,8 @@ void MasterRun::start_node(Node& node) {
   command.argv.push_back(std::to_string(planned_start_us_ + node.host->clock_offset_us));
   command.argv.push_back("--stop-on-eof");
   if (options_.cycle_count > 1) command.argv.push_back("--barrier");
+  // --abort-on-fail: each cycle's figures come back at its end, to be judged at the barrier.
+  if (options_.cycle_count > 1 && options_.verdict.abort_on_fail) command.argv.push_back("--cycle-results");
   if (!options_.test_file_shown.empty()) {
     command.argv.push_back("--test-shown-as");
     command.argv.push_back(options_.test_file_shown);
@@ -467,7 +469,8 @@ asio::awaitable<void> MasterRun::pump(Node& node, asio::posix::stream_descriptor
           start = end + 1;
         }
         node.pending_line.erase(0, start);
-        if (node.pending_line.size() > (1u << 20)) node.pending_line.clear();  // not a line protocol
+        // Not a line protocol past 64 MiB (a cycle's figures, @cycle-results, can be MBs).
+        if (node.pending_line.size() > (64u << 20)) node.pending_line.clear();
       } else {
         node.error_tail.append(chunk);
         if (node.error_tail.size() > 8192) node.error_tail.erase(0, node.error_tail.size() - 4096);

@@ -47,6 +47,7 @@ struct MasterOptions {
   // merged results; the verdict's files (--junit, --summary-json).
   std::vector<std::string> thresholds;
   report::VerdictOptions verdict;
+  double apdex_t_s = 1.5;  // as resolved: the Apdex thresholds are judged at
 };
 
 // Exit codes of bench-master.

@@ -1,11 +1,14 @@
 // bench-master's side of the node protocol while nodes run: their output lines, and the
 // cycle barrier that starts every cycle after the first on every node at once
 // (docs/distributed.md#cycles-in-step).
+#include <cmath>
 #include <variant>
 
 #include <boost/asio/write.hpp>
 
+#include "common/format.hpp"
 #include "master/master_run.hpp"
+#include "report/verdict.hpp"
 
 namespace bm::master::run_detail {
 
@@ -21,6 +24,8 @@ void MasterRun::on_output_line(Node& node, std::string_view line) {
     on_cycle_done(node, *done);
   } else if (const auto* exit = std::get_if<protocol::ExitCode>(&message)) {
     node.reported_exit = exit->code;
+  } else if (const auto* report = std::get_if<protocol::CycleReport>(&message)) {
+    node.cycle_reports[report->cycle.index] = report->cycle;
   }
 }
 
@@ -37,6 +42,13 @@ void MasterRun::on_cycle_done(Node& node, const protocol::CycleDone& done) {
   node.cycles_done = done.cycle + 1;
   node.last_drain_end_us = done.end_epoch_us - node.host->clock_offset_us;
   const int next = done.cycle + 1;
+  if (!stop_reason_.empty()) {  // the run was ended while this node drained
+    const auto line = std::make_shared<std::string>(protocol::end_line({stop_reason_}) + "\n");
+    if (node.child && node.child->in && node.child->in->is_open()) {
+      asio::async_write(*node.child->in, asio::buffer(*line), [line](const boost::system::error_code&, std::size_t) {});
+    }
+    return;
+  }
   if (next <= released_cycle_ && node.released_to < next) {
     // Late: the others started without it. It starts at once (or at their start time
     // if that is still ahead); its window is out of step and the report says so.
@@ -72,7 +84,7 @@ void MasterRun::release(int cycle, const Readiness& readiness) {
 }
 
 void MasterRun::check_barrier() {
-  if (!running_phase_ || stopping_) return;
+  if (!running_phase_ || stopping_ || !stop_reason_.empty()) return;
   const int next = released_cycle_ + 1;
   if (next >= options_.cycle_count) return;
   const Readiness now = readiness(next);
@@ -85,15 +97,61 @@ void MasterRun::check_barrier() {
     return;
   }
   barrier_timer_.cancel();
+  if (options_.verdict.abort_on_fail) {
+    if (std::string reason = judge_cycle(next - 1, now); !reason.empty()) {
+      end_run(reason);
+      return;
+    }
+  }
   release(next, now);
+}
+
+std::string MasterRun::judge_cycle(int cycle, const Readiness& readiness) {
+  std::optional<stats::CycleResults> merged;
+  for (const Node* node : readiness.ready) {
+    auto it = node->cycle_reports.find(cycle);
+    if (it == node->cycle_reports.end()) continue;  // an older node program: judged at the end only
+    if (merged) {
+      merged->merge(it->second);
+    } else {
+      merged = it->second;
+    }
+  }
+  if (!merged) return {};
+  std::vector<conf::Threshold> thresholds;
+  std::string error;
+  for (const std::string& text : options_.thresholds) {
+    if (auto threshold = conf::parse_threshold(text, &error)) thresholds.push_back(std::move(*threshold));
+  }
+  report::MetricContext context;
+  context.run_apdex_t_us = context.apdex_t_us = std::llround(options_.apdex_t_s * 1e6);
+  const auto failed = report::failed_cycle_thresholds(*merged, context, thresholds);
+  if (failed.empty()) return {};
+  return "threshold failed: " + report::describe_result(thresholds[failed.front().threshold], failed.front());
+}
+
+void MasterRun::end_run(const std::string& reason) {
+  stop_reason_ = reason;
+  say(fmt::format("Stopping after cycle {} (--abort-on-fail): {}", common::cycle_number(released_cycle_), reason));
+  const auto line = std::make_shared<std::string>(protocol::end_line({reason}) + "\n");
+  for (Node& node : nodes_) {
+    if (node.phase != NodePhase::running || !node.child || !node.child->in || !node.child->in->is_open()) continue;
+    asio::async_write(*node.child->in, asio::buffer(*line), [line](const boost::system::error_code&, std::size_t) {});
+  }
 }
 
 asio::awaitable<void> MasterRun::barrier_timeout(int cycle) {
   barrier_timer_.expires_after(std::chrono::microseconds(static_cast<int64_t>(options_.barrier_timeout_s * 1e6)));
   boost::system::error_code ec;
   co_await barrier_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
-  if (ec || released_cycle_ >= cycle || !running_phase_ || stopping_) co_return;
+  if (ec || released_cycle_ >= cycle || !running_phase_ || stopping_ || !stop_reason_.empty()) co_return;
   const Readiness now = readiness(cycle);
+  if (options_.verdict.abort_on_fail) {
+    if (std::string reason = judge_cycle(cycle - 1, now); !reason.empty()) {
+      end_run(reason);
+      co_return;
+    }
+  }
   for (Node* node : now.draining) {
     say(fmt::format("{}: still in cycle {} after the others had drained for {:g} s; cycle {} starts without it",
                     node->name(), cycle, options_.barrier_timeout_s, cycle + 1));

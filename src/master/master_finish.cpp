@@ -96,6 +96,7 @@ int MasterRun::finish() {
   merged->run.label = options_.label;
   // The thresholds as the master resolved them (the nodes know only the conf's).
   merged->config.thresholds = options_.thresholds;
+  if (!stop_reason_.empty()) merged->run.stop_reason = stop_reason_;
   merged->run.command_line = options_.command_line;
   // The test as the user named it, not the copies in the nodes' working folders.
   merged->run.test_file = options_.test_file.string();
@@ -148,7 +149,11 @@ int MasterRun::finish() {
       say(fmt::format("  missing or partial: {}: {}: {}", name, stats::to_string(row.status), row.message));
     }
   }
-  if (!cycles_complete) say("  not every cycle completed on every node (see cycles[].status)");
+  if (!stop_reason_.empty()) {
+    say(fmt::format("  stopped after cycle {} of {} (--abort-on-fail)", merged->cycles.size(), merged->config.cycles.size()));
+  } else if (!cycles_complete) {
+    say("  not every cycle completed on every node (see cycles[].status)");
+  }
   for (const std::string& note : report::saturation_notes(
            *merged, [](const stats::CycleResults& cycle) { return fmt::format("cycle {}", common::cycle_number(cycle.index)); })) {
     say("  warning: " + note);

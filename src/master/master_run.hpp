@@ -184,6 +184,7 @@ struct Node {
   int64_t last_drain_end_us = 0;     // when the last of them ended, master clock
   int released_to = 0;               // the highest cycle it was told to start (cycle 0: --start-at)
   std::optional<int> reported_exit;  // @exit from the remote shell: how the node itself ended
+  std::map<int, stats::CycleResults> cycle_reports;  // @cycle-results by cycle index (--abort-on-fail)
 
   std::string name() const { return fmt::format("node {} ({})", num, entry.address.display()); }
 };
@@ -230,6 +231,11 @@ class MasterRun {
   void check_barrier();
   asio::awaitable<void> barrier_timeout(int cycle);
   void send_go(Node& node, int cycle, int64_t start_master_us);
+  // --abort-on-fail: why `cycle` (merged over the ready nodes' reports) fails a per-cycle
+  // threshold, or empty.
+  std::string judge_cycle(int cycle, const Readiness& readiness);
+  // Tells every running node to finish after the cycle it ended (@end).
+  void end_run(const std::string& reason);
   int64_t go_margin_us() const;
   NodeCounts counts() const;
   std::vector<Node*> nodes_in(NodePhase phase);
@@ -256,6 +262,7 @@ class MasterRun {
   int interrupts_ = 0;
   bool running_phase_ = false;
   bool stopping_ = false;
+  std::string stop_reason_;  // a threshold failed and ended the run (--abort-on-fail)
   bool require_all_tripped_ = false;
   bool status_shown_ = false;
   bool tty_ = ::isatty(STDOUT_FILENO) == 1;

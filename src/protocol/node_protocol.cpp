@@ -17,19 +17,22 @@ constexpr std::string_view kCycleDone = "@cycle-done ";
 constexpr std::string_view kGo = "@go ";
 constexpr std::string_view kClock = "@clock ";
 constexpr std::string_view kExit = "@exit ";
+constexpr std::string_view kCycleResults = "@cycle-results ";
+constexpr std::string_view kEnd = "@end ";
 
 // A node prints its progress characters ('.', 'F') without a new line, so a message
-// may follow them on the same line: the tag is looked for anywhere, the first one wins.
+// may follow them on the same line: the first '@' that starts a tag wins (a payload may
+// hold another tag's text inside a string, further on).
 struct Tagged {
   std::string_view tag;
   std::string_view rest;
 };
 std::optional<Tagged> find_tag(std::string_view line) {
-  const auto at = line.find('@');
-  if (at == std::string_view::npos) return std::nullopt;
-  for (std::string_view tag : {kNode, kProgress, kCycleDone, kGo, kClock, kExit}) {
-    const auto found = line.find(tag, at);
-    if (found != std::string_view::npos) return Tagged{tag, line.substr(found + tag.size())};
+  for (auto at = line.find('@'); at != std::string_view::npos; at = line.find('@', at + 1)) {
+    const std::string_view here = line.substr(at);
+    for (std::string_view tag : {kNode, kProgress, kCycleDone, kCycleResults, kGo, kEnd, kClock, kExit}) {
+      if (here.starts_with(tag)) return Tagged{tag, here.substr(tag.size())};
+    }
   }
   return std::nullopt;
 }
@@ -80,6 +83,16 @@ std::string clock_line(const ClockReading& reading) { return fmt::format("{}{}",
 
 std::string exit_line(const ExitCode& exit) { return fmt::format("{}{}", kExit, exit.code); }
 
+std::string cycle_results_line(const stats::CycleResults& cycle) {
+  return fmt::format("{}{}", kCycleResults,
+                     stats::cycle_results_to_json(cycle).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+std::string end_line(const End& end) {
+  return fmt::format("{}{}", kEnd,
+                     nlohmann::json{{"reason", end.reason}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
 Message parse_line(std::string_view line) {
   auto tagged = find_tag(line);
   if (!tagged) return {};
@@ -93,6 +106,16 @@ Message parse_line(std::string_view line) {
   }
   auto json = object_of(rest);
   if (!json) return {};
+  if (tag == kCycleResults) {
+    CycleReport report;
+    if (!stats::cycle_results_from_json(*json, report.cycle, nullptr)) return {};
+    return report;
+  }
+  if (tag == kEnd) {
+    auto reason = json->find("reason");
+    if (reason == json->end() || !reason->is_string()) return {};
+    return End{reason->get<std::string>()};
+  }
   if (tag == kProgress) {
     try {
       stats::SeriesPoint point;

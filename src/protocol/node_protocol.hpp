@@ -5,6 +5,9 @@
 // message is one line starting with '@'):
 //   @node {"pid": N, "node_num": N}          first: the process the master may signal
 //   @progress {series point}                 one per finished second (stats::SeriesPoint)
+//   @cycle-results {cycle}                   with --cycle-results, before each @cycle-done:
+//                                            the cycle's figures (a results `cycles[]`
+//                                            element), for the master to judge at once
 //   @cycle-done {"cycle": C, "end_epoch_us": T}
 //                                            cycle C drained at T (node clock); with
 //                                            --barrier the node is ready for C+1 and waits
@@ -12,12 +15,17 @@
 //   @exit <code>                             the remote shell's word on how the node ended
 // Master to node, on the node's standard input:
 //   @go {"cycle": C, "start_epoch_us": T}    start cycle C at T (node clock)
+//   @end {"reason": "..."}                   no further cycle: finish now, as complete
+//                                            (a threshold failed: --abort-on-fail)
 // End of the node's input means the master is gone: the node stops, keeping its results.
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <variant>
 
+#include <nlohmann/json.hpp>
+
+#include "stats/results.hpp"
 #include "stats/series.hpp"
 
 namespace bm::protocol {
@@ -45,9 +53,20 @@ struct ExitCode {
   int code = 0;
   friend bool operator==(const ExitCode&, const ExitCode&) = default;
 };
+struct CycleReport {
+  stats::CycleResults cycle;
+  friend bool operator==(const CycleReport& a, const CycleReport& b) {
+    return stats::cycle_results_to_json(a.cycle) == stats::cycle_results_to_json(b.cycle);
+  }
+};
+struct End {
+  std::string reason;
+  friend bool operator==(const End&, const End&) = default;
+};
 
 // monostate: not a message (ordinary output), or a malformed one.
-using Message = std::variant<std::monostate, NodeHello, stats::SeriesPoint, CycleDone, Go, ClockReading, ExitCode>;
+using Message = std::variant<std::monostate, NodeHello, stats::SeriesPoint, CycleDone, Go, ClockReading, ExitCode,
+                             CycleReport, End>;
 
 // Each returns the line without its '\n'.
 std::string node_line(const NodeHello& hello);
@@ -56,6 +75,8 @@ std::string cycle_done_line(const CycleDone& done);
 std::string go_line(const Go& go);
 std::string clock_line(const ClockReading& reading);
 std::string exit_line(const ExitCode& exit);
+std::string cycle_results_line(const stats::CycleResults& cycle);
+std::string end_line(const End& end);
 
 // Never throws: a line that is not exactly one of the messages above is monostate.
 Message parse_line(std::string_view line);

@@ -143,6 +143,12 @@ void status_banners(std::string& out, const Context& context) {
     out += "<div class=\"banner banner-info\" role=\"status\"><strong>Run in progress.</strong> This report shows "
            "the cycles finished when it was built.</div>\n";
   }
+  if (!results.run.stop_reason.empty()) {
+    put(out,
+        "<div class=\"banner banner-warn\" role=\"alert\"><strong>Stopped early.</strong> {} of {} cycles ran: {} "
+        "(--abort-on-fail).</div>\n",
+        results.cycles.size(), results.config.cycles.size(), Esc{results.run.stop_reason});
+  }
   const auto bad_nodes = std::count_if(results.nodes.begin(), results.nodes.end(), [](const stats::NodeRow& node) {
     return node.status != stats::NodeStatus::complete;
   });

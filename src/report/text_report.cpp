@@ -132,7 +132,7 @@ class TextReport {
       : results_(results),
         out_(out),
         width_(static_cast<std::size_t>(std::max(options.width, kMinWidth))),
-        metrics_(metric_context(results, ReportOptions{options.apdex_t_s})) {
+        metrics_(metric_context(results, ReportOptions{options.apdex_t_s, std::nullopt})) {
     std::string error;
     const std::optional<std::vector<conf::Threshold>> thresholds =
         run_thresholds(results, options.thresholds ? &*options.thresholds : nullptr, &error);

@@ -406,6 +406,11 @@ Verdict judge_run(const stats::Results& results, const MetricContext& context,
   }
   v.lines.push_back(fmt::format("Success: {} of tests (user journeys), {} of pages, over every cycle.",
                                 percent(v.tests_success), percent(v.pages_success)));
+  if (!results.run.stop_reason.empty()) {
+    v.aborted = true;
+    v.lines.push_back(fmt::format("Stopped early (--abort-on-fail) after {} of {} cycles: {}.", results.cycles.size(),
+                                  results.config.cycles.size(), results.run.stop_reason));
+  }
   if (results.run.status == stats::RunStatus::interrupted) {
     v.lines.push_back("The run was interrupted: incomplete cycles are not judged.");
   }

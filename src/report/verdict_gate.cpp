@@ -25,7 +25,6 @@ int conclude_run(const stats::Results& results, const VerdictOptions& options, c
   }
   out << prefix << verdict.headline << '\n';
   for (const std::string& line : verdict.lines) out << prefix << "  " << line << '\n';
-  if (!results.run.stop_reason.empty()) out << prefix << "  Stopped early (--abort-on-fail): " << results.run.stop_reason << '\n';
   out << std::flush;
   std::string problem;
   if (!options.junit_file.empty() && !write_file_atomic(junit_xml(results, verdict), options.junit_file, &problem)) {

@@ -587,6 +587,20 @@ Results read_document(const json& document) {
 }
 }  // namespace
 
+json cycle_results_to_json(const CycleResults& cycle) { return cycle_to_json(cycle); }
+
+bool cycle_results_from_json(const json& document, CycleResults& out, std::string* error) {
+  try {
+    if (!document.is_object()) throw_schema_error("cycle", "expected an object");
+    const JsonObject object(document, "cycle");
+    out = read_cycle(object, static_cast<std::size_t>(object.integer("index")));
+    return true;
+  } catch (const std::exception& e) {
+    if (error) *error = e.what();
+    return false;
+  }
+}
+
 bool results_from_json(const json& document, Results& out, std::string* error) {
   try {
     out = read_document(document);

@@ -265,6 +265,10 @@ std::string results_to_string(const Results& results);
 // path ("cycles[0].pages[1]: missing key 'ok'", "unsupported results version 2").
 bool results_from_json(const nlohmann::json& json, Results& out, std::string* error);
 bool parse_results(std::string_view text, Results& out, std::string* error);
+// One cycle in the schema's form (a `cycles[]` element), both ways: what a node sends the
+// master as each cycle ends (protocol "@cycle-results").
+nlohmann::json cycle_results_to_json(const CycleResults& cycle);
+bool cycle_results_from_json(const nlohmann::json& json, CycleResults& out, std::string* error);
 
 // Writes <path>.tmp in the same folder, fsyncs it, renames it over `path` and fsyncs
 // the folder: `path` holds either the old or the new document, never part of one.

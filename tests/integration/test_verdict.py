@@ -264,5 +264,29 @@ class TestMasterVerdict(VerdictCase):
         self.check_junit(junit, tests=4, failures=2)
 
 
+    def test_master_abort_on_fail_ends_every_node_after_the_failing_cycle(self):
+        demo = self.start(DemoServer(threads=2))
+        self.make_test("Shop", SHOP_LUA, bench_conf(demo.url, title="Shop", cycles="1:2:3", duration=1))
+        w = os.path.join(self.out, "w")
+        proc = run(["master", os.path.join(self.out, "test_Shop.lua"), "-n", "ab", "-w", w, "-x",
+                    os.path.join(self.out, "x"), "--nodes", "local*2", "--threshold", "p95 < 1us", "--abort-on-fail"],
+                   timeout=240)
+        self.assertEqual(proc.returncode, 4, proc.stdout + proc.stderr)
+        self.assertIn("Stopping after cycle 1 (--abort-on-fail): threshold failed: p95 of pages < 1 µs: ", proc.stdout)
+        self.assertIn("stopped after cycle 1 of 3 (--abort-on-fail)", proc.stdout)
+        folder = glob.glob(os.path.join(w, "ab", "reports", "Shop-*"))[0]
+        merged = read_json(os.path.join(folder, "results.json"))
+        self.assertEqual(len(merged["cycles"]), 1)
+        self.assertEqual(merged["cycles"][0]["status"], "complete")
+        self.assertTrue(merged["run"]["stop_reason"].startswith("threshold failed: p95 of pages < 1 µs"))
+        # Each node ended as complete (told to, not killed) after cycle 1.
+        self.assertEqual([n["status"] for n in merged["nodes"]], ["complete", "complete"])
+        self.assertIn("Stopped early.", self.html(folder))
+
+        proc = run(["master", os.path.join(self.out, "test_Shop.lua"), "--nodes", "local*2", "--abort-on-fail"])
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("--abort-on-fail: no thresholds", proc.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -72,9 +72,38 @@ TEST(NodeProtocol, MalformedLinesAreNotMessages) {
            "@exit 256",
            "@exit -1",
            "@exit",
+           "@end {}",
+           "@end {\"reason\": 3}",
+           "@cycle-results {\"index\": 0}",
        }) {
     EXPECT_TRUE(std::holds_alternative<std::monostate>(parse_line(line))) << line;
   }
+}
+
+// A cycle's figures travel whole (histograms, errors) and come back equal, even when a
+// string inside them holds another message's tag; @end carries its reason.
+TEST(NodeProtocol, CycleResultsAndEndRoundTrip) {
+  bm::stats::CycleResults cycle;
+  cycle.index = 2;
+  cycle.cvus = 8;
+  cycle.window_s = 1.5;
+  bm::stats::EntryStats& page = cycle.pages.slot("home @go {\"cycle\": 9, \"start_epoch_us\": 1}").stats;
+  for (int i = 1; i <= 100; ++i) page.record_success(i * 1000, 1'500'000);
+  page.record_failure(bm::stats::ErrorKind::status, 2000);
+  cycle.errors.record({bm::stats::ErrorKind::status, bm::stats::Verdict::failure, "home", "GET /", 503, "@node {\"pid\": 5}",
+                       {}, {}, 1});
+  const std::string line = ".." + cycle_results_line(cycle);
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  const Message message = parse_line(line);
+  const auto* report = std::get_if<CycleReport>(&message);
+  ASSERT_NE(report, nullptr) << line.substr(0, 200);
+  EXPECT_EQ(report->cycle.index, 2);
+  EXPECT_EQ(report->cycle.cvus, 8);
+  EXPECT_EQ(bm::stats::cycle_results_to_json(report->cycle), bm::stats::cycle_results_to_json(cycle));
+  EXPECT_EQ(report->cycle.pages.begin()->stats.latency.value_at_percentile(95),
+            cycle.pages.begin()->stats.latency.value_at_percentile(95));
+
+  EXPECT_EQ(parse_line(end_line({"threshold failed: p95 < 1 ms"})), Message(End{"threshold failed: p95 < 1 ms"}));
 }
 
 }  // namespace
