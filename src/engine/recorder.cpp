@@ -103,6 +103,8 @@ void Recorder::request_done(int slot, const RequestSample& s) {
   stats::EntryStats& e = cycle_results_.requests[static_cast<size_t>(slot)].stats;
   if (s.status != 0) e.add_status(s.status);
   e.add_bytes(s.bytes_sent, s.bytes_received);
+  if (s.connect_us >= 0) e.connect.record(s.connect_us);
+  if (s.first_byte_us >= 0) e.first_byte.record(s.first_byte_us);
   if (s.ok) {
     e.record_success(s.latency_us, apdex_t_us_);
   } else if (stats::default_verdict(s.error) == stats::Verdict::failure) {

@@ -27,6 +27,8 @@ struct RequestSample {
   bool ok = true;
   stats::ErrorKind error = stats::ErrorKind::other;  // when !ok
   int64_t latency_us = 0;
+  int64_t connect_us = -1;         // opening the connection it needed; -1: it reused one
+  int64_t first_byte_us = -1;      // sent to first byte of the response; -1: no response
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
   int64_t done_ns = 0;             // monotonic completion time

@@ -198,6 +198,7 @@ class VirtualUser final : public script::VuHost {
   int request_slot_ = -1;
   int attempt_ = 0;
   int64_t exchange_start_ns_ = 0, sent_ns_ = 0, first_byte_ns_ = 0, connect_start_ns_ = 0;
+  int64_t request_connect_us_ = -1;  // this exchange opened its connection in this long; -1: reused one
   int64_t deadline_ns_ = 0;
   bool timed_out_ = false;
   bool got_bytes_ = false;

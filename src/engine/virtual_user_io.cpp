@@ -38,6 +38,7 @@ void VirtualUser::start_exchange() {
   // A page's main request starts with the page; redirects and resources start now.
   exchange_start_ns_ = kind_ == RequestKind::main ? page_start_ns_ : mono_ns();
   first_byte_ns_ = 0;
+  request_connect_us_ = -1;
   got_bytes_ = false;
   timed_out_ = false;
   sent_ = 0;
@@ -126,6 +127,7 @@ void VirtualUser::on_tcp_connected(int64_t now) {
 
 void VirtualUser::on_connection_open(int64_t now) {
   conn_->established = true;
+  request_connect_us_ = (now - connect_start_ns_) / 1000;  // TCP, and TLS when there is one
   send_request(now);
 }
 

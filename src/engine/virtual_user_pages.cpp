@@ -223,6 +223,8 @@ void VirtualUser::exchange_done(int64_t now) {
   RequestSample sample;
   sample.status = status;
   sample.latency_us = (now - exchange_start_ns_) / 1000;
+  sample.connect_us = request_connect_us_;
+  if (got_bytes_) sample.first_byte_us = (first_byte_ns_ - sent_ns_) / 1000;
   sample.bytes_sent = request_bytes_.size();
   sample.bytes_received = parser_->wire_bytes();
   sample.done_ns = now;
@@ -346,6 +348,7 @@ void VirtualUser::fail_exchange(ErrorKind kind, std::string message) {
   sample.ok = false;
   sample.error = kind;
   sample.latency_us = (now - exchange_start_ns_) / 1000;
+  sample.connect_us = request_connect_us_;
   sample.bytes_sent = sent_;
   sample.bytes_received = 0;
   sample.done_ns = now;

@@ -446,6 +446,37 @@ class TextReport {
       for (const auto& item : codes) parts.push_back(fmt::format("{} × {}", item.code, item.count));
       write_wrapped(out_, fmt::format("Cycle {} status codes: {}", cycle_label(cycle), fmt::join(parts, ", ")), width_, 0);
     }
+    connections();
+  }
+
+  // Connect time (requests that opened a connection) and time to first byte (every
+  // response), all requests together; files from before they were recorded have neither.
+  void connections() {
+    const bool any = std::any_of(results_.cycles.begin(), results_.cycles.end(), [](const CycleResults& c) {
+      return std::any_of(c.requests.begin(), c.requests.end(),
+                         [](const Entry& e) { return e.stats.first_byte.count() + e.stats.connect.count() != 0; });
+    });
+    if (!any) return;
+    out_ << '\n';
+    write_wrapped(out_,
+                  "Connections opened and their connect time (TCP, plus the TLS handshake for HTTPS), and the time "
+                  "from a request's last byte sent to its response's first byte, all requests together.",
+                  width_, 0);
+    out_ << '\n';
+    TextTable table({{"Cycle", Align::right, true}, {"CUs", Align::right, true}, {"Opened"}, {"Connect p50"},
+                     {"Connect p95"}, {"Connect max"}, {"1st byte p50"}, {"1st byte p95"}, {"1st byte p99"},
+                     {"1st byte max"}});
+    const auto at = [](const stats::Histogram& h, double p) {
+      return h.empty() ? std::string(kNoValue) : format_latency(h.value_at_percentile(p));
+    };
+    for (const CycleResults& cycle : results_.cycles) {
+      const EntryStats requests = sum_of(cycle.requests);
+      table.add_row({cycle_label(cycle), std::to_string(cycle.cvus), std::to_string(requests.connect.count()),
+                     at(requests.connect, 50), at(requests.connect, 95), at(requests.connect, 100),
+                     at(requests.first_byte, 50), at(requests.first_byte, 95), at(requests.first_byte, 99),
+                     at(requests.first_byte, 100)});
+    }
+    table.render(out_, width_, 0);
   }
 
   void outside_window() {

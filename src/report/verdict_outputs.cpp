@@ -89,6 +89,15 @@ nlohmann::json optional_number(std::optional<double> value) {
   return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
 }
 
+// p50, p95, p99 and max of a histogram, or null when it is empty.
+nlohmann::json latency_figures(const stats::Histogram& histogram) {
+  if (histogram.count() == 0) return nullptr;
+  return {{"p50", histogram.value_at_percentile(50)},
+          {"p95", histogram.value_at_percentile(95)},
+          {"p99", histogram.value_at_percentile(99)},
+          {"max", histogram.max()}};
+}
+
 nlohmann::json cycle_ref(const Verdict& v, std::optional<std::size_t> index) {
   if (!index) return nullptr;
   const CycleHealth& c = v.cycles[*index];
@@ -192,6 +201,9 @@ std::string summary_json(const stats::Results& results, const Verdict& v, const 
                         {"p99", percentile(99)},
                         {"p99.9", percentile(99.9)},
                         {"max", pages.latency.count() ? nlohmann::json(pages.latency.max()) : nlohmann::json(nullptr)}}},
+                      {"connections_opened", requests.connect.count()},
+                      {"connect_us", latency_figures(requests.connect)},
+                      {"first_byte_us", latency_figures(requests.first_byte)},
                       {"apdex", optional_number(h.apdex)},
                       {"thresholds_met", h.thresholds_met}});
   }

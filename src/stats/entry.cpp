@@ -94,6 +94,8 @@ void EntryStats::merge(const EntryStats& other) {
   bytes_received += other.bytes_received;
   latency.merge(other.latency);
   failed_latency.merge(other.failed_latency);
+  connect.merge(other.connect);
+  first_byte.merge(other.first_byte);
   apdex.merge(other.apdex);
   pages += other.pages;
   requests += other.requests;
@@ -108,6 +110,8 @@ void EntryStats::reset() noexcept {
   bytes_sent = bytes_received = 0;
   latency.reset();
   failed_latency.reset();
+  connect.reset();
+  first_byte.reset();
   apdex = Apdex{};
   pages = requests = 0;
   outside_window = abandoned = 0;
@@ -174,6 +178,8 @@ void write_entry_stats(nlohmann::json& object, const EntryStats& stats, bool tes
   // Written when not zero, read as 0 when absent (files from before they existed).
   if (stats.outside_window != 0) object["outside_window"] = stats.outside_window;
   if (stats.abandoned != 0) object["abandoned"] = stats.abandoned;
+  if (stats.connect.count() != 0) object["connect"] = stats.connect;
+  if (stats.first_byte.count() != 0) object["first_byte"] = stats.first_byte;
 }
 
 void read_entry_stats(const JsonObject& object, EntryStats& stats, bool test_totals) {
@@ -206,6 +212,10 @@ void read_entry_stats(const JsonObject& object, EntryStats& stats, bool test_tot
   read_apdex(object.at("apdex"), object.path_of("apdex"), stats.apdex);
   if (object.find("outside_window") != nullptr) stats.outside_window = object.uint64("outside_window");
   if (object.find("abandoned") != nullptr) stats.abandoned = object.uint64("abandoned");
+  if (object.find("connect") != nullptr) read_histogram(object.at("connect"), object.path_of("connect"), stats.connect);
+  if (object.find("first_byte") != nullptr) {
+    read_histogram(object.at("first_byte"), object.path_of("first_byte"), stats.first_byte);
+  }
   if (test_totals) {
     stats.pages = object.uint64("pages");
     stats.requests = object.uint64("requests");

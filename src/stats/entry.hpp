@@ -91,6 +91,11 @@ struct EntryStats {
   uint64_t bytes_received = 0;
   Histogram latency;         // successful items
   Histogram failed_latency;  // failed items that got a response
+  // Requests only: the time to open the connection a request needed (TCP connect, and the
+  // TLS handshake for HTTPS; requests on a kept-alive connection have none), and the time
+  // from the request's last byte sent to its response's first byte (every response).
+  Histogram connect;
+  Histogram first_byte;
   Apdex apdex;               // successful items against T; failures and errors are frustrated
   uint64_t pages = 0;        // tests only: pages done by the successful tests
   uint64_t requests = 0;     // tests only: requests done by the successful tests

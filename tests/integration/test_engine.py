@@ -7,7 +7,7 @@ import os
 import shutil
 import unittest
 
-from harness import (EXAMPLES, DemoServer, Nginx, TestCase, histogram_percentile, read_json, run)
+from harness import (EXAMPLES, DemoServer, Nginx, TestCase, bench_conf, histogram_percentile, read_json, run)
 
 
 def total(entries, field):
@@ -204,6 +204,33 @@ cycle_time = 0
         mean_ms = hist["sum_us"] / n / 1000
         self.assertGreater(mean_ms, 45)
         self.assertLess(mean_ms, 75)
+
+    def test_connect_and_first_byte_times_per_request(self):
+        # "Connection: close" on both: each request opens its own connection, so each one
+        # has a connect time; a 30 ms delay before the answer shows in the time to first byte.
+        test = self.make_test("Conn", """
+function test_Conn(vu)
+  local base = conf_get("main", "url")
+  vu:get(base .. "/delay/30", {description = "Slow", headers = {Connection = "close"}})
+  vu:get(base .. "/", {description = "Home", headers = {Connection = "close"}})
+end
+""", bench_conf(self.demo.url, title="Conn", cycles=2, duration=1.5))
+        out = os.path.join(self.out, "run")
+        run(["run", test, "-o", out, "--simple-fetch"], check=0)
+        results = read_json(os.path.join(out, "results.json"))
+        requests = {r["page"]: r for r in results["cycles"][0]["requests"]}
+        slow, home = requests["Slow"], requests["Home"]
+        done = slow["ok"] + slow["failures"] + slow["errors"]
+        self.assertGreater(done, 10)
+        self.assertEqual(slow["connect"]["count"], done)
+        self.assertEqual(slow["first_byte"]["count"], done)
+        self.assertGreaterEqual(slow["first_byte"]["min_us"], 30_000)
+        self.assertLessEqual(slow["first_byte"]["max_us"], slow["latency"]["max_us"])
+        self.assertEqual(home["connect"]["count"], home["ok"] + home["failures"] + home["errors"])
+        self.assertLess(home["first_byte"]["min_us"], 30_000)
+        self.assertNotIn("connect", results["cycles"][0]["pages"][0])
+        text = run(["report", out], check=0).stdout
+        self.assertIn("1st byte p95", text)
 
 
 class AgainstNginx(TestCase):

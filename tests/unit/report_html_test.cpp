@@ -295,9 +295,9 @@ TEST(HtmlReport, SummaryTableHoldsTheResultsNumbers) {
 TEST(HtmlReport, ApdexCellsAreColourCodedByRating) {
   stats::Results r = sample_results();
   r.config.apdex_t_s = 0.06;  // Buy pages (50 ms and more) now tolerate
-  const std::string html = render_html_report(r, {0.001});
+  const std::string html = render_html_report(r, {0.001, std::nullopt});
   EXPECT_NE(html.find("class=\"apdex apdex-U\""), std::string::npos);
-  const std::string relaxed = render_html_report(r, {10.0});
+  const std::string relaxed = render_html_report(r, {10.0, std::nullopt});
   EXPECT_NE(relaxed.find("class=\"apdex apdex-E\""), std::string::npos);
   EXPECT_EQ(relaxed.find("class=\"apdex apdex-U\""), std::string::npos);
 }
