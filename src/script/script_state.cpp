@@ -360,6 +360,66 @@ void ScriptState::name_file_as_shown(std::string* text) const {
   }
 }
 
+namespace {
+
+// A scalar inside an error object: strings quoted, tables not entered.
+std::string error_field(lua_State* L, int index) {
+  switch (lua_type(L, index)) {
+    case LUA_TSTRING: return fmt::format("\"{}\"", lua_tostring(L, index));
+    case LUA_TNUMBER:
+    case LUA_TBOOLEAN: {
+      std::string text = luaL_tolstring(L, index, nullptr);
+      lua_pop(L, 1);
+      return text;
+    }
+    case LUA_TTABLE: return "{...}";
+    default: return std::string("<") + luaL_typename(L, index) + ">";
+  }
+}
+
+}  // namespace
+
+// What error(value) raised, as a message that groups: a string or number as it is; a
+// table by its __tostring, its `message` field, or its fields ("error object {code = 42,
+// reason = "x"}", keys sorted, 10 at most) rather than its address, which differs per
+// raise; nil as such.
+std::string ScriptState::describe_error_value(lua_State* L, int index) {
+  index = lua_absindex(L, index);
+  std::string out;
+  if (lua_isnoneornil(L, index)) {
+    out = "error() without a message";
+  } else if (lua_type(L, index) == LUA_TTABLE && !luaL_getmetafield(L, index, "__tostring")) {
+    if (lua_getfield(L, index, "message") == LUA_TSTRING) {
+      out = lua_tostring(L, -1);
+      lua_pop(L, 1);
+    } else {
+      lua_pop(L, 1);
+      std::vector<std::pair<std::string, std::string>> fields;
+      lua_pushnil(L);
+      while (lua_next(L, index) != 0) {
+        std::string key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : error_field(L, -2);
+        fields.emplace_back(std::move(key), error_field(L, -1));
+        lua_pop(L, 1);
+      }
+      std::sort(fields.begin(), fields.end());
+      out = "error object {";
+      for (std::size_t i = 0; i < fields.size() && i < 10; ++i) {
+        out += fmt::format("{}{} = {}", i == 0 ? "" : ", ", fields[i].first, fields[i].second);
+      }
+      out += fields.size() > 10 ? ", ...}" : "}";
+    }
+  } else {
+    if (lua_type(L, index) == LUA_TTABLE) lua_pop(L, 1);  // the __tostring luaL_getmetafield pushed
+    const bool plain = lua_type(L, index) == LUA_TSTRING || lua_type(L, index) == LUA_TNUMBER;
+    std::size_t len = 0;
+    const char* text = luaL_tolstring(L, index, &len);
+    out = plain || lua_type(L, index) == LUA_TTABLE ? std::string(text, len) : "error object " + std::string(text, len);
+    lua_pop(L, 1);
+  }
+  lua_remove(L, index);
+  return out;
+}
+
 RunResult ScriptState::run(int id, int nargs) {
   lua_State* co = vus_[id]->co;
   int nresults = 0;
@@ -392,10 +452,7 @@ RunResult ScriptState::run(int id, int nargs) {
     result.message = lua_tostring(co, -1);
     lua_pop(co, 3);
   } else {
-    size_t len;
-    const char* msg = luaL_tolstring(co, -1, &len);
-    result.message.assign(msg, len);
-    lua_pop(co, 1);
+    result.message = describe_error_value(co, -1);
     luaL_traceback(L_, co, nullptr, 0);
     result.traceback = lua_tostring(L_, -1);
     lua_pop(L_, 1);

@@ -116,6 +116,7 @@ class ScriptState {
   void replace_coroutine(int vu);  // false: no break is due for this run
   // Lua's "test_X.lua:12:" locations in a message, as the user named the file.
   void name_file_as_shown(std::string* text) const;
+  static std::string describe_error_value(lua_State* L, int index);  // pops the value
   lua_State* idle_coroutine(int vu);
   std::unordered_map<std::string, int> function_refs_;
   std::array<int, 9> hook_refs_;  // by Hook; LUA_NOREF (-2) where the file defines none

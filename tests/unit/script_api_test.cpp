@@ -184,6 +184,35 @@ TEST_F(ScriptApi, LuaErrorInATestIsAnErrorWithFileLineAndTraceback) {
   EXPECT_THAT(r.traceback, HasSubstr("test_Api.lua:2: in function"));
 }
 
+// error() with a table: its fields, not "table: 0x55d0..." (an address that differs per
+// raise, so every occurrence would be its own error group).
+TEST_F(ScriptApi, ErrorObjectsAreDescribedByTheirFields) {
+  ASSERT_NO_FATAL_FAILURE(load("function test_Api(vu)\n  error({code = 42, reason = 'out of stock', [1] = 'x', "
+                               "nested = {a = 1}})\nend\n"));
+  RunResult r = run();
+  EXPECT_EQ(r.kind, "script");
+  EXPECT_EQ(r.message, "error object {1 = \"x\", code = 42, nested = {...}, reason = \"out of stock\"}");
+}
+
+TEST_F(ScriptApi, ErrorObjectsWithAMessageOrToStringShowIt) {
+  ASSERT_NO_FATAL_FAILURE(load("function test_Api(vu)\n  error({message = 'cart is empty', code = 7})\nend\n"
+                               "function test_Str(vu)\n  error(setmetatable({}, {__tostring = function() return "
+                               "'custom' end}))\nend\n"
+                               "function test_Nil(vu)\n  error()\nend\n"));
+  EXPECT_EQ(run().message, "cart is empty");
+}
+
+TEST_F(ScriptApi, ErrorObjectWithToStringShowsIt) {
+  ASSERT_NO_FATAL_FAILURE(load("function test_Api(vu)\n  error(setmetatable({}, {__tostring = function() return "
+                               "'custom' end}))\nend\n"));
+  EXPECT_EQ(run().message, "custom");
+}
+
+TEST_F(ScriptApi, ErrorWithoutAValueSaysSo) {
+  ASSERT_NO_FATAL_FAILURE(load("function test_Api(vu)\n  error()\nend\n"));
+  EXPECT_EQ(run().message, "error() without a message");
+}
+
 TEST_F(ScriptApi, IndexingNilIsAScriptError) {
   ASSERT_NO_FATAL_FAILURE(load("function test_Api(vu)\n  local t\n  return t.x\nend\n"));
   RunResult r = run();
