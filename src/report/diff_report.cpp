@@ -1,4 +1,5 @@
 #include "report/diff_report.hpp"
+#include "report/text_layout.hpp"
 
 #include "report/run_settings.hpp"
 
@@ -266,8 +267,10 @@ void text_rows(std::ostream& out, const std::vector<DiffRow>& rows) {
     bool first = true;
     for (const MetricDiff& m : row.metrics) {
       const std::string verdict = m.change == Change::worse ? "WORSE" : std::string(to_string(m.change));
+      // Times carry their unit in the metric's name; rates say "/s", shares "%".
+      const std::string name = m.unit == "ms" ? m.name + " (ms)" : m.name;
       out << fmt::format("{:>6}  {:<11}{:>12}{:>12}{:>13}{:>10}  {}\n", first ? std::to_string(row.users) : "",
-                         m.name, format_metric_value(m, m.a), format_metric_value(m, m.b), format_metric_delta(m),
+                         name, format_metric_value(m, m.a), format_metric_value(m, m.b), format_metric_delta(m),
                          m.relative ? format_signed_percent(m.relative) : kNoValue, verdict);
       first = false;
     }
@@ -287,8 +290,9 @@ void render_diff_text(const DiffReport& diff, std::ostream& out, int width) {
                w)
         << "\n";
   }
-  for (const std::string& warning : diff.warnings) out << fit("WARNING: " + warning, w) << "\n";
-  for (const std::string& note : diff.notes) out << fit("Note: " + note, w) << "\n";
+  // Warnings and notes wrap: cut short, the setting that differs could be lost.
+  for (const std::string& warning : diff.warnings) text::write_wrapped(out, "WARNING: " + warning, w, 0);
+  for (const std::string& note : diff.notes) text::write_wrapped(out, "Note: " + note, w, 0);
   out << fmt::format("Change is B - A; % is relative to A; within {:g} % counts as same.\n\n", diff.same_within * 100);
   out << "Summary per cycle (every page together)\n";
   text_rows(out, diff.cycles);

@@ -188,6 +188,13 @@ TEST(Diff, WarnsOnEverySettingThatShapesTheFigures) {
   EXPECT_TRUE(warned("Conf file not the same"));
   EXPECT_TRUE(warned("Nodes not the same: A 1 node, B 4 nodes"));
   EXPECT_EQ(diff.warnings.size(), 4u);
+  // The text wraps a long warning instead of cutting it, and every time has its unit.
+  std::ostringstream text;
+  render_diff_text(diff, text, 60);
+  EXPECT_EQ(text.str().find('~'), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("sends at another rate."), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("Mean (ms)"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("p95 (ms)"), std::string::npos);
   // A trend names each run.
   const TrendReport trend = compute_trend({{"monday", &a}, {"tuesday", &b}});
   EXPECT_EQ(trend.warnings.size(), 4u);
