@@ -283,17 +283,38 @@ void summary_charts(std::string& out, Context& context) {
   out += "</div>\n";
 }
 
+// Connections opened and their connect time, and the time to first byte, of every request
+// of the cycle together ("–" in files from before they were recorded).
+std::string connection_cells(const stats::CycleResults& cycle) {
+  stats::Histogram connect, first_byte;
+  for (const stats::Entry& entry : cycle.requests) {
+    connect.merge(entry.stats.connect);
+    first_byte.merge(entry.stats.first_byte);
+  }
+  const auto ms_at = [](const stats::Histogram& h, double p) {
+    return h.empty() ? std::string(kNoValue) : format_ms(h.value_at_percentile(p));
+  };
+  return fmt::format("<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>", format_count(connect.count()),
+                     ms_at(connect, 50), ms_at(connect, 95), ms_at(first_byte, 50), ms_at(first_byte, 95),
+                     ms_at(first_byte, 99));
+}
+
 void traffic_table(std::string& out, const Context& context) {
   const stats::Results& results = context.results;
   if (results.cycles.empty()) return;
   out += "<h3>Traffic and items outside the windows</h3><p class=\"lead\">Bytes of every request of the window "
-         "(headers included). Outside the window: completed during start-up or drain, so not counted above. "
+         "(headers included). Connections: opened for the window's requests, and the time to open them (TCP, "
+         "plus TLS for HTTPS); first byte: from a request's last byte sent to its response's first. Outside the window: completed during start-up or drain, so not counted above. "
          "Abandoned: in flight (the request sent) when the run was stopped, so the server may have answered "
          "them.</p><div class=\"table-wrap\"><table class=\"data\" id=\"traffic-table\"><thead><tr>"
          "<th rowspan=\"2\">Cycle</th><th rowspan=\"2\">Users</th><th rowspan=\"2\">Requests</th>"
          "<th rowspan=\"2\">Sent</th><th rowspan=\"2\">Received</th><th rowspan=\"2\">Received per second</th>"
+         "<th colspan=\"3\" class=\"group\">Connections</th><th colspan=\"3\" class=\"group\">First byte</th>"
          "<th colspan=\"3\" class=\"group\">Outside the window</th><th colspan=\"2\" class=\"group\">Abandoned</th>"
-         "</tr><tr><th>Tests</th><th>Pages</th><th>Requests</th><th>Tests</th><th>Requests</th></tr></thead><tbody>";
+         "</tr><tr><th>Opened</th><th>Connect p50 <span class=\"th-unit\">ms</span></th>"
+         "<th>Connect p95 <span class=\"th-unit\">ms</span></th><th>p50 <span class=\"th-unit\">ms</span></th>"
+         "<th>p95 <span class=\"th-unit\">ms</span></th><th>p99 <span class=\"th-unit\">ms</span></th>"
+         "<th>Tests</th><th>Pages</th><th>Requests</th><th>Tests</th><th>Requests</th></tr></thead><tbody>";
   for (std::size_t i = 0; i < results.cycles.size() && i < context.summaries.size(); ++i) {
     const stats::CycleResults& cycle = results.cycles[i];
     const EntryRow& requests = context.summaries[i].requests;
@@ -301,12 +322,13 @@ void traffic_table(std::string& out, const Context& context) {
     cycle_cell(out, cycle.index, context.summaries[i].complete, false);
     const auto flagged = [](uint64_t n) { return n ? " class=\"warn\"" : ""; };
     put(out,
-        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td>"
+        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}<td>{}</td><td>{}</td><td>{}</td><td{}>{}</td>"
         "<td{}>{}</td></tr>",
         cycle.cvus, format_count(requests.total()), format_bytes(static_cast<double>(requests.bytes_sent)),
         format_bytes(static_cast<double>(requests.bytes_received)),
         cycle.window_s > 0 ? format_byte_rate(static_cast<double>(requests.bytes_received) / cycle.window_s)
                            : std::string(kNoValue),
+        connection_cells(cycle),
         format_count(cycle.outside_window.tests), format_count(cycle.outside_window.pages),
         format_count(cycle.outside_window.requests), flagged(cycle.abandoned.tests), format_count(cycle.abandoned.tests),
         flagged(cycle.abandoned.requests), format_count(cycle.abandoned.requests));

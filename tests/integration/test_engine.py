@@ -231,6 +231,15 @@ end
         self.assertNotIn("connect", results["cycles"][0]["pages"][0])
         text = run(["report", out], check=0).stdout
         self.assertIn("1st byte p95", text)
+        with open(os.path.join(out, "index.html"), encoding="utf-8") as f:
+            html = f.read()
+        table = html[html.index('id="traffic-table"'):]
+        table = table[:table.index("</table>")]
+        self.assertIn("Connect p95", table)
+        # The first cycle's row: its connections opened, every request of the window's.
+        opened = sum(r["connect"]["count"] for r in results["cycles"][0]["requests"])
+        row = table[table.index('<tr data-cycle="0">'):]
+        self.assertIn(f"<td>{opened}</td>", row[:row.index("</tr>")].replace("\u202f", ""))
 
 
 class AgainstNginx(TestCase):
