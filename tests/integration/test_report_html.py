@@ -226,6 +226,14 @@ class BrowserTestCase(TestCase):
         return charts
 
 
+def connection_cells(requests):
+    """The traffic table's connection cells: opened, connect p50/p95, first byte p50/p95/p99."""
+    connect = merged_histogram([r for r in requests if "connect" in r], "connect")
+    first = merged_histogram([r for r in requests if "first_byte" in r], "first_byte")
+    at = lambda h, p: ms(histogram_percentile(h, p)) if h["count"] else "–"  # noqa: E731
+    return [count(connect["count"]), at(connect, 50), at(connect, 95), at(first, 50), at(first, 95), at(first, 99)]
+
+
 class RunReport(BrowserTestCase):
     def test_real_run_report_draws_every_chart_and_holds_the_results_numbers(self):
         demo = self.start(DemoServer(threads=2))
@@ -271,6 +279,7 @@ class RunReport(BrowserTestCase):
                 str(cycle["cvus"]), count(sum(r["ok"] + r["failures"] + r["errors"] for r in requests)),
                 fmt_bytes(sum(r["bytes_sent"] for r in requests)), fmt_bytes(received),
                 fmt_bytes(round(received / cycle["window_s"])) + "/s",
+                *connection_cells(requests),
                 *[count(outside.get(k, 0)) for k in ("tests", "pages", "requests")],
                 *[count(abandoned.get(k, 0)) for k in ("tests", "requests")]], f"cycle {cycle['index']}")
         # Pages and requests per successful test, and units in the headers.
