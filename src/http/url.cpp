@@ -100,10 +100,12 @@ std::optional<uint16_t> parse_port(std::string_view digits) {
   return static_cast<uint16_t>(value);
 }
 
+// A registered name after percent-decoding: only the characters RFC 3986 allows in one
+// unencoded (unreserved and sub-delims), so that str() and the Host header read back as
+// the same host. Non-ASCII names (IDNA) are not supported: no DNS lookup would find them.
 bool valid_host_name(std::string_view host) {
-  return !host.empty() && std::none_of(host.begin(), host.end(), [](char c) {
-    const auto byte = static_cast<unsigned char>(c);
-    return byte <= 0x20 || byte == 0x7f || c == '/' || c == '\\' || c == '@' || c == '%';
+  return !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
+    return is_unreserved(c) || std::string_view("!$&'()*+,;=").find(c) != std::string_view::npos;
   });
 }
 
@@ -134,7 +136,7 @@ std::optional<Url> to_url(const urls::url_view_base& u, std::string_view shown, 
       return std::nullopt;
   }
   lower_in_place(url.host);
-  if (!valid_host_name(url.host)) {
+  if (u.host_type() != urls::host_type::ipv6 && !valid_host_name(url.host)) {
     set_error(error, "invalid host " + quoted(u.encoded_host()) + " in URL " + quoted(shown));
     return std::nullopt;
   }
