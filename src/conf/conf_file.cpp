@@ -79,10 +79,22 @@ bool percent_syntax_ok(std::string_view raw) {
   return true;
 }
 
+// A value quoted in a message: a multi-line value's line breaks are shown as "\\n", so
+// that the message stays one line.
+std::string one_line(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else out += c;
+  }
+  return out;
+}
+
 std::string bad_percent_message(std::string_view raw) {
   return fmt::format("bad '%' in '{}': write '%%' for a literal '%' or '%(name)s' for "
                      "another key's value",
-                     raw);
+                     one_line(raw));
 }
 
 // A multi-line value as written: continuation lines start with a tab.
@@ -354,7 +366,7 @@ bool ConfFile::expand(std::string_view section, std::string_view raw, const Entr
 
 std::string ConfFile::interpolation_error(std::string_view section, const Entry& entry,
                                           std::string_view problem) const {
-  return common::located(source_, entry.line, fmt::format("[{}] {}: {}", section, entry.key, problem));
+  return common::located(source_, entry.line, one_line(fmt::format("[{}] {}: {}", section, entry.key, problem)));
 }
 
 // ---- typed getters ----
@@ -362,7 +374,7 @@ std::string ConfFile::interpolation_error(std::string_view section, const Entry&
 std::string ConfFile::value_error(std::string_view section, std::string_view key,
                                   std::string_view text, std::string_view expected) const {
   return fmt::format("{}: [{}] {}: '{}' is not {}", location_of(section, key), section,
-                     lower(key), text, expected);
+                     lower(key), one_line(text), expected);
 }
 
 std::optional<long long> ConfFile::get_int(std::string_view section, std::string_view key,

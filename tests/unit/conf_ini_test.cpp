@@ -403,5 +403,20 @@ TEST(ConfValues, NamesAreSplitOnSpacesTabsAndCommas) {
   EXPECT_TRUE(split_names(" , ").empty());
 }
 
+// Found by the conf fuzz target (tests/fuzz): messages that quote a multi-line value
+// (continuation lines) spanned several lines; a message is one "file:line: ..." line.
+TEST(ConfFile, MessagesQuotingAMultiLineValueStayOneLine) {
+  std::string error;
+  EXPECT_FALSE(ConfFile::parse("[a]\nx = %(y\n  z\n", "t.conf", &error));
+  EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  EXPECT_THAT(error, ::testing::HasSubstr("'%(y\\nz'")) << error;
+
+  const auto conf = ConfFile::parse("[a]\nn = 1\n  2\n", "t.conf", &error);
+  ASSERT_TRUE(conf) << error;
+  error.clear();
+  EXPECT_FALSE(conf->get_int("a", "n", &error));
+  EXPECT_EQ(error, "t.conf:2: [a] n: '1\\n2' is not an integer") << error;
+}
+
 }  // namespace
 }  // namespace bm::conf
