@@ -1,5 +1,6 @@
 #include "common/format.hpp"
 
+#include <cstdint>
 #include <cmath>
 #include <ctime>
 #include <optional>
@@ -41,7 +42,7 @@ std::tm utc(int64_t epoch_us) {
 }  // namespace
 
 std::string format_latency(int64_t us) {
-  if (us < 0) return "-" + format_latency(-us);
+  if (us < 0) return "-" + format_latency(us == INT64_MIN ? INT64_MAX : -us);
   if (us < 1000) return fmt::format("{} µs", us);
   if (us < 999'500) {
     if (auto text = three_digits(static_cast<double>(us) / 1e3, "ms")) return *text;

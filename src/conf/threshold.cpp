@@ -173,7 +173,11 @@ std::string Threshold::describe() const {
 }
 
 std::string Threshold::format_value(double value) const {
-  if (is_latency(metric)) return common::format_latency(static_cast<int64_t>(std::llround(value)));
+  if (is_latency(metric)) {
+    // Past what int64 µs hold (a limit such as '1e23s' parses): llround would overflow.
+    if (!(std::fabs(value) < 9e18)) return fmt::format("{:g} s", value / 1e6);
+    return common::format_latency(static_cast<int64_t>(std::llround(value)));
+  }
   switch (metric) {
     case ThresholdMetric::failed: return common::format_percent(value);
     case ThresholdMetric::rate: return common::format_rate(value) + " /s";
@@ -187,6 +191,10 @@ std::optional<Threshold> parse_threshold(std::string_view text, std::string* err
   t.text = std::string(trim(text));
   const auto fail = [&](std::string_view problem) -> std::optional<Threshold> {
     *error = fmt::format("threshold '{}': {}", t.text, problem);
+    // A conf value may span lines; the message is one.
+    for (std::size_t at = error->find('\n'); at != std::string::npos; at = error->find('\n', at)) {
+      error->replace(at, 1, "\\n");
+    }
     return std::nullopt;
   };
   if (t.text.empty()) return fail("empty; write METRIC OP VALUE, such as 'p95 < 300ms' or 'errors < 1%'");

@@ -4,6 +4,9 @@
 
 #include "conf/bench_settings.hpp"
 #include "conf/threshold.hpp"
+#include "common/format.hpp"
+
+#include <cstdint>
 
 namespace bm::conf {
 namespace {
@@ -130,6 +133,23 @@ TEST(Threshold, ConfSectionAndCommandLineAreResolvedInOrder) {
   overrides.thresholds = {"rps >"};
   EXPECT_FALSE(resolve_bench_settings(*conf, overrides, Mode::bench, &error));
   EXPECT_EQ(error.rfind("--threshold: threshold 'rps >'", 0), 0u) << error;
+}
+
+// Found by the threshold fuzz target (tests/fuzz): a latency limit past what int64 µs
+// hold parsed, and showing it (every report does) overflowed, recursing until the stack
+// ran out; a threshold written over two conf lines gave a two-line message.
+TEST(Threshold, AHugeLatencyLimitIsShownWithoutOverflow) {
+  const Threshold t = parse("max < 99999999999999999999999s");
+  EXPECT_GT(t.limit, 9e18);
+  EXPECT_EQ(t.format_value(t.limit), "1e+23 s");
+  EXPECT_EQ(t.format_value(-t.limit), "-1e+23 s");
+  EXPECT_EQ(common::format_latency(INT64_MIN).front(), '-');
+}
+
+TEST(Threshold, AMessageIsOneLineWhenTheTextSpansLines) {
+  const std::string error = error_of("p95 < 1\n  s");
+  EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  EXPECT_NE(error.find("p95 < 1\\n  s"), std::string::npos) << error;
 }
 
 }  // namespace
