@@ -14,6 +14,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev nginx-light openssh-server openssh-client
   chromium procps iproute2 curl python3 prometheus-node-exporter
   python3-junitparser libxml2-utils
+  clang libclang-rt-14-dev  # libFuzzer, ASan and UBSan for the fuzz targets (scripts/fuzz.sh)
   # benchmarks
   wrk nghttp2-client valgrind util-linux time linux-perf strace
 )

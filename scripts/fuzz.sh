@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (clang, AddressSanitizer + UndefinedBehaviorSanitizer) into
+# build-fuzz/ and runs each for FUZZ_SECONDS (default 30) on a copy of its seed corpus
+# (tests/fuzz/corpus/<target>/), so that nothing new is written into the source tree.
+# Exits non-zero when a target crashes, leaks, times out or fails a check, printing the
+# path of the input that did it. docs/fuzzing.md has the details.
+#
+#   scripts/fuzz.sh                    every target, 30 s each
+#   FUZZ_SECONDS=600 scripts/fuzz.sh url conf     some targets, longer
+# Environment: FUZZ_SECONDS, BM_FUZZ_BUILD_DIR (build-fuzz), BM_JOBS (2),
+# FUZZ_ARTIFACTS (where crashing inputs and logs go; default <build dir>/fuzz-artifacts),
+# FUZZ_KEEP_CORPUS=1 (keep the grown corpora, and print where they are).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${BM_FUZZ_BUILD_DIR:-$here/build-fuzz}
+seconds=${FUZZ_SECONDS:-30}
+artifacts=${FUZZ_ARTIFACTS:-$build/fuzz-artifacts}
+
+# Longest input per target: enough for its seeds and for what it parses in practice.
+declare -A max_len=(
+  [response_parser]=4096 [url]=512 [cookie_jar]=2048 [conf]=4096 [threshold]=128
+  [node_list]=512 [node_protocol]=8192 [results]=16384 [har]=32768
+)
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(response_parser url cookie_jar conf threshold node_list node_protocol results har)
+for t in "${targets[@]}"; do
+  [ -n "${max_len[$t]:-}" ] || { echo "fuzz.sh: unknown target '$t' (known: ${!max_len[*]})" >&2; exit 2; }
+done
+
+start=$(date +%s)
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  CC=${FUZZ_CC:-clang} CXX=${FUZZ_CXX:-clang++} \
+    cmake -S "$here" -B "$build" -G Ninja -DBM_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+cmake --build "$build" -j "${BM_JOBS:-2}" --target $(printf '%s_fuzz ' "${targets[@]}")
+echo "fuzz targets built in $(( $(date +%s) - start )) s"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/bm-fuzz.XXXXXX")
+[ "${FUZZ_KEEP_CORPUS:-0}" = 1 ] || trap 'rm -rf "$work"' EXIT
+mkdir -p "$artifacts"
+failed=()
+for t in "${targets[@]}"; do
+  corpus="$work/$t"
+  mkdir -p "$corpus" "$artifacts/$t"
+  cp -r "$here/tests/fuzz/corpus/$t/." "$corpus/" 2>/dev/null || true
+  log="$artifacts/$t/fuzz.log"
+  rm -f "$artifacts/$t"/crash-* "$artifacts/$t"/leak-* "$artifacts/$t"/timeout-* "$artifacts/$t"/oom-* \
+        "$artifacts/$t"/slow-unit-*
+  set +e
+  "$build/tests/fuzz/${t}_fuzz" "$corpus" -max_total_time="$seconds" -max_len="${max_len[$t]}" \
+    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts/$t/" >"$log" 2>&1
+  rc=$?
+  set -e
+  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || true)
+  if [ $rc -ne 0 ]; then
+    failed+=("$t")
+    echo "FAIL $t (exit $rc); log: $log"
+    grep -E 'ERROR: |SUMMARY: |runtime error|^[a-z_]+: ' "$log" | head -5 | sed 's/^/  /'
+    for f in "$artifacts/$t"/crash-* "$artifacts/$t"/leak-* "$artifacts/$t"/timeout-* "$artifacts/$t"/oom-*; do
+      [ -e "$f" ] && echo "  input: $f  (reproduce: $build/tests/fuzz/${t}_fuzz $f)"
+    done
+  else
+    echo "ok   $t: ${runs:-?} inputs in ${seconds} s, corpus $(ls "$corpus" | wc -l) files"
+  fi
+done
+[ "${FUZZ_KEEP_CORPUS:-0}" = 1 ] && echo "grown corpora kept in $work"
+echo "fuzzing done in $(( $(date +%s) - start )) s"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "fuzz targets that failed: ${failed[*]}" >&2
+  exit 1
+fi
