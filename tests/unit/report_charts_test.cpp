@@ -378,13 +378,30 @@ TEST(HtmlTables, TrafficAndItemsOutsideTheWindowPerCycle) {
     const std::string row = table_row(html, "traffic-table", cycle.index);
     const stats::EntryStats requests = sum_entries(cycle.requests);
     const std::string expected = fmt::format(
-        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>3</td><td>7</td><td>11</td>", cycle.cvus,
+        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+        // No connect or first-byte histogram in this sample: none opened, no times.
+        "<td>0</td><td>–</td><td>–</td><td>–</td><td>–</td><td>–</td><td>3</td><td>7</td><td>11</td>",
+        cycle.cvus,
         format_count(requests.total()), format_bytes(static_cast<double>(requests.bytes_sent)),
         format_bytes(static_cast<double>(requests.bytes_received)),
         format_byte_rate(static_cast<double>(requests.bytes_received) / cycle.window_s));
     EXPECT_NE(row.find(expected), std::string::npos) << row << "\nwanted " << expected;
   }
-  // Cycle 3 abandoned two requests when the run stopped: marked.
+  // With connect and first-byte times recorded: the connections opened and their percentiles.
+  stats::Results timed = sample_results();
+  stats::EntryStats& first = timed.cycles[0].requests.begin()->stats;
+  for (int i = 1; i <= 4; ++i) first.connect.record(i * 1000);
+  for (int i = 1; i <= 100; ++i) first.first_byte.record(i * 100);
+  const std::string timed_row = table_row(render_html_report(timed), "traffic-table", 0);
+  EXPECT_NE(timed_row.find(fmt::format("<td>4</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+                                       format_ms(first.connect.value_at_percentile(50)),
+                                       format_ms(first.connect.value_at_percentile(95)),
+                                       format_ms(first.first_byte.value_at_percentile(50)),
+                                       format_ms(first.first_byte.value_at_percentile(95)),
+                                       format_ms(first.first_byte.value_at_percentile(99)))),
+            std::string::npos)
+      << timed_row;
+    // Cycle 3 abandoned two requests when the run stopped: marked.
   EXPECT_NE(table_row(html, "traffic-table", 2).find("<td class=\"warn\">2</td>"), std::string::npos);
   EXPECT_EQ(format_byte_rate(1'048'576.0 * 3 / 10), "307 KiB/s");
 }
