@@ -69,6 +69,9 @@ bool valid_user(std::string_view user) {
 // "[user@]host[:port]" or "[user@][v6]:port" into address; "" or the problem.
 std::string parse_destination(std::string_view text, NodeAddress& address) {
   if (auto at = text.rfind('@'); at != std::string_view::npos) {
+    // "@local" would be an SSH host named "local" that shows (and groups) as the local
+    // transport: an '@' needs a user before it.
+    if (at == 0) return fmt::format("'{}': no user before '@'", text);
     address.user = std::string(text.substr(0, at));
     text.remove_prefix(at + 1);
   }
@@ -83,6 +86,9 @@ std::string parse_destination(std::string_view text, NodeAddress& address) {
       if (port_text.empty()) return fmt::format("'{}': missing port after ':'", text);
     }
     text = text.substr(1, close - 1);
+    if (text.find(':') == std::string_view::npos) {
+      return fmt::format("'[{}]': brackets are for IPv6 addresses only", text);
+    }
   } else if (auto colon = text.find(':'); colon != std::string_view::npos) {
     if (text.find(':', colon + 1) != std::string_view::npos) {
       return fmt::format("'{}': write an IPv6 address in brackets, e.g. [::1]:22", text);
@@ -99,6 +105,10 @@ std::string parse_destination(std::string_view text, NodeAddress& address) {
   }
   if (!valid_host(address.host)) {
     return fmt::format("'{}' is not a host name or address", address.host);
+  }
+  // Shown as "local", it would read back as this machine (and group with it).
+  if (address.user.empty() && address.port == 0 && address.host == "local") {
+    return "'local' is this machine; an SSH host named local needs a user or a port (user@local, local:22)";
   }
   return {};
 }

@@ -85,6 +85,27 @@ TEST(NodeList, OptionErrorsNameTheItem) {
   EXPECT_EQ(error.rfind("--nodes: item 2: ", 0), 0u) << error;
 }
 
+// Found by the node_list fuzz target: "@local" was an SSH host named "local" with no user,
+// shown (and grouped) as "local", the local transport.
+TEST(NodeList, AnAtSignNeedsAUserBeforeIt) {
+  std::string error;
+  EXPECT_FALSE(parse_nodes_option("@local*3", &error));
+  EXPECT_NE(error.find("'@local': no user before '@'"), std::string::npos) << error;
+  EXPECT_FALSE(parse_nodes_option("@web1:2222", &error));
+  // Likewise "[local]": brackets hold IPv6 addresses only.
+  EXPECT_FALSE(parse_nodes_option("[local]", &error));
+  EXPECT_NE(error.find("brackets are for IPv6 addresses only"), std::string::npos) << error;
+  EXPECT_FALSE(parse_nodes_option("[web1]:22", &error));
+  ASSERT_TRUE(parse_nodes_option("[::1]:22", &error)) << error;
+  const auto local = parse_nodes_option("local*2", &error);
+  ASSERT_TRUE(local) << error;
+  EXPECT_TRUE(local->front().address.local);
+  const auto remote = parse_nodes_option("me@local", &error);
+  ASSERT_TRUE(remote) << error;
+  EXPECT_FALSE(remote->front().address.local);
+  EXPECT_EQ(remote->front().address.display(), "me@local");
+}
+
 TEST(NodeList, MissingFileIsOneLine) {
   std::string error;
   EXPECT_FALSE(read_nodes_file("/nonexistent/nodes.txt", &error));
