@@ -43,10 +43,7 @@ void MasterRun::on_cycle_done(Node& node, const protocol::CycleDone& done) {
   node.last_drain_end_us = done.end_epoch_us - node.host->clock_offset_us;
   const int next = done.cycle + 1;
   if (!stop_reason_.empty()) {  // the run was ended while this node drained
-    const auto line = std::make_shared<std::string>(protocol::end_line({stop_reason_}) + "\n");
-    if (node.child && node.child->in && node.child->in->is_open()) {
-      asio::async_write(*node.child->in, asio::buffer(*line), [line](const boost::system::error_code&, std::size_t) {});
-    }
+    send_line(node, protocol::end_line({stop_reason_}));
     return;
   }
   if (next <= released_cycle_ && node.released_to < next) {
@@ -133,10 +130,9 @@ std::string MasterRun::judge_cycle(int cycle, const Readiness& readiness) {
 void MasterRun::end_run(const std::string& reason) {
   stop_reason_ = reason;
   say(fmt::format("Stopping after cycle {} (--abort-on-fail): {}", common::cycle_number(released_cycle_), reason));
-  const auto line = std::make_shared<std::string>(protocol::end_line({reason}) + "\n");
+  const std::string line = protocol::end_line({reason});
   for (Node& node : nodes_) {
-    if (node.phase != NodePhase::running || !node.child || !node.child->in || !node.child->in->is_open()) continue;
-    asio::async_write(*node.child->in, asio::buffer(*line), [line](const boost::system::error_code&, std::size_t) {});
+    if (node.phase == NodePhase::running) send_line(node, line);
   }
 }
 
@@ -162,11 +158,14 @@ asio::awaitable<void> MasterRun::barrier_timeout(int cycle) {
 
 void MasterRun::send_go(Node& node, int cycle, int64_t start_master_us) {
   node.released_to = cycle;
-  auto line = std::make_shared<std::string>(
-      protocol::go_line({cycle, start_master_us + node.host->clock_offset_us}) + "\n");
+  send_line(node, protocol::go_line({cycle, start_master_us + node.host->clock_offset_us}));
+}
+
+void MasterRun::send_line(Node& node, const std::string& line) {
   if (!node.child || !node.child->in || !node.child->in->is_open()) return;
-  asio::async_write(*node.child->in, asio::buffer(*line),
-                    [line](const boost::system::error_code&, std::size_t) {});  // a node gone is seen by supervise
+  auto text = std::make_shared<std::string>(line + "\n");
+  asio::async_write(*node.child->in, asio::buffer(*text),
+                    [text](const boost::system::error_code&, std::size_t) {});  // a node gone is seen by supervise
 }
 
 }  // namespace bm::master::run_detail

@@ -231,6 +231,8 @@ class MasterRun {
   void check_barrier();
   asio::awaitable<void> barrier_timeout(int cycle);
   void send_go(Node& node, int cycle, int64_t start_master_us);
+  // One protocol line to the node's standard input (nothing if it is closed).
+  void send_line(Node& node, const std::string& line);
   // --abort-on-fail: why `cycle` (merged over the ready nodes' reports) fails a per-cycle
   // threshold, or empty.
   std::string judge_cycle(int cycle, const Readiness& readiness);

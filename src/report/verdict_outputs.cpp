@@ -7,35 +7,16 @@
 #include <nlohmann/json.hpp>
 
 #include "common/format.hpp"
+#include "report/html_escape.hpp"
 #include "report/verdict.hpp"
 
 namespace bm::report {
 
 namespace {
 
-// XML 1.0 text: markup characters escaped, control characters (not allowed even as
-// references) replaced by U+FFFD.
-std::string xml(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default:
-        if (byte < 0x20 && c != '\t' && c != '\n' && c != '\r') {
-          out += "\xEF\xBF\xBD";
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
+// XML text and attribute values: the HTML reports' escaping serves (markup characters
+// as entities, control characters XML 1.0 forbids as U+FFFD).
+std::string xml(std::string_view text) { return escape_html(text); }
 
 struct Case {
   std::string name;
