@@ -137,11 +137,20 @@ int run_bench(const TestOptions& options, const BenchRun& run, const std::string
   for (int c : s.cycles) cycles += (cycles.empty() ? "" : ":") + std::to_string(c);
   std::cout << fmt::format("Benching {} ({}) against {}\n", bench.engine.test_function,
                            bench.engine.test_file.string(), s.url)
-            << fmt::format("Cycles {} | window {:g}s | startup delay {:g}s | think time {:g}-{:g}s | "
-                           "test pause {:g}s | {} workers\n",
-                           cycles, s.duration_s, s.startup_delay_s, s.sleep_time_min_s, s.sleep_time_max_s,
-                           s.sleep_time_s, bench.engine.workers)
             << std::flush;
+  if (s.open_model()) {
+    std::cout << fmt::format("Rates {}/s ({} arrivals) | up to {} users | window {:g}s | warm-up {:g}s | "
+                             "think time {:g}-{:g}s | {} workers\n",
+                             conf::format_rates(s.rates), s.poisson_arrivals ? "poisson" : "constant", s.max_users,
+                             s.duration_s, s.startup_delay_s, s.sleep_time_min_s, s.sleep_time_max_s,
+                             bench.engine.workers);
+  } else {
+    std::cout << fmt::format("Cycles {} | window {:g}s | startup delay {:g}s | think time {:g}-{:g}s | "
+                             "test pause {:g}s | {} workers\n",
+                             cycles, s.duration_s, s.startup_delay_s, s.sleep_time_min_s, s.sleep_time_max_s,
+                             s.sleep_time_s, bench.engine.workers);
+  }
+  std::cout << std::flush;
   // Server monitoring: collected from here to the end of the last cycle.
   std::optional<std::vector<monitor::MonitoredHost>> hosts = monitor::monitored_hosts(test->conf, &error);
   if (!hosts) return fail(prog, error);

@@ -26,6 +26,7 @@ struct GivenOptions {
   std::string config, function;
   std::string url, cycles, duration, startup_delay, sleep_time_min, sleep_time_max, sleep_time, cycle_time, apdex_t;
   std::string connect_timeout, read_timeout, ok_codes, tls_ca_file;
+  std::string rates, max_users, arrivals;
   bool fast = false;
   bool simple_fetch = false;
   bool tls_verify = false;

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <string_view>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -150,6 +151,47 @@ void resolve_main(Resolver& r, const Overrides& o, BenchSettings& s) {
             "must be a single line");
 }
 
+// The open model's keys. -c on the command line means users, so it puts aside the conf's
+// rates; -r and -c together are a contradiction.
+void resolve_open_model(Resolver& r, const Overrides& o, BenchSettings& s) {
+  if (o.cycles && o.rates) {
+    r.fail("command line: -c/--cycles and -r/--rates: give one (virtual users or arrival rates per cycle)");
+    return;
+  }
+  std::string rates;
+  if (!o.cycles) {
+    const Origin origin = r.take_string(rates, o.rates, "bench", "rates");
+    if (!rates.empty() || origin.where != "default") {
+      std::optional<std::vector<RateStep>> parsed = parse_rates(rates);
+      r.require(parsed.has_value(), origin,
+                fmt::format("'{}' is not a list of arrival rates per second separated by ':' (e.g. 100:200, or "
+                            "50->200 for a ramp)", rates));
+      if (parsed) s.rates = std::move(*parsed);
+    }
+  }
+  std::string max_users;
+  const Origin users = r.take_string(max_users, o.max_users, "bench", "max_users");
+  if (!max_users.empty()) {
+    std::optional<long long> n = parse_int(max_users);
+    r.require(n && *n >= 1 && *n <= 1'000'000, users,
+              fmt::format("must be a whole number from 1 to 1000000 (got '{}')", max_users));
+    if (n && *n >= 1 && *n <= 1'000'000) s.max_users = static_cast<int>(*n);
+  }
+  std::string arrivals;
+  const Origin spacing = r.take_string(arrivals, o.arrivals, "bench", "arrivals");
+  r.require(arrivals.empty() || arrivals == "constant" || arrivals == "poisson", spacing,
+            fmt::format("must be constant or poisson (got '{}')", arrivals));
+  s.poisson_arrivals = arrivals == "poisson";
+  std::string part;
+  const Origin part_origin = r.take_string(part, std::optional<std::string>{}, "bench", "rate_part");
+  if (!part.empty()) {
+    std::optional<std::pair<int, int>> parsed = parse_part(part);
+    r.require(parsed.has_value(), part_origin, fmt::format("must be i/N with 0 <= i < N (got '{}')", part));
+    if (parsed) std::tie(s.rate_part_index, s.rate_part_count) = *parsed;
+  }
+  if (s.open_model()) s.cycles.assign(s.rates.size(), s.max_users);
+}
+
 void resolve_bench(Resolver& r, const ConfFile& conf, const Overrides& o, BenchSettings& s) {
   const Origin cycles = r.take(s.cycles, o.cycles, "bench", "cycles",
                                [&](auto sec, auto k, std::string* e) {
@@ -158,6 +200,7 @@ void resolve_bench(Resolver& r, const ConfFile& conf, const Overrides& o, BenchS
   r.require(!s.cycles.empty() &&
                 std::all_of(s.cycles.begin(), s.cycles.end(), [](int n) { return n > 0; }),
             cycles, "must be a list of positive integers");
+  resolve_open_model(r, o, s);
   r.positive_seconds(s.duration_s, o.duration_s, "bench", "duration");
   r.non_negative_seconds(s.startup_delay_s, o.startup_delay_s, "bench", "startup_delay");
   r.non_negative_seconds(s.sleep_time_s, o.sleep_time_s, "bench", "sleep_time");

@@ -7,12 +7,22 @@
 #include <vector>
 
 #include "conf/conf_file.hpp"
+#include "conf/values.hpp"
 
 namespace bm::conf {
 
 struct BenchSettings {
   // [bench]
-  std::vector<int> cycles{1};    // concurrent virtual users per cycle
+  std::vector<int> cycles{1};    // concurrent virtual users per cycle (open model: max_users each)
+  // Open model (docs/open-model.md): each cycle starts test iterations at this rate, from
+  // a pool of at most max_users virtual users. Empty: the closed model (cycles of users).
+  std::vector<RateStep> rates;
+  int max_users = 1000;
+  bool poisson_arrivals = false;  // [bench] arrivals = poisson; else constant spacing
+  // [bench] rate_part = i/N: this node starts the schedule's starts k with k mod N == i
+  // (bench-master sets it; a single node has 0/1, the whole schedule).
+  int rate_part_index = 0;
+  int rate_part_count = 1;
   double duration_s = 60;        // recording window of each cycle
   double startup_delay_s = 0;    // between two virtual user starts
   double sleep_time_s = 0;       // between two tests of one virtual user
@@ -42,12 +52,14 @@ struct BenchSettings {
   // run is judged by (conf/threshold.hpp, docs/verdicts.md). Checked when resolved.
   std::vector<std::string> thresholds;
 
+  bool open_model() const { return !rates.empty(); }
   bool operator==(const BenchSettings&) const = default;
 };
 
 // Values given on the command line; each one set wins over the conf file.
 struct Overrides {
   std::optional<std::vector<int>> cycles;
+  std::optional<std::string> rates, max_users, arrivals;  // checked when resolved
   std::optional<double> duration_s, startup_delay_s, sleep_time_s, cycle_time_s, apdex_t_s;
   std::optional<double> sleep_time_min_s, sleep_time_max_s, connect_timeout_s, read_timeout_s, lua_time_limit_s;
   std::optional<std::vector<int>> ok_codes;

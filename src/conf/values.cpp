@@ -107,4 +107,56 @@ std::optional<std::vector<int>> parse_status_codes(std::string_view text) {
   return parse_int_list(text, [](long long code) { return code >= 100 && code <= 599; });
 }
 
+std::optional<std::vector<RateStep>> parse_rates(std::string_view text) {
+  constexpr double kMaxRate = 1e7;
+  const auto rate = [](std::string_view item) -> std::optional<double> {
+    std::optional<double> value = parse_double(item);
+    if (!value || *value < 0 || *value > kMaxRate) return std::nullopt;
+    return value;
+  };
+  std::vector<RateStep> steps;
+  for (const std::string& item : split_list(text, ':')) {
+    RateStep step;
+    const std::size_t arrow = item.find("->");
+    if (arrow == std::string::npos) {
+      std::optional<double> value = rate(item);
+      if (!value || *value <= 0) return std::nullopt;
+      step.from = step.to = *value;
+    } else {
+      std::optional<double> from = rate(std::string_view(item).substr(0, arrow));
+      std::optional<double> to = rate(std::string_view(item).substr(arrow + 2));
+      if (!from || !to || (*from <= 0 && *to <= 0)) return std::nullopt;
+      step.from = *from;
+      step.to = *to;
+    }
+    steps.push_back(step);
+  }
+  if (steps.empty()) return std::nullopt;
+  return steps;
+}
+
+std::string format_rates(const std::vector<RateStep>& rates) {
+  std::string out;
+  const auto number = [](double value) {
+    char buffer[32];
+    auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+    return std::string(buffer, ec == std::errc{} ? end : buffer);
+  };
+  for (const RateStep& step : rates) {
+    if (!out.empty()) out += ':';
+    out += number(step.from);
+    if (step.to != step.from) out += "->" + number(step.to);
+  }
+  return out;
+}
+
+std::optional<std::pair<int, int>> parse_part(std::string_view text) {
+  const std::size_t slash = text.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  std::optional<long long> index = parse_int(text.substr(0, slash));
+  std::optional<long long> count = parse_int(text.substr(slash + 1));
+  if (!index || !count || *count < 1 || *count > 1'000'000 || *index < 0 || *index >= *count) return std::nullopt;
+  return std::pair<int, int>{static_cast<int>(*index), static_cast<int>(*count)};
+}
+
 }  // namespace bm::conf

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace bm::conf {
@@ -25,5 +26,21 @@ std::vector<std::string> split_names(std::string_view text);
 std::optional<std::vector<int>> parse_cycles(std::string_view text);
 // "200:301:302" -> {200, 301, 302}; every item an HTTP status code (100..599).
 std::optional<std::vector<int>> parse_status_codes(std::string_view text);
+
+// One open-model cycle's arrival rate in iterations per second: constant (from == to), or
+// a linear ramp from `from` to `to` over the cycle ("100->400").
+struct RateStep {
+  double from = 0;
+  double to = 0;
+  bool operator==(const RateStep&) const = default;
+};
+// "100:200:400", "50->200:200" -> one step per cycle; every rate finite, > 0 (a ramp may
+// start or end at 0) and at most 10,000,000/s. nullopt when malformed.
+std::optional<std::vector<RateStep>> parse_rates(std::string_view text);
+// "100:200", "50->200": the form parse_rates reads.
+std::string format_rates(const std::vector<RateStep>& rates);
+// "i/N" with 0 <= i < N: which share of the whole schedule a node takes (the master sets
+// [bench] rate_part). nullopt when malformed.
+std::optional<std::pair<int, int>> parse_part(std::string_view text);
 
 }  // namespace bm::conf

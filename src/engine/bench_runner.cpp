@@ -21,6 +21,8 @@
 
 #include <fmt/format.h>
 
+#include "conf/values.hpp"
+#include "engine/arrival_schedule.hpp"
 #include "engine/clock.hpp"
 #include "engine/cycle_gate.hpp"
 #include "protocol/node_protocol.hpp"
@@ -239,6 +241,12 @@ class BenchRun {
     r_.config.max_redirects = bench_.max_redirects;
     r_.config.tls_verify = bench_.tls_verify;
     r_.config.thresholds = bench_.thresholds;
+    if (bench_.open_model()) {
+      r_.config.rates = conf::format_rates(bench_.rates);
+      r_.config.max_users = bench_.max_users;
+      r_.config.arrivals = bench_.poisson_arrivals ? "poisson" : "constant";
+      r_.config.rate_part = fmt::format("{}/{}", bench_.rate_part_index, bench_.rate_part_count);
+    }
     if (engine.conf) {
       for (const auto& section : engine.conf->sections()) {
         for (const auto& key : engine.conf->keys(section)) {
@@ -342,8 +350,14 @@ class BenchRun {
       stopped_ = !ended_by_master_;
       return false;
     }
-    out_ << fmt::format("Cycle #{} with {} virtual users\n", common::cycle_number(cycle.index), cycle.cvus)
-         << std::flush;
+    if (bench_.open_model()) {
+      out_ << fmt::format("Cycle #{} at {} iterations/s ({} arrivals, up to {} virtual users)\n",
+                          common::cycle_number(cycle.index), describe_rate(ci), arrivals_name(), bench_.max_users)
+           << std::flush;
+    } else {
+      out_ << fmt::format("Cycle #{} with {} virtual users\n", common::cycle_number(cycle.index), cycle.cvus)
+           << std::flush;
+    }
     start_users(cycle);
     bool ok = wait_for_window(cycle) && log_window(cycle);
     print_test_progress();
@@ -406,9 +420,52 @@ class BenchRun {
     return true;
   }
 
+  // This node's part of cycle ci's rate, as "100" or "50->200".
+  std::string describe_rate(std::size_t ci) const {
+    const conf::RateStep step = node_rate(ci);
+    return conf::format_rates({step});
+  }
+  const char* arrivals_name() const { return bench_.poisson_arrivals ? "poisson" : "constant"; }
+  conf::RateStep node_rate(std::size_t ci) const {
+    const double share = 1.0 / bench_.rate_part_count;
+    return {bench_.rates[ci].from * share, bench_.rates[ci].to * share};
+  }
+
+  // Open model: the window opens startup_delay after the cycle's start (a warm-up at the
+  // rate); each worker takes its interleaved part of the node's part of the schedule.
+  void start_arrivals(Cycle& cycle) {
+    const int nworkers = static_cast<int>(workers_.size());
+    const auto ci = static_cast<std::size_t>(cycle.index);
+    cycle.window_start = cycle.t0 + static_cast<int64_t>(bench_.startup_delay_s * 1e9);
+    cycle.window_end = cycle.window_start + static_cast<int64_t>(bench_.duration_s * 1e9);
+    for (int w = 0; w < nworkers; ++w) {
+      ArrivalSchedule::Params p;
+      p.rate_from = bench_.rates[ci].from;
+      p.rate_to = bench_.rates[ci].to;
+      p.t0_ns = cycle.t0;
+      p.span_ns = cycle.window_end - cycle.t0;
+      p.end_ns = cycle.window_end;
+      p.stride = bench_.rate_part_count * nworkers;
+      p.offset = bench_.rate_part_index + bench_.rate_part_count * w;
+      p.poisson = bench_.poisson_arrivals;
+      p.seed = (options_.engine.seed != 0 ? options_.engine.seed : static_cast<uint64_t>(wall_us())) * 1000003u +
+               static_cast<uint64_t>(p.offset) * 7919u + static_cast<uint64_t>(cycle.index);
+      // The pool bound is the node's: each worker takes its share (one at least).
+      const int users = std::max(1, bench_.max_users / nworkers + (w < bench_.max_users % nworkers ? 1 : 0));
+      workers_[w]->begin_open_cycle(cycle.index, cycle.cvus, p, users, cycle.window_start, cycle.window_end);
+    }
+    cycle.results.start_epoch_us = clock_.epoch_us(cycle.t0);
+    cycle.results.window_start_epoch_us = clock_.epoch_us(cycle.window_start);
+    cycle.results.window_end_epoch_us = clock_.epoch_us(cycle.window_end);
+  }
+
   // Users start startup_delay apart, spread over the workers in turn; the window opens
   // when the last has started.
   void start_users(Cycle& cycle) {
+    if (bench_.open_model()) {
+      start_arrivals(cycle);
+      return;
+    }
     const int nworkers = static_cast<int>(workers_.size());
     const int64_t delay_ns = static_cast<int64_t>(bench_.startup_delay_s * 1e9);
     cycle.window_start = cycle.t0 + delay_ns * (cycle.cvus - 1);
@@ -425,6 +482,13 @@ class BenchRun {
 
   // Start-up: one '.' per virtual user started.
   bool wait_for_window(const Cycle& cycle) {
+    if (bench_.open_model()) {
+      if (cycle.window_start <= mono_ns()) return !interrupted();
+      out_ << fmt::format("* Warming up for {:g} seconds at the rate: ", bench_.startup_delay_s) << std::flush;
+      const bool ok = wait_until(cycle.window_start, [this] { tick_series(); });
+      if (ok) out_ << "done.\n";
+      return ok;
+    }
     out_ << fmt::format("* Starting {} virtual users: ", cycle.cvus) << std::flush;
     int printed_started = 0;
     const bool ok = wait_until(cycle.window_start, [&] {
@@ -483,11 +547,14 @@ class BenchRun {
   void drain(Cycle& cycle) {
     int printed_stopped = 0;
     const auto all_stopped = [&] {
-      int stopped = 0;
-      for (auto& w : workers_) stopped += w->stopped_vus();
+      int stopped = 0, created = 0;
+      for (auto& w : workers_) {
+        stopped += w->stopped_vus();
+        created += w->created_vus();
+      }
       if (!stopped_ && stopped > printed_stopped) out_ << std::string(stopped - printed_stopped, '.') << std::flush;
       printed_stopped = std::max(printed_stopped, stopped);
-      return stopped >= cycle.cvus;
+      return stopped >= created;
     };
     while (!all_stopped()) {
       if (!stopped_ && interrupted()) {
@@ -510,6 +577,13 @@ class BenchRun {
     for (auto& w : workers_) results.control_lag_us = std::max(results.control_lag_us, w->take_control_lag_us());
     results.index = cycle.index;
     results.cvus = cycle.cvus;  // each worker's part named the whole cycle's users
+    if (results.arrivals) {
+      // The open model's users are the pool at its largest; the rate is this node's part.
+      results.cvus = results.arrivals->peak_users;
+      const conf::RateStep rate = node_rate(static_cast<std::size_t>(cycle.index));
+      results.arrivals->rate_from = rate.from;
+      results.arrivals->rate_to = rate.to;
+    }
     merge_series(true);
     if (options_.progress_json) print_progress(clock_.epoch_second(mono_ns()) + 1);
     r_.cycles.push_back(std::move(results));
@@ -531,8 +605,15 @@ class BenchRun {
     out_ << fmt::format("* Cycle #{} {}: {} tests ok, {} failed, {} errors; {:.1f} successful requests/s\n",
                         common::cycle_number(done.index),
                         done.status == stats::CycleStatus::complete ? "done" : "incomplete", t_ok,
-                        t_failed, t_errors, done.window_s > 0 ? requests / done.window_s : 0.0)
-         << std::flush;
+                        t_failed, t_errors, done.window_s > 0 ? requests / done.window_s : 0.0);
+    if (const auto& a = done.arrivals) {
+      out_ << fmt::format("  iterations started {:.1f}/s of {}/s asked: {} of {} due, {} late (waited for a free "
+                          "user, longest {:.1f} ms), {} missed; pool of {} users at most\n",
+                          done.window_s > 0 ? a->started / done.window_s : 0.0,
+                          conf::format_rates({conf::RateStep{a->rate_from, a->rate_to}}), a->started, a->due, a->late,
+                          a->max_wait_us / 1000.0, a->missed, a->peak_users);
+    }
+    out_ << std::flush;
     if (t_failed + t_errors > 0 && exit_code_ == 0) exit_code_ = 1;
   }
 

@@ -6,7 +6,8 @@ namespace {
 constexpr std::string_view kOverflowKey = "(other: too many distinct keys)";
 }  // namespace
 
-Recorder::Recorder(const ClockBase& clock, int64_t apdex_t_us) : clock_(clock), apdex_t_us_(apdex_t_us) {}
+Recorder::Recorder(const ClockBase& clock, int64_t apdex_t_us, bool open_model)
+    : clock_(clock), apdex_t_us_(apdex_t_us), open_model_(open_model) {}
 
 void Recorder::begin_cycle(int cycle, int cvus, int64_t window_start_ns, int64_t window_end_ns) {
   cycle_ = cycle;
@@ -92,7 +93,8 @@ void Recorder::roll_second(int64_t t_ns) {
 void Recorder::request_done(int slot, const RequestSample& s) {
   roll_second(s.done_ns);
   Progress::bump(progress_.requests);
-  if (s.ok) second_.record_request_ok(s.latency_us);
+  const int64_t latency_us = s.latency_us + s.wait_us;
+  if (s.ok) second_.record_request_ok(latency_us);
   else second_.record_request_failed();
   second_.add_bytes_received(s.bytes_received);
   if (!in_window(s.done_ns)) {
@@ -106,9 +108,10 @@ void Recorder::request_done(int slot, const RequestSample& s) {
   if (s.connect_us >= 0) e.connect.record(s.connect_us);
   if (s.first_byte_us >= 0) e.first_byte.record(s.first_byte_us);
   if (s.ok) {
-    e.record_success(s.latency_us, apdex_t_us_);
+    e.record_success(latency_us, apdex_t_us_);
+    if (open_model_) e.service.record(s.latency_us);
   } else if (stats::default_verdict(s.error) == stats::Verdict::failure) {
-    e.record_failure(s.error, s.status != 0 ? s.latency_us : -1);
+    e.record_failure(s.error, s.status != 0 ? latency_us : -1);
   } else {
     e.record_error(s.error);
   }
@@ -129,8 +132,9 @@ void Recorder::abandoned(int request_slot, int page_slot, int test_slot) {
   }
 }
 
-void Recorder::page_done(int slot, bool ok, stats::ErrorKind error, int status, int64_t latency_us, int64_t done_ns,
-                         int64_t verdict_ns) {
+void Recorder::page_done(int slot, bool ok, stats::ErrorKind error, int status, int64_t service_us, int64_t done_ns,
+                         int64_t verdict_ns, int64_t wait_us) {
+  const int64_t latency_us = service_us + wait_us;
   roll_second(verdict_ns);
   second_.record_page(ok);
   if (!in_window(done_ns)) {
@@ -142,6 +146,7 @@ void Recorder::page_done(int slot, bool ok, stats::ErrorKind error, int status, 
   if (status != 0) e.add_status(status);
   if (ok) {
     e.record_success(latency_us, apdex_t_us_);
+    if (open_model_) e.service.record(service_us);
   } else if (stats::default_verdict(error) == stats::Verdict::failure) {
     e.record_failure(error, status != 0 ? latency_us : -1);
   } else {
@@ -149,8 +154,9 @@ void Recorder::page_done(int slot, bool ok, stats::ErrorKind error, int status, 
   }
 }
 
-void Recorder::test_done(int slot, int verdict, stats::ErrorKind kind, int64_t latency_us, int pages, int requests,
-                         int64_t done_ns) {
+void Recorder::test_done(int slot, int verdict, stats::ErrorKind kind, int64_t service_us, int pages, int requests,
+                         int64_t done_ns, int64_t wait_us) {
+  const int64_t latency_us = service_us + wait_us;
   roll_second(done_ns);
   second_.record_test(verdict == 0 ? stats::TestOutcome::ok
                       : verdict == 1 ? stats::TestOutcome::failure
@@ -165,6 +171,7 @@ void Recorder::test_done(int slot, int verdict, stats::ErrorKind kind, int64_t l
   stats::EntryStats& e = cycle_results_.tests[static_cast<size_t>(slot)].stats;
   if (verdict == 0) {
     e.record_success(latency_us, apdex_t_us_);
+    if (open_model_) e.service.record(service_us);
     e.add_test_content(static_cast<uint64_t>(pages), static_cast<uint64_t>(requests));
   } else if (verdict == 1) {
     e.record_failure(kind, latency_us);

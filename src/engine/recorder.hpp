@@ -32,6 +32,9 @@ struct RequestSample {
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
   int64_t done_ns = 0;             // monotonic completion time
+  // Open model: how long the iteration waited for a free user before this, its first
+  // request, could be sent; latency counts from the intended start, so it adds this.
+  int64_t wait_us = 0;
 };
 
 class Recorder {
@@ -39,7 +42,8 @@ class Recorder {
   static constexpr size_t kMaxPages = 1000;
   static constexpr size_t kMaxRequests = 10000;
 
-  Recorder(const ClockBase& clock, int64_t apdex_t_us);
+  // open_model: latencies count from the intended start, and service times are kept too.
+  Recorder(const ClockBase& clock, int64_t apdex_t_us, bool open_model = false);
 
   // A new cycle: clears the figures and sets the logging window (monotonic ns).
   void begin_cycle(int cycle, int cvus, int64_t window_start_ns, int64_t window_end_ns);
@@ -56,11 +60,13 @@ class Recorder {
   void request_done(int slot, const RequestSample& sample);
   // A page is recorded once its verdict is known (a check after it may fail it):
   // done_ns decides the window, verdict_ns the second of the series.
+  // latency_us is the service time; wait_us (open model) what preceded it since the
+  // intended start.
   void page_done(int slot, bool ok, stats::ErrorKind error, int status, int64_t latency_us, int64_t done_ns,
-                 int64_t verdict_ns);
+                 int64_t verdict_ns, int64_t wait_us = 0);
   // verdict: 0 ok, 1 failure, 2 error.
   void test_done(int slot, int verdict, stats::ErrorKind kind, int64_t latency_us, int pages, int requests,
-                 int64_t done_ns);
+                 int64_t done_ns, int64_t wait_us = 0);
   // A stopped run dropped a request in flight (already sent) and the page and test it
   // belonged to; a slot of -1 is not counted.
   void abandoned(int request_slot, int page_slot, int test_slot);
@@ -90,6 +96,7 @@ class Recorder {
 
   const ClockBase& clock_;
   int64_t apdex_t_us_;
+  bool open_model_;
   int cycle_ = 0;
   int64_t window_start_ns_ = 0, window_end_ns_ = 0;
   int running_vus_ = 0;

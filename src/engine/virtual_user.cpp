@@ -38,6 +38,7 @@ VirtualUser::VirtualUser(Worker& worker, int vu_id, int cycle, int cvus, uint64_
   const auto& bench = worker_.settings().bench;
   settings_.ok_codes = bench.ok_codes;
   settings_.user_agent = bench.user_agent;
+  open_model_ = bench.open_model();
   script_vu_ = worker_.script().create_vu(this);
 }
 
@@ -93,6 +94,20 @@ void VirtualUser::start_at(int64_t start_ns) {
   });
 }
 
+void VirtualUser::run_arrival(int64_t intended_ns) {
+  intended_start_ns_ = intended_ns;
+  if (phase_ == Phase::waiting_start) {
+    begin();
+    return;
+  }
+  next_iteration();
+}
+
+void VirtualUser::stop_idle() {
+  stop_requested_ = true;
+  finish();
+}
+
 void VirtualUser::run_hook(script::Hook hook, int cycle, int cvus,
                            std::function<void(const script::RunResult&)> done) {
   phase_ = Phase::hook;
@@ -140,6 +155,10 @@ void VirtualUser::begin_test(int64_t now) {
   ++iteration_;
   waited_in_test_ = false;
   test_start_ns_ = now;
+  if (open_model_) {
+    test_wait_us_ = std::max<int64_t>(0, now - intended_start_ns_) / 1000;
+    page_wait_us_ = request_wait_us_ = test_wait_us_;
+  }
   test_pages_ = test_requests_ = 0;
   // Each test is a new visit: FunkLoad cleared the browser's cookies between tests.
   // The resource cache stays with the virtual user, as a returning browser's would.
@@ -153,7 +172,8 @@ bool VirtualUser::test_passed() {
   record_test(passed, now);
   // The next test starts here only where end_test() would have started it at once: a
   // test that made no request goes back through the loop, so it cannot run forever.
-  if (stop_requested_ || !waited_in_test_ || worker_.settings().bench.sleep_time_s > 0 || connect_failures_ > 0 ||
+  if (open_model_ || stop_requested_ || !waited_in_test_ || worker_.settings().bench.sleep_time_s > 0 ||
+      connect_failures_ > 0 ||
       (max_iterations_ != 0 && iteration_ >= max_iterations_) || holds_leases(false)) {
     test_recorded_ns_ = now;  // handle() goes on when the coroutine has returned
     return false;
@@ -290,10 +310,26 @@ void VirtualUser::record_test(const script::RunResult& result, int64_t now) {
   }
   if (test_slot_ < 0) test_slot_ = worker_.recorder().test_slot(worker_.settings().test_function);
   worker_.recorder().test_done(test_slot_, verdict, kind, (now - test_start_ns_) / 1000, test_pages_, test_requests_,
-                               now);
+                               now, test_wait_us_);
 }
 
 void VirtualUser::after_test(int64_t now) {
+  if (open_model_) {
+    // The arrival rate paces the iterations: no pause, no back-off; the user goes back
+    // to the pool (from the loop when the test made no request, so nothing recurses).
+    phase_ = Phase::between_tests;
+    if (stop_requested_) {
+      finish();
+    } else if (waited_in_test_) {
+      worker_.arrivals().user_free(*this);
+    } else {
+      asio::post(worker_.io(), [this] {
+        if (stop_requested_) finish();
+        else worker_.arrivals().user_free(*this);
+      });
+    }
+    return;
+  }
   double pause = worker_.settings().bench.sleep_time_s;
   if (connect_failures_ > 0) {
     // The target refuses or cannot be reached: back off (10 ms, doubling to 1 s) rather

@@ -30,6 +30,11 @@ class VirtualUser final : public script::VuHost {
   ~VirtualUser() override;
 
   void start_at(int64_t start_ns);
+  // Open model: run one iteration meant to start at intended_ns (the first one runs
+  // setup_vu before); when it ends the user goes back to the worker's ArrivalPool.
+  void run_arrival(int64_t intended_ns);
+  // Open model: a user waiting in the pool stops (the cycle's starts are over).
+  void stop_idle();
   // Runs one bench or cycle hook instead of tests; `done` gets its outcome.
   void run_hook(script::Hook hook, int cycle, int cvus, std::function<void(const script::RunResult&)> done);
   void request_stop(bool abort);
@@ -128,7 +133,12 @@ class VirtualUser final : public script::VuHost {
 
   // Test state.
   int64_t test_start_ns_ = 0;
-  int64_t test_recorded_ns_ = -1;  // test_passed() recorded the test and ended the loop
+  int64_t test_recorded_ns_ = -1;
+  // Open model: when the running iteration was meant to start, and how long it waited
+  // for this user past that; the test, its first page and first request carry the wait.
+  bool open_model_ = false;
+  int64_t intended_start_ns_ = 0;
+  int64_t test_wait_us_ = 0, page_wait_us_ = 0, request_wait_us_ = 0;  // test_passed() recorded the test and ended the loop
   // While consume() handles a response: the time it arrived. A test that passes in the
   // same call (its last page was that response) ends then, without another clock reading.
   int64_t response_done_ns_ = -1;
@@ -153,7 +163,7 @@ class VirtualUser final : public script::VuHost {
     bool ok = true;
     stats::ErrorKind kind = stats::ErrorKind::other;
     int status = 0;
-    int64_t latency_us = 0, done_ns = 0;
+    int64_t latency_us = 0, done_ns = 0, wait_us = 0;
   } pending_page_;
   bool has_pending_page_ = false;
   int64_t page_start_ns_ = 0;

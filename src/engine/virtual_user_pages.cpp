@@ -223,6 +223,8 @@ void VirtualUser::exchange_done(int64_t now) {
   RequestSample sample;
   sample.status = status;
   sample.latency_us = (now - exchange_start_ns_) / 1000;
+  sample.wait_us = request_wait_us_;
+  request_wait_us_ = 0;
   sample.connect_us = request_connect_us_;
   if (got_bytes_) sample.first_byte_us = (first_byte_ns_ - sent_ns_) / 1000;
   sample.bytes_sent = request_bytes_.size();
@@ -348,6 +350,8 @@ void VirtualUser::fail_exchange(ErrorKind kind, std::string message) {
   sample.ok = false;
   sample.error = kind;
   sample.latency_us = (now - exchange_start_ns_) / 1000;
+  sample.wait_us = request_wait_us_;
+  request_wait_us_ = 0;
   sample.connect_us = request_connect_us_;
   sample.bytes_sent = sent_;
   sample.bytes_received = 0;
@@ -384,6 +388,8 @@ void VirtualUser::page_done(int64_t now) {
   pending_page_.status = outcome_.status;
   pending_page_.latency_us = outcome_.total_us;
   pending_page_.done_ns = now;
+  pending_page_.wait_us = page_wait_us_;
+  page_wait_us_ = 0;
   has_pending_page_ = true;
   after_page();
 }
@@ -398,7 +404,7 @@ void VirtualUser::flush_page(bool check_failed, int64_t now) {
     pending_page_.kind = ErrorKind::assertion;
   }
   worker_.recorder().page_done(pending_page_.slot, pending_page_.ok, pending_page_.kind, pending_page_.status,
-                               pending_page_.latency_us, pending_page_.done_ns, now);
+                               pending_page_.latency_us, pending_page_.done_ns, now, pending_page_.wait_us);
 }
 
 // Think time after each page, as FunkLoad did: uniform in [sleep_time_min, max].

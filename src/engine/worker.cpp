@@ -8,6 +8,8 @@
 
 #include <lua.hpp>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "engine/bench_runner.hpp"
@@ -28,7 +30,7 @@ Worker::Worker(int index, const EngineSettings& settings, const ClockBase& clock
     : index_(index),
       settings_(settings),
       clock_(clock),
-      recorder_(clock, static_cast<int64_t>(settings.bench.apdex_t_s * 1e6)),
+      recorder_(clock, static_cast<int64_t>(settings.bench.apdex_t_s * 1e6), settings.bench.open_model()),
       random_(settings.seed != 0 ? settings.seed + static_cast<uint64_t>(index)
                                  : static_cast<uint64_t>(mono_ns()) ^ (static_cast<uint64_t>(index) << 32)),
       read_buffer_(new char[kReadBufferSize]),
@@ -130,6 +132,7 @@ void Worker::join() {
   asio::post(io_, [this] {
     watchdog_.cancel();
     for (auto& vu : vus_) vu->request_stop(true);
+    arrivals_.stop();
     // Let the cancelled operations' handlers run before the virtual users go away.
     asio::post(io_, [this] {
       vus_.clear();
@@ -171,6 +174,7 @@ void Worker::begin_cycle(int cycle, int cvus, std::vector<VuStart> starts, int64
     started_.store(0);
     stopped_.store(0);
     running_.store(0);
+    created_.store(static_cast<int>(starts.size()));
     recorder_.begin_cycle(cycle, cvus, window_start_ns, window_end_ns);
     script_->set_users(starts.size());
     vus_.reserve(starts.size());
@@ -180,6 +184,31 @@ void Worker::begin_cycle(int cycle, int cvus, std::vector<VuStart> starts, int64
     for (size_t i = 0; i < starts.size(); ++i) vus_[i]->start_at(starts[i].start_ns);
     return 0;
   });
+}
+
+void Worker::begin_open_cycle(int cycle, int cvus, const ArrivalSchedule::Params& schedule, int max_users,
+                              int64_t window_start_ns, int64_t window_end_ns) {
+  call([&] {
+    vus_.clear();
+    started_.store(0);
+    stopped_.store(0);
+    running_.store(0);
+    created_.store(0);
+    cycle_ = cycle;
+    cycle_users_ = cvus;
+    recorder_.begin_cycle(cycle, cvus, window_start_ns, window_end_ns);
+    script_->set_users(static_cast<size_t>(max_users));
+    arrivals_.begin(schedule, max_users, window_start_ns, window_end_ns);
+    return 0;
+  });
+}
+
+VirtualUser& Worker::add_user() {
+  // Ids unique across workers: worker w's users are w, w + workers, w + 2 workers, ...
+  const int id = index_ + std::max(1, settings_.workers) * static_cast<int>(vus_.size());
+  vus_.push_back(std::make_unique<VirtualUser>(*this, id, cycle_, cycle_users_, 0));
+  created_.fetch_add(1, std::memory_order_acq_rel);
+  return *vus_.back();
 }
 
 script::RunResult Worker::run_hook(script::Hook hook, int cycle, int cvus) {
@@ -212,12 +241,17 @@ void Worker::end_window(int64_t window_end_ns) {
 void Worker::stop_vus(bool abort_requests) {
   call([&] {
     for (auto& vu : vus_) vu->request_stop(abort_requests);
+    arrivals_.stop();  // after: users it finishes have their stop already requested
     return 0;
   });
 }
 
 stats::CycleResults Worker::harvest_cycle() {
-  return call([&] { return recorder_.take_cycle(); });
+  return call([&] {
+    stats::CycleResults results = recorder_.take_cycle();
+    if (settings_.bench.open_model()) results.arrivals = arrivals_.take();
+    return results;
+  });
 }
 
 std::vector<stats::SeriesPoint> Worker::harvest_series(bool include_current) {

@@ -18,6 +18,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/arrival_pool.hpp"
+#include "engine/arrival_schedule.hpp"
 #include "engine/clock.hpp"
 #include "engine/ready_poller.hpp"
 #include "engine/recorder.hpp"
@@ -77,6 +79,10 @@ class Worker {
   // Cycle control, from the main thread.
   void begin_cycle(int cycle, int cvus, std::vector<VuStart> starts, int64_t window_start_ns, int64_t window_end_ns,
                    uint64_t max_iterations = 0);
+  // Open model: a cycle whose iterations start on `schedule`, on a pool of at most
+  // max_users users made as needed (cvus: what the script sees as the cycle's users).
+  void begin_open_cycle(int cycle, int cvus, const ArrivalSchedule::Params& schedule, int max_users,
+                        int64_t window_start_ns, int64_t window_end_ns);
   void end_window(int64_t window_end_ns);
   // Runs a bench or cycle hook to its end (requests included) with a virtual user of
   // its own. A missing hook succeeds.
@@ -88,6 +94,9 @@ class Worker {
   int running_vus() const { return running_.load(std::memory_order_acquire); }
   int started_vus() const { return started_.load(std::memory_order_acquire); }
   int stopped_vus() const { return stopped_.load(std::memory_order_acquire); }
+  // Users made this cycle: all of them at its start in the closed model, as the pool
+  // grows in the open one. Final once stop_vus() has returned.
+  int created_vus() const { return created_.load(std::memory_order_acquire); }
   const Recorder::Progress& progress() const { return recorder_.progress(); }
   // The first fatal problem (e.g. out of file descriptors), empty if none.
   std::string fatal_error() const;
@@ -118,6 +127,9 @@ class Worker {
   };
   // Entries are shared: the cache may drop one while a virtual user still fetches it.
   const std::shared_ptr<const ParsedUrl>* parse_url_cached(std::string_view text, std::string* error);
+  // Open model: a new user for the pool (its owner starts it).
+  VirtualUser& add_user();
+  ArrivalPool& arrivals() { return arrivals_; }
   void vu_started();
   void vu_stopped(bool began);
   void set_fatal(std::string message);
@@ -151,7 +163,9 @@ class Worker {
   std::vector<std::unique_ptr<VirtualUser>> vus_;
   boost::asio::steady_timer watchdog_;
   std::unique_ptr<credential::CredentialClient> credentials_;
-  std::atomic<int> running_{0}, started_{0}, stopped_{0};
+  std::atomic<int> running_{0}, started_{0}, stopped_{0}, created_{0};
+  ArrivalPool arrivals_{*this};
+  int cycle_ = 0, cycle_users_ = 0;  // the running cycle, for users the pool adds
   std::atomic<int64_t> control_lag_ns_{0};
   std::atomic<int64_t> loop_lag_ns_{0};
   std::atomic<uint64_t> open_connections_{0};

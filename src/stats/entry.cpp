@@ -96,6 +96,7 @@ void EntryStats::merge(const EntryStats& other) {
   failed_latency.merge(other.failed_latency);
   connect.merge(other.connect);
   first_byte.merge(other.first_byte);
+  service.merge(other.service);
   apdex.merge(other.apdex);
   pages += other.pages;
   requests += other.requests;
@@ -112,6 +113,7 @@ void EntryStats::reset() noexcept {
   failed_latency.reset();
   connect.reset();
   first_byte.reset();
+  service.reset();
   apdex = Apdex{};
   pages = requests = 0;
   outside_window = abandoned = 0;
@@ -180,6 +182,7 @@ void write_entry_stats(nlohmann::json& object, const EntryStats& stats, bool tes
   if (stats.abandoned != 0) object["abandoned"] = stats.abandoned;
   if (stats.connect.count() != 0) object["connect"] = stats.connect;
   if (stats.first_byte.count() != 0) object["first_byte"] = stats.first_byte;
+  if (stats.service.count() != 0) object["service"] = stats.service;
 }
 
 void read_entry_stats(const JsonObject& object, EntryStats& stats, bool test_totals) {
@@ -216,6 +219,7 @@ void read_entry_stats(const JsonObject& object, EntryStats& stats, bool test_tot
   if (object.find("first_byte") != nullptr) {
     read_histogram(object.at("first_byte"), object.path_of("first_byte"), stats.first_byte);
   }
+  if (object.find("service") != nullptr) read_histogram(object.at("service"), object.path_of("service"), stats.service);
   if (test_totals) {
     stats.pages = object.uint64("pages");
     stats.requests = object.uint64("requests");

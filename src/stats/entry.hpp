@@ -96,6 +96,9 @@ struct EntryStats {
   // from the request's last byte sent to its response's first byte (every response).
   Histogram connect;
   Histogram first_byte;
+  // Open model only: the time the item took once begun (service time), for successful
+  // items; `latency` then counts from the iteration's intended start (docs/open-model.md).
+  Histogram service;
   Apdex apdex;               // successful items against T; failures and errors are frustrated
   uint64_t pages = 0;        // tests only: pages done by the successful tests
   uint64_t requests = 0;     // tests only: requests done by the successful tests

@@ -89,6 +89,10 @@ NodeRow node_row(const Results& shifted, const NodeMergeInfo& info, int64_t plan
       row.tests += test.stats.total();
       row.tests_failed += test.stats.failures + test.stats.errors;
     }
+    if (cycle.arrivals) {
+      row.arrivals.resize(static_cast<std::size_t>(cycle.index), Arrivals{});
+      row.arrivals.push_back(*cycle.arrivals);
+    }
   }
   row.message = info.message;
   return row;
@@ -186,6 +190,7 @@ std::optional<Results> merge_results(const std::vector<Results>& inputs, const M
     merged.config.cycles[c] = 0;
     for (const Results& input : shifted) merged.config.cycles[c] += input.config.cycles[c];
   }
+  merged.config.rate_part.clear();  // the whole schedule
   merged.cycles = merged_cycles(shifted);
   for (const Results& input : shifted) merge_series(merged.series, input.series);
   // Monitoring samples are collected by one node (node 0); keep the first non-empty.

@@ -149,6 +149,17 @@ void ErrorGroups::merge(const ErrorGroups& other) {
 
 // ---- Cycles ------------------------------------------------------------------------
 
+void Arrivals::merge(const Arrivals& other) noexcept {
+  rate_from += other.rate_from;
+  rate_to += other.rate_to;
+  due += other.due;
+  started += other.started;
+  late += other.late;
+  missed += other.missed;
+  peak_users += other.peak_users;
+  max_wait_us = std::max(max_wait_us, other.max_wait_us);
+}
+
 void CycleResults::merge(const CycleResults& other) {
   cvus += other.cvus;
   if (other.status == CycleStatus::incomplete) status = CycleStatus::incomplete;
@@ -165,6 +176,10 @@ void CycleResults::merge(const CycleResults& other) {
   control_lag_us = std::max(control_lag_us, other.control_lag_us);
   window_skew_us = std::max(window_skew_us, other.window_skew_us);
   errors.merge(other.errors);
+  if (other.arrivals) {
+    if (!arrivals) arrivals = Arrivals{};
+    arrivals->merge(*other.arrivals);
+  }
 }
 
 // ---- Writing JSON ------------------------------------------------------------------
@@ -205,9 +220,23 @@ json error_group_to_json(const ErrorGroup& group) {
           {"examples", std::move(examples)}};
 }
 
+json arrivals_to_json(const Arrivals& a) {
+  return {{"rate_from", a.rate_from}, {"rate_to", a.rate_to}, {"due", a.due},
+          {"started", a.started},     {"late", a.late},       {"missed", a.missed},
+          {"peak_users", a.peak_users}, {"max_wait_us", a.max_wait_us}};
+}
+
+json cycle_core_to_json(const CycleResults& cycle, json errors);
+
 json cycle_to_json(const CycleResults& cycle) {
   json errors = json::array();
   for (const ErrorGroup& group : cycle.errors) errors.push_back(error_group_to_json(group));
+  json object = cycle_core_to_json(cycle, std::move(errors));
+  if (cycle.arrivals) object["arrivals"] = arrivals_to_json(*cycle.arrivals);
+  return object;
+}
+
+json cycle_core_to_json(const CycleResults& cycle, json errors) {
   return {{"index", cycle.index},
           {"cvus", cycle.cvus},
           {"status", to_string(cycle.status)},
@@ -270,6 +299,17 @@ json config_to_json(const BenchConfig& config) {
           {"thresholds", config.thresholds}};
 }
 
+json config_with_rates_to_json(const BenchConfig& config) {
+  json object = config_to_json(config);
+  if (!config.rates.empty()) {
+    object["rates"] = config.rates;
+    object["max_users"] = config.max_users;
+    object["arrivals"] = config.arrivals;
+    object["rate_part"] = config.rate_part;
+  }
+  return object;
+}
+
 json feeder_to_json(const FeederUse& f) {
   return {{"name", f.name},       {"file", f.file},   {"order", f.order},           {"at_end", f.at_end},
           {"partitioned", f.partitioned}, {"rows", f.rows}, {"handed_out", f.handed_out}, {"exhausted", f.exhausted},
@@ -304,6 +344,16 @@ json node_to_json(const NodeRow& node) {
           {"message", node.message}};
 }
 
+json node_with_arrivals_to_json(const NodeRow& node) {
+  json object = node_to_json(node);
+  if (!node.arrivals.empty()) {
+    json arrivals = json::array();
+    for (const Arrivals& a : node.arrivals) arrivals.push_back(arrivals_to_json(a));
+    object["arrivals"] = std::move(arrivals);
+  }
+  return object;
+}
+
 json histogram_params_json() {
   return {{"lowest_us", Histogram::kLowestDiscernibleUs},
           {"highest_us", Histogram::kHighestTrackableUs},
@@ -320,7 +370,7 @@ json results_to_json(const Results& results) {
                    {"version", kResultsVersion},
                    {"tool", {{"name", results.tool.name}, {"version", results.tool.version}}},
                    {"run", run_to_json(results.run)},
-                   {"config", config_to_json(results.config)},
+                   {"config", config_with_rates_to_json(results.config)},
                    {"conf", results.conf},
                    {"histogram", histogram_params_json()},
                    {"cycles", std::move(cycles)},
@@ -336,7 +386,7 @@ json results_to_json(const Results& results) {
   }
   if (results.merged()) {
     json nodes = json::array();
-    for (const NodeRow& node : results.nodes) nodes.push_back(node_to_json(node));
+    for (const NodeRow& node : results.nodes) nodes.push_back(node_with_arrivals_to_json(node));
     document["nodes"] = std::move(nodes);
   }
   return document;
@@ -399,6 +449,19 @@ RunInfo read_run(const JsonObject& o) {
   return run;
 }
 
+Arrivals read_arrivals(const JsonObject& o) {
+  Arrivals a;
+  a.rate_from = o.number("rate_from");
+  a.rate_to = o.number("rate_to");
+  a.due = o.uint64("due");
+  a.started = o.uint64("started");
+  a.late = o.uint64("late");
+  a.missed = o.uint64("missed");
+  a.peak_users = o.integer("peak_users");
+  a.max_wait_us = o.int64("max_wait_us");
+  return a;
+}
+
 BenchConfig read_config(const JsonObject& o) {
   BenchConfig config;
   config.cycles = read_int_array(o, "cycles");
@@ -417,6 +480,12 @@ BenchConfig read_config(const JsonObject& o) {
   // Added after the first files of version 1 were written: optional.
   if (o.find("tls_verify") != nullptr) config.tls_verify = o.boolean("tls_verify");
   if (o.find("thresholds") != nullptr) config.thresholds = read_string_array(o, "thresholds");
+  if (o.find("rates") != nullptr) {
+    config.rates = o.string("rates");
+    config.max_users = o.integer("max_users");
+    config.arrivals = o.string("arrivals");
+    config.rate_part = o.string("rate_part");
+  }
   return config;
 }
 
@@ -513,6 +582,7 @@ CycleResults read_cycle(const JsonObject& o, std::size_t position) {
   if (o.find("control_lag_us") != nullptr) cycle.control_lag_us = o.int64("control_lag_us");
   if (o.find("window_skew_us") != nullptr) cycle.window_skew_us = o.int64("window_skew_us");
   read_error_groups(o, cycle.errors);
+  if (o.find("arrivals") != nullptr) cycle.arrivals = read_arrivals(o.object("arrivals"));
   return cycle;
 }
 
@@ -529,6 +599,12 @@ NodeRow read_node(const JsonObject& o) {
   if (o.find("tests") != nullptr) node.tests = o.uint64("tests");  // absent in older files
   if (o.find("tests_failed") != nullptr) node.tests_failed = o.uint64("tests_failed");
   node.message = o.string("message");
+  if (o.find("arrivals") != nullptr) {
+    const json& array = o.array("arrivals");
+    for (std::size_t i = 0; i < array.size(); ++i) {
+      node.arrivals.push_back(read_arrivals(JsonObject(array[i], json_path_index(o.path_of("arrivals"), i))));
+    }
+  }
   return node;
 }
 

@@ -85,6 +85,13 @@ struct BenchConfig {
   double read_timeout_s = 0;
   int max_redirects = 0;
   bool tls_verify = false;  // HTTPS certificates checked (absent in older files: false)
+  // Open model (absent in closed-model files): the arrival rates per cycle as asked for
+  // the whole run ("100:200", "50->200"), the pool bound, the spacing, and which part of
+  // the schedule this node ran ("i/N"; "" in a merged file).
+  std::string rates;
+  int max_users = 0;
+  std::string arrivals;
+  std::string rate_part;
   // The run's pass/fail thresholds as written (conf/threshold.hpp); absent in older files.
   std::vector<std::string> thresholds;
 
@@ -184,6 +191,21 @@ class ErrorGroups {
   std::string key_buffer_;
 };
 
+// Open model: what one cycle's arrival schedule asked for and what it got
+// (docs/open-model.md). Counts are of starts whose intended time fell in the window.
+struct Arrivals {
+  double rate_from = 0;         // asked, iterations/s, at the cycle's start (merged: the nodes' sum)
+  double rate_to = 0;           // at its end (= rate_from but for a ramp)
+  uint64_t due = 0;             // starts scheduled inside the window
+  uint64_t started = 0;         // of those, begun (on time or late)
+  uint64_t late = 0;            // of those begun, the ones that waited for a free virtual user
+  uint64_t missed = 0;          // never begun: no virtual user was free before the window closed
+  int peak_users = 0;           // the pool at its largest (merged: the nodes' sum)
+  int64_t max_wait_us = 0;      // the longest a start waited for a free user
+  void merge(const Arrivals& other) noexcept;
+  friend bool operator==(const Arrivals&, const Arrivals&) = default;
+};
+
 // Nodes' windows of one cycle further apart than this: the reports warn (docs/statistics.md).
 inline constexpr int64_t kWindowSkewWarningUs = 50'000;
 
@@ -205,6 +227,7 @@ struct CycleResults {
   // Merged files: how far apart the nodes' windows opened or closed (the larger).
   int64_t window_skew_us = 0;
   ErrorGroups errors;
+  std::optional<Arrivals> arrivals{};  // open-model cycles only
 
   // Adds a concurrent part of the same cycle (another worker's or node's): counts,
   // histograms and users add; entries join by key, error groups by kind, page, request
@@ -225,6 +248,7 @@ struct NodeRow {
   std::string message;
   uint64_t tests = 0;           // tests counted in the windows
   uint64_t tests_failed = 0;    // of which failed or errored
+  std::vector<Arrivals> arrivals{};  // open model: the node's part of each cycle's schedule
 };
 
 // A [feeder.NAME] CSV that fed the run (docs/test-data.md). In a node's file: its part;
