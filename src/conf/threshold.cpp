@@ -58,16 +58,31 @@ std::optional<MetricName> metric_name(std::string_view name, double* percentile)
   if (name == "rps") return MetricName{M::rate, T::requests, true};
   if (name == "pages_per_s") return MetricName{M::rate, T::pages, true};
   if (name == "tests_per_s") return MetricName{M::rate, T::tests, true};
+  // Starts count iterations, not a table's items: no table may be selected.
+  if (name == "missed") return MetricName{M::missed, T::tests, true};
+  if (name == "late") return MetricName{M::late, T::tests, true};
   return std::nullopt;
 }
 
 constexpr std::string_view kMetrics =
     "pNN (p50, p95, p99.9...), median, mean, min, max, apdex, errors, tests_failed, pages_failed, "
-    "requests_failed, rate, rps, pages_per_s, tests_per_s";
+    "requests_failed, rate, rps, pages_per_s, tests_per_s, missed, late";
 
 bool is_latency(ThresholdMetric metric) {
   return metric == ThresholdMetric::percentile || metric == ThresholdMetric::mean || metric == ThresholdMetric::min ||
          metric == ThresholdMetric::max;
+}
+
+bool is_starts(ThresholdMetric metric) { return metric == ThresholdMetric::missed || metric == ThresholdMetric::late; }
+
+// A share written as 0.5% or 0.005.
+std::optional<double> share(std::string_view text) {
+  const bool percent = !text.empty() && text.back() == '%';
+  const std::optional<double> value = number(trim(percent ? text.substr(0, text.size() - 1) : text));
+  if (!value) return std::nullopt;
+  const double fraction = percent ? *value / 100 : *value;
+  if (fraction < 0 || fraction > 1) return std::nullopt;
+  return fraction;
 }
 
 // A latency with its unit, in µs.
@@ -159,12 +174,18 @@ std::string Threshold::describe() const {
   const std::string_view plural = to_string(table);
   const std::string_view singular = plural.substr(0, plural.size() - 1);
   const std::string items = entry.empty() ? std::string(plural) : fmt::format("{} '{}'", singular, entry);
+  const std::string_view time = service ? "service time" : "time";
   std::string out;
   switch (metric) {
-    case ThresholdMetric::percentile: out = fmt::format("p{:g} of {}", percentile, items); break;
-    case ThresholdMetric::mean: out = fmt::format("mean time of {}", items); break;
-    case ThresholdMetric::min: out = fmt::format("shortest time of {}", items); break;
-    case ThresholdMetric::max: out = fmt::format("longest time of {}", items); break;
+    case ThresholdMetric::percentile:
+      out = service ? fmt::format("p{:g} service time of {}", percentile, items)
+                    : fmt::format("p{:g} of {}", percentile, items);
+      break;
+    case ThresholdMetric::mean: out = fmt::format("mean {} of {}", time, items); break;
+    case ThresholdMetric::min: out = fmt::format("shortest {} of {}", time, items); break;
+    case ThresholdMetric::max: out = fmt::format("longest {} of {}", time, items); break;
+    case ThresholdMetric::missed: out = "missed starts"; break;
+    case ThresholdMetric::late: out = "late starts"; break;
     case ThresholdMetric::apdex: out = fmt::format("Apdex of {}", items); break;
     case ThresholdMetric::failed: out = fmt::format("failed {}", items); break;
     case ThresholdMetric::rate: out = fmt::format("successful {} per second", items); break;
@@ -179,7 +200,9 @@ std::string Threshold::format_value(double value) const {
     return common::format_latency(static_cast<int64_t>(std::llround(value)));
   }
   switch (metric) {
-    case ThresholdMetric::failed: return common::format_percent(value);
+    case ThresholdMetric::failed:
+    case ThresholdMetric::missed:
+    case ThresholdMetric::late: return common::format_percent(value);
     case ThresholdMetric::rate: return common::format_rate(value) + " /s";
     case ThresholdMetric::apdex: return common::format_apdex(value);
     default: return fmt::format("{:g}", value);
@@ -227,6 +250,13 @@ std::optional<Threshold> parse_threshold(std::string_view text, std::string* err
         t.over_run = true;
       } else if (word == "cycle") {
         t.over_run = false;
+      } else if (word == "service") {
+        if (!is_latency(t.metric)) {
+          return fail(fmt::format("'service' selects the service time of a latency metric (pNN, median, mean, min, "
+                                  "max), not of '{}'",
+                                  name));
+        }
+        t.service = true;
       } else if (word == "tests" || word == "test") {
         table = ThresholdTable::tests;
       } else if (word == "pages" || word == "page") {
@@ -235,10 +265,14 @@ std::optional<Threshold> parse_threshold(std::string_view text, std::string* err
         table = ThresholdTable::requests;
       } else {
         return fail(fmt::format("unknown selector '{}' in {{...}}; selectors: run, cycle, tests, pages, requests, "
-                                "test=NAME, page=NAME, request=NAME",
+                                "test=NAME, page=NAME, request=NAME, service",
                                 word));
       }
       if (table) {
+        if (is_starts(t.metric)) {
+          return fail(fmt::format("'{}' counts the cycle's starts, not {}: only 'run' or 'cycle' may be selected", name,
+                                  word));
+        }
         if (table_given) return fail("two tables selected in {...}: choose one of tests, pages, requests");
         if (metric->table_fixed && *table != metric->table) {
           return fail(fmt::format("'{}' counts {} only; use {}{{{}...}}", name, to_string(metric->table),
@@ -292,13 +326,9 @@ std::optional<Threshold> parse_threshold(std::string_view text, std::string* err
     const std::optional<double> us = latency_us(value_text, &problem);
     if (!us) return fail(fmt::format("'{}' is not {}", value_text, problem));
     t.limit = *us;
-  } else if (t.metric == ThresholdMetric::failed) {
-    const bool percent = value_text.back() == '%';
-    const std::optional<double> value = number(trim(percent ? value_text.substr(0, value_text.size() - 1) : value_text));
-    const std::optional<double> fraction = value ? std::optional<double>(percent ? *value / 100 : *value) : std::nullopt;
-    if (!fraction || *fraction < 0 || *fraction > 1) {
-      return fail(fmt::format("'{}' is not a share such as 0.5% or 0.005 (0 to 100 %)", value_text));
-    }
+  } else if (t.metric == ThresholdMetric::failed || is_starts(t.metric)) {
+    const std::optional<double> fraction = share(value_text);
+    if (!fraction) return fail(fmt::format("'{}' is not a share such as 0.5% or 0.005 (0 to 100 %)", value_text));
     t.limit = *fraction;
   } else if (t.metric == ThresholdMetric::rate) {
     std::string_view digits = value_text;

@@ -6,6 +6,8 @@
 #include <map>
 #include <utility>
 
+#include <fmt/format.h>
+
 namespace bm::report {
 
 namespace {
@@ -62,7 +64,34 @@ double per_second(uint64_t count, double window_s) {
   return window_s > 0 ? static_cast<double>(count) / window_s : 0.0;
 }
 
+std::string rate_number(double value) {
+  const double whole = std::round(value);
+  if (std::fabs(value - whole) < 0.05) return fmt::format("{:.0f}", whole);
+  return fmt::format("{:.1f}", value);
+}
+
 }  // namespace
+
+std::optional<AskedRate> asked_rate(const stats::CycleResults& cycle) {
+  if (!cycle.arrivals) return std::nullopt;
+  return AskedRate{cycle.arrivals->rate_from, cycle.arrivals->rate_to};
+}
+
+bool open_model(const stats::Results& results) {
+  if (!results.config.rates.empty()) return true;
+  return std::any_of(results.cycles.begin(), results.cycles.end(),
+                     [](const stats::CycleResults& c) { return c.arrivals.has_value(); });
+}
+
+std::string format_asked_rate(const AskedRate& rate) {
+  if (rate_number(rate.from) == rate_number(rate.to)) return rate_number(rate.from) + "/s";
+  return fmt::format("{}\u2192{}/s", rate_number(rate.from), rate_number(rate.to));
+}
+
+std::string cycle_load_text(int cvus, const std::optional<AskedRate>& rate) {
+  if (rate) return format_asked_rate(*rate);
+  return fmt::format("{} user{}", cvus, cvus == 1 ? "" : "s");
+}
 
 LatencySummary summarize_latency(const stats::Histogram& histogram) { return summarize(histogram); }
 LatencySummary summarize_latency(const stats::SparseHistogram& histogram) { return summarize(histogram); }
@@ -130,6 +159,7 @@ EntryRow entry_row(const stats::CycleResults& cycle, const stats::EntryStats& st
   EntryRow row;
   row.cycle = cycle.index;
   row.cvus = cycle.cvus;
+  row.rate = asked_rate(cycle);
   row.complete = cycle.status == stats::CycleStatus::complete;
   row.window_s = cycle.window_s;
   row.ok = stats.ok;
@@ -138,6 +168,7 @@ EntryRow entry_row(const stats::CycleResults& cycle, const stats::EntryStats& st
   row.ok_per_s = per_second(stats.ok, cycle.window_s);
   if (row.total() > 0) row.success_rate = static_cast<double>(row.ok) / static_cast<double>(row.total());
   row.latency = summarize_latency(stats.latency);
+  row.service = summarize_latency(stats.service);
   row.apdex = apdex_for(stats, context.run_apdex_t_us, context.apdex_t_us);
   row.bytes_sent = stats.bytes_sent;
   row.bytes_received = stats.bytes_received;
@@ -159,6 +190,7 @@ std::vector<CycleSummary> cycle_summaries(const stats::Results& results, const M
     CycleSummary summary;
     summary.index = cycle.index;
     summary.cvus = cycle.cvus;
+    summary.rate = asked_rate(cycle);
     summary.complete = cycle.status == stats::CycleStatus::complete;
     summary.window_s = cycle.window_s;
     summary.tests = entry_row(cycle, sum_entries(cycle.tests), context);
@@ -207,8 +239,14 @@ std::vector<EntryHistory> entry_histories(const stats::Results& results, EntryTa
 }
 
 bool cycles_ascending(const stats::Results& results) {
+  const bool open = open_model(results);
   for (std::size_t i = 1; i < results.cycles.size(); ++i) {
-    if (results.cycles[i].cvus <= results.cycles[i - 1].cvus) return false;
+    if (open) {
+      const std::optional<AskedRate> prev = asked_rate(results.cycles[i - 1]), cur = asked_rate(results.cycles[i]);
+      if (!prev || !cur || cur->mean() <= prev->mean()) return false;
+    } else if (results.cycles[i].cvus <= results.cycles[i - 1].cvus) {
+      return false;
+    }
   }
   return true;
 }

@@ -67,10 +67,29 @@ struct MetricContext {
 };
 MetricContext metric_context(const stats::Results& results, const ReportOptions& options);
 
+// Open model: the arrival rate a cycle asked for, iterations per second (from = to but
+// for a ramp; merged files: the nodes' sum). Docs: docs/open-model.md.
+struct AskedRate {
+  double from = 0;
+  double to = 0;
+  // The mean over the window: what the starts due add up to, and what charts and the
+  // knee compare cycles by.
+  double mean() const noexcept { return (from + to) / 2; }
+};
+// The cycle's asked rate; unset for a closed-model cycle (users, no arrivals).
+std::optional<AskedRate> asked_rate(const stats::CycleResults& cycle);
+// True when the run asked for arrival rates (config.rates) or a cycle has arrivals.
+bool open_model(const stats::Results& results);
+// "400/s", or "50→200/s" for a ramp; a rate that is not whole keeps one decimal.
+std::string format_asked_rate(const AskedRate& rate);
+// What a cycle ran at: "400/s" (open model) or "50 users".
+std::string cycle_load_text(int cvus, const std::optional<AskedRate>& rate);
+
 // One line of a per-cycle table: one entry (or a sum of entries) in one cycle.
 struct EntryRow {
   int cycle = 0;
   int cvus = 0;
+  std::optional<AskedRate> rate;  // open-model cycles
   bool complete = true;
   double window_s = 0;
   uint64_t ok = 0;
@@ -78,7 +97,8 @@ struct EntryRow {
   uint64_t errors = 0;
   double ok_per_s = 0;                 // successful per second of the window
   std::optional<double> success_rate;  // ok / all; unset when there was nothing
-  LatencySummary latency;              // successful items only
+  LatencySummary latency;              // successful items only; open model: from the intended start
+  LatencySummary service;              // open model: service time of the successful items
   stats::Apdex apdex;
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
@@ -98,6 +118,7 @@ stats::EntryStats sum_entries(const stats::EntryTable& table);
 struct CycleSummary {
   int index = 0;
   int cvus = 0;
+  std::optional<AskedRate> rate;  // open-model cycles
   bool complete = true;
   double window_s = 0;
   EntryRow tests;     // every test function together
@@ -125,7 +146,8 @@ enum class EntryTableKind { tests, pages, requests };
 std::vector<EntryHistory> entry_histories(const stats::Results& results, EntryTableKind table,
                                           const MetricContext& context);
 
-// True when the cycles' users rise strictly: charts can put concurrency on a numeric axis.
+// True when the cycles' load rises strictly (users; open model: the mean asked rate):
+// charts can put it on a numeric axis.
 bool cycles_ascending(const stats::Results& results);
 
 }  // namespace bm::report

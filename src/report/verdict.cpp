@@ -52,23 +52,51 @@ std::string_view singular(ThresholdTable table) {
   return "item";
 }
 
+// The starts of the cycles gathered for a `missed` or `late` threshold.
+struct Starts {
+  bool scheduled = false;  // some cycle had an arrival schedule (open model)
+  uint64_t due = 0, late = 0, missed = 0;
+  void add(const stats::CycleResults& cycle) {
+    if (!cycle.arrivals) return;
+    scheduled = true;
+    due += cycle.arrivals->due;
+    late += cycle.arrivals->late;
+    missed += cycle.arrivals->missed;
+  }
+};
+
 // The metric's value on the gathered items, or a note saying why there is none.
-std::optional<double> measure(const Threshold& t, const stats::EntryStats& s, double window_s,
-                              const MetricContext& context, std::string& note) {
+// `open`: the items come from open-model cycles, whose service time a {service}
+// threshold reads (a closed-model cycle's only time is its latency).
+std::optional<double> measure(const Threshold& t, const stats::EntryStats& s, const Starts& starts, bool open,
+                              double window_s, const MetricContext& context, std::string& note) {
   switch (t.metric) {
     case ThresholdMetric::percentile:
     case ThresholdMetric::mean:
     case ThresholdMetric::min:
     case ThresholdMetric::max: {
-      if (s.latency.count() == 0) {
+      const stats::Histogram& times = t.service && open ? s.service : s.latency;
+      if (times.count() == 0) {
         note = fmt::format("no successful {}", conf::to_string(t.table));
         return std::nullopt;
       }
-      if (t.metric == ThresholdMetric::percentile) return static_cast<double>(s.latency.value_at_percentile(t.percentile));
-      if (t.metric == ThresholdMetric::mean) return s.latency.mean();
-      if (t.metric == ThresholdMetric::min) return static_cast<double>(s.latency.min());
-      return static_cast<double>(s.latency.max());
+      if (t.metric == ThresholdMetric::percentile) return static_cast<double>(times.value_at_percentile(t.percentile));
+      if (t.metric == ThresholdMetric::mean) return times.mean();
+      if (t.metric == ThresholdMetric::min) return static_cast<double>(times.min());
+      return static_cast<double>(times.max());
     }
+    case ThresholdMetric::missed:
+    case ThresholdMetric::late:
+      if (!starts.scheduled) {
+        note = "no arrival rate (closed model)";
+        return std::nullopt;
+      }
+      if (starts.due == 0) {
+        note = "no start due";
+        return std::nullopt;
+      }
+      return static_cast<double>(t.metric == ThresholdMetric::missed ? starts.missed : starts.late) /
+             static_cast<double>(starts.due);
     case ThresholdMetric::apdex: {
       const std::optional<double> score = apdex_for(s, context.run_apdex_t_us, context.apdex_t_us).score();
       if (!score) note = fmt::format("no {}", conf::to_string(t.table));
@@ -96,11 +124,14 @@ ThresholdResult judge_cycle(const Threshold& t, std::size_t index, const stats::
   r.threshold = index;
   r.cycle = cycle.index;
   r.cvus = cycle.cvus;
+  r.rate = asked_rate(cycle);
   stats::EntryStats items;
+  Starts starts;
+  starts.add(cycle);
   if (!gather(t, cycle, items)) {
     r.note = fmt::format("no {} '{}' in this cycle", singular(t.table), t.entry);
   } else {
-    r.value = measure(t, items, cycle.window_s, context, r.note);
+    r.value = measure(t, items, starts, cycle.arrivals.has_value(), cycle.window_s, context, r.note);
   }
   r.passed = r.value && t.holds(*r.value);
   return r;
@@ -115,6 +146,8 @@ CycleHealth health_of(const stats::CycleResults& cycle, const MetricContext& con
   CycleHealth h;
   h.index = cycle.index;
   h.cvus = cycle.cvus;
+  h.rate = asked_rate(cycle);
+  h.arrivals = cycle.arrivals;
   h.complete = cycle.status == stats::CycleStatus::complete;
   const stats::EntryStats pages = sum_entries(cycle.pages);
   const stats::EntryStats tests = sum_entries(cycle.tests);
@@ -128,16 +161,15 @@ CycleHealth health_of(const stats::CycleResults& cycle, const MetricContext& con
 
 std::string percent(std::optional<double> fraction) { return common::format_percent(fraction); }
 
-std::string users_text(int n) { return fmt::format("{} user{}", n, n == 1 ? "" : "s"); }
-
-// Finds the knee over the complete cycles, which must rise in users.
+// Finds the knee over the complete cycles, which must rise in users (open model: in
+// asked rate; a cycle then promises as much more throughput as it asks more starts).
 void find_knee(Verdict& v) {
   std::vector<std::size_t> complete;
   for (std::size_t i = 0; i < v.cycles.size(); ++i) {
     if (v.cycles[i].complete) complete.push_back(i);
   }
   for (std::size_t k = 1; k < complete.size(); ++k) {
-    if (v.cycles[complete[k]].cvus <= v.cycles[complete[k - 1]].cvus) return;  // not rising: no knee
+    if (v.cycles[complete[k]].load() <= v.cycles[complete[k - 1]].load()) return;  // not rising: no knee
   }
   if (complete.size() < 2) return;
   v.knee_searched = true;
@@ -151,7 +183,7 @@ void find_knee(Verdict& v) {
     const CycleHealth& cur = v.cycles[complete[k]];
     const double prev_failed = prev.pages_failed.value_or(0);
     const double cur_failed = cur.pages_failed.value_or(0);
-    const double promised = static_cast<double>(cur.cvus) / static_cast<double>(prev.cvus) - 1.0;
+    const double promised = cur.load() / prev.load() - 1.0;
     KneeCause cause = KneeCause::none;
     if (cur_failed >= kFailureFloor && cur_failed > kFailureJump * prev_failed) {
       cause = KneeCause::errors;
@@ -172,15 +204,18 @@ void find_knee(Verdict& v) {
 
 std::string knee_line(const Verdict& v) {
   if (!v.knee_searched) {
-    return v.cycles.size() < 2 ? "Scaling: one cycle, no knee to find (run several cycles of rising users)."
-                               : "Scaling: the complete cycles do not rise in users: no knee searched.";
+    const std::string_view load = v.open_model ? "rates" : "users";
+    return v.cycles.size() < 2
+               ? fmt::format("Scaling: one cycle, no knee to find (run several cycles of rising {}).", load)
+               : fmt::format("Scaling: the complete cycles do not rise in {}: no knee searched.",
+                             v.open_model ? "asked rate" : "users");
   }
   if (!v.knee) {
     if (v.knee_cause == KneeCause::errors) {
       for (const CycleHealth& c : v.cycles) {
         if (c.complete) {
           return fmt::format("Scaling: no knee: {} of pages failed from the first cycle ({}).", percent(c.pages_failed),
-                             cycle_label(c.index, c.cvus));
+                             c.label());
         }
       }
     }
@@ -189,7 +224,7 @@ std::string knee_line(const Verdict& v) {
       if (c.complete) last = &c;
     }
     return fmt::format("Scaling: throughput still rose at the last complete cycle, {} ({} pages/s): no knee yet.",
-                       cycle_label(last->index, last->cvus), common::format_rate(last->pages_per_s));
+                       last->label(), common::format_rate(last->pages_per_s));
   }
   const CycleHealth& knee = v.cycles[*v.knee];
   const CycleHealth* next = nullptr;
@@ -210,16 +245,39 @@ std::string knee_line(const Verdict& v) {
     case KneeCause::errors: why = fmt::format("{} of pages failed", percent(next->pages_failed)); break;
     case KneeCause::none: break;
   }
-  return fmt::format("Knee: {} ({} pages/s, page p95 {}); at {} {}.", cycle_label(knee.index, knee.cvus),
+  return fmt::format("Knee: {} ({} pages/s, page p95 {}); at {} {}.", knee.label(),
                      common::format_rate(knee.pages_per_s), common::format_latency(knee.page_p95_us),
-                     cycle_label(next->index, next->cvus), why);
+                     next->label(), why);
 }
+
+// Open model: a cycle whose pool ran out says so; starts it missed never reached the
+// target, so the figures are of a lower rate than asked (a warning, not a failure).
+std::optional<std::string> starts_line(const CycleHealth& c) {
+  if (!c.arrivals) return std::nullopt;
+  const stats::Arrivals& a = *c.arrivals;
+  if (a.missed > 0) {
+    return fmt::format("{}: {} of {} starts missed (the pool of {} users was full): the target did not get the rate "
+                       "asked.",
+                       c.label(), common::format_count(a.missed), common::format_count(a.due), a.peak_users);
+  }
+  if (a.late > 0) {
+    return fmt::format("{}: {} of {} starts late, waiting up to {} for a free user of the pool of {}: their times "
+                       "count from the intended start.",
+                       c.label(), common::format_count(a.late), common::format_count(a.due),
+                       common::format_latency(a.max_wait_us), a.peak_users);
+  }
+  return std::nullopt;
+}
+
+std::string load_text(const CycleHealth& c) { return cycle_load_text(c.cvus, c.rate); }
 
 }  // namespace
 
-std::string cycle_label(int index, int cvus) {
-  return fmt::format("C{} · {} user{}", cycle_number(index), cvus, cvus == 1 ? "" : "s");
+std::string cycle_label(int index, int cvus, const std::optional<AskedRate>& rate) {
+  return fmt::format("C{} · {}", cycle_number(index), cycle_load_text(cvus, rate));
 }
+
+std::string CycleHealth::label() const { return cycle_label(index, cvus, rate); }
 
 std::string_view to_string(KneeCause cause) noexcept {
   switch (cause) {
@@ -256,7 +314,7 @@ std::optional<std::vector<conf::Threshold>> run_thresholds(const stats::Results&
 }
 
 std::string describe_result(const conf::Threshold& t, const ThresholdResult& r) {
-  const std::string where = r.cycle ? cycle_label(*r.cycle, r.cvus) : "the whole run";
+  const std::string where = r.cycle ? cycle_label(*r.cycle, r.cvus, r.rate) : "the whole run";
   const std::string value = r.value ? t.format_value(*r.value) : r.note;
   return fmt::format("{} {} {}: {} in {}", t.describe(), conf::to_string(t.op), t.format_value(t.limit), value, where);
 }
@@ -281,6 +339,7 @@ Verdict judge_run(const stats::Results& results, const MetricContext& context,
   Verdict v;
   v.thresholds = thresholds;
   v.has_thresholds = !thresholds.empty();
+  v.open_model = open_model(results);
   for (const stats::CycleResults& cycle : results.cycles) v.cycles.push_back(health_of(cycle, context));
   const bool any_complete = std::any_of(v.cycles.begin(), v.cycles.end(), [](const auto& c) { return c.complete; });
 
@@ -289,10 +348,12 @@ Verdict judge_run(const stats::Results& results, const MetricContext& context,
     const Threshold& threshold = thresholds[t];
     if (threshold.over_run) {
       stats::EntryStats items;
+      Starts starts;
       double window_s = 0;
       bool found = false;
       for (const stats::CycleResults& cycle : results.cycles) {
         found = gather(threshold, cycle, items) || found;
+        starts.add(cycle);
         window_s += cycle.window_s;
       }
       ThresholdResult r;
@@ -302,7 +363,7 @@ Verdict judge_run(const stats::Results& results, const MetricContext& context,
       } else if (!found) {
         r.note = fmt::format("no {} '{}' in the run", singular(threshold.table), threshold.entry);
       } else {
-        r.value = measure(threshold, items, window_s, context, r.note);
+        r.value = measure(threshold, items, starts, v.open_model, window_s, context, r.note);
       }
       r.passed = r.value && threshold.holds(*r.value);
       v.results.push_back(std::move(r));
@@ -340,7 +401,7 @@ Verdict judge_run(const stats::Results& results, const MetricContext& context,
       const double cf = c.pages_failed.value_or(0), wf = w.pages_failed.value_or(0);
       if (cf > wf || (cf == wf && c.page_p95_us > w.page_p95_us)) v.worst = i;
     }
-    if (!v.highest_load || c.cvus >= v.cycles[*v.highest_load].cvus) v.highest_load = i;
+    if (!v.highest_load || c.load() >= v.cycles[*v.highest_load].load()) v.highest_load = i;
   }
   find_knee(v);
 
@@ -350,7 +411,7 @@ Verdict judge_run(const stats::Results& results, const MetricContext& context,
   if (v.has_thresholds) {
     for (std::size_t i = 0; i < v.cycles.size(); ++i) {
       if (v.cycles[i].complete && v.cycles[i].thresholds_met &&
-          (!v.capacity || v.cycles[i].cvus >= v.cycles[*v.capacity].cvus)) {
+          (!v.capacity || v.cycles[i].load() >= v.cycles[*v.capacity].load())) {
         v.capacity = i;
       }
     }
@@ -362,7 +423,7 @@ Verdict judge_run(const stats::Results& results, const MetricContext& context,
     } else if (v.passed) {
       v.headline = fmt::format("PASSED: {} threshold{} met in {} complete cycle{}{}.", thresholds.size(),
                                thresholds.size() == 1 ? "" : "s", complete_count, complete_count == 1 ? "" : "s",
-                               v.highest_load ? fmt::format(", up to {}", users_text(v.cycles[*v.highest_load].cvus)) : "");
+                               v.highest_load ? fmt::format(", up to {}", load_text(v.cycles[*v.highest_load])) : "");
     } else {
       const auto first_failed = std::find_if(v.results.begin(), v.results.end(),
                                              [](const auto& r) { return r.judged && !r.passed; });
@@ -371,7 +432,7 @@ Verdict judge_run(const stats::Results& results, const MetricContext& context,
     }
     if (v.capacity) {
       const CycleHealth& c = v.cycles[*v.capacity];
-      v.lines.push_back(fmt::format("Capacity: {} met every threshold ({}).", users_text(c.cvus), cycle_label(c.index, c.cvus)));
+      v.lines.push_back(fmt::format("Capacity: {} met every threshold ({}).", load_text(c), c.label()));
     } else if (complete_count > 0 &&
                std::any_of(thresholds.begin(), thresholds.end(), [](const Threshold& t) { return !t.over_run; })) {
       v.lines.push_back("Capacity: no cycle met every threshold.");
@@ -390,17 +451,20 @@ Verdict judge_run(const stats::Results& results, const MetricContext& context,
     }
   }
   if (!v.cycles.empty()) v.lines.push_back(knee_line(v));
+  for (const CycleHealth& c : v.cycles) {
+    if (std::optional<std::string> line = starts_line(c)) v.lines.push_back(std::move(*line));
+  }
   if (v.worst) {
     const CycleHealth& w = v.cycles[*v.worst];
     v.lines.push_back(fmt::format("Worst cycle: {}: {} of pages failed, {} of tests failed, page p95 {}, Apdex {}.",
-                                  cycle_label(w.index, w.cvus), percent(w.pages_failed), percent(w.tests_failed),
+                                  w.label(), percent(w.pages_failed), percent(w.tests_failed),
                                   w.page_p95_us > 0 ? common::format_latency(w.page_p95_us) : "n/a",
                                   common::format_apdex(w.apdex)));
   }
   if (v.highest_load && v.highest_load != v.worst) {
     const CycleHealth& h = v.cycles[*v.highest_load];
     v.lines.push_back(fmt::format("Highest load: {}: {} of pages failed, page p95 {}, {} pages/s.",
-                                  cycle_label(h.index, h.cvus), percent(h.pages_failed),
+                                  h.label(), percent(h.pages_failed),
                                   h.page_p95_us > 0 ? common::format_latency(h.page_p95_us) : "n/a",
                                   common::format_rate(h.pages_per_s)));
   }

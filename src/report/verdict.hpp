@@ -1,7 +1,8 @@
 #pragma once
 // Whether a run held: its thresholds judged per cycle (or over the whole run) on the
 // results, the knee where throughput stopped rising, the worst and the highest-load
-// cycle. Every report (text, HTML, console, JUnit, summary JSON) states the same verdict,
+// cycle; open-model runs are judged over their asked rates, and a cycle that missed
+// starts is said so. Every report (text, HTML, console, JUnit, summary JSON) states the same verdict,
 // computed here from the results file alone. docs/verdicts.md and docs/statistics.md.
 
 #include <cstddef>
@@ -21,6 +22,7 @@ struct ThresholdResult {
   std::size_t threshold = 0;  // index into Verdict::thresholds
   std::optional<int> cycle;   // the cycle's index; unset: the whole run
   int cvus = 0;
+  std::optional<AskedRate> rate;  // open-model cycles: what the cycle is named by
   std::optional<double> value;  // unset: nothing to measure (see note)
   bool judged = true;           // false: an incomplete cycle, left out of the verdict
   bool passed = false;
@@ -32,7 +34,9 @@ enum class KneeCause { none, throughput, latency, errors };
 
 struct CycleHealth {
   int index = 0;
-  int cvus = 0;
+  int cvus = 0;                          // open model: the pool at its largest
+  std::optional<AskedRate> rate;         // open model: the rate asked
+  std::optional<stats::Arrivals> arrivals;  // open model: the starts due, begun, late, missed
   bool complete = true;
   double pages_per_s = 0;               // successful pages per second of the window
   int64_t page_p95_us = 0;              // 0: no successful page
@@ -40,6 +44,11 @@ struct CycleHealth {
   std::optional<double> tests_failed;   // share of tests not ok; unset: no test
   std::optional<double> apdex;          // pages' Apdex
   bool thresholds_met = true;           // every per-cycle threshold passed here
+
+  // What the knee and capacity compare cycles by: the mean asked rate, else users.
+  double load() const noexcept { return rate ? rate->mean() : static_cast<double>(cvus); }
+  // "C4 · 60 users" or "C4 · 400/s".
+  std::string label() const;
 };
 
 struct Verdict {
@@ -53,7 +62,8 @@ struct Verdict {
   std::string headline;            // "PASSED: ..." or "FAILED: ..."
   std::vector<std::string> lines;  // what backs it: capacity or knee, worst cycle, success
 
-  std::optional<std::size_t> capacity;  // index into cycles: most users meeting every threshold
+  bool open_model = false;              // cycles asked for arrival rates (docs/open-model.md)
+  std::optional<std::size_t> capacity;  // index into cycles: most users (highest rate) meeting every threshold
   std::optional<std::size_t> knee;      // index into cycles: the last that scaled
   KneeCause knee_cause = KneeCause::none;
   bool knee_searched = false;           // the cycles rise and at least two are complete
@@ -85,8 +95,8 @@ std::vector<ThresholdResult> failed_cycle_thresholds(const stats::CycleResults& 
 // "p95 of pages < 300 ms: 412 ms in C4 · 60 users" (one result, for messages).
 std::string describe_result(const Verdict& verdict, const ThresholdResult& result);
 std::string describe_result(const conf::Threshold& threshold, const ThresholdResult& result);
-// "C4 · 60 users"
-std::string cycle_label(int index, int cvus);
+// "C4 · 60 users"; an open-model cycle by its asked rate: "C4 · 400/s", "C4 · 50→200/s".
+std::string cycle_label(int index, int cvus, const std::optional<AskedRate>& rate = std::nullopt);
 std::string_view to_string(KneeCause cause) noexcept;
 
 // Machine-readable forms for CI: a JUnit XML document (one test case per threshold and

@@ -39,7 +39,7 @@ std::vector<Case> junit_cases(const stats::Results& results, const Verdict& verd
     for (const ThresholdResult& r : verdict.results) {
       const conf::Threshold& t = verdict.thresholds[r.threshold];
       Case c;
-      c.name = fmt::format("{} [{}]", t.text, r.cycle ? cycle_label(*r.cycle, r.cvus) : "whole run");
+      c.name = fmt::format("{} [{}]", t.text, r.cycle ? cycle_label(*r.cycle, r.cvus, r.rate) : "whole run");
       c.time_s = window_of(results, r.cycle);
       c.message = describe_result(t, r);
       c.outcome = !r.judged ? Case::skipped : r.passed ? Case::passed : Case::failed;
@@ -49,9 +49,9 @@ std::vector<Case> junit_cases(const stats::Results& results, const Verdict& verd
   }
   for (const CycleHealth& h : verdict.cycles) {
     Case c;
-    c.name = fmt::format("every test succeeded [{}]", cycle_label(h.index, h.cvus));
+    c.name = fmt::format("every test succeeded [{}]", h.label());
     c.time_s = window_of(results, h.index);
-    c.message = fmt::format("{} of tests failed in {}", common::format_percent(h.tests_failed), cycle_label(h.index, h.cvus));
+    c.message = fmt::format("{} of tests failed in {}", common::format_percent(h.tests_failed), h.label());
     c.outcome = !h.complete ? Case::skipped : h.tests_failed.value_or(0) > 0 ? Case::failed : Case::passed;
     cases.push_back(std::move(c));
   }
@@ -79,10 +79,40 @@ nlohmann::json latency_figures(const stats::Histogram& histogram) {
           {"max", histogram.max()}};
 }
 
+// Open model: the asked rate as {"from", "to"} (iterations/s); null for a closed-model cycle.
+nlohmann::json rate_json(const std::optional<AskedRate>& rate) {
+  if (!rate) return nullptr;
+  return {{"from", rate->from}, {"to", rate->to}};
+}
+
 nlohmann::json cycle_ref(const Verdict& v, std::optional<std::size_t> index) {
   if (!index) return nullptr;
   const CycleHealth& c = v.cycles[*index];
-  return {{"cycle", common::cycle_number(c.index)}, {"users", c.cvus}};
+  nlohmann::json ref = {{"cycle", common::cycle_number(c.index)}, {"users", c.cvus}};
+  if (c.rate) ref["rate"] = rate_json(c.rate);
+  return ref;
+}
+
+// Open model: what the cycle's schedule asked for and what it got; null for a
+// closed-model cycle. Shares are of the starts due.
+nlohmann::json arrivals_json(const stats::CycleResults& cycle) {
+  if (!cycle.arrivals) return nullptr;
+  const stats::Arrivals& a = *cycle.arrivals;
+  const auto share = [&](uint64_t n) {
+    return a.due ? nlohmann::json(static_cast<double>(n) / static_cast<double>(a.due)) : nlohmann::json(nullptr);
+  };
+  return {{"asked_from", a.rate_from},
+          {"asked_to", a.rate_to},
+          {"achieved", cycle.window_s > 0 ? nlohmann::json(static_cast<double>(a.started) / cycle.window_s)
+                                          : nlohmann::json(nullptr)},
+          {"due", a.due},
+          {"started", a.started},
+          {"late", a.late},
+          {"late_share", share(a.late)},
+          {"missed", a.missed},
+          {"missed_share", share(a.missed)},
+          {"longest_wait_us", a.max_wait_us},
+          {"pool_peak", a.peak_users}};
 }
 
 }  // namespace
@@ -138,6 +168,7 @@ std::string summary_json(const stats::Results& results, const Verdict& v, const 
       passed = passed && (!r.judged || r.passed);
       nlohmann::json row = {{"cycle", r.cycle ? nlohmann::json(common::cycle_number(*r.cycle)) : nlohmann::json(nullptr)},
                             {"users", r.cvus},
+                            {"rate", rate_json(r.rate)},
                             {"value", optional_number(r.value)},
                             {"shown", r.value ? threshold.format_value(*r.value) : r.note},
                             {"judged", r.judged},
@@ -185,6 +216,9 @@ std::string summary_json(const stats::Results& results, const Verdict& v, const 
                       {"connections_opened", requests.connect.count()},
                       {"connect_us", latency_figures(requests.connect)},
                       {"first_byte_us", latency_figures(requests.first_byte)},
+                      {"page_service_us", latency_figures(pages.service)},
+                      {"rate", rate_json(h.rate)},
+                      {"arrivals", arrivals_json(cycle)},
                       {"apdex", optional_number(h.apdex)},
                       {"thresholds_met", h.thresholds_met}});
   }
@@ -195,6 +229,8 @@ std::string summary_json(const stats::Results& results, const Verdict& v, const 
       {"label", results.run.label},
       {"url", results.run.url},
       {"status", stats::to_string(results.run.status)},
+      {"model", v.open_model ? "open" : "closed"},
+      {"rates", results.config.rates},
       {"passed", v.passed},
       {"exit_code", exit_code},
       {"headline", v.headline},
@@ -204,6 +240,7 @@ std::string summary_json(const stats::Results& results, const Verdict& v, const 
       {"capacity", cycle_ref(v, v.capacity)},
       {"knee", v.knee ? nlohmann::json{{"cycle", common::cycle_number(v.cycles[*v.knee].index)},
                                        {"users", v.cycles[*v.knee].cvus},
+                                       {"rate", rate_json(v.cycles[*v.knee].rate)},
                                        {"cause", to_string(v.knee_cause)}}
                       : nlohmann::json(nullptr)},
       {"worst_cycle", cycle_ref(v, v.worst)},

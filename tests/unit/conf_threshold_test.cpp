@@ -89,6 +89,45 @@ TEST(Threshold, SelectorsPickOneEntry) {
   EXPECT_EQ(parse("p95{requests} < 1s").table, ThresholdTable::requests);
 }
 
+TEST(Threshold, ServiceSelectorReadsTheServiceTimeOfLatencyMetrics) {
+  const Threshold pages = parse("p99{pages,service} < 200ms");
+  EXPECT_TRUE(pages.service);
+  EXPECT_EQ(pages.metric, ThresholdMetric::percentile);
+  EXPECT_EQ(pages.table, ThresholdTable::pages);
+  EXPECT_DOUBLE_EQ(pages.limit, 200'000);
+  EXPECT_EQ(pages.describe(), "p99 service time of pages");
+  const Threshold login = parse("mean{ service , page=login, run } < 1s");
+  EXPECT_TRUE(login.service);
+  EXPECT_EQ(login.entry, "login");
+  EXPECT_TRUE(login.over_run);
+  EXPECT_EQ(login.describe(), "mean service time of page 'login', whole run");
+  EXPECT_EQ(parse("max{service} < 2s").describe(), "longest service time of pages");
+  EXPECT_FALSE(parse("p99{pages} < 200ms").service);
+  EXPECT_NE(error_of("errors{service} < 1%").find("'service' selects the service time of a latency metric"),
+            std::string::npos);
+  EXPECT_NE(error_of("apdex{service} > 0.9").find("not of 'apdex'"), std::string::npos);
+}
+
+TEST(Threshold, MissedAndLateAreSharesOfTheStartsDue) {
+  const Threshold missed = parse("missed < 1%");
+  EXPECT_EQ(missed.metric, ThresholdMetric::missed);
+  EXPECT_DOUBLE_EQ(missed.limit, 0.01);
+  EXPECT_FALSE(missed.over_run);
+  EXPECT_EQ(missed.describe(), "missed starts");
+  EXPECT_EQ(missed.format_value(0.0125), "1.25 %");
+  EXPECT_TRUE(missed.holds(0.009));
+  const Threshold late = parse("late{run} <= 0.05");
+  EXPECT_EQ(late.metric, ThresholdMetric::late);
+  EXPECT_DOUBLE_EQ(late.limit, 0.05);
+  EXPECT_TRUE(late.over_run);
+  EXPECT_EQ(late.describe(), "late starts, whole run");
+  EXPECT_NE(error_of("missed{pages} < 1%").find("'missed' counts the cycle's starts, not pages"), std::string::npos);
+  EXPECT_NE(error_of("late{page=home} < 1%").find("only 'run' or 'cycle'"), std::string::npos);
+  EXPECT_NE(error_of("missed < 120%").find("0 to 100 %"), std::string::npos);
+  EXPECT_NE(error_of("late < 3ms").find("not a share"), std::string::npos);
+  EXPECT_NE(error_of("misssed < 1%").find("missed, late"), std::string::npos);
+}
+
 TEST(Threshold, MalformedOnesSayWhatIsExpected) {
   EXPECT_NE(error_of("").find("write METRIC OP VALUE"), std::string::npos);
   EXPECT_NE(error_of("p95 300ms").find("expected <, <=, > or >="), std::string::npos);
