@@ -195,6 +195,10 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, DemoState& 
     if (reply.delay > 0ms) {
       if (!co_await wait(stream, reply.delay)) break;
     }
+    // POST /switch?stall=MS: held until the stall is over.
+    if (const auto left = state.stall_left(); left > 0ns && !is_control_path(counted_path(request))) {
+      if (!co_await wait(stream, std::chrono::duration_cast<std::chrono::milliseconds>(left) + 1ms)) break;
+    }
     // Counted as the response starts, not after: a client that has its response and
     // then asks /counter on another connection must find it counted.
     const std::string path = counted_path(request);

@@ -342,13 +342,22 @@ Reply sessions(const Exchange& x) {
 }
 
 // POST /switch?fail=1|0: the target fails every request (503) until switched back.
+// POST /switch?stall=MS: it answers nothing but control requests for MS milliseconds.
 Reply fault_switch(const Exchange& x) {
   const std::optional<std::string> fail = x.query.get("fail");
+  const std::optional<std::string> stall = x.query.get("stall");
+  std::optional<std::chrono::milliseconds> stall_ms;
+  if (stall) {
+    stall_ms = parse_delay(*stall);
+    if (!stall_ms) return bad_request(x, fmt::format("stall takes ms from 0 to {}", kMaxDelay.count()));
+  }
   if (fail) {
     if (*fail != "0" && *fail != "1") return bad_request(x, "fail must be 0 or 1");
     x.state.set_failing(*fail == "1");
   }
-  Reply reply = json(x, {{"fail", x.state.failing()}});
+  if (stall_ms) x.state.stall_for(*stall_ms);
+  Reply reply = json(x, {{"fail", x.state.failing()},
+                         {"stall_ms", std::chrono::duration_cast<std::chrono::milliseconds>(x.state.stall_left()).count()}});
   reply.counted = false;
   return reply;
 }

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -68,6 +70,15 @@ class DemoState {
   // POST /switch?fail=1: every request but the control ones answers 503 until fail=0.
   void set_failing(bool failing) { failing_.store(failing); }
   bool failing() const { return failing_.load(); }
+  // POST /switch?stall=MS: for MS milliseconds from now, no request but the control ones
+  // is answered; each is held until the stall ends (then answered as usual).
+  void stall_for(std::chrono::milliseconds duration) {
+    stall_until_ns_.store(steady_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count());
+  }
+  // How long a reply due now must still wait; 0 when no stall is on.
+  std::chrono::nanoseconds stall_left() const {
+    return std::chrono::nanoseconds(std::max<int64_t>(0, stall_until_ns_.load() - steady_ns()));
+  }
 
   // --max-concurrent: requests served at once (control endpoints excepted).
   Admission admission;
@@ -83,7 +94,12 @@ class DemoState {
   Counts counts_;
   std::uint64_t counts_epoch_ = 0;  // advanced by reset()
 
+  static int64_t steady_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
   std::atomic<bool> failing_{false};
+  std::atomic<int64_t> stall_until_ns_{0};
   std::mutex sequences_mutex_;
   std::unordered_map<std::string, std::uint64_t> sequences_;
 };

@@ -438,20 +438,22 @@ class BenchRun {
     const auto ci = static_cast<std::size_t>(cycle.index);
     cycle.window_start = cycle.t0 + static_cast<int64_t>(bench_.startup_delay_s * 1e9);
     cycle.window_end = cycle.window_start + static_cast<int64_t>(bench_.duration_s * 1e9);
+    // Fewer users than workers: only as many workers take part, one user each.
+    const int active = std::min(nworkers, bench_.max_users);
     for (int w = 0; w < nworkers; ++w) {
       ArrivalSchedule::Params p;
       p.rate_from = bench_.rates[ci].from;
       p.rate_to = bench_.rates[ci].to;
       p.t0_ns = cycle.t0;
       p.span_ns = cycle.window_end - cycle.t0;
-      p.end_ns = cycle.window_end;
-      p.stride = bench_.rate_part_count * nworkers;
+      p.end_ns = w < active ? cycle.window_end : cycle.t0;  // an idle worker starts nothing
+      p.stride = bench_.rate_part_count * active;
       p.offset = bench_.rate_part_index + bench_.rate_part_count * w;
       p.poisson = bench_.poisson_arrivals;
       p.seed = (options_.engine.seed != 0 ? options_.engine.seed : static_cast<uint64_t>(wall_us())) * 1000003u +
                static_cast<uint64_t>(p.offset) * 7919u + static_cast<uint64_t>(cycle.index);
-      // The pool bound is the node's: each worker takes its share (one at least).
-      const int users = std::max(1, bench_.max_users / nworkers + (w < bench_.max_users % nworkers ? 1 : 0));
+      // The pool bound is the node's: each worker takes its share.
+      const int users = w < active ? bench_.max_users / active + (w < bench_.max_users % active ? 1 : 0) : 0;
       workers_[w]->begin_open_cycle(cycle.index, cycle.cvus, p, users, cycle.window_start, cycle.window_end);
     }
     cycle.results.start_epoch_us = clock_.epoch_us(cycle.t0);

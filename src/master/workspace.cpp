@@ -83,6 +83,9 @@ std::optional<TestBundle> load_test_bundle(const fs::path& test_file, const fs::
 std::string tailored_conf(const conf::ConfFile& conf, int node_num, int nodes) {
   conf::ConfFile copy = conf;
   copy.set("bench", "node_num", std::to_string(node_num));
+  // Open model: node i of N starts every N-th start of the whole schedule, from the i-th,
+  // so the nodes' parts interleave and add up to the rate asked (docs/open-model.md).
+  copy.set("bench", "rate_part", fmt::format("{}/{}", node_num, nodes));
   if (node_num != 0 && copy.has_key("monitor", "hosts")) copy.set("monitor", "hosts", "");
   for (const std::string& section : conf.sections()) {
     if (!section.starts_with(feeder::kSectionPrefix)) continue;
