@@ -16,11 +16,14 @@ repetition) so that the noise of a shared machine falls on all tools alike. Prin
     (conf_get inside the test), a 5-request journey with cookies, a form POST, a check
     and an extract, and an HTML page with its resources;
   - start-up: time from exec to the first request, and to 10,000 established users.
+  - the open model at one fixed rate (--open-rate, 20,000/s): benchmaster -r beside its
+    closed model paced to about the same rate (think time), h2load --rps at that rate
+    (wrk2's -R is not in Debian) and wrk at full speed: CPU per request at equal throughput.
 
 It is a report, never a pass/fail test: absolute figures depend on the machine and its load.
 Only the standard library is used; the tools come from scripts/install-deps.sh.
 
-  bench/run.py [--benchmaster PATH] [--reps 3] [--duration 10] [--quick] [--skip ...]
+  bench/run.py [--benchmaster PATH] [--reps 3] [--duration 10] [--quick] [--skip ...] [--open-rate N]
 """
 import argparse
 import json
@@ -353,6 +356,48 @@ def throughput(args, bm, nginx):
     return rows
 
 
+def open_model(args, bm):
+    """CPU per request at one arrival rate: the open model against the closed one paced to
+    the same rate, h2load --rps and wrk (full speed); interleaved repetitions."""
+    rate, conns = args.open_rate, 50
+    rows = {}
+    tools = ["open", "closed", "h2load", "wrk"]
+    for rep in range(args.reps):
+        for tool in tools[rep % 4:] + tools[:rep % 4]:
+            if tool == "open":
+                out_dir = os.path.join(bm.out, "open")
+                shutil.rmtree(out_dir, ignore_errors=True)
+                argv = [bm.binary, "run", bm.tests.path("One"), "-r", str(rate), "--max-users", str(conns), "-D",
+                        str(args.duration), "-f", "--workers", "1", "-o", out_dir]
+                out, cpu, rss = run_measured(argv)
+                results = os.path.join(out_dir, "results.json")
+                requests, got = count_requests(results), window_rate(results)
+                name = f"benchmaster -r {rate} (open model, {conns} users at most)"
+            elif tool == "closed":
+                # Each of the users waits users/rate between tests: about `rate` in all.
+                argv, results = bm.run_argv("One", conns, args.duration, "open-closed")
+                argv[argv.index("-f"):argv.index("-f") + 1] = ["-m", "0", "-M", "0"]  # -f would zero -t
+                argv += ["-t", f"{conns / rate:.6f}"]
+                out, cpu, rss = run_measured(argv)
+                requests, got = count_requests(results), window_rate(results)
+                name = f"benchmaster -c {conns} -t {conns / rate:g} (closed, paced)"
+            elif tool == "h2load":
+                argv = h2load_argv(conns, seconds=args.duration) + [f"--rps={rate / conns:g}"]
+                out, cpu, rss = run_measured(argv)
+                requests, got = parse_h2load(out)
+                name = f"h2load --h1 -c {conns} --rps {rate / conns:g}"
+            else:
+                out, cpu, rss = run_measured(wrk_argv(conns, args.duration))
+                requests, got = parse_wrk(out)
+                name = f"wrk -c {conns} (full speed)"
+            row = rows.setdefault(name, {"rate": [], "cpu_us": [], "rss_kb": []})
+            row["rate"].append(got)
+            row["cpu_us"].append(cpu * 1e6 / max(requests, 1))
+            row["rss_kb"].append(rss)
+            log(f"  rep {rep + 1} {name:55} {got:9.0f} req/s {row['cpu_us'][-1]:6.2f} CPU-us/req")
+    return rows
+
+
 def count_syscalls(argv, cwd=None):
     """(system calls of the whole process tree, its output), counted untraced by the kernel's
     syscalls:sys_enter_* tracepoints with perf stat: the tool runs at full speed, so as many
@@ -482,7 +527,7 @@ def machine():
     return f"{os.cpu_count()} cores, {model}, Linux {os.uname().release}, load {os.getloadavg()[0]:.1f}"
 
 
-def print_report(args, rows, calls, ins, start):
+def print_report(args, rows, calls, ins, start, open_rows=None):
     print(f"# bench/run.py — {time.strftime('%Y-%m-%d %H:%M')}; {machine()}")
     print(f"# {args.reps} interleaved repetitions of {args.duration} s; nginx on core {SERVER_CORE}, tools on core "
           f"{TOOL_CORE}; medians")
@@ -512,6 +557,12 @@ def print_report(args, rows, calls, ins, start):
         print("|---|---:|")
         for tool, value in ins.items():
             print(f"| {tool} | {value:,.0f} |")
+    if open_rows:
+        print(f"\n| at {args.open_rate:,}/s asked (c=50) | req/s | CPU-µs/request | max RSS MB |")
+        print("|---|---:|---:|---:|")
+        for name, row in open_rows.items():
+            print(f"| {name} | {median(row['rate']):,.0f} | {median(row['cpu_us']):.2f} | "
+                  f"{max(row['rss_kb']) / 1024:.1f} |")
     if start:
         print("\n| start-up | ms |")
         print("|---|---:|")
@@ -528,7 +579,9 @@ def main():
     parser.add_argument("--connections", default=f"50,{BIG}",
                         help="comma list; empty ('') runs only the scenario comparison")
     parser.add_argument("--quick", action="store_true", help="1 repetition of 3 s (a smoke run)")
-    parser.add_argument("--skip", default="", help="comma list of: throughput, scenario, syscalls, callgrind, startup")
+    parser.add_argument("--skip", default="",
+                        help="comma list of: throughput, scenario, syscalls, callgrind, startup, open")
+    parser.add_argument("--open-rate", type=int, default=20000, help="the open-model comparison's rate, req/s")
     args = parser.parse_args()
     if args.quick:
         args.reps, args.duration = 1, 3
@@ -546,9 +599,10 @@ def main():
             calls = syscalls(args, bm) if "syscalls" not in skip else {}
             ins = instructions(args, bm) if "callgrind" not in skip else {}
             start = startup(args, bm, nginx) if "startup" not in skip else {}
+            open_rows = open_model(args, bm) if "open" not in skip else {}
         finally:
             nginx.stop()
-    print_report(args, rows, calls, ins, start)
+    print_report(args, rows, calls, ins, start, open_rows)
 
 
 if __name__ == "__main__":

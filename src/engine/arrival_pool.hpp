@@ -45,6 +45,8 @@ class ArrivalPool {
   // A server that never answers must not grow the queue without bound: past this many
   // waiting starts, a start is missed at once.
   static constexpr std::size_t kMaxQueued = 1'000'000;
+  // Starts this close to the one due go out with it (docs/open-model.md).
+  static constexpr int64_t kBatchNs = 200'000;
 
   Worker& worker_;
   boost::asio::steady_timer timer_;
