@@ -52,6 +52,20 @@ class BenchRunnerTest : public ::testing::Test {
     return test;
   }
 
+  // The open model: iterations at `rates` per second from a pool of max_users, 2 workers.
+  std::unique_ptr<LoadedTest> load_open(const std::string& rates, double duration_s, int max_users) {
+    std::ofstream(dir_ / "test_Run.lua") << "function test_Run(vu)\n  vu:get(conf_get('main', 'url') .. '/delay/5')\nend\n";
+    std::ofstream(dir_ / "Run.conf") << "[main]\nurl = " << server_->url() << "\n[bench]\nrates = " << rates
+                                     << "\nmax_users = " << max_users << "\nduration = " << duration_s << "\n";
+    TestSpec spec;
+    spec.test_file = (dir_ / "test_Run.lua").string();
+    spec.given.workers = 2;
+    std::string error;
+    auto test = load_test(spec, conf::Mode::bench, &error);
+    EXPECT_TRUE(test) << error;
+    return test;
+  }
+
   BenchOptions options(const LoadedTest& test) {
     BenchOptions o;
     o.engine = test.engine;
@@ -107,6 +121,58 @@ TEST_F(BenchRunnerTest, TheFirstCycleStartsAtTheCommonStartAndLaterOnesWhenTheGa
   EXPECT_NEAR(static_cast<double>(r.cycles[0].start_epoch_us), static_cast<double>(o.start_at_epoch_us), 50'000);
   EXPECT_NEAR(static_cast<double>(r.cycles[1].start_epoch_us), static_cast<double>(second_start), 50'000);
   EXPECT_NE(out_.str().find("@cycle-done {\"cycle\":0"), std::string::npos) << out_.str();
+}
+
+TEST_F(BenchRunnerTest, OpenModelStartsTheRateAskedAndAccountsForEveryStart) {
+  auto test = load_open("200:100", 1, 50);
+  ASSERT_TRUE(test);
+  BenchRunner runner(options(*test), out_);
+  std::string error;
+  EXPECT_EQ(runner.run(&error), 0) << error << out_.str();
+  const stats::Results& r = runner.results();
+  EXPECT_EQ(r.config.rates, "200:100");
+  EXPECT_EQ(r.config.rate_part, "0/1");
+  ASSERT_EQ(r.cycles.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const stats::CycleResults& cycle = r.cycles[i];
+    ASSERT_TRUE(cycle.arrivals) << i;
+    const stats::Arrivals& a = *cycle.arrivals;
+    const uint64_t expected = i == 0 ? 200 : 100;  // rate x 1 s window, both workers together
+    EXPECT_EQ(a.due, expected);
+    EXPECT_EQ(a.started + a.missed, a.due);
+    EXPECT_EQ(a.missed, 0u);
+    EXPECT_DOUBLE_EQ(a.rate_from, i == 0 ? 200 : 100);
+    EXPECT_EQ(cycle.cvus, a.peak_users);
+    EXPECT_GE(a.peak_users, 1);
+    EXPECT_LE(a.peak_users, 50);
+    // Every iteration begun completed, in the window or in the drain after it.
+    ASSERT_EQ(cycle.tests.size(), 1u);
+    const stats::EntryStats& t = cycle.tests.begin()->stats;
+    EXPECT_EQ(t.ok + cycle.outside_window.tests, a.started);
+    EXPECT_EQ(t.service.count(), t.ok);  // service time kept beside the from-intended latency
+    EXPECT_GE(t.latency.max(), t.service.min());
+  }
+  EXPECT_NE(out_.str().find("Cycle #1 at 200 iterations/s"), std::string::npos) << out_.str();
+}
+
+TEST_F(BenchRunnerTest, AnInterruptEndsAnOpenModelRunWithWhatFinished) {
+  auto test = load_open("100:100", 30, 10);
+  ASSERT_TRUE(test);
+  BenchRunner runner(options(*test), out_);
+  std::thread interrupter([] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    g_interrupts.store(1);
+  });
+  std::string error;
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(runner.run(&error), 130);
+  interrupter.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  const stats::Results& r = runner.results();
+  ASSERT_EQ(r.cycles.size(), 1u);
+  EXPECT_EQ(r.cycles[0].status, stats::CycleStatus::incomplete);
+  ASSERT_TRUE(r.cycles[0].arrivals);
+  EXPECT_EQ(r.cycles[0].arrivals->started + r.cycles[0].arrivals->missed, r.cycles[0].arrivals->due);
 }
 
 TEST_F(BenchRunnerTest, AnInterruptEndsTheRunWithWhatFinished) {

@@ -519,6 +519,67 @@ TEST(MergeResults, EqualsRecordingTheUnionOfAllNodes) {
   EXPECT_EQ(results_to_string(loaded), results_to_string(*merged));
 }
 
+TEST(MergeResults, OpenModelArrivalsAndServiceTimesAddUpAndRoundTrip) {
+  const std::vector<Sample> samples = make_samples(3, 5);
+  std::vector<Results> nodes;
+  for (int n = 0; n < 3; ++n) {
+    Results r = node_results(samples, n, 0);
+    r.config.rates = "300->600:300";
+    r.config.max_users = 100;
+    r.config.arrivals = "poisson";
+    r.config.rate_part = fmt::format("{}/3", n);
+    for (CycleResults& cycle : r.cycles) {
+      Arrivals a;
+      a.rate_from = 100;
+      a.rate_to = cycle.index == 0 ? 200 : 100;
+      a.due = 1000 + static_cast<uint64_t>(n);
+      a.started = 990 + static_cast<uint64_t>(n);
+      a.late = 7;
+      a.missed = a.due - a.started;
+      a.peak_users = 20 + n;
+      a.max_wait_us = 1000 * (n + 1);
+      cycle.arrivals = a;
+      for (Entry& page : cycle.pages) page.stats.service.record(100 + n);
+    }
+    nodes.push_back(std::move(r));
+  }
+  // The last node never finished its second cycle.
+  nodes[2].cycles.pop_back();
+  nodes[2].run.status = RunStatus::interrupted;
+  std::string error;
+  const std::optional<Results> merged = merge_results(nodes, MergeOptions{}, &error);
+  ASSERT_TRUE(merged) << error;
+  ASSERT_TRUE(merged->cycles[0].arrivals);
+  const Arrivals& first = *merged->cycles[0].arrivals;
+  EXPECT_DOUBLE_EQ(first.rate_from, 300);
+  EXPECT_DOUBLE_EQ(first.rate_to, 600);
+  EXPECT_EQ(first.due, 3003u);
+  EXPECT_EQ(first.started, 2973u);
+  EXPECT_EQ(first.missed, 30u);
+  EXPECT_EQ(first.late, 21u);
+  EXPECT_EQ(first.peak_users, 63);
+  EXPECT_EQ(first.max_wait_us, 3000);
+  EXPECT_DOUBLE_EQ(merged->cycles[1].arrivals->rate_from, 200);  // two nodes' parts
+  EXPECT_EQ(merged->config.rate_part, "");
+  EXPECT_EQ(merged->config.rates, "300->600:300");
+  ASSERT_EQ(merged->nodes.size(), 3u);
+  EXPECT_EQ(merged->nodes[0].arrivals.size(), 2u);
+  EXPECT_EQ(merged->nodes[2].arrivals.size(), 1u);
+  EXPECT_EQ(merged->nodes[2].arrivals[0].started, 992u);
+  EXPECT_EQ(merged->cycles[0].pages.begin()->stats.service.count(), 3u);
+  Results loaded;
+  ASSERT_TRUE(parse_results(results_to_string(*merged), loaded, &error)) << error;
+  EXPECT_EQ(results_to_string(loaded), results_to_string(*merged));
+  EXPECT_EQ(loaded.nodes[2].arrivals, merged->nodes[2].arrivals);
+  EXPECT_EQ(loaded.cycles[0].arrivals, merged->cycles[0].arrivals);
+  EXPECT_EQ(loaded.config.arrivals, "poisson");
+  // A closed-model file has none of these keys.
+  const json closed = results_to_json(node_results(samples, 0, 0));
+  EXPECT_FALSE(closed["config"].contains("rates"));
+  EXPECT_FALSE(closed["cycles"][0].contains("arrivals"));
+  EXPECT_FALSE(closed["cycles"][0]["pages"][0].contains("service"));
+}
+
 TEST(MergeResults, ErrorExamplesStayBounded) {
   const std::vector<Sample> samples = make_samples(3, 17);
   std::vector<Results> nodes;
