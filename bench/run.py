@@ -17,8 +17,8 @@ repetition) so that the noise of a shared machine falls on all tools alike. Prin
     and an extract, and an HTML page with its resources;
   - start-up: time from exec to the first request, and to 10,000 established users.
   - the open model at one fixed rate (--open-rate, 20,000/s): benchmaster -r beside its
-    closed model paced to about the same rate (think time), h2load --rps at that rate
-    (wrk2's -R is not in Debian) and wrk at full speed: CPU per request at equal throughput.
+    closed model paced by think time (users/rate per test) and at full speed, h2load --rps
+    at that rate (wrk2's -R is not in Debian) and wrk at full speed.
 
 It is a report, never a pass/fail test: absolute figures depend on the machine and its load.
 Only the standard library is used; the tools come from scripts/install-deps.sh.
@@ -361,9 +361,9 @@ def open_model(args, bm):
     the same rate, h2load --rps and wrk (full speed); interleaved repetitions."""
     rate, conns = args.open_rate, 50
     rows = {}
-    tools = ["open", "closed", "h2load", "wrk"]
+    tools = ["open", "closed", "full", "h2load", "wrk"]
     for rep in range(args.reps):
-        for tool in tools[rep % 4:] + tools[:rep % 4]:
+        for tool in tools[rep % 5:] + tools[:rep % 5]:
             if tool == "open":
                 out_dir = os.path.join(bm.out, "open")
                 shutil.rmtree(out_dir, ignore_errors=True)
@@ -381,6 +381,11 @@ def open_model(args, bm):
                 out, cpu, rss = run_measured(argv)
                 requests, got = count_requests(results), window_rate(results)
                 name = f"benchmaster -c {conns} -t {conns / rate:g} (closed, paced)"
+            elif tool == "full":
+                argv, results = bm.run_argv("One", conns, args.duration, "open-full")
+                out, cpu, rss = run_measured(argv)
+                requests, got = count_requests(results), window_rate(results)
+                name = f"benchmaster -c {conns} -f (closed, full speed)"
             elif tool == "h2load":
                 argv = h2load_argv(conns, seconds=args.duration) + [f"--rps={rate / conns:g}"]
                 out, cpu, rss = run_measured(argv)
