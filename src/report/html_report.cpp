@@ -42,6 +42,7 @@ std::string footer(const stats::Results& results) {
 
 std::string render_html_report(const stats::Results& results, const ReportOptions& options) {
   Context context{results, metric_context(results, options), {}, {}, {}, {}, cycles_ascending(results), {}};
+  context.open = open_model(results);
   context.summaries = cycle_summaries(results, context.metrics);
   context.best = best_cycle(context.summaries);
   const std::optional<std::vector<conf::Threshold>> thresholds =

@@ -42,10 +42,10 @@ void pages_overview(std::string& out, const Context& context, const std::vector<
   if (context.summaries.empty() || pages.empty()) return;
   const CycleSummary& best = context.summaries[context.best.value_or(0)];
   put(out,
-      "<h3>All pages in the best cycle <span class=\"muted\">C{} · {} users</span></h3>"
+      "<h3>All pages in the best cycle <span class=\"muted\">{}</span></h3>"
       "<div class=\"table-wrap\"><table class=\"data sortable\" id=\"pages-overview\"><thead><tr><th>Page</th>"
       "<th>Pages/s</th><th>Total</th><th>Success</th>{}",
-      cycle_number(best.index), best.cvus, kOverviewHead);
+      Esc{cycle_label(best.index, best.cvus, best.rate)}, kOverviewHead);
   for (std::size_t i = 0; i < pages.size(); ++i) {
     const EntryRow* row = row_in_cycle(pages[i], best.index);
     if (row == nullptr) continue;
@@ -143,7 +143,9 @@ void tests_section(std::string& out, Context& context) {
   if (tests.empty()) return;
   out += "<section id=\"tests\" class=\"panel\"><h2>Tests</h2><p class=\"lead\">A test is one run of the scenario "
          "function by a virtual user; its time is the whole scenario, sleeps included, in milliseconds. "
-         "Pages/test and Requests/test: those done by the successful tests, per successful test.</p>";
+         "Pages/test and Requests/test: those done by the successful tests, per successful test.";
+  if (context.open) out += " Open model: times from the intended start of the iteration, and its service time.";
+  out += "</p>";
   for (std::size_t i = 0; i < tests.size(); ++i) {
     put(out, "<article class=\"entry test\" id=\"test-{}\"><h3>{}</h3>", i + 1, Esc{tests[i].key});
     entry_table(out, tests[i].rows, "Tests/s", {}, true);
@@ -159,6 +161,11 @@ void pages_section(std::string& out, Context& context) {
   out += "<section id=\"pages\" class=\"panel\"><h2>Pages and requests</h2><p class=\"lead\">A page is the main "
          "request, its redirects and its resources; its time is theirs together. Each request of a page is "
          "folded below it.</p>";
+  if (context.open) {
+    out += "<p class=\"lead open-model\">Open model: page and request times count <strong>from the intended "
+           "start</strong> of their iteration (the first page of a late start carries its wait for a free virtual "
+           "user); the <strong>service</strong> columns count from when each one actually began.</p>";
+  }
   pages_overview(out, context, pages);
   slowest_requests(out, context, requests);
   for (std::size_t i = 0; i < pages.size(); ++i) page_section(out, context, pages[i], i + 1, requests);

@@ -21,8 +21,9 @@ struct Context {
   std::optional<std::size_t> best;  // index into summaries
   Verdict verdict;                  // the run's verdict and thresholds (verdict.hpp)
   std::string threshold_error;      // the run's thresholds could not be read
-  bool ascending = true;            // cycles' users rise: numeric concurrency axis
+  bool ascending = true;            // cycles' users (open model: asked rates) rise: numeric axis
   ChartRegistry charts;
+  bool open = false;                // arrival-rate cycles (docs/open-model.md)
 };
 
 // Sections of the page, in order.
@@ -42,8 +43,15 @@ void definitions_section(std::string& out, const Context& context);
 // ---- Shared pieces -----------------------------------------------------------------
 
 // The x axis of a chart against concurrency for these rows: users when the cycles rise,
-// else one category per cycle ("C3 · 20").
+// else one category per cycle ("C3 · 20 users"); open model: the asked rate the same way.
 void concurrency_axis(const Context& context, const std::vector<EntryRow>& rows, ChartSpec& spec);
+// "concurrency", or "the asked rate" in open-model runs: what charts' captions say they are against.
+std::string_view load_axis_name(const Context& context);
+// A cycle's load in a table cell: its users, or (open model) the asked rate, "400/s".
+std::string load_value(int cvus, const std::optional<AskedRate>& rate);
+// Open model: the header group and cells of the service-time percentiles (p50, p95, p99
+// in ms) shown next to the times from the intended start.
+void service_cells(std::string& out, const LatencySummary& service);
 
 // Per-cycle table of one entry (or sum of entries): users, rate, counts, latency, Apdex.
 // `id` (a literal or generated name) becomes the table's id when not empty.

@@ -128,8 +128,12 @@ void timeline_charts(std::string& out, Context& context, const Timeline& timelin
   const std::string note =
       timeline.step_s == 1 ? "" : fmt::format("Each point covers {} seconds (averaged rates, merged percentiles).", timeline.step_s);
   context.charts.figure(out, "Throughput over time", throughput, note);
-  if (users_known) context.charts.figure(out, "Virtual users over time", users);
-  context.charts.figure(out, "Request response time over time (successful requests)", latency, note);
+  if (users_known) {
+    context.charts.figure(out, "Virtual users over time", users,
+                          context.open ? "Open model: the pool of virtual users as it grew to carry the rate." : "");
+  }
+  context.charts.figure(out, "Request response time over time (successful requests)", latency,
+                        context.open ? note + (note.empty() ? "" : " ") + "Times from the intended start." : note);
   context.charts.figure(out, "Failures and errors over time", errors, note);
 }
 
@@ -169,7 +173,8 @@ void error_groups_table(std::string& out, const std::vector<stats::ErrorGroup>& 
   out += "</tbody></table></div>";
 }
 
-void status_codes_table(std::string& out, const stats::Results& results) {
+void status_codes_table(std::string& out, const Context& context) {
+  const stats::Results& results = context.results;
   std::vector<std::map<int, uint64_t>> per_cycle;
   std::map<int, uint64_t> columns;
   for (const stats::CycleResults& cycle : results.cycles) {
@@ -183,12 +188,13 @@ void status_codes_table(std::string& out, const stats::Results& results) {
   }
   if (columns.empty()) return;
   out += "<h3>HTTP status codes of requests</h3><div class=\"table-wrap\"><table class=\"data compact\" "
-         "id=\"status-codes\"><thead><tr><th>Cycle</th><th>Users</th>";
+         "id=\"status-codes\"><thead><tr><th>Cycle</th>";
+  put(out, "<th>{}</th>", context.open ? "Rate" : "Users");
   for (const auto& [code, total] : columns) put(out, "<th class=\"code-{}xx\">{}</th>", code / 100, code);
   out += "</tr></thead><tbody>";
   for (std::size_t i = 0; i < per_cycle.size(); ++i) {
     put(out, "<tr data-cycle=\"{}\"><td>C{}</td><td>{}</td>", results.cycles[i].index,
-        cycle_number(results.cycles[i].index), results.cycles[i].cvus);
+        cycle_number(results.cycles[i].index), load_value(results.cycles[i].cvus, asked_rate(results.cycles[i])));
     for (const auto& [code, total] : columns) {
       const auto found = per_cycle[i].find(code);
       put(out, "<td>{}</td>", format_count(found == per_cycle[i].end() ? 0 : found->second));
@@ -296,8 +302,10 @@ void host_charts(std::string& out, Context& context, const stats::MonitorHost& h
 // Per cycle, each host's CPU next to the cycle's throughput: which host ran out first.
 void host_cycle_table(std::string& out, const Context& context) {
   const stats::Results& results = context.results;
-  out += "<div class=\"table-wrap\"><table class=\"data\" id=\"monitor-cycles\"><thead><tr><th>Cycle</th>"
-         "<th>Users</th><th>Requests/s</th>";
+  put(out,
+      "<div class=\"table-wrap\"><table class=\"data\" id=\"monitor-cycles\"><thead><tr><th>Cycle</th>"
+      "<th>{}</th><th>Requests/s</th>",
+      context.open ? "Rate" : "Users");
   for (const stats::MonitorHost& host : results.monitor.hosts) {
     put(out, "<th>{0} CPU mean %</th><th>{0} CPU peak %</th><th>{0} busiest core peak %</th><th>{0} load peak</th>"
              "<th>{0} memory used peak</th>",
@@ -307,7 +315,7 @@ void host_cycle_table(std::string& out, const Context& context) {
   for (const stats::CycleResults& cycle : results.cycles) {
     uint64_t ok = 0;
     for (const auto& r : cycle.requests) ok += r.stats.ok;
-    put(out, "<tr><td>{}</td><td>{}</td><td>{}</td>", cycle_number(cycle.index), cycle.cvus,
+    put(out, "<tr><td>{}</td><td>{}</td><td>{}</td>", cycle_number(cycle.index), load_value(cycle.cvus, asked_rate(cycle)),
         cycle.window_s > 0 ? format_rate(static_cast<double>(ok) / cycle.window_s) : std::string(kNoValue));
     for (const stats::MonitorHost& host : results.monitor.hosts) {
       const HostCycleFigures f = host_cycle_figures(host, cycle);
@@ -362,7 +370,7 @@ void errors_section(std::string& out, const Context& context) {
   } else {
     error_groups_table(out, groups);
   }
-  status_codes_table(out, context.results);
+  status_codes_table(out, context);
   out += "</section>\n";
 }
 
@@ -417,6 +425,22 @@ void definitions_section(std::string& out, const Context& context) {
   definition(out, "Cycle", "A step of the bench with a fixed number of concurrent virtual users (Users). Only what "
                            "completes inside the cycle's logging window is counted in the tables; start-up and drain "
                            "are shown on the timeline only.");
+  if (context.open) {
+    definition(out, "Rate, open model", "An open-model cycle starts iterations at the rate asked (Rate, iterations "
+                                        "per second; from→to: a ramp over the window) from a pool of virtual users "
+                                        "that grows as needed up to its bound, whatever the target's answers. A "
+                                        "cycle is named by its rate; its users are the pool at its largest.");
+    definition(out, "Due, started, late, missed", "Starts scheduled in the window; those begun; of those, the ones "
+                                                  "that waited for a free virtual user; and the ones never begun, "
+                                                  "the pool being full until the window closed. Achieved: started "
+                                                  "per second of the window.");
+    definition(out, "From intended start, service", "In an open-model run every time counts from when the schedule "
+                                                    "meant the iteration to start: a late start's wait is in its "
+                                                    "first page and request, so a stalled target shows in the "
+                                                    "percentiles instead of being left out (coordinated omission). "
+                                                    "Service time counts from when the item actually began. "
+                                                    "docs/open-model.md.");
+  }
   definition(out, "Test, page, request", "A test is one run of the scenario; a page is a main request with its "
                                          "redirects and resources; a request is one HTTP exchange.");
   definition(out, "Tests/s, Pages/s, Requests/s", "Successful items divided by the length of the logging window.");

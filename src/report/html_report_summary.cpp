@@ -22,8 +22,6 @@ std::optional<double> fraction(uint64_t part, uint64_t whole) {
 
 double ms(int64_t us) { return static_cast<double>(us) / 1000.0; }
 
-std::string users(int n) { return fmt::format("{} user{}", n, n == 1 ? "" : "s"); }
-
 void card(std::string& out, std::string_view label, std::string_view value_html, std::string_view unit,
           std::string_view sub_html, std::string_view extra_class = {}) {
   put(out,
@@ -49,27 +47,34 @@ void headline_cards(std::string& out, const Context& context) {
     if (peak == summaries.end() || it->requests.ok_per_s > peak->requests.ok_per_s) peak = it;
   }
   card(out, "Peak throughput", format_rate(peak->requests.ok_per_s), "req/s",
-       fmt::format("successful requests, C{} · {}", cycle_number(peak->index), users(peak->cvus)));
-  // Capacity: the most users that met every threshold, else the knee (verdict.hpp).
+       fmt::format("successful requests, {}", Esc{cycle_label(peak->index, peak->cvus, peak->rate)}));
+  // Capacity: the most users (open model: the highest rate) that met every threshold,
+  // else the knee (verdict.hpp).
   const Verdict& verdict = context.verdict;
-  const auto at = [](const CycleHealth& c) { return fmt::format("C{} · {}", cycle_number(c.index), users(c.cvus)); };
+  const auto at = [](const CycleHealth& c) { return escape_html(c.label()); };
+  // The load a card shows: users, or the asked rate (its mean for a ramp).
+  const auto load = [](const CycleHealth& c) {
+    return c.rate ? format_rate(c.rate->mean()) : format_count(static_cast<uint64_t>(c.cvus));
+  };
+  const std::string_view load_unit = context.open ? "iterations/s" : "users";
   if (verdict.capacity) {
     const CycleHealth& c = verdict.cycles[*verdict.capacity];
-    card(out, "Capacity", format_count(static_cast<uint64_t>(c.cvus)), "users",
-         fmt::format("the most users that met every threshold, {}", at(c)), "card-good");
+    card(out, "Capacity", load(c), load_unit,
+         fmt::format("the {} that met every threshold, {}", context.open ? "highest rate" : "most users", at(c)),
+         "card-good");
   } else if (verdict.has_thresholds) {
     card(out, "Capacity", "none", "", "no cycle met every threshold", "card-bad");
   } else if (verdict.knee) {
     const CycleHealth& c = verdict.cycles[*verdict.knee];
-    card(out, "Knee", format_count(static_cast<uint64_t>(c.cvus)), "users",
+    card(out, "Knee", load(c), load_unit,
          fmt::format("{}; the next cycle: {}", at(c),
                      verdict.knee_cause == KneeCause::throughput ? "throughput stopped rising"
                      : verdict.knee_cause == KneeCause::latency  ? "latency jumped"
                                                                  : "errors jumped"));
   } else if (verdict.knee_searched && verdict.highest_load) {
     const CycleHealth& c = verdict.cycles[*verdict.highest_load];
-    card(out, "Knee", verdict.knee_cause == KneeCause::errors ? "none" : fmt::format("> {}", c.cvus),
-         verdict.knee_cause == KneeCause::errors ? "" : "users",
+    card(out, "Knee", verdict.knee_cause == KneeCause::errors ? "none" : fmt::format("> {}", load(c)),
+         verdict.knee_cause == KneeCause::errors ? "" : load_unit,
          verdict.knee_cause == KneeCause::errors ? "pages failed from the first cycle"
                                                  : "throughput still rose at the last cycle",
          verdict.knee_cause == KneeCause::errors ? "card-bad" : "");
@@ -92,7 +97,7 @@ void headline_cards(std::string& out, const Context& context) {
       if (!highest_apdex || *score > *highest_apdex->pages.apdex_score()) highest_apdex = &s;
     }
   }
-  const auto cycle_at = [](const CycleSummary& s) { return fmt::format("C{} · {}", cycle_number(s.index), users(s.cvus)); };
+  const auto cycle_at = [](const CycleSummary& s) { return escape_html(cycle_label(s.index, s.cvus, s.rate)); };
   if (slowest) {
     card(out, "Page time p95", format_ms(slowest->pages.latency.p95_us), "ms",
          slowest == fastest ? fmt::format("{}", cycle_at(*slowest))
@@ -237,7 +242,7 @@ void summary_charts(std::string& out, Context& context) {
     tests.values.push_back(s.tests.ok_per_s);
   }
   throughput.series = {requests, page_rate, tests};
-  context.charts.figure(out, "Throughput against concurrency", throughput,
+  context.charts.figure(out, fmt::format("Throughput against {}", load_axis_name(context)), throughput,
                         "Successful requests, pages and tests per second of each cycle's window.");
 
   entry_charts(out, context, pages, "Page");
@@ -257,7 +262,7 @@ void summary_charts(std::string& out, Context& context) {
     test_success.values.push_back(percent(s.tests));
   }
   success.series = {page_success, test_success};
-  context.charts.figure(out, "Success rate against concurrency", success,
+  context.charts.figure(out, fmt::format("Success rate against {}", load_axis_name(context)), success,
                         "Successful pages and tests (user journeys) over all of them.");
 
   ChartSpec apdex;
@@ -268,7 +273,7 @@ void summary_charts(std::string& out, Context& context) {
   ChartSeries score{"Page Apdex", {}, {palette::kAmber}};
   for (const EntryRow& row : pages) score.values.push_back(row.apdex_score());
   apdex.series = {score};
-  context.charts.figure(out, "Apdex against concurrency", apdex,
+  context.charts.figure(out, fmt::format("Apdex against {}", load_axis_name(context)), apdex,
                         fmt::format("T = {} s; 0.94 and up is Excellent, 0.85 Good, 0.70 Fair, 0.50 Poor.",
                                     format_seconds(static_cast<double>(context.metrics.apdex_t_us) / 1e6)));
 
@@ -279,7 +284,9 @@ void summary_charts(std::string& out, Context& context) {
   std::vector<CycleLatency> curves;
   for (std::size_t i = 0; i < merged.size(); ++i) curves.push_back({&context.results.cycles[i], &merged[i]});
   context.charts.figure(out, "Page time distribution per cycle", distribution_chart(curves, kSummaryCurveSteps),
-                        "Successful pages' times by percentile, one line per cycle (log scales).");
+                        context.open ? "Successful pages' times from the intended start by percentile, one line per "
+                                       "cycle (log scales)."
+                                     : "Successful pages' times by percentile, one line per cycle (log scales).");
   out += "</div>\n";
 }
 
@@ -307,7 +314,9 @@ void traffic_table(std::string& out, const Context& context) {
          "plus TLS for HTTPS); first byte: from a request's last byte sent to its response's first. Outside the window: completed during start-up or drain, so not counted above. "
          "Abandoned: in flight (the request sent) when the run was stopped, so the server may have answered "
          "them.</p><div class=\"table-wrap\"><table class=\"data\" id=\"traffic-table\"><thead><tr>"
-         "<th rowspan=\"2\">Cycle</th><th rowspan=\"2\">Users</th><th rowspan=\"2\">Requests</th>"
+         "<th rowspan=\"2\">Cycle</th>";
+  put(out, "<th rowspan=\"2\">{}</th>", context.open ? "Rate" : "Users");
+  out += "<th rowspan=\"2\">Requests</th>"
          "<th rowspan=\"2\">Sent</th><th rowspan=\"2\">Received</th><th rowspan=\"2\">Received per second</th>"
          "<th colspan=\"3\" class=\"group\">Connections</th><th colspan=\"3\" class=\"group\">First byte</th>"
          "<th colspan=\"3\" class=\"group\">Outside the window</th><th colspan=\"2\" class=\"group\">Abandoned</th>"
@@ -324,7 +333,8 @@ void traffic_table(std::string& out, const Context& context) {
     put(out,
         "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}<td>{}</td><td>{}</td><td>{}</td><td{}>{}</td>"
         "<td{}>{}</td></tr>",
-        cycle.cvus, format_count(requests.total()), format_bytes(static_cast<double>(requests.bytes_sent)),
+        load_value(cycle.cvus, asked_rate(cycle)), format_count(requests.total()),
+        format_bytes(static_cast<double>(requests.bytes_sent)),
         format_bytes(static_cast<double>(requests.bytes_received)),
         cycle.window_s > 0 ? format_byte_rate(static_cast<double>(requests.bytes_received) / cycle.window_s)
                            : std::string(kNoValue),
@@ -346,6 +356,87 @@ std::string latency_heads() {
   std::string out;
   for (std::string_view name : {"Min", "Mean", "p50", "p90", "p95", "p99", "p99.9", "Max"}) out += th(name, "ms");
   return out;
+}
+
+// Open model: the service-time columns' headers, under their group.
+std::string service_heads() {
+  std::string out;
+  for (std::string_view name : {"p50", "p95", "p99"}) out += th(name, "ms");
+  return out;
+}
+
+// Open model: what the times mean, above the first table that shows them.
+constexpr std::string_view kOpenModelLead =
+    "<p class=\"lead open-model\">Open model: each cycle starts iterations at the rate asked. Times <strong>from "
+    "intended start</strong> count from when the schedule meant the iteration to start, so a start that waited "
+    "for a free virtual user carries its wait; <strong>service</strong> times count from when the item actually "
+    "began (docs/open-model.md).</p>";
+// The two header groups over the latency and service columns (the second header row
+// holds latency_heads() then service_heads()).
+constexpr std::string_view kOpenModelTimeGroups =
+    "<th colspan=\"8\" class=\"group\">From intended start</th><th colspan=\"3\" class=\"group\">Service</th>";
+
+// A share of the starts due, "12.50 %", or "–" when none was due.
+std::string share_of_due(uint64_t part, uint64_t due) { return format_percent(fraction(part, due)); }
+
+void arrivals_cells(std::string& out, const stats::Arrivals& a, double window_s) {
+  put(out,
+      "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td><td{}>{}</td><td{}>{}</td><td{}>{}</td><td>{}</td>"
+      "<td>{}</td>",
+      Esc{format_asked_rate({a.rate_from, a.rate_to})},
+      window_s > 0 ? format_rate(static_cast<double>(a.started) / window_s) + "/s" : std::string(kNoValue),
+      format_count(a.due), format_count(a.started), a.late ? " class=\"warn\"" : "", format_count(a.late),
+      a.late ? " class=\"warn\"" : "", share_of_due(a.late, a.due), a.missed ? " class=\"bad\"" : "",
+      format_count(a.missed), a.missed ? " class=\"bad\"" : "", share_of_due(a.missed, a.due),
+      format_ms(a.max_wait_us), format_count(static_cast<uint64_t>(std::max(a.peak_users, 0))));
+}
+
+constexpr std::string_view kArrivalsHeads =
+    "<th>Asked</th><th>Achieved</th><th>Due</th><th>Started</th><th>Late</th><th>Late %</th><th>Missed</th>"
+    "<th>Missed %</th><th>Longest wait <span class=\"th-unit\">ms</span></th><th>Pool peak</th>";
+
+// Open model: per cycle the starts asked for and what became of them; in merged files
+// each node's part too (its share of the rate, its own pool).
+void arrivals_tables(std::string& out, const Context& context) {
+  if (!context.open) return;
+  const stats::Results& results = context.results;
+  out += "<h3>Arrivals</h3><p class=\"lead\">Asked: iterations to start per second (from→to: a ramp over the "
+         "window); achieved: those started per second of the window. Due: starts scheduled in the window; "
+         "late: begun after waiting for a free virtual user; missed: never begun, the pool being full until the "
+         "window closed (shares of due). Pool peak: the virtual users in use at most.</p>"
+         "<div class=\"table-wrap\"><table class=\"data\" id=\"arrivals-table\"><thead><tr><th>Cycle</th>";
+  out += kArrivalsHeads;
+  out += "</tr></thead><tbody>";
+  for (std::size_t i = 0; i < results.cycles.size() && i < context.summaries.size(); ++i) {
+    const stats::CycleResults& cycle = results.cycles[i];
+    put(out, "<tr data-cycle=\"{}\">", cycle.index);
+    cycle_cell(out, cycle.index, context.summaries[i].complete, false);
+    if (cycle.arrivals) {
+      arrivals_cells(out, *cycle.arrivals, cycle.window_s);
+    } else {
+      for (int c = 0; c < 10; ++c) put(out, "<td>{}</td>", kNoValue);
+    }
+    out += "</tr>";
+  }
+  out += "</tbody></table></div>";
+  const bool any_node = std::any_of(results.nodes.begin(), results.nodes.end(),
+                                    [](const stats::NodeRow& n) { return !n.arrivals.empty(); });
+  if (!results.merged() || !any_node) return;
+  out += "<h3>Arrivals per node</h3><div class=\"table-wrap\"><table class=\"data\" id=\"arrivals-nodes\"><thead>"
+         "<tr><th>Cycle</th><th>Node</th><th class=\"text\">Host</th>";
+  out += kArrivalsHeads;
+  out += "</tr></thead><tbody>";
+  for (const stats::CycleResults& cycle : results.cycles) {
+    for (const stats::NodeRow& node : results.nodes) {
+      const auto at = static_cast<std::size_t>(cycle.index);
+      if (cycle.index < 0 || at >= node.arrivals.size()) continue;
+      put(out, "<tr data-cycle=\"{}\"><td>C{}</td><td>{}</td><td class=\"text\">{}</td>", cycle.index,
+          cycle_number(cycle.index), node.node_num, Esc{node.host});
+      arrivals_cells(out, node.arrivals[at], cycle.window_s);
+      out += "</tr>";
+    }
+  }
+  out += "</tbody></table></div>";
 }
 
 }  // namespace
@@ -393,9 +484,16 @@ void identity_section(std::string& out, const Context& context) {
   definition(out, "Version", fmt::format("{} {}", Esc{results.tool.name}, Esc{results.tool.version}));
   definition(out, "Command line", fmt::format("<code>{}</code>", join_escaped(run.command_line)));
   out += "</dl><dl class=\"facts\" id=\"configuration\">";
-  definition(out, "Cycles (users)", cycles_list(config.cycles));
+  if (context.open) {
+    definition(out, "Rates (iterations/s)", config.rates.empty() ? std::string(kNoValue) : escape_html(config.rates));
+    definition(out, "Arrivals", config.arrivals.empty() ? std::string(kNoValue) : escape_html(config.arrivals));
+    definition(out, "Virtual users", fmt::format("a pool of up to {}{}", config.max_users,
+                                                 results.merged() ? " per node" : ""));
+  } else {
+    definition(out, "Cycles (users)", cycles_list(config.cycles));
+  }
   definition(out, "Cycle duration", format_seconds(config.duration_s) + " s");
-  definition(out, "Start-up delay", format_seconds(config.startup_delay_s) + " s");
+  definition(out, context.open ? "Warm-up at the rate" : "Start-up delay", format_seconds(config.startup_delay_s) + " s");
   definition(out, "Sleep between tests", format_seconds(config.sleep_time_s) + " s");
   definition(out, "Sleep between pages", fmt::format("{} – {} s", format_seconds(config.sleep_time_min_s),
                                                      format_seconds(config.sleep_time_max_s)));
@@ -429,10 +527,21 @@ void summary_section(std::string& out, Context& context) {
   out += "<section id=\"summary\" class=\"panel\"><h2>Summary per cycle</h2>"
          "<p class=\"lead\">Rates are successful items per second of each cycle's logging window. Times are page "
          "times of successful pages, in milliseconds. ★ marks the best cycle.</p>";
-  out += "<div class=\"table-wrap\"><table class=\"data\" id=\"summary-table\"><thead><tr>"
-         "<th>Cycle</th><th>Users</th><th>Tests/s</th><th>Pages/s</th><th>Requests/s</th><th>Success</th>";
-  out += latency_heads();
-  out += "<th>Apdex</th></tr></thead><tbody>";
+  if (context.open) out += kOpenModelLead;
+  out += "<div class=\"table-wrap\"><table class=\"data\" id=\"summary-table\"><thead><tr>";
+  if (context.open) {
+    out += "<th rowspan=\"2\">Cycle</th><th rowspan=\"2\">Rate</th><th rowspan=\"2\">Tests/s</th>"
+           "<th rowspan=\"2\">Pages/s</th><th rowspan=\"2\">Requests/s</th><th rowspan=\"2\">Success</th>";
+    out += kOpenModelTimeGroups;
+    out += "<th rowspan=\"2\">Apdex</th></tr><tr>";
+    out += latency_heads();
+    out += service_heads();
+  } else {
+    out += "<th>Cycle</th><th>Users</th><th>Tests/s</th><th>Pages/s</th><th>Requests/s</th><th>Success</th>";
+    out += latency_heads();
+    out += "<th>Apdex</th>";
+  }
+  out += "</tr></thead><tbody>";
   for (std::size_t i = 0; i < context.summaries.size(); ++i) {
     const CycleSummary& s = context.summaries[i];
     const LatencySummary& l = s.pages.latency;
@@ -440,14 +549,16 @@ void summary_section(std::string& out, Context& context) {
     cycle_cell(out, s.index, s.complete, context.best == i);
     put(out,
         "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
-        s.cvus, format_rate(s.tests.ok_per_s), format_rate(s.pages.ok_per_s), format_rate(s.requests.ok_per_s),
-        format_percent(s.pages.success_rate));
+        load_value(s.cvus, s.rate), format_rate(s.tests.ok_per_s), format_rate(s.pages.ok_per_s),
+        format_rate(s.requests.ok_per_s), format_percent(s.pages.success_rate));
     latency_cells(out, l);
+    if (context.open) service_cells(out, s.pages.service);
     apdex_cell(out, s.pages.apdex_score());
     out += "</tr>";
   }
   out += "</tbody></table></div>";
   if (context.summaries.empty()) out += "<p class=\"empty\">No cycle has finished.</p>";
+  arrivals_tables(out, context);
   summary_charts(out, context);
   traffic_table(out, context);
   out += "</section>\n";
@@ -456,16 +567,33 @@ void summary_section(std::string& out, Context& context) {
 // ---- Shared pieces -----------------------------------------------------------------
 
 void concurrency_axis(const Context& context, const std::vector<EntryRow>& rows, ChartSpec& spec) {
-  spec.x_label = "Concurrent users";
+  spec.x_label = context.open ? "Rate asked (iterations/s)" : "Concurrent users";
   spec.span_gaps = true;
   for (std::size_t i = 0; i < rows.size(); ++i) {
     if (context.ascending) {
-      spec.x.push_back(rows[i].cvus);
+      // A ramp sits at its mean: the rate its starts due add up to.
+      spec.x.push_back(rows[i].rate ? rows[i].rate->mean() : static_cast<double>(rows[i].cvus));
     } else {
       spec.x.push_back(static_cast<double>(i));
-      spec.x_categories.push_back(fmt::format("C{} · {}", rows[i].cycle + 1, rows[i].cvus));
+      spec.x_categories.push_back(rows[i].rate ? cycle_label(rows[i].cycle, rows[i].cvus, rows[i].rate)
+                                               : fmt::format("C{} · {}", cycle_number(rows[i].cycle), rows[i].cvus));
     }
   }
+}
+
+std::string_view load_axis_name(const Context& context) { return context.open ? "the asked rate" : "concurrency"; }
+
+std::string load_value(int cvus, const std::optional<AskedRate>& rate) {
+  return rate ? escape_html(format_asked_rate(*rate)) : std::to_string(cvus);
+}
+
+void service_cells(std::string& out, const LatencySummary& service) {
+  if (service.count == 0) {
+    for (int i = 0; i < 3; ++i) put(out, "<td>{}</td>", kNoValue);
+    return;
+  }
+  put(out, "<td>{}</td><td>{}</td><td>{}</td>", format_ms(service.p50_us), format_ms(service.p95_us),
+      format_ms(service.p99_us));
 }
 
 void latency_cells(std::string& out, const LatencySummary& l) {
@@ -482,17 +610,33 @@ void entry_table(std::string& out, const std::vector<EntryRow>& rows, std::strin
                  std::string_view id, bool per_test) {
   out += "<div class=\"table-wrap\"><table class=\"data\"";
   if (!id.empty()) put(out, " id=\"{}\"", id);
-  put(out,
-      "><thead><tr><th>Cycle</th><th>Users</th><th>{}</th><th>Total</th><th>Success</th><th>Failures</th>"
-      "<th>Errors</th>",
-      rate_label);
-  if (per_test) out += "<th>Pages/test</th><th>Requests/test</th>";
-  out += latency_heads();
-  out += "<th>Apdex</th></tr></thead><tbody>";
+  const bool open = !rows.empty() && rows.front().rate.has_value();
+  if (open) {
+    // Two header rows: the time columns grouped by what they count from.
+    put(out,
+        "><thead><tr><th rowspan=\"2\">Cycle</th><th rowspan=\"2\">Rate</th><th rowspan=\"2\">{}</th>"
+        "<th rowspan=\"2\">Total</th><th rowspan=\"2\">Success</th><th rowspan=\"2\">Failures</th>"
+        "<th rowspan=\"2\">Errors</th>",
+        rate_label);
+    if (per_test) out += "<th rowspan=\"2\">Pages/test</th><th rowspan=\"2\">Requests/test</th>";
+    out += kOpenModelTimeGroups;
+    out += "<th rowspan=\"2\">Apdex</th></tr><tr>";
+    out += latency_heads();
+    out += service_heads();
+    out += "</tr></thead><tbody>";
+  } else {
+    put(out,
+        "><thead><tr><th>Cycle</th><th>Users</th><th>{}</th><th>Total</th><th>Success</th><th>Failures</th>"
+        "<th>Errors</th>",
+        rate_label);
+    if (per_test) out += "<th>Pages/test</th><th>Requests/test</th>";
+    out += latency_heads();
+    out += "<th>Apdex</th></tr></thead><tbody>";
+  }
   for (const EntryRow& row : rows) {
     put(out, "<tr data-cycle=\"{}\">", row.cycle);
     cycle_cell(out, row.cycle, row.complete, false);
-    put(out, "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td><td{}>{}</td>", row.cvus,
+    put(out, "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td><td{}>{}</td>", load_value(row.cvus, row.rate),
         format_rate(row.ok_per_s), format_count(row.total()), format_percent(row.success_rate),
         row.failures ? " class=\"bad\"" : "", format_count(row.failures), row.errors ? " class=\"bad\"" : "",
         format_count(row.errors));
@@ -504,6 +648,7 @@ void entry_table(std::string& out, const std::vector<EntryRow>& rows, std::strin
       put(out, "<td>{}</td><td>{}</td>", per(row.pages), per(row.requests));
     }
     latency_cells(out, row.latency);
+    if (open) service_cells(out, row.service);
     apdex_cell(out, row.apdex_score());
     out += "</tr>";
   }
@@ -513,7 +658,7 @@ void entry_table(std::string& out, const std::vector<EntryRow>& rows, std::strin
 void entry_charts(std::string& out, Context& context, const std::vector<EntryRow>& rows, std::string_view noun) {
   ChartSpec axis;
   concurrency_axis(context, rows, axis);
-  std::vector<std::optional<double>> ok, failed, p50, p90, p95, p99, p999, mean;
+  std::vector<std::optional<double>> ok, failed, p50, p90, p95, p99, p999, mean, service_p95, service_p99;
   for (const EntryRow& row : rows) {
     const bool any = row.latency.count > 0;
     auto value = [any](int64_t us) { return any ? std::optional(ms(us)) : std::nullopt; };
@@ -527,14 +672,27 @@ void entry_charts(std::string& out, Context& context, const std::vector<EntryRow
     p99.push_back(value(row.latency.p99_us));
     p999.push_back(value(row.latency.p999_us));
     mean.push_back(any ? std::optional(row.latency.mean_us / 1000.0) : std::nullopt);
+    const bool served = row.service.count > 0;
+    service_p95.push_back(served ? std::optional(ms(row.service.p95_us)) : std::nullopt);
+    service_p99.push_back(served ? std::optional(ms(row.service.p99_us)) : std::nullopt);
   }
   nlohmann::json columns = {{"x", axis.x},           {"ok", chart_values(ok)},   {"failed", chart_values(failed)},
                             {"p50", chart_values(p50)}, {"p90", chart_values(p90)}, {"p95", chart_values(p95)},
                             {"p99", chart_values(p99)}, {"p999", chart_values(p999)}, {"mean", chart_values(mean)}};
   if (!axis.x_categories.empty()) columns["cats"] = axis.x_categories;
+  if (context.open) {
+    // The views' x axis is users unless told; the service times join the times view.
+    columns["xlabel"] = axis.x_label;
+    columns["svc95"] = chart_values(service_p95);
+    columns["svc99"] = chart_values(service_p99);
+  }
   const std::string id = context.charts.add_columns(std::move(columns));
   context.charts.view_figure(out, fmt::format("{} throughput", noun), "rate", id);
-  context.charts.view_figure(out, fmt::format("{} response time percentiles", noun), "times", id);
+  context.charts.view_figure(out,
+                             context.open ? fmt::format("{} response time percentiles, from intended start and service",
+                                                        noun)
+                                          : fmt::format("{} response time percentiles", noun),
+                             "times", id);
 }
 
 ChartSpec distribution_chart(const std::vector<CycleLatency>& cycles, int per_decade) {
@@ -547,7 +705,10 @@ ChartSpec distribution_chart(const std::vector<CycleLatency>& cycles, int per_de
   // Positions on a log axis: 4 significant digits are plenty (the legend shows `pct`).
   for (double p : spec.percentiles) spec.x.push_back(chart_value(distribution_x(p)));
   for (const CycleLatency& cycle : cycles) {
-    ChartSeries line{fmt::format("C{} · {}", cycle_number(cycle.cycle->index), cycle.cycle->cvus), {},
+    const std::optional<AskedRate> rate = asked_rate(*cycle.cycle);
+    ChartSeries line{rate ? cycle_label(cycle.cycle->index, cycle.cycle->cvus, rate)
+                          : fmt::format("C{} · {}", cycle_number(cycle.cycle->index), cycle.cycle->cvus),
+                     {},
                      palette::nth(static_cast<std::size_t>(cycle.cycle->index))};
     const std::vector<int64_t> values = percentile_values(*cycle.latency, spec.percentiles);
     if (values.empty()) {
@@ -581,7 +742,8 @@ std::vector<ChartBand> cycle_bands(const stats::Results& results) {
     if (cycle.window_start_epoch_us == 0) continue;
     const int64_t end = cycle.window_end_epoch_us ? cycle.window_end_epoch_us : cycle.end_epoch_us;
     bands.push_back({static_cast<double>(cycle.window_start_epoch_us) / 1e6, static_cast<double>(end) / 1e6,
-                     fmt::format("C{} · {}", cycle_number(cycle.index), cycle.cvus)});
+                     asked_rate(cycle) ? cycle_label(cycle.index, cycle.cvus, asked_rate(cycle))
+                                       : fmt::format("C{} · {}", cycle_number(cycle.index), cycle.cvus)});
   }
   for (const auto& [from, to] : saturated_ranges(results)) {
     bands.push_back({static_cast<double>(from), static_cast<double>(to), "saturated", true});

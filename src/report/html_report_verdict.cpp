@@ -15,8 +15,8 @@ void threshold_table(std::string& out, const Context& context) {
   out += "<div class=\"table-wrap\"><table id=\"thresholds\" class=\"thresholds\"><thead><tr><th>Threshold</th>"
          "<th>Measures</th>";
   for (const stats::CycleResults& cycle : results.cycles) {
-    put(out, "<th class=\"num\">C{}<br><span class=\"muted\">{} users</span></th>", common::cycle_number(cycle.index),
-        cycle.cvus);
+    put(out, "<th class=\"num\">C{}<br><span class=\"muted\">{}</span></th>", common::cycle_number(cycle.index),
+        Esc{cycle_load_text(cycle.cvus, asked_rate(cycle))});
   }
   if (any_run) out += "<th class=\"num\">Whole run</th>";
   out += "<th>Result</th></tr></thead><tbody>";

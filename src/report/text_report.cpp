@@ -44,11 +44,20 @@ using stats::Results;
 constexpr int kMinWidth = 40;
 constexpr std::string_view kNoValue = "-";
 constexpr std::size_t kLabelWidth = 12;  // "Description " in the header block
+constexpr std::string_view kOpenModelTimes =
+    "Open model: times count from each iteration's intended start, so a start that waited for a free virtual "
+    "user carries its wait (no coordinated omission); Svc P50/P95/P99: the service time, from when the item "
+    "actually began (docs/open-model.md).";
 
 // ---- Numbers ----------------------------------------------------------------------
 
 std::string rate(uint64_t count, double window_s) {
   return window_s > 0 ? format_rate(static_cast<double>(count) / window_s) : std::string(kNoValue);
+}
+
+// "12.5/s", as the asked rates are written.
+std::string per_second(uint64_t count, double window_s) {
+  return window_s > 0 ? rate(count, window_s) + "/s" : std::string(kNoValue);
 }
 
 std::string percent(uint64_t part, uint64_t whole) {
@@ -83,6 +92,24 @@ std::string join_ints(const std::vector<int>& values, std::string_view separator
 
 std::string cycle_label(const CycleResults& cycle) {
   return fmt::format("{}{}", cycle_number(cycle.index), cycle.status == stats::CycleStatus::incomplete ? "*" : "");
+}
+
+// The column that says what load a cycle ran: its users (CUs), or, open model, the
+// arrival rate it asked for.
+Column load_column(bool open) { return {open ? "Rate" : "CUs", Align::right, true}; }
+
+std::string load_cell(const CycleResults& cycle) {
+  if (const std::optional<AskedRate> asked = asked_rate(cycle)) return format_asked_rate(*asked);
+  return std::to_string(cycle.cvus);
+}
+
+// Open model: service-time percentiles next to the times from the intended start.
+std::vector<Column> service_columns() { return {{"Svc P50"}, {"Svc P95"}, {"Svc P99"}}; }
+
+void append_service(std::vector<std::string>& row, const stats::Histogram& service) {
+  for (double p : {50.0, 95.0, 99.0}) {
+    row.push_back(service.empty() ? std::string(kNoValue) : format_latency(service.value_at_percentile(p)));
+  }
 }
 
 std::vector<Column> latency_columns() {
@@ -132,7 +159,8 @@ class TextReport {
       : results_(results),
         out_(out),
         width_(static_cast<std::size_t>(std::max(options.width, kMinWidth))),
-        metrics_(metric_context(results, ReportOptions{options.apdex_t_s, std::nullopt})) {
+        metrics_(metric_context(results, ReportOptions{options.apdex_t_s, std::nullopt})),
+        open_(open_model(results)) {
     std::string error;
     const std::optional<std::vector<conf::Threshold>> thresholds =
         run_thresholds(results, options.thresholds ? &*options.thresholds : nullptr, &error);
@@ -212,9 +240,18 @@ class TextReport {
     }
     field("Run", fmt::format("{}, {}", status, span));
     field("Command", fmt::format("{}", fmt::join(run.command_line, " ")));
-    field("Cycles", fmt::format("{} virtual users, {} window each; start-up delay {}; pause after a cycle {}",
-                                join_ints(config.cycles, ":"), seconds_text(config.duration_s),
-                                seconds_text(config.startup_delay_s), seconds_text(config.cycle_time_s)));
+    if (open_) {
+      field("Cycles", fmt::format("{} iterations/s ({} arrivals, a pool of up to {} virtual users{}), {} window "
+                                  "each; warm-up at the rate {}; pause after a cycle {}",
+                                  config.rates.empty() ? "-" : config.rates,
+                                  config.arrivals.empty() ? "constant" : config.arrivals, config.max_users,
+                                  results_.merged() ? " per node" : "", seconds_text(config.duration_s),
+                                  seconds_text(config.startup_delay_s), seconds_text(config.cycle_time_s)));
+    } else {
+      field("Cycles", fmt::format("{} virtual users, {} window each; start-up delay {}; pause after a cycle {}",
+                                  join_ints(config.cycles, ":"), seconds_text(config.duration_s),
+                                  seconds_text(config.startup_delay_s), seconds_text(config.cycle_time_s)));
+    }
     field("Think time", fmt::format("{} between tests; {} to {} after each page", seconds_text(config.sleep_time_s),
                                     seconds_text(config.sleep_time_min_s), seconds_text(config.sleep_time_max_s)));
     if (metrics_.apdex_t_us == metrics_.run_apdex_t_us) {
@@ -293,29 +330,87 @@ class TextReport {
       out_ << "No cycle has started.\n";
       return;
     }
-    std::vector<Column> columns = {{"Cycle", Align::right, true}, {"CUs", Align::right, true},
+    std::vector<Column> columns = {{"Cycle", Align::right, true}, load_column(open_),
                                    {"Tests/s"}, {"Pages/s"}, {"Req/s"}, {"Success"}};
     for (Column& c : latency_columns()) columns.push_back(std::move(c));
     columns.push_back({"Apdex"});
+    if (open_) {
+      for (Column& c : service_columns()) columns.push_back(std::move(c));
+    }
     TextTable table(std::move(columns));
     for (const CycleResults& cycle : results_.cycles) {
       const EntryStats pages = sum_of(cycle.pages);
       std::vector<std::string> row = {cycle_label(cycle),
-                                      std::to_string(cycle.cvus),
+                                      load_cell(cycle),
                                       rate(sum_of(cycle.tests).ok, cycle.window_s),
                                       rate(pages.ok, cycle.window_s),
                                       rate(sum_of(cycle.requests).ok, cycle.window_s),
                                       percent(pages.ok, pages.total())};
       append_latency(row, pages.latency);
       row.push_back(format_apdex(apdex_of(pages)));
+      if (open_) append_service(row, pages.service);
       table.add_row(std::move(row));
     }
     write_wrapped(out_,
                   "Successful tests, pages and requests per second of the logging window; success, latency and "
                   "Apdex of all pages together.",
                   width_, 0);
+    if (open_) write_wrapped(out_, kOpenModelTimes, width_, 0);
     out_ << '\n';
     table.render(out_, width_, 0);
+    arrivals();
+  }
+
+  // Open model: per cycle, the starts the schedule asked for and what became of them;
+  // merged files, each node's part too.
+  void arrivals() {
+    if (!open_) return;
+    title("Arrivals", '=');
+    write_wrapped(out_,
+                  "Asked: iterations to start per second (a ramp from→to over the window); achieved: those started "
+                  "per second of the window. Due: starts scheduled in the window; late: begun after waiting for a "
+                  "free virtual user; missed: never begun, the pool being full until the window closed (shares of "
+                  "due). Pool peak: the virtual users in use at most.",
+                  width_, 0);
+    out_ << '\n';
+    TextTable table({{"Cycle", Align::right, true}, {"Asked"}, {"Achieved"}, {"Due"}, {"Started"}, {"Late"},
+                     {"Late %"}, {"Missed"}, {"Missed %"}, {"Longest wait"}, {"Pool peak"}});
+    for (const CycleResults& cycle : results_.cycles) {
+      if (!cycle.arrivals) {
+        table.add_row({cycle_label(cycle)});
+        continue;
+      }
+      const stats::Arrivals& a = *cycle.arrivals;
+      table.add_row({cycle_label(cycle), format_asked_rate({a.rate_from, a.rate_to}),
+                     per_second(a.started, cycle.window_s), std::to_string(a.due), std::to_string(a.started),
+                     std::to_string(a.late), percent(a.late, a.due), std::to_string(a.missed),
+                     percent(a.missed, a.due), format_latency(a.max_wait_us), std::to_string(a.peak_users)});
+    }
+    table.render(out_, width_, 0);
+    if (!results_.merged()) return;
+    const bool any_node = std::any_of(results_.nodes.begin(), results_.nodes.end(),
+                                      [](const stats::NodeRow& n) { return !n.arrivals.empty(); });
+    if (!any_node) return;
+    out_ << '\n';
+    write_wrapped(out_, "Each node's part of the schedule (its share of the rate asked), over the merged window:",
+                  width_, 0);
+    out_ << '\n';
+    TextTable nodes({{"Cycle", Align::right, true}, {"Node", Align::right, true}, {"Host", Align::left}, {"Asked"},
+                     {"Achieved"}, {"Due"}, {"Started"}, {"Late"}, {"Missed"}, {"Missed %"}, {"Longest wait"},
+                     {"Pool peak"}});
+    for (const CycleResults& cycle : results_.cycles) {
+      for (const stats::NodeRow& node : results_.nodes) {
+        const auto at = static_cast<std::size_t>(cycle.index);
+        if (cycle.index < 0 || at >= node.arrivals.size()) continue;
+        const stats::Arrivals& a = node.arrivals[at];
+        nodes.add_row({cycle_label(cycle), std::to_string(node.node_num), node.host,
+                       format_asked_rate({a.rate_from, a.rate_to}), per_second(a.started, cycle.window_s),
+                       std::to_string(a.due), std::to_string(a.started), std::to_string(a.late),
+                       std::to_string(a.missed), percent(a.missed, a.due), format_latency(a.max_wait_us),
+                       std::to_string(a.peak_users)});
+      }
+    }
+    nodes.render(out_, width_, 0);
   }
 
   // One table per entry with a row per cycle the entry appears in.
@@ -328,11 +423,14 @@ class TextReport {
     table.render(out_, width_, indent);
   }
 
-  static std::vector<Column> entry_columns(std::string rate_header) {
-    std::vector<Column> columns = {{"Cycle", Align::right, true}, {"CUs", Align::right, true},
+  std::vector<Column> entry_columns(std::string rate_header) const {
+    std::vector<Column> columns = {{"Cycle", Align::right, true}, load_column(open_),
                                    {std::move(rate_header)}, {"Total"}, {"Success"}};
     for (Column& c : latency_columns()) columns.push_back(std::move(c));
     columns.push_back({"Apdex"});
+    if (open_) {
+      for (Column& c : service_columns()) columns.push_back(std::move(c));
+    }
     return columns;
   }
 
@@ -341,10 +439,11 @@ class TextReport {
   }
 
   std::vector<std::string> entry_row(const CycleResults& cycle, const EntryStats& stats) const {
-    std::vector<std::string> row = {cycle_label(cycle), std::to_string(cycle.cvus), rate(stats.ok, cycle.window_s),
+    std::vector<std::string> row = {cycle_label(cycle), load_cell(cycle), rate(stats.ok, cycle.window_s),
                                     std::to_string(stats.total()), percent(stats.ok, stats.total())};
     append_latency(row, stats.latency);
     row.push_back(format_apdex(apdex_of(stats)));
+    if (open_) append_service(row, stats.service);
     return row;
   }
 
@@ -352,28 +451,35 @@ class TextReport {
     const std::vector<EntryId> ids = entry_ids(results_, &CycleResults::tests);
     if (ids.empty()) return;
     title("Tests", '=');
+    if (open_) write_wrapped(out_, kOpenModelTimes, width_, 0);
     for (const EntryId& id : ids) {
       title("Test " + id.key, '-');
       entry_table(
           id, &CycleResults::tests, 0,
-          [] {
-            return std::vector<Column>{{"Cycle", Align::right, true}, {"CUs", Align::right, true},
-                                       {"Tests/s"}, {"Total"}, {"Success"}, {"Failures"}, {"Errors"},
-                                       {"Pages/test"}, {"Req/test"}, {"Mean"}, {"P50"}, {"P95"}, {"Max"}};
+          [this] {
+            std::vector<Column> columns{{"Cycle", Align::right, true}, load_column(open_),
+                                        {"Tests/s"}, {"Total"}, {"Success"}, {"Failures"}, {"Errors"},
+                                        {"Pages/test"}, {"Req/test"}, {"Mean"}, {"P50"}, {"P95"}, {"Max"}};
+            if (open_) {
+              for (Column& c : service_columns()) columns.push_back(std::move(c));
+            }
+            return columns;
           },
-          [](const CycleResults& cycle, const Entry& entry) {
+          [this](const CycleResults& cycle, const Entry& entry) {
             const EntryStats& s = entry.stats;
             const auto per_test = [&](uint64_t n) {
               return s.ok ? fmt::format("{:.1f}", static_cast<double>(n) / static_cast<double>(s.ok))
                           : std::string(kNoValue);
             };
             const auto latency = [&](int64_t us) { return s.latency.empty() ? std::string(kNoValue) : format_latency(us); };
-            return std::vector<std::string>{cycle_label(cycle), std::to_string(cycle.cvus), rate(s.ok, cycle.window_s),
-                                            std::to_string(s.total()), percent(s.ok, s.total()),
-                                            std::to_string(s.failures), std::to_string(s.errors), per_test(s.pages),
-                                            per_test(s.requests), latency(std::llround(s.latency.mean())),
-                                            latency(s.latency.value_at_percentile(50)),
-                                            latency(s.latency.value_at_percentile(95)), latency(s.latency.max())};
+            std::vector<std::string> row{cycle_label(cycle), load_cell(cycle), rate(s.ok, cycle.window_s),
+                                         std::to_string(s.total()), percent(s.ok, s.total()),
+                                         std::to_string(s.failures), std::to_string(s.errors), per_test(s.pages),
+                                         per_test(s.requests), latency(std::llround(s.latency.mean())),
+                                         latency(s.latency.value_at_percentile(50)),
+                                         latency(s.latency.value_at_percentile(95)), latency(s.latency.max())};
+            if (open_) append_service(row, s.service);
+            return row;
           });
     }
   }
@@ -387,8 +493,9 @@ class TextReport {
                   "A page is one call of the scenario with its redirects and resources; its latency runs from its "
                   "first request's start to its last response's end.",
                   width_, 0);
-    const auto page_columns = [] { return entry_columns("Pages/s"); };
-    const auto request_columns = [] { return entry_columns("Req/s"); };
+    if (open_) write_wrapped(out_, kOpenModelTimes, width_, 0);
+    const auto page_columns = [this] { return entry_columns("Pages/s"); };
+    const auto request_columns = [this] { return entry_columns("Req/s"); };
     const auto row = [this](const CycleResults& cycle, const Entry& entry) { return entry_row(cycle, entry.stats); };
 
     std::vector<std::string> page_keys;
@@ -427,11 +534,11 @@ class TextReport {
   void traffic() {
     if (results_.cycles.empty()) return;
     title("Traffic", '=');
-    TextTable table({{"Cycle", Align::right, true}, {"CUs", Align::right, true}, {"Requests"}, {"Sent"},
+    TextTable table({{"Cycle", Align::right, true}, load_column(open_), {"Requests"}, {"Sent"},
                      {"Received"}, {"Received/s"}});
     for (const CycleResults& cycle : results_.cycles) {
       const EntryStats requests = sum_of(cycle.requests);
-      table.add_row({cycle_label(cycle), std::to_string(cycle.cvus), std::to_string(requests.total()),
+      table.add_row({cycle_label(cycle), load_cell(cycle), std::to_string(requests.total()),
                      format_bytes(static_cast<double>(requests.bytes_sent)), format_bytes(static_cast<double>(requests.bytes_received)),
                      cycle.window_s > 0 ? format_bytes(static_cast<uint64_t>(
                                               std::llround(static_cast<double>(requests.bytes_received) / cycle.window_s)))
@@ -463,7 +570,7 @@ class TextReport {
                   "from a request's last byte sent to its response's first byte, all requests together.",
                   width_, 0);
     out_ << '\n';
-    TextTable table({{"Cycle", Align::right, true}, {"CUs", Align::right, true}, {"Opened"}, {"Connect p50"},
+    TextTable table({{"Cycle", Align::right, true}, load_column(open_), {"Opened"}, {"Connect p50"},
                      {"Connect p95"}, {"Connect max"}, {"1st byte p50"}, {"1st byte p95"}, {"1st byte p99"},
                      {"1st byte max"}});
     const auto at = [](const stats::Histogram& h, double p) {
@@ -471,7 +578,7 @@ class TextReport {
     };
     for (const CycleResults& cycle : results_.cycles) {
       const EntryStats requests = sum_of(cycle.requests);
-      table.add_row({cycle_label(cycle), std::to_string(cycle.cvus), std::to_string(requests.connect.count()),
+      table.add_row({cycle_label(cycle), load_cell(cycle), std::to_string(requests.connect.count()),
                      at(requests.connect, 50), at(requests.connect, 95), at(requests.connect, 100),
                      at(requests.first_byte, 50), at(requests.first_byte, 95), at(requests.first_byte, 99),
                      at(requests.first_byte, 100)});
@@ -490,10 +597,10 @@ class TextReport {
                   "when the run was stopped, so the server may have answered them.",
                   width_, 0);
     out_ << '\n';
-    TextTable table({{"Cycle", Align::right, true}, {"CUs", Align::right, true}, {"Tests"}, {"Pages"}, {"Requests"},
+    TextTable table({{"Cycle", Align::right, true}, load_column(open_), {"Tests"}, {"Pages"}, {"Requests"},
                      {"Abandoned tests"}, {"Abandoned requests"}});
     for (const CycleResults& cycle : results_.cycles) {
-      table.add_row({cycle_label(cycle), std::to_string(cycle.cvus), std::to_string(cycle.outside_window.tests),
+      table.add_row({cycle_label(cycle), load_cell(cycle), std::to_string(cycle.outside_window.tests),
                      std::to_string(cycle.outside_window.pages), std::to_string(cycle.outside_window.requests),
                      std::to_string(cycle.abandoned.tests), std::to_string(cycle.abandoned.requests)});
     }
@@ -524,7 +631,9 @@ class TextReport {
     for (const CycleResults& cycle : results_.cycles) {
       if (cycle.errors.empty()) continue;
       any = true;
-      title(fmt::format("Cycle {} ({} CUs): {} occurrences", cycle_label(cycle), cycle.cvus, cycle.errors.total()), '-');
+      title(fmt::format("Cycle {} ({}): {} occurrences", cycle_label(cycle),
+                        asked_rate(cycle) ? load_cell(cycle) : fmt::format("{} CUs", cycle.cvus), cycle.errors.total()),
+            '-');
       cycle_errors(cycle);
     }
     if (!any) out_ << "None.\n";
@@ -637,7 +746,8 @@ class TextReport {
                     width_, 0);
     }
     if (!monitor.hosts.empty()) {
-      std::vector<Column> columns{{"Cycle", Align::right, true}, {"Users", Align::right, true}, {"Req/s"}};
+      std::vector<Column> columns{{"Cycle", Align::right, true}, {open_ ? "Rate" : "Users", Align::right, true},
+                                  {"Req/s"}};
       for (const stats::MonitorHost& host : monitor.hosts) {
         columns.push_back({host.name + " CPU"});
         columns.push_back({host.name + " peak"});
@@ -647,7 +757,7 @@ class TextReport {
       for (const CycleResults& cycle : results_.cycles) {
         uint64_t ok = 0;
         for (const Entry& r : cycle.requests) ok += r.stats.ok;
-        std::vector<std::string> row{cycle_label(cycle), std::to_string(cycle.cvus), rate(ok, cycle.window_s)};
+        std::vector<std::string> row{cycle_label(cycle), load_cell(cycle), rate(ok, cycle.window_s)};
         for (const stats::MonitorHost& host : monitor.hosts) {
           const HostCycleFigures f = host_cycle_figures(host, cycle);
           const auto pct = [](std::optional<double> v) {
@@ -679,12 +789,23 @@ class TextReport {
       const std::vector<std::string> lines = wrap(note, width_ - 2);
       for (std::size_t i = 0; i < lines.size(); ++i) out_ << (i == 0 ? "- " : "  ") << lines[i] << '\n';
     }
+    if (!open_) return;
+    for (std::string_view note : {
+             "Open model: each cycle starts iterations at the rate asked, whatever the target's answers; a cycle "
+             "is named by that rate (Rate), and its users are the pool at its largest.",
+             "From the intended start: an iteration's pages and requests are timed from when the schedule meant "
+             "the iteration to start, so waiting for a free virtual user counts (its first page carries the wait); "
+             "service time (Svc) is from when each item actually began. docs/open-model.md."}) {
+      const std::vector<std::string> lines = wrap(note, width_ - 2);
+      for (std::size_t i = 0; i < lines.size(); ++i) out_ << (i == 0 ? "- " : "  ") << lines[i] << '\n';
+    }
   }
 
   const Results& results_;
   std::ostream& out_;
   std::size_t width_;
   MetricContext metrics_;
+  bool open_;  // arrival-rate cycles (docs/open-model.md)
   Verdict verdict_;
   std::string threshold_error_;
 };

@@ -552,6 +552,103 @@ TEST(HtmlReport, LongRunsAreDrawnWithSeveralSecondsPerPointAndNothingLost) {
   EXPECT_DOUBLE_EQ(requests, 30'000.0);
 }
 
+// ---- Open model ----------------------------------------------------------------------
+
+// The sample run as an open-model one: 200/s then 400/s from a pool of up to 20; the
+// second cycle's pool ran out. Pages are served in 5 ms whatever their time from the
+// intended start.
+stats::Results open_model_results() {
+  stats::Results r = sample_results();
+  r.config.rates = "200:400";
+  r.config.max_users = 20;
+  r.config.arrivals = "constant";
+  r.cycles[0].arrivals = stats::Arrivals{200, 200, 2000, 2000, 0, 0, 10, 0};
+  r.cycles[1].arrivals = stats::Arrivals{400, 400, 4000, 3000, 900, 1000, 20, 1'250'000};
+  for (stats::CycleResults& cycle : r.cycles) {
+    for (const stats::Entry& page : cycle.pages) cycle.pages.slot(page.key).stats.service.record_n(5'000, page.stats.ok);
+    for (const stats::Entry& request : cycle.requests) {
+      cycle.requests.slot(request.page, request.key).stats.service.record_n(5'000, request.stats.ok);
+    }
+  }
+  return r;
+}
+
+TEST(HtmlReport, OpenModelRunsShowArrivalsAndServiceTimesNextToTheOthers) {
+  const stats::Results r = open_model_results();
+  const std::string html = render_html_report(r);
+  const std::vector<CycleSummary> summaries = cycle_summaries(r, metric_context(r, {}));
+  // The summary names the load by its rate; times from the intended start, then service.
+  EXPECT_NE(html.find("<th colspan=\"8\" class=\"group\">From intended start</th><th colspan=\"3\" "
+                      "class=\"group\">Service</th>"),
+            std::string::npos);
+  const std::string row = table_row(html, "summary-table", 1);
+  const LatencySummary& l = summaries[1].pages.latency;
+  EXPECT_NE(row.find(fmt::format("<td>400/s</td><td>{}</td>", format_rate(summaries[1].tests.ok_per_s))),
+            std::string::npos)
+      << row;
+  EXPECT_NE(row.find(fmt::format("<td>{}</td><td>5.00</td><td>5.00</td><td>5.00</td><td class=\"apdex",
+                                 format_ms(l.max_us))),
+            std::string::npos)
+      << row;
+  // Arrivals: asked, achieved, due, started, late (and %), missed (and %), longest wait, pool peak.
+  EXPECT_NE(table_row(html, "arrivals-table", 1)
+                .find("<td>400/s</td><td>300.0/s</td><td>4000</td><td>3000</td><td class=\"warn\">900</td>"
+                      "<td class=\"warn\">22.50 %</td><td class=\"bad\">1000</td><td class=\"bad\">25.00 %</td>"
+                      "<td>1250</td><td>20</td>"),
+            std::string::npos)
+      << table_row(html, "arrivals-table", 1);
+  // Each page's table too, and the thresholds' columns and the verdict by rate.
+  const std::size_t page = html.find("id=\"page-1\"");
+  ASSERT_NE(page, std::string::npos);
+  EXPECT_NE(html.find("<td>5.00</td><td>5.00</td><td>5.00</td>", page), std::string::npos);
+  EXPECT_NE(html.find("C2 · 400/s: 1000 of 4000 starts missed (the pool of 20 users was full)"), std::string::npos);
+  EXPECT_NE(html.find("From intended start, service"), std::string::npos);
+  // Charts: against the asked rate, the distribution's lines named by it, service times in the data.
+  const nlohmann::json data = nlohmann::json::parse(data_block(html));
+  bool rate_axis = false, named = false, service = false;
+  for (const auto& [id, spec] : data["charts"].items()) {
+    if (spec.value("xlabel", "") == "Rate asked (iterations/s)") rate_axis = spec["x"] == nlohmann::json{200, 400};
+    for (const auto& series : spec.value("series", nlohmann::json::array())) {
+      named = named || series.value("label", "") == "C2 · 400/s";
+    }
+  }
+  for (const auto& [id, columns] : data["columns"].items()) {
+    service = service || (columns.contains("svc99") && columns["xlabel"] == "Rate asked (iterations/s)");
+  }
+  EXPECT_TRUE(rate_axis);
+  EXPECT_TRUE(named);
+  EXPECT_TRUE(service);
+  EXPECT_NE(html.find("Throughput against the asked rate"), std::string::npos);
+  EXPECT_EQ(html.find("Throughput against concurrency"), std::string::npos);
+}
+
+TEST(HtmlReport, ClosedModelRunsKeepUsersAndHaveNoArrivals) {
+  const std::string html = render_html_report(sample_results());
+  EXPECT_EQ(html.find("id=\"arrivals-table\""), std::string::npos);
+  EXPECT_EQ(html.find("From intended start"), std::string::npos);
+  EXPECT_NE(html.find("Throughput against concurrency"), std::string::npos);
+}
+
+TEST(HtmlReport, OpenModelStringsAndNodesStayText) {
+  stats::Results r = open_model_results();
+  r.config.rates = kPayload;
+  r.config.arrivals = kPayload;
+  r.nodes = {{0, kPayload, kPayload, stats::NodeStatus::complete, 0, 0, 10, 0, kPayload, 0, 0,
+              {stats::Arrivals{100, 100, 1000, 990, 0, 10, 5, 0}, stats::Arrivals{200, 200, 2000, 1500, 0, 500, 10, 0}}},
+             {1, "load2", "", stats::NodeStatus::complete, 0, 0, 10, 0, "", 0, 0,
+              {stats::Arrivals{100, 100, 1000, 1000, 0, 0, 5, 0}, stats::Arrivals{200, 200, 2000, 1500, 900, 500, 10, 0}}}};
+  const std::string html = render_html_report(r);
+  EXPECT_EQ(count(html, "<script"), 3u);
+  EXPECT_EQ(count(html, "alert(1)</script>"), 0u);
+  const std::size_t nodes = html.find("id=\"arrivals-nodes\"");
+  ASSERT_NE(nodes, std::string::npos);
+  EXPECT_NE(html.find("<td>1</td><td class=\"text\">load2</td><td>200/s</td><td>150.0/s</td><td>2000</td>", nodes),
+            std::string::npos);
+  EXPECT_NE(html.find("<td class=\"text\">&lt;script&gt;alert(1)&lt;/script&gt;</td><td>100/s</td>", nodes),
+            std::string::npos);
+  EXPECT_TRUE(nlohmann::json::accept(data_block(html)));
+}
+
 TEST(BuildHtmlReport, WritesIndexHtmlIntoANewFolder) {
   const fs::path dir = fs::temp_directory_path() / fmt::format("bm-report-test-{}", ::getpid());
   fs::remove_all(dir);

@@ -276,6 +276,134 @@ TEST(TextReport, LoadGeneratorsAndMonitoredHostsPerCycle) {
   EXPECT_EQ(std::vector<std::string>(row.begin() + 3, row.end()), (std::vector<std::string>{"20.0%", "35.0%", "3.50"}));
 }
 
+// An open-model run: 100/s then a ramp 150→250/s, a pool of up to 10; pages of "home"
+// at 100 ms from the intended start, served in 40 ms.
+Results open_model_results() {
+  Results r = stats::testing::ResultsBuilder("Shop")
+                  .function("test_Shop")
+                  .span(kStartUs, kStartUs + 30'000'000)
+                  .status(stats::RunStatus::complete)
+                  .cycles({5, 10}, 10)
+                  .default_limits()
+                  .build();
+  r.config.apdex_t_s = 0.5;
+  r.config.rates = "100:150->250";
+  r.config.max_users = 10;
+  r.config.arrivals = "poisson";
+  r.config.rate_part = "0/1";
+  const std::vector<stats::Arrivals> arrivals = {{100, 100, 1000, 990, 20, 10, 5, 150'000},
+                                                 {150, 250, 2000, 2000, 0, 0, 10, 0}};
+  for (std::size_t c = 0; c < r.cycles.size(); ++c) {
+    CycleResults& cycle = r.cycles[c];
+    cycle.arrivals = arrivals[c];
+    stats::Entry& request = stats::testing::record_page_successes(
+        cycle, "home", "home#1", 100 * static_cast<int>(c + 1), [](int) { return int64_t{100'000}; }, kApdexTUs);
+    request.method = "GET";
+    request.url = "http://127.0.0.1:8080/";
+    stats::EntryStats& test = cycle.tests.slot("test_Shop").stats;
+    for (int i = 0; i < 100 * static_cast<int>(c + 1); ++i) {
+      cycle.pages.slot("home").stats.service.record(40'000);
+      request.stats.service.record(40'000);
+      test.record_success(300'000, kApdexTUs);
+      test.service.record(250'000);
+    }
+  }
+  return r;
+}
+
+TEST(TextReport, OpenModelRunsShowArrivalsRatesAndServiceTimes) {
+  const std::string report = render_text_report(open_model_results(), width_of(220));
+  const std::vector<std::string> lines = lines_of(report);
+  EXPECT_NE(report.find("100:150->250 iterations/s (poisson arrivals, a pool of up to 10 virtual users)"),
+            std::string::npos)
+      << report.substr(0, 2000);
+  // Cycles are named by their rate, and the service times stand next to the others.
+  const std::size_t cycles = find_line(lines, "Cycles");
+  const std::size_t arrivals = find_line(lines, "Arrivals", cycles);
+  std::vector<std::string> head;
+  for (std::size_t i = cycles; i < arrivals && head.empty(); ++i) {
+    if (cells_of(lines[i]).size() > 1 && cells_of(lines[i])[0] == "Cycle") head = cells_of(lines[i]);
+  }
+  ASSERT_GE(head.size(), 3u);
+  EXPECT_EQ(head[1], "Rate");
+  EXPECT_EQ(std::vector<std::string>(head.end() - 3, head.end()),
+            (std::vector<std::string>{"Svc P50", "Svc P95", "Svc P99"}));
+  const std::vector<std::string> summary = row_cells(lines, cycles, arrivals, "2");
+  ASSERT_GE(summary.size(), 3u);
+  EXPECT_EQ(std::vector<std::string>(summary.end() - 3, summary.end()),
+            (std::vector<std::string>{"40.0 ms", "40.0 ms", "40.0 ms"}));
+  EXPECT_NE(report.find("Open model: times count from each iteration's intended start"), std::string::npos);
+
+  // Asked, achieved (started per second of the window), due, started, late, missed.
+  const std::size_t tests = find_line(lines, "Tests", arrivals);
+  EXPECT_EQ(row_cells(lines, arrivals, tests, "1"),
+            (std::vector<std::string>{"99.0/s", "1000", "990", "20", "2.00%", "10", "1.00%", "150 ms", "5"}));
+  std::vector<std::string> ramp;
+  for (std::size_t i = arrivals; i < tests; ++i) {
+    const std::vector<std::string> row = cells_of(lines[i]);
+    if (!row.empty() && row[0] == "2") ramp = row;
+  }
+  ASSERT_GE(ramp.size(), 3u);
+  EXPECT_EQ(ramp[1], "150→250/s");
+  EXPECT_EQ(ramp[2], "200.0/s");
+
+  // Pages, requests and tests: the rate in the second column, three service columns last.
+  const std::size_t page = find_line(lines, "Page home", tests);
+  const std::size_t request = find_line(lines, "  Request home#1: GET http://127.0.0.1:8080/ (main)", page);
+  std::vector<std::string> page_row;
+  for (std::size_t i = page; i < request; ++i) {
+    const std::vector<std::string> row = cells_of(lines[i]);
+    if (!row.empty() && row[0] == "1") page_row = row;
+  }
+  ASSERT_EQ(page_row.size(), 17u);
+  EXPECT_EQ(page_row[1], "100/s");
+  EXPECT_EQ(page_row[9], "100 ms");  // p95 from the intended start
+  EXPECT_EQ(page_row[16], "40.0 ms");  // service p99
+  const std::vector<std::string> test_row = row_cells(lines, tests, page, "2");
+  ASSERT_FALSE(test_row.empty());
+  EXPECT_EQ(test_row.back(), "250 ms");
+
+  // The verdict names the cycles by rate; the notes say what "from the intended start" is.
+  EXPECT_NE(report.find("C1 · 100/s: 10 of 1000 starts missed (the pool of 5 users was full)"), std::string::npos);
+  EXPECT_NE(report.find("From the intended start: an iteration's pages and requests are timed"), std::string::npos);
+}
+
+TEST(TextReport, ClosedModelRunsHaveNoArrivalsNorServiceColumns) {
+  const std::string report = render_text_report(synthetic_results(), width_of(200));
+  EXPECT_EQ(report.find("Arrivals"), std::string::npos);
+  EXPECT_EQ(report.find("Svc P95"), std::string::npos);
+  EXPECT_EQ(report.find("intended start"), std::string::npos);
+}
+
+TEST(TextReport, MergedOpenModelRunShowsEachNodesArrivals) {
+  Results node0 = open_model_results();
+  node0.run.host = "load0";
+  Results node1 = node0;
+  node1.run.node_num = 1;
+  node1.run.host = "load1";
+  node1.cycles[0].arrivals->missed = 30;
+  stats::MergeOptions options;
+  options.nodes.resize(2);
+  std::string error;
+  const std::optional<Results> merged = stats::merge_results({node0, node1}, options, &error);
+  ASSERT_TRUE(merged) << error;
+  const std::vector<std::string> lines = lines_of(render_text_report(*merged, width_of(220)));
+  const std::size_t arrivals = find_line(lines, "Arrivals");
+  const std::size_t tests = find_line(lines, "Tests", arrivals);
+  // The merged cycle: the nodes' rates and counts added.
+  EXPECT_EQ(row_cells(lines, arrivals, tests, "1").at(1), "2000");
+  std::vector<std::vector<std::string>> node_rows;
+  for (std::size_t i = arrivals; i < tests; ++i) {
+    const std::vector<std::string> row = cells_of(lines[i]);
+    if (row.size() == 12 && row[0] == "1") node_rows.push_back(row);
+  }
+  ASSERT_EQ(node_rows.size(), 2u);
+  EXPECT_EQ(node_rows[1][1], "1");
+  EXPECT_EQ(node_rows[1][2], "load1");
+  EXPECT_EQ(node_rows[1][3], "100/s");
+  EXPECT_EQ(node_rows[1][8], "30");
+}
+
 TEST(TextReport, DefaultWidthComesFromColumns) {
   ::setenv("COLUMNS", "77", 1);
   EXPECT_EQ(default_text_width(), 77);

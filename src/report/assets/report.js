@@ -17,11 +17,12 @@
   // The two charts of every page and request against concurrency, built from one set of
   // columns the report shares between them ({"view": "rate", "columns": "s3"}). One unit
   // per chart: lines meet only where their numbers do, and each has its own dash so that
-  // lines with equal numbers still both show.
+  // lines with equal numbers still both show. Open-model runs name their x axis (the
+  // rate asked) and add the service times' p95 and p99 to the times view.
   var VIEWS = {
     rate: function (c) {
       return {
-        xlabel: 'Concurrent users', ylabel: 'per second', x: c.x, cats: c.cats, points: true, span: true,
+        xlabel: c.xlabel || 'Concurrent users', ylabel: 'per second', x: c.x, cats: c.cats, points: true, span: true,
         series: [
           { label: 'Successful/s', color: '#2563eb', fill: true, data: c.ok },
           { label: 'Failed/s', color: '#dc2626', dash: DASHED, data: c.failed }
@@ -30,14 +31,16 @@
     },
     times: function (c) {
       return {
-        xlabel: 'Concurrent users', ylabel: 'ms', x: c.x, cats: c.cats, points: true, span: true,
+        xlabel: c.xlabel || 'Concurrent users', ylabel: 'ms', x: c.x, cats: c.cats, points: true, span: true,
         series: [
           { label: 'p50', color: '#16a34a', data: c.p50 },
           { label: 'p90', color: '#d97706', dash: DASHED, data: c.p90 },
           { label: 'p95', color: '#dc2626', data: c.p95 },
           { label: 'p99', color: '#7c3aed', dash: DASHED, data: c.p99 },
           { label: 'p99.9', color: '#db2777', dash: DOTTED, data: c.p999 },
-          { label: 'mean', color: '#64748b', dash: DASH_DOT, data: c.mean }
+          { label: 'mean', color: '#64748b', dash: DASH_DOT, data: c.mean },
+          { label: 'service p95', color: '#dc2626', dash: DOTTED, data: c.svc95 },
+          { label: 'service p99', color: '#7c3aed', dash: DASH_DOT, data: c.svc99 }
         ].filter(function (s) { return s.data; })
       };
     }
