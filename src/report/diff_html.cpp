@@ -59,8 +59,12 @@ void runs_section(std::string& out, const DiffReport& diff) {
   fact_row(out, "Start", format_epoch_us(a.run.start_epoch_us), format_epoch_us(b.run.start_epoch_us));
   fact_row(out, "Duration", duration(a.run), duration(b.run));
   fact_row(out, "Status", std::string(stats::to_string(a.run.status)), std::string(stats::to_string(b.run.status)));
-  fact_row(out, "Cycles (users)", fmt::format("{}", fmt::join(a.config.cycles, ":")),
-           fmt::format("{}", fmt::join(b.config.cycles, ":")));
+  if (open_model(a) || open_model(b)) {
+    fact_row(out, "Rates (iterations/s)", a.config.rates, b.config.rates);
+  } else {
+    fact_row(out, "Cycles (users)", fmt::format("{}", fmt::join(a.config.cycles, ":")),
+             fmt::format("{}", fmt::join(b.config.cycles, ":")));
+  }
   fact_row(out, "Cycle duration", format_seconds(a.config.duration_s) + " s", format_seconds(b.config.duration_s) + " s");
   fact_row(out, "Nodes", std::to_string(std::max<std::size_t>(1, a.nodes.size())),
            std::to_string(std::max<std::size_t>(1, b.nodes.size())));
@@ -70,15 +74,16 @@ void runs_section(std::string& out, const DiffReport& diff) {
 }
 
 void diff_table(std::string& out, const std::vector<DiffRow>& rows, std::string_view id) {
+  const bool open = !rows.empty() && rows.front().rate.has_value();
   put(out,
-      "<div class=\"table-wrap\"><table class=\"data diff\"{}><thead><tr><th>Users</th><th>Metric</th>"
+      "<div class=\"table-wrap\"><table class=\"data diff\"{}><thead><tr><th>{}</th><th>Metric</th>"
       "<th class=\"run-a\">A</th><th class=\"run-b\">B</th><th>Change</th><th>%</th></tr></thead><tbody>",
-      id.empty() ? "" : fmt::format(" id=\"{}\"", id));
+      id.empty() ? "" : fmt::format(" id=\"{}\"", id), open ? "Rate" : "Users");
   for (const DiffRow& row : rows) {
     bool first = true;
     for (const MetricDiff& m : row.metrics) {
       put(out, "<tr{} data-users=\"{}\" data-metric=\"{}\"><td>{}</td><td class=\"text\">{}{}</td><td>{}</td><td>{}</td>",
-          first ? " class=\"group-start\"" : "", row.users, m.name, first ? std::to_string(row.users) : "", m.name,
+          first ? " class=\"group-start\"" : "", row.users, m.name, first ? escape_html(row.load()) : "", m.name,
           m.unit == "ms" ? " <span class=\"muted\">ms</span>" : "", format_metric_value(m, m.a),
           format_metric_value(m, m.b));
       put(out, "<td{0}>{1}</td><td{0}>{2}</td></tr>", change_class(m.change), format_metric_delta(m),
@@ -96,16 +101,17 @@ const MetricDiff* metric(const DiffRow& row, std::string_view name) {
   return nullptr;
 }
 
-// Users on the x axis: numeric when they rise, else one category per row.
+// Users (open model: the rate asked) on the x axis: numeric when they rise, else one
+// category per row.
 void users_axis(const std::vector<DiffRow>& rows, ChartSpec& spec) {
   bool rising = true;
-  for (std::size_t i = 1; i < rows.size(); ++i) rising = rising && rows[i].users > rows[i - 1].users;
-  spec.x_label = "Concurrent users";
+  for (std::size_t i = 1; i < rows.size(); ++i) rising = rising && rows[i].load_value() > rows[i - 1].load_value();
+  spec.x_label = !rows.empty() && rows.front().rate ? "Rate asked (iterations/s)" : "Concurrent users";
   spec.points = true;
   spec.span_gaps = true;  // a cycle only the other run had
   for (std::size_t i = 0; i < rows.size(); ++i) {
-    spec.x.push_back(rising ? rows[i].users : static_cast<double>(i));
-    if (!rising) spec.x_categories.push_back(std::to_string(rows[i].users));
+    spec.x.push_back(rising ? rows[i].load_value() : static_cast<double>(i));
+    if (!rising) spec.x_categories.push_back(rows[i].load());
   }
 }
 
@@ -139,7 +145,9 @@ void page_matrix(std::string& out, const DiffReport& diff) {
   if (diff.pages.empty()) return;
   out += "<h3>p95 change of every page</h3><div class=\"table-wrap\"><table class=\"data compact\" id=\"page-matrix\">"
          "<thead><tr><th>Page</th>";
-  for (const DiffRow& cycle : diff.cycles) put(out, "<th>{} users</th>", cycle.users);
+  for (const DiffRow& cycle : diff.cycles) {
+    put(out, "<th>{}</th>", Esc{cycle.rate ? cycle.load() : fmt::format("{} users", cycle.users)});
+  }
   out += "</tr></thead><tbody>";
   for (std::size_t i = 0; i < diff.pages.size(); ++i) {
     const DiffPage& page = diff.pages[i];
@@ -196,7 +204,7 @@ std::string render_diff_html(const DiffReport& diff) {
   banners(out, diff);
   runs_section(out, diff);
   out += "<section id=\"summary\" class=\"panel\"><h2>Summary per cycle</h2><p class=\"lead\">Every page together, "
-         "cycles joined on the number of users.</p>";
+         "cycles joined on the number of users (open-model runs: on the rate asked).</p>";
   diff_table(out, diff.cycles, "diff-summary");
   summary_charts(out, charts, diff.cycles);
   out += "</section>\n<section id=\"pages\" class=\"panel\"><h2>Pages</h2>";

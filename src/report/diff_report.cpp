@@ -18,19 +18,26 @@ using namespace bm::common;  // the shared number and time formatters
 
 namespace {
 
-// Pairs of cycle positions (in a, in b) joined on users; by position when a run
-// repeats a number of users (then users alone cannot tell its cycles apart).
+// What cycles are joined on: users, or (open model) the mean asked rate in thousandths.
+int64_t load_key(const stats::CycleResults& cycle) {
+  if (const std::optional<AskedRate> rate = asked_rate(cycle)) return std::llround(rate->mean() * 1000);
+  return cycle.cvus;
+}
+
+// Pairs of cycle positions (in a, in b) joined on users (open model: the rate asked); by
+// position when a run repeats a number of users (then users alone cannot tell its cycles
+// apart), or when one run is open-model and the other not.
 std::vector<std::pair<std::optional<std::size_t>, std::optional<std::size_t>>> join_cycles(const stats::Results& a,
                                                                                           const stats::Results& b) {
   std::vector<std::pair<std::optional<std::size_t>, std::optional<std::size_t>>> pairs;
-  auto users_index = [](const stats::Results& r, std::map<int, std::size_t>& out) {
+  auto users_index = [](const stats::Results& r, std::map<int64_t, std::size_t>& out) {
     for (std::size_t i = 0; i < r.cycles.size(); ++i) {
-      if (!out.emplace(r.cycles[i].cvus, i).second) return false;
+      if (!out.emplace(load_key(r.cycles[i]), i).second) return false;
     }
     return true;
   };
-  std::map<int, std::size_t> in_a, in_b;
-  if (!users_index(a, in_a) || !users_index(b, in_b)) {
+  std::map<int64_t, std::size_t> in_a, in_b;
+  if (open_model(a) != open_model(b) || !users_index(a, in_a) || !users_index(b, in_b)) {
     for (std::size_t i = 0; i < std::max(a.cycles.size(), b.cycles.size()); ++i) {
       pairs.emplace_back(i < a.cycles.size() ? std::optional(i) : std::nullopt,
                          i < b.cycles.size() ? std::optional(i) : std::nullopt);
@@ -38,14 +45,16 @@ std::vector<std::pair<std::optional<std::size_t>, std::optional<std::size_t>>> j
     return pairs;
   }
   for (std::size_t i = 0; i < a.cycles.size(); ++i) {
-    const auto found = in_b.find(a.cycles[i].cvus);
+    const auto found = in_b.find(load_key(a.cycles[i]));
     pairs.emplace_back(i, found == in_b.end() ? std::nullopt : std::optional(found->second));
   }
   for (std::size_t i = 0; i < b.cycles.size(); ++i) {
-    if (!in_a.contains(b.cycles[i].cvus)) pairs.emplace_back(std::nullopt, i);
+    if (!in_a.contains(load_key(b.cycles[i]))) pairs.emplace_back(std::nullopt, i);
   }
   std::stable_sort(pairs.begin(), pairs.end(), [&](const auto& x, const auto& y) {
-    auto users = [&](const auto& pair) { return pair.first ? a.cycles[*pair.first].cvus : b.cycles[*pair.second].cvus; };
+    auto users = [&](const auto& pair) {
+      return pair.first ? load_key(a.cycles[*pair.first]) : load_key(b.cycles[*pair.second]);
+    };
     return users(x) < users(y);
   });
   return pairs;
@@ -103,7 +112,17 @@ bool any_incomplete(const stats::Results& r) {
 void comparability(DiffReport& diff, const DiffOptions& options) {
   const stats::Results& a = *diff.a.results;
   const stats::Results& b = *diff.b.results;
-  if (a.config.cycles != b.config.cycles) {
+  if (open_model(a) != open_model(b)) {
+    diff.warnings.push_back(fmt::format("Run {} asked for arrival rates (open model) and run {} for users: cycles are "
+                                        "compared by position.",
+                                        open_model(a) ? "A" : "B", open_model(a) ? "B" : "A"));
+  } else if (open_model(a)) {
+    if (a.config.rates != b.config.rates) {
+      diff.warnings.push_back(fmt::format("The runs asked different rates: A {}/s, B {}/s. Only cycles with the "
+                                          "same rate are compared.",
+                                          a.config.rates, b.config.rates));
+    }
+  } else if (a.config.cycles != b.config.cycles) {
     diff.warnings.push_back(fmt::format("The runs ran different cycles: A {} users, B {} users. Only cycles with "
                                         "the same number of users are compared.",
                                         cycles_text(a.config.cycles), cycles_text(b.config.cycles)));
@@ -137,6 +156,8 @@ void comparability(DiffReport& diff, const DiffOptions& options) {
 }
 
 }  // namespace
+
+std::string DiffRow::load() const { return rate ? format_asked_rate(*rate) : std::to_string(users); }
 
 std::string_view to_string(Change change) noexcept {
   switch (change) {
@@ -180,6 +201,7 @@ DiffReport compute_diff(const stats::Results& a, std::string name_a, const stats
     const CycleSummary* cb = ib ? &sb[*ib] : nullptr;
     DiffRow row;
     row.users = ca ? ca->cvus : cb->cvus;
+    row.rate = ca ? ca->rate : cb->rate;
     if (ia) row.cycle_a = a.cycles[*ia].index;
     if (ib) row.cycle_b = b.cycles[*ib].index;
     row.metrics = row_metrics(ca ? &ca->pages : nullptr, cb ? &cb->pages : nullptr, ca, cb, options.same_within);
@@ -221,7 +243,7 @@ DiffReport compute_diff(const stats::Results& a, std::string name_a, const stats
       const EntryRow* ra = row_of(pa, cycle.cycle_a);
       const EntryRow* rb = row_of(pb, cycle.cycle_b);
       if (ra == nullptr && rb == nullptr) continue;
-      page.rows.push_back({cycle.users, cycle.cycle_a, cycle.cycle_b,
+      page.rows.push_back({cycle.users, cycle.rate, cycle.cycle_a, cycle.cycle_b,
                            row_metrics(ra, rb, nullptr, nullptr, options.same_within)});
     }
     diff.pages.push_back(std::move(page));
@@ -262,14 +284,18 @@ std::string fit(std::string text, std::size_t width) {
 }
 
 void text_rows(std::ostream& out, const std::vector<DiffRow>& rows) {
-  out << fmt::format("{:>6}  {:<11}{:>12}{:>12}{:>13}{:>10}  {}\n", "Users", "Metric", "A", "B", "Change", "%", "");
+  const bool open = !rows.empty() && rows.front().rate.has_value();
+  // "50→200/s" is wider than any number of users.
+  const int load_width = open ? 10 : 6;
+  out << fmt::format("{:>{}}  {:<11}{:>12}{:>12}{:>13}{:>10}  {}\n", open ? "Rate" : "Users", load_width, "Metric", "A",
+                     "B", "Change", "%", "");
   for (const DiffRow& row : rows) {
     bool first = true;
     for (const MetricDiff& m : row.metrics) {
       const std::string verdict = m.change == Change::worse ? "WORSE" : std::string(to_string(m.change));
       // Times carry their unit in the metric's name; rates say "/s", shares "%".
       const std::string name = m.unit == "ms" ? m.name + " (ms)" : m.name;
-      out << fmt::format("{:>6}  {:<11}{:>12}{:>12}{:>13}{:>10}  {}\n", first ? std::to_string(row.users) : "",
+      out << fmt::format("{:>{}}  {:<11}{:>12}{:>12}{:>13}{:>10}  {}\n", first ? row.load() : "", load_width,
                          name, format_metric_value(m, m.a), format_metric_value(m, m.b), format_metric_delta(m),
                          m.relative ? format_signed_percent(m.relative) : kNoValue, verdict);
       first = false;

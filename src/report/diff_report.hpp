@@ -47,9 +47,15 @@ MetricDiff compare(std::string_view name, std::string_view unit, Preference pref
 std::string format_metric_value(const MetricDiff& metric, std::optional<double> value);
 std::string format_metric_delta(const MetricDiff& metric);
 
-// One cycle (or one cycle of one page) of both runs, joined on the number of users.
+// One cycle (or one cycle of one page) of both runs, joined on the number of users
+// (open-model runs: on the rate asked).
 struct DiffRow {
   int users = 0;
+  std::optional<AskedRate> rate;  // open-model runs: what the cycles are joined and named by
+  // "20" (users) or "400/s", as the tables show the row.
+  std::string load() const;
+  // Where the row sits on a chart's x axis: users, or the mean asked rate.
+  double load_value() const noexcept { return rate ? rate->mean() : static_cast<double>(users); }
   std::optional<int> cycle_a;  // cycle index in each run; unset: that run has no such cycle
   std::optional<int> cycle_b;
   std::vector<MetricDiff> metrics;

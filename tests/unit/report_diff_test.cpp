@@ -117,6 +117,52 @@ TEST(Diff, JoinsCyclesOnUsersAndWarnsWhenCyclesDiffer) {
   EXPECT_NE(diff.warnings[0].find("10:20:30"), std::string::npos) << diff.warnings[0];
 }
 
+// The run as an open-model one: cycle c asked for rates[c] iterations/s (its pool: the users).
+stats::Results open_run(std::vector<double> rates, double scale, int ok, int64_t start_us = kStartUs) {
+  std::vector<int> pools(rates.size(), 10);
+  stats::Results r = run(pools, scale, ok, start_us);
+  std::string text;
+  for (std::size_t c = 0; c < rates.size(); ++c) {
+    r.cycles[c].arrivals = stats::Arrivals{rates[c], rates[c], static_cast<uint64_t>(rates[c] * 10),
+                                           static_cast<uint64_t>(rates[c] * 10), 0, 0, 10, 0};
+    text += (text.empty() ? "" : ":") + fmt::format("{:g}", rates[c]);
+  }
+  r.config.rates = text;
+  return r;
+}
+
+TEST(Diff, OpenModelRunsAreJoinedOnTheRateAsked) {
+  // Every cycle has a pool of 10: joined on users, they could not be told apart.
+  const stats::Results a = open_run({100, 200}, 1.0, 100);
+  const stats::Results b = open_run({200, 400}, 1.0, 100);
+  const DiffReport diff = compute_diff(a, "a", b, "b");
+  ASSERT_EQ(diff.cycles.size(), 3u);
+  EXPECT_EQ(diff.cycles[0].load(), "100/s");
+  EXPECT_FALSE(diff.cycles[0].cycle_b);
+  EXPECT_EQ(diff.cycles[1].load(), "200/s");
+  EXPECT_EQ(diff.cycles[1].cycle_a, 1);
+  EXPECT_EQ(diff.cycles[1].cycle_b, 0);
+  EXPECT_FALSE(diff.cycles[2].cycle_a);
+  ASSERT_FALSE(diff.warnings.empty());
+  EXPECT_EQ(diff.warnings[0], "The runs asked different rates: A 100:200/s, B 200:400/s. Only cycles with the same "
+                              "rate are compared.");
+  std::ostringstream text;
+  render_diff_text(diff, text, 100);
+  EXPECT_NE(text.str().find("      Rate  Metric"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("     200/s  Tests/s"), std::string::npos) << text.str();
+  const std::string html = render_diff_html(diff);
+  EXPECT_NE(html.find("<th>Rate</th><th>Metric</th>"), std::string::npos);
+  EXPECT_NE(html.find("<th>400/s</th>"), std::string::npos);
+  EXPECT_NE(html.find("Rate asked (iterations/s)"), std::string::npos);
+
+  // An open-model run against a closed one: by position, with a warning.
+  const DiffReport mixed = compute_diff(a, "a", run({10, 20}, 1.0, 100), "c");
+  ASSERT_EQ(mixed.cycles.size(), 2u);
+  EXPECT_EQ(mixed.cycles[1].cycle_b, 1);
+  EXPECT_EQ(mixed.warnings[0], "Run A asked for arrival rates (open model) and run B for users: cycles are compared "
+                               "by position.");
+}
+
 TEST(Diff, WarnsWhenDurationTestOrApdexThresholdDiffer) {
   const stats::Results a = run({10}, 1.0, 100);
   stats::Results b = run({10}, 1.0, 100);
