@@ -354,6 +354,43 @@ class RunReport(BrowserTestCase):
             self.browser.screenshot(os.path.join(self.out, name), top=top, height=2600)
         self.assertEqual(self.browser.problems(), [])
 
+    def test_open_model_report_shows_arrivals_rates_and_service_times(self):
+        """An open-model run: charts against the asked rate, the Arrivals table from the
+        results' counts, service-time percentiles beside the times from the intended start,
+        every chart drawn with distinct lines."""
+        demo = self.start(DemoServer(threads=2))
+        out = os.path.join(self.out, "open")
+        run(["run", os.path.join(EXAMPLES, "test_Shop.lua"), "-u", demo.url, "-r", "20:40", "--max-users", "4",
+             "-D", "2", "-s", "0.01", "--cycle-time", "0", "-m", "0", "-M", "0.05", "-o", out], check=0)
+        results = read_json(os.path.join(out, "results.json"))
+        run(["report", "--html", out], check=0)
+        charts = self.assert_renders_cleanly(os.path.join(out, "index.html"), "open-model.png")
+        self.assertIn("Throughput against the asked rate", {c["caption"] for c in charts})
+        series = self.browser.evaluate(SERIES_CHECK)
+        self.assertEqual([c for c in series if c.get("missing")], [])
+        throughput = next(c for c in series if c["caption"] == "Throughput against the asked rate")
+        self.assertEqual(throughput["x"], [20, 40])
+        for chart in series:
+            styles = [(s["stroke"], tuple(s["dash"])) for s in chart["series"]]
+            self.assertEqual(len(set(styles)), len(styles), f"{chart['caption']}: two lines look the same")
+        self.assertEqual([line for c in series for line in coinciding_lines(c)], [])
+        times = [c for c in series if c["caption"].endswith("from intended start and service")]
+        self.assertGreater(len(times), 0)
+        self.assertIn("service p99", [s["label"] for s in times[0]["series"]])
+
+        for row, cycle in zip(table_rows(self.browser, "#arrivals-table tbody tr"), results["cycles"]):
+            a = cycle["arrivals"]
+            self.assertEqual(row, [
+                f"C{cycle['index'] + 1}", f"{a['rate_from']:g}/s", three_digits(a["started"] / cycle["window_s"]) + "/s",
+                count(a["due"]), count(a["started"]), count(a["late"]), percent(a["late"], a["due"]),
+                count(a["missed"]), percent(a["missed"], a["due"]), ms(a["max_wait_us"]), str(a["peak_users"])])
+        rows = table_rows(self.browser, "#summary-table tbody tr")
+        self.assertEqual(len(rows), len(results["cycles"]))
+        for row, cycle in zip(rows, results["cycles"]):
+            service = merged_histogram([p for p in cycle["pages"] if "service" in p], "service")
+            self.assertEqual(row[1], f"{cycle['arrivals']['rate_from']:g}/s")
+            self.assertEqual(row[14:17], [ms(histogram_percentile(service, p)) for p in (50, 95, 99)])
+
     def test_report_reads_fine_without_javascript_and_prints(self):
         demo = self.start(DemoServer(threads=2))
         results_file = bench(os.path.join(self.out, "run"), demo.url, cycles="2", duration="1")
