@@ -113,9 +113,12 @@ class Resolver {
     if (!ok && !failed_) fail(fmt::format("{}: {}: {}", origin.where, origin.what, problem));
   }
 
+  // A value quoted in the message may hold line breaks (a conf's continuation lines):
+  // the message stays one line.
   void fail(std::string message) {
     failed_ = true;
-    if (error_ != nullptr) *error_ = std::move(message);
+    if (error_ == nullptr) return;
+    *error_ = one_line(message);
   }
 
   Origin positive_seconds(double& field, const std::optional<double>& override,

@@ -79,18 +79,6 @@ bool percent_syntax_ok(std::string_view raw) {
   return true;
 }
 
-// A value quoted in a message: a multi-line value's line breaks are shown as "\\n", so
-// that the message stays one line.
-std::string one_line(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '\n') out += "\\n";
-    else if (c == '\r') out += "\\r";
-    else out += c;
-  }
-  return out;
-}
-
 std::string bad_percent_message(std::string_view raw) {
   return fmt::format("bad '%' in '{}': write '%%' for a literal '%' or '%(name)s' for "
                      "another key's value",

@@ -56,6 +56,16 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
+std::string one_line(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else out += c;
+  }
+  return out;
+}
+
 std::optional<long long> parse_int(std::string_view text) { return parse_whole<long long>(text); }
 
 std::optional<double> parse_double(std::string_view text) {

@@ -12,6 +12,9 @@
 namespace bm::conf {
 
 std::string_view trim(std::string_view text);
+// Text quoted in a one-line message: line breaks (a conf's continuation lines) shown as
+// "\n" and "\r".
+std::string one_line(std::string_view text);
 
 std::optional<long long> parse_int(std::string_view text);
 // A finite decimal number ("1", "0.05", "+2.5", "1e3"); inf and nan are refused.

@@ -3,6 +3,7 @@
 // typed getter, and write the file back. Checks, besides the sanitizers: a refused file
 // says why in one "file:line: message"; to_ini() reads back with the same keys and the
 // same values; a key that parse() listed is found.
+#include "conf/bench_settings.hpp"
 #include "conf/conf_file.hpp"
 
 #include <cstdint>
@@ -68,6 +69,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const std::string& key : defaults) (void)read_key(*conf, section, key);
   }
   for (const std::string& key : defaults) (void)read_key(*conf, std::string(bm::conf::kDefaultSection), key);
+
+  // The settings resolved from it (rates, cycles, seconds, codes...): a value or one line.
+  for (const auto mode : {bm::conf::Mode::test, bm::conf::Mode::bench}) {
+    std::string settings_error;
+    std::vector<std::string> warnings;
+    const auto settings = bm::conf::resolve_bench_settings(*conf, {}, mode, &settings_error, &warnings);
+    if (!settings) {
+      check(!settings_error.empty(), "settings refused without a message");
+      check(settings_error.find('\n') == std::string::npos, "a settings message is not one line");
+    } else if (settings->open_model()) {
+      check(settings->cycles.size() == settings->rates.size(), "open model: not one cycle per rate");
+      check(settings->rate_part_index >= 0 && settings->rate_part_index < settings->rate_part_count,
+            "rate_part out of range");
+    }
+  }
 
   // Written back, the file reads the same.
   const std::string ini = conf->to_ini();

@@ -76,6 +76,41 @@ TEST(ConfSettings, SimpleConfInBenchMode) {
                           "benchmaster (ignored)"));
 }
 
+TEST(ConfSettings, AValueOnSeveralLinesIsQuotedOnOneLine) {
+  // Found by the conf fuzz target: a continuation line put a line break in the message.
+  const std::string message = error_of("[main]\nurl = htt x\n  more\n");
+  EXPECT_EQ(message, "Shop.conf:2: [main] url: 'htt x\\nmore' is not an http:// or https:// URL");
+  EXPECT_EQ(error_of("[bench]\nrates = 10\n  x\n"),
+            "Shop.conf:2: [bench] rates: '10\\nx' is not a list of arrival rates per second separated by ':' "
+            "(e.g. 100:200, or 50->200 for a ramp)");
+}
+
+TEST(ConfSettings, OpenModelKeys) {
+  const BenchSettings s = resolved(conf_of("[bench]\nrates = 100:50->400\nmax_users = 20\narrivals = poisson\n"
+                                           "rate_part = 1/3\ncycles = 7\n"));
+  ASSERT_TRUE(s.open_model());
+  EXPECT_EQ(s.rates, (std::vector<RateStep>{{100, 100}, {50, 400}}));
+  EXPECT_EQ(s.cycles, (std::vector<int>{20, 20}));  // one per rate: the pool bound
+  EXPECT_TRUE(s.poisson_arrivals);
+  EXPECT_EQ(s.rate_part_index, 1);
+  EXPECT_EQ(s.rate_part_count, 3);
+  // -c on the command line means users: the conf's rates are put aside.
+  Overrides users;
+  users.cycles = std::vector<int>{5};
+  const BenchSettings closed = resolved(conf_of("[bench]\nrates = 100\n"), users);
+  EXPECT_FALSE(closed.open_model());
+  EXPECT_EQ(closed.cycles, std::vector<int>{5});
+  Overrides both = users;
+  both.rates = "10";
+  EXPECT_EQ(error_of("[bench]\n", both),
+            "command line: -c/--cycles and -r/--rates: give one (virtual users or arrival rates per cycle)");
+  EXPECT_EQ(error_of("[bench]\nrates = 10\nmax_users = 0\n"),
+            "Shop.conf:3: [bench] max_users: must be a whole number from 1 to 1000000 (got '0')");
+  EXPECT_EQ(error_of("[bench]\nrates = 10\narrivals = bursty\n"),
+            "Shop.conf:3: [bench] arrivals: must be constant or poisson (got 'bursty')");
+  EXPECT_EQ(error_of("[bench]\nrate_part = 3/3\n"), "Shop.conf:2: [bench] rate_part: must be i/N with 0 <= i < N (got '3/3')");
+}
+
 TEST(ConfSettings, TestModeReadsPageSettingsFromFtest) {
   const BenchSettings s = resolved(conf_of(kSimpleConf), {}, Mode::test);
   EXPECT_EQ(s.sleep_time_min_s, 0);
