@@ -272,15 +272,17 @@ asio::awaitable<void> MasterRun::prepare_host(Host& host) {
     for (Node* node : host.nodes) fail_node(*node, host.error);
     co_return;
   }
+  using namespace asio::experimental::awaitable_operators;
   StepResult step = co_await host.transport->open();
   if (step.ok() && options_.push && !host.address.local) step = co_await push_program(host);
-  if (step.ok()) step = co_await measure_clock(host);
+  // The clock exchange and the set-up are two sessions on the same connection, at once:
+  // neither needs the other.
+  if (step.ok()) step = co_await (measure_clock(host) && set_up_nodes(host));
   if (!step.ok()) {
     host.error = step.error;
     for (Node* node : host.nodes) fail_node(*node, host.error);
     co_return;
   }
-  co_await set_up_nodes(host);
   int ready = 0;
   for (const Node* node : host.nodes) ready += node->phase == NodePhase::ready ? 1 : 0;
   say(fmt::format("{}: ready, clock offset {:+.1f} ms (round trip {:.2f} ms, program start {:.0f} ms); {} of {} "
