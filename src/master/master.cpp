@@ -293,26 +293,59 @@ asio::awaitable<void> MasterRun::prepare_host(Host& host) {
 
 // --push: one copy of this program for every host, stripped of its symbols (the nodes
 // need no debug information; the file is several times smaller), under a folder named
-// by its checksum, so a host that has it already is not sent it again.
+// by its checksum, so a host that has it already is not sent it again. The stripped
+// copy and its checksum are kept between runs in ~/.cache/benchmaster/push, by the
+// program file's size, time and inode (stripping and summing cost ~1 s here).
 asio::awaitable<void> MasterRun::prepare_push() {
   push_file_ = options_.self_executable;
-  const fs::path stripped = private_dir_ / "bench-node";
-  SpawnSpec strip;
-  strip.argv = {"strip", "-o", stripped.string(), options_.self_executable};
-  std::string no_input;
-  ProcessOutput stripping = co_await run_process(io_, reaper_, std::move(strip), std::move(no_input), 60s);
-  if (stripping.ok()) {
-    push_file_ = stripped;
-  } else {
-    err_ << fmt::format("warning: --push: cannot strip {} ({}): the whole file is sent\n", options_.self_executable,
-                        stripping.failure())
-         << std::flush;
+  std::error_code ec;
+  fs::path cache;
+  std::string key;
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home == '/') {
+    struct stat self {};
+    if (::stat(options_.self_executable.c_str(), &self) == 0) {
+      cache = fs::path(home) / ".cache" / "benchmaster" / "push";
+      key = fmt::format("{}-{}-{}", self.st_size, self.st_mtim.tv_sec * 1'000'000'000LL + self.st_mtim.tv_nsec,
+                        self.st_ino);
+    }
   }
-  SpawnSpec checksum;
-  checksum.argv = {"sha256sum", "--", push_file_.string()};
-  std::string none;
-  ProcessOutput summed = co_await run_process(io_, reaper_, std::move(checksum), std::move(none), 60s);
-  std::string digest = summed.ok() ? summed.out.substr(0, summed.out.find(' ')) : std::string();
+  std::string digest;
+  if (!key.empty()) {
+    std::ifstream sum(cache / (key + ".sha256"));
+    if (sum >> digest && digest.size() == 64 && fs::is_regular_file(cache / (key + ".bench-node"), ec)) {
+      push_file_ = cache / (key + ".bench-node");
+    } else {
+      digest.clear();
+    }
+  }
+  if (digest.empty()) {
+    const fs::path stripped = private_dir_ / "bench-node";
+    SpawnSpec strip;
+    strip.argv = {"strip", "-o", stripped.string(), options_.self_executable};
+    std::string no_input;
+    ProcessOutput stripping = co_await run_process(io_, reaper_, std::move(strip), std::move(no_input), 60s);
+    if (stripping.ok()) {
+      push_file_ = stripped;
+    } else {
+      err_ << fmt::format("warning: --push: cannot strip {} ({}): the whole file is sent\n",
+                          options_.self_executable, stripping.failure())
+           << std::flush;
+    }
+    SpawnSpec checksum;
+    checksum.argv = {"sha256sum", "--", push_file_.string()};
+    std::string none;
+    ProcessOutput summed = co_await run_process(io_, reaper_, std::move(checksum), std::move(none), 60s);
+    digest = summed.ok() ? summed.out.substr(0, summed.out.find(' ')) : std::string();
+    if (digest.size() == 64 && stripping.ok() && !key.empty()) {
+      // Into the cache beside the final names, then renamed: a copy there is whole.
+      fs::create_directories(cache, ec);
+      const fs::path copy = cache / fmt::format("{}.{}.tmp", key, ::getpid());
+      if (!ec) fs::copy_file(stripped, copy, fs::copy_options::overwrite_existing, ec);
+      if (!ec) fs::rename(copy, cache / (key + ".bench-node"), ec);
+      if (!ec) std::ofstream(cache / (key + ".sha256")) << digest << '\n';
+      if (ec) fs::remove(copy, ec);
+    }
+  }
   if (digest.size() < 16) {
     // No checksum: a folder of this run's own, sent every time.
     digest = fmt::format("{}-{}", options_.label, ::getpid());
