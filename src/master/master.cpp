@@ -177,12 +177,11 @@ asio::awaitable<void> MasterRun::main() {
   say(fmt::format("Bench master: {} on {} node{} ({} host{}), label '{}'", options_.test_file.filename().string(),
                   nodes_.size(), nodes_.size() == 1 ? "" : "s", hosts_.size(), hosts_.size() == 1 ? "" : "s",
                   options_.label));
-  // 1. Per host, at most -p at once: reach it, push the program, measure its clock and
-  //    how long the node program takes to start, then lay out every node's folder there
-  //    in one step.
-  if (options_.push && std::any_of(hosts_.begin(), hosts_.end(), [](const auto& h) { return !h.second.address.local; })) {
-    co_await prepare_push();
-  }
+  // 1. Per host, at most -p at once: reach it, push the program, then at once measure
+  //    its clock (and how long the node program takes to start) and lay out every
+  //    node's folder there in one step.
+  const auto remote = [](const auto& entry) { return !entry.second.address.local; };
+  if (options_.push && std::any_of(hosts_.begin(), hosts_.end(), remote)) co_await prepare_push();
   std::vector<Host*> hosts;
   for (auto& [name, host] : hosts_) hosts.push_back(&host);
   co_await for_each_bounded(io_, hosts, options_.parallel,

@@ -52,7 +52,11 @@ class SshTransport(SshCase):
         nodes = f"127.0.0.1:{self.port}*2,127.0.0.2:{self.port}"
         args = self.master_args(label, "--nodes", nodes, *self.sshd.ssh_options(), "--push")
         args[args.index("-x") + 1] = x
-        run(args, check=0, timeout=120)
+        # The master keeps its stripped copy in ~/.cache: this test's own home.
+        home = os.path.join(self.out, "home")
+        env = dict(os.environ, HOME=home)
+        run(args, check=0, timeout=120, env=env)
+        self.assertEqual(len(glob.glob(os.path.join(home, ".cache", "benchmaster", "push", "*.bench-node"))), 1)
         self.assertEqual(pwned_files(self.out, x), [])
         pushed = glob.glob(os.path.join(glob.escape(x), ".bench-node", "*", "bench-node"))
         self.assertEqual(len(pushed), 1, pushed)
@@ -63,7 +67,7 @@ class SshTransport(SshCase):
         # A second run finds the same checksum on both hosts and sends nothing.
         copied = os.stat(pushed[0]).st_mtime_ns
         args[args.index("-n") + 1] = label + " again"
-        run(args, check=0, timeout=120)
+        run(args, check=0, timeout=120, env=env)
         self.assertEqual(os.stat(pushed[0]).st_mtime_ns, copied)
         self.assertEqual(len(self.node_files(self.run_dir(label + " again"))), 3)
 
