@@ -58,13 +58,15 @@ int cmd_master(const Args& args, const std::string& prog) {
   app.add_option("-w,--working-directory", output_dir, "the master's output folder (default .)")->group(r);
   app.add_option("-x,--node-working-directory", options.node_dir, "the nodes' working folder (default /tmp/bench-node)")
       ->group(r);
-  app.add_option("-p,--parallel", options.parallel, "most SSH operations at once (default 32)")
+  app.add_option("-p,--parallel", options.parallel, "most hosts prepared or collected at once (default 32)")
       ->check(CLI::PositiveNumber)
       ->group(r);
   app.add_option("-s,--node-script", options.node_script,
                  "bench-node on the nodes (default: bench-node on their PATH; local nodes: this program)")
       ->group(r);
-  app.add_flag("--push", options.push, "copy this program to each host's workspace and run that")->group(r);
+  app.add_flag("--push", options.push,
+               "send this program, stripped, to each host that lacks it (<x>/.bench-node/<sha256>/) and run that")
+      ->group(r);
   app.add_flag("--require-all", options.require_all, "stop everything when any node fails")->group(r);
   app.add_option("--barrier-timeout", options.barrier_timeout_s,
                  "seconds the other nodes wait for a node still draining before the next cycle starts without it "
@@ -72,7 +74,8 @@ int cmd_master(const Args& args, const std::string& prog) {
       ->check(CLI::PositiveNumber)
       ->group(r);
   app.add_option("--start-margin", options.start_margin_s,
-                 "seconds between the end of setup and the common start, plus the slowest setup (default 2)")
+                 "seconds between every node being up and the common start, beyond the slowest round trip "
+                 "(default 0.3)")
       ->check(CLI::NonNegativeNumber)
       ->group(r);
 

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <variant>
 #include <filesystem>
+#include <optional>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -106,7 +107,9 @@ int cmd_node(const Args& args, const std::string& prog) {
                  "WORKING_DIR RUN NODE_NUM [TEST_NAME] (default: $PSSH_BENCH_WORKING_DIR, $PSSH_BENCH_RUN, "
                  "$PSSH_NODENUM; the folder's only test)")
       ->expected(0, 4);
-  app.add_option("--start-at", start_at, "wall-clock time (epoch µs) to begin cycle 1");
+  app.add_option("--start-at", start_at,
+                 "wall-clock time (epoch µs) to begin cycle 1, or 'go': when the master's @go for it comes on "
+                 "standard input");
   app.add_option("--test-shown-as", options.test_file_shown,
                  "how messages name the test file (bench-master gives the path its user typed)");
   app.add_flag("--clock", clock, "print this machine's clock (epoch µs), then again for each line read");
@@ -146,15 +149,29 @@ int cmd_node(const Args& args, const std::string& prog) {
   run.progress_json = true;
   run.command_line.push_back(prog);
   run.command_line.insert(run.command_line.end(), args.begin(), args.end());
-  if (!start_at.empty()) {
+  const bool start_on_go = start_at == "go";
+  if (!start_at.empty() && !start_on_go) {
     run.start_at_epoch_us = std::strtoll(start_at.c_str(), &end, 10);
-    if (*end != '\0') return fail(prog, fmt::format("--start-at: '{}' is not a time in epoch microseconds", start_at));
+    if (*end != '\0') {
+      return fail(prog, fmt::format("--start-at: '{}' is neither a time in epoch microseconds nor 'go'", start_at));
+    }
   }
   std::cout << protocol::node_line({static_cast<long long>(::getpid()), static_cast<int>(node_num)}) << std::endl;
   engine::CycleGate gate;
   if (barrier) run.gate = &gate;
   run.cycle_results = barrier && cycle_results;
-  if (stop_on_eof || barrier) read_master_input(barrier ? &gate : nullptr, stop_on_eof);
+  if (stop_on_eof || barrier || start_on_go) read_master_input(barrier || start_on_go ? &gate : nullptr, stop_on_eof);
+  if (start_on_go) {
+    // The master starts every node first and picks cycle 1's start once all of them
+    // are up (@node), so the start need not be guessed ahead of a slow session.
+    engine::install_interrupt_handlers();
+    const std::optional<int64_t> start = gate.wait(0, [] { return engine::g_interrupts.load() > 0; });
+    if (!start) {
+      std::cout << std::flush;
+      std::_Exit(gate.end_reason() ? 0 : 130);  // told to end, or stopped, before cycle 1
+    }
+    run.start_at_epoch_us = *start;
+  }
   const int code = run_bench(options, run, prog);
   std::cout << std::flush;
   // The input reader may still be blocked in read(): leave without waiting for it.

@@ -2,9 +2,14 @@
 // with the filesystem, not a subprocess.
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <system_error>
+
+// g++ 12 misreads Asio's coroutine frames (allocated with aligned_alloc, freed by the
+// frame's own sized operator delete, which calls free) as mismatched new/delete.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 #include <fmt/format.h>
 
@@ -70,6 +75,38 @@ class LocalTransport final : public Transport {
     std::error_code ec;
     if (!fs::exists(remote, ec)) co_return StepResult{fmt::format("{}: no such file", remote)};
     co_return StepResult{copy_into_place(remote, local, false)};
+  }
+
+  // Copied into a temporary folder beside the workspaces, then each renamed into place.
+  asio::awaitable<std::vector<std::string>> lay_out(const fs::path& stage, const std::string& parent,
+                                                    const std::vector<std::string>& folders) override {
+    std::vector<std::string> errors(folders.size());
+    std::error_code ec;
+    const fs::path temporary = fs::path(parent) / fmt::format(".set-up-{}", ::getpid());
+    fs::create_directories(parent, ec);
+    if (!ec) fs::remove_all(temporary, ec);
+    if (!ec) fs::create_directory(temporary, ec);
+    for (std::size_t i = 0; i < folders.size() && !ec; ++i) {
+      // Symbolic links in the stage are followed: the node gets the files.
+      fs::copy(stage / folders[i], temporary / folders[i], fs::copy_options::recursive, ec);
+    }
+    if (ec) {
+      const std::string failure = fmt::format("cannot set up the node's folder under {}: {}", parent, ec.message());
+      fs::remove_all(temporary, ec);
+      co_return std::vector<std::string>(folders.size(), failure);
+    }
+    for (std::size_t i = 0; i < folders.size(); ++i) {
+      const fs::path target = fs::path(parent) / folders[i];
+      fs::remove_all(target, ec);
+      if (!ec) fs::rename(temporary / folders[i], target, ec);
+      if (ec) errors[i] = fmt::format("cannot move {} into place: {}", target.string(), ec.message());
+    }
+    fs::remove_all(temporary, ec);
+    co_return errors;
+  }
+
+  asio::awaitable<bool> has_executable(const std::string& path) override {
+    co_return ::access(path.c_str(), X_OK) == 0 && fs::is_regular_file(path);
   }
 
   asio::awaitable<StepResult> terminate(long long pid) override {

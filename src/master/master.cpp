@@ -1,6 +1,7 @@
 #include "master/master.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -73,6 +74,12 @@ std::vector<Node*> MasterRun::nodes_in(NodePhase phase) {
 
 int MasterRun::run() {
   ::signal(SIGPIPE, SIG_IGN);  // a node that exits early closes the pipe we write to
+  // Each running node holds five descriptors here (its session's three pipes, its out/
+  // and err/ files): past ~200 nodes the usual soft limit of 1,024 is too low.
+  if (struct rlimit files {}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   std::string error;
   bundle_ = load_test_bundle(options_.test_file, options_.conf_file, &error);
   if (!bundle_) {
@@ -117,11 +124,11 @@ int MasterRun::run() {
         host.transport = entry.address.local ? make_local_transport(runtime)
                                              : make_ssh_transport(runtime, entry.address, options_.ssh, private_dir_);
       }
+      host.index = static_cast<int>(hosts_.size()) - 1;
       if (entry.address.local) {
         host.program = options_.node_script.empty() ? options_.self_executable : options_.node_script;
-      } else if (options_.push) {
-        host.program = join_remote(join_remote(options_.node_dir, options_.label), "bench-node");
       } else {
+        // --push: replaced by the pushed copy's path once its checksum is known.
         host.program = options_.node_script.empty() ? "bench-node" : options_.node_script;
       }
     }
@@ -132,6 +139,7 @@ int MasterRun::run() {
     node.folder = node_folder(options_.node_dir, options_.label, node.num);
     nodes_.push_back(std::move(node));
   }
+  for (Node& node : nodes_) node.host->nodes.push_back(&node);
 
   wait_for_signals();
   asio::co_spawn(io_, main(), [this](std::exception_ptr error) {
@@ -169,16 +177,15 @@ asio::awaitable<void> MasterRun::main() {
   say(fmt::format("Bench master: {} on {} node{} ({} host{}), label '{}'", options_.test_file.filename().string(),
                   nodes_.size(), nodes_.size() == 1 ? "" : "s", hosts_.size(), hosts_.size() == 1 ? "" : "s",
                   options_.label));
-  // 1. Reach every host, measure its clock; then prepare every node's folder.
+  // 1. Per host, at most -p at once: reach it, push the program, then at once measure
+  //    its clock (and how long the node program takes to start) and lay out every
+  //    node's folder there in one step.
+  const auto remote = [](const auto& entry) { return !entry.second.address.local; };
+  if (options_.push && std::any_of(hosts_.begin(), hosts_.end(), remote)) co_await prepare_push();
   std::vector<Host*> hosts;
   for (auto& [name, host] : hosts_) hosts.push_back(&host);
   co_await for_each_bounded(io_, hosts, options_.parallel,
                             [this](Host& host) -> asio::awaitable<void> { co_await prepare_host(host); });
-  for (auto& node : nodes_) {
-    if (!node.host->error.empty()) fail_node(node, node.host->error);
-  }
-  co_await for_each_bounded(io_, nodes_in(NodePhase::pending), options_.parallel,
-                            [this](Node& node) -> asio::awaitable<void> { co_await prepare_node(node); });
 
   auto ready = nodes_in(NodePhase::ready);
   if (interrupts_ > 0 || ready.empty() || (options_.require_all && ready.size() != nodes_.size())) {
@@ -192,14 +199,12 @@ asio::awaitable<void> MasterRun::main() {
     co_return;
   }
 
-  // 2. One start time for all, far enough ahead for the slowest node to get going.
-  int64_t slowest_setup_us = 0;
-  for (Node* node : ready) slowest_setup_us = std::max(slowest_setup_us, node->setup_us);
-  planned_start_us_ = wall_now_us() + static_cast<int64_t>(options_.start_margin_s * 1e6) + slowest_setup_us;
-  live_.emplace(options_.cycle_count, planned_start_us_);
-  say(fmt::format("Starting {} node{}; cycle 1 begins in {:.1f} s", ready.size(), ready.size() == 1 ? "" : "s",
-                  (planned_start_us_ - wall_now_us()) / 1e6));
+  // 2. Start every node at once (not bounded by -p); each waits for the master's word
+  //    (--start-at go). Once all are up (their @node line), cycle 1 is planned a little
+  //    ahead (start_margin_us) and sent to each on its own clock.
+  for (Node& node : nodes_) node.settled = node.phase != NodePhase::ready;  // never started: nothing to wait for
   running_phase_ = true;
+  const int64_t starting_us = wall_now_us();
   WaitGroup group(io_);
   for (Node* node : ready) {
     start_node(*node);
@@ -207,6 +212,19 @@ asio::awaitable<void> MasterRun::main() {
       group.add();
       asio::co_spawn(io_, supervise(*node, group), rethrow);
     }
+  }
+  co_await wait_until_up();
+  planned_start_us_ = wall_now_us() + start_margin_us();
+  live_.emplace(options_.cycle_count, planned_start_us_);
+  merger_.emplace(stats::MergeOptions{{}, planned_start_us_, host_name()});
+  fold_ready_results();  // nodes that ended already
+  const auto running = nodes_in(NodePhase::running);
+  say(fmt::format("Starting {} node{}: up in {:.1f} s; cycle 1 begins in {:.1f} s", running.size(),
+                  running.size() == 1 ? "" : "s", (wall_now_us() - starting_us) / 1e6,
+                  (planned_start_us_ - wall_now_us()) / 1e6));
+  if (!stopping_) {
+    cycle_starts_us_[0] = planned_start_us_;
+    for (Node* node : running) send_go(*node, 0, planned_start_us_);
   }
   // 3. Watch them.
   asio::co_spawn(io_, show_status(), rethrow);
@@ -217,37 +235,131 @@ asio::awaitable<void> MasterRun::main() {
   barrier_timer_.cancel();
   if (status_shown_ && tty_) say(live_->line(counts(), wall_now_us()));
 
-  // 4. Bring the results home, merge, report.
-  std::vector<Node*> started;
-  for (auto& node : nodes_) {
-    if (node.started) started.push_back(&node);
-  }
-  if (!started.empty()) say("Collecting results");
-  co_await for_each_bounded(io_, started, options_.parallel,
-                            [this](Node& node) -> asio::awaitable<void> { co_await collect(node); });
+  // 4. The results came home as each node ended (collect_host); the last ones may
+  //    still be on their way. Then the merge is complete: report.
+  if (collectors_.count() > 0) say("Collecting the last results");
+  co_await collectors_.wait();
   for (auto& [name, host] : hosts_) co_await host.transport->close();
   exit_code_ = finish();
+}
+
+// How far ahead of now cycle 1 is planned once every node is up: the @go must reach the
+// farthest node (twice its round trip, 100 ms: go_margin_us), and --start-margin (0.3 s)
+// for the nodes to load the test, all at once. Starting itself, the slow part (a
+// session and a program per node, measured per host as "program start"), is over by
+// then: it is waited for, not guessed.
+int64_t MasterRun::start_margin_us() const {
+  return go_margin_us() + static_cast<int64_t>(options_.start_margin_s * 1e6);
+}
+
+// Until every started node has said @node (or ended); past the step timeout the run
+// goes on, and a node still coming starts late (start skew in the nodes table).
+asio::awaitable<void> MasterRun::wait_until_up() {
+  const auto deadline = std::chrono::steady_clock::now() + options_.ssh.step_timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto running = nodes_in(NodePhase::running);
+    if (std::all_of(running.begin(), running.end(), [](const Node* node) { return node->node_pid > 0; })) co_return;
+    up_.expires_at(deadline);
+    boost::system::error_code ec;
+    co_await up_.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
 }
 
 asio::awaitable<void> MasterRun::prepare_host(Host& host) {
   if (interrupts_ > 0) {
     host.error = "not started (interrupted)";
+    for (Node* node : host.nodes) fail_node(*node, host.error);
     co_return;
   }
+  using namespace asio::experimental::awaitable_operators;
   StepResult step = co_await host.transport->open();
-  if (step.ok() && options_.push && !host.address.local) {
-    const std::string label_dir = join_remote(options_.node_dir, options_.label);
-    const fs::path self = options_.self_executable;
-    step = co_await host.transport->make_dir(label_dir);
-    if (step.ok()) step = co_await host.transport->put_file(self, host.program, true);
-  }
-  if (step.ok()) step = co_await measure_clock(host);
+  if (step.ok() && options_.push && !host.address.local) step = co_await push_program(host);
+  // The clock exchange and the set-up are two sessions on the same connection, at once:
+  // neither needs the other.
+  if (step.ok()) step = co_await (measure_clock(host) && set_up_nodes(host));
   if (!step.ok()) {
     host.error = step.error;
+    for (Node* node : host.nodes) fail_node(*node, host.error);
     co_return;
   }
-  say(fmt::format("{}: ready, clock offset {:+.1f} ms (round trip {:.2f} ms)", host.address.display(),
-                  host.clock_offset_us / 1e3, host.clock_rtt_us / 1e3));
+  int ready = 0;
+  for (const Node* node : host.nodes) ready += node->phase == NodePhase::ready ? 1 : 0;
+  say(fmt::format("{}: ready, clock offset {:+.1f} ms (round trip {:.2f} ms, program start {:.0f} ms); {} of {} "
+                  "node{} set up",
+                  host.address.display(), host.clock_offset_us / 1e3, host.clock_rtt_us / 1e3, host.spawn_us / 1e3,
+                  ready, host.nodes.size(), host.nodes.size() == 1 ? "" : "s"));
+}
+
+// --push: one copy of this program for every host, stripped of its symbols (the nodes
+// need no debug information; the file is several times smaller), under a folder named
+// by its checksum, so a host that has it already is not sent it again. The stripped
+// copy and its checksum are kept between runs in ~/.cache/benchmaster/push, by the
+// program file's size, time and inode (stripping and summing cost ~1 s here).
+asio::awaitable<void> MasterRun::prepare_push() {
+  push_file_ = options_.self_executable;
+  std::error_code ec;
+  fs::path cache;
+  std::string key;
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home == '/') {
+    struct stat self {};
+    if (::stat(options_.self_executable.c_str(), &self) == 0) {
+      cache = fs::path(home) / ".cache" / "benchmaster" / "push";
+      key = fmt::format("{}-{}-{}", self.st_size, self.st_mtim.tv_sec * 1'000'000'000LL + self.st_mtim.tv_nsec,
+                        self.st_ino);
+    }
+  }
+  std::string digest;
+  if (!key.empty()) {
+    std::ifstream sum(cache / (key + ".sha256"));
+    if (sum >> digest && digest.size() == 64 && fs::is_regular_file(cache / (key + ".bench-node"), ec)) {
+      push_file_ = cache / (key + ".bench-node");
+    } else {
+      digest.clear();
+    }
+  }
+  if (digest.empty()) {
+    const fs::path stripped = private_dir_ / "bench-node";
+    SpawnSpec strip;
+    strip.argv = {"strip", "-o", stripped.string(), options_.self_executable};
+    std::string no_input;
+    ProcessOutput stripping = co_await run_process(io_, reaper_, std::move(strip), std::move(no_input), 60s);
+    if (stripping.ok()) {
+      push_file_ = stripped;
+    } else {
+      err_ << fmt::format("warning: --push: cannot strip {} ({}): the whole file is sent\n",
+                          options_.self_executable, stripping.failure())
+           << std::flush;
+    }
+    SpawnSpec checksum;
+    checksum.argv = {"sha256sum", "--", push_file_.string()};
+    std::string none;
+    ProcessOutput summed = co_await run_process(io_, reaper_, std::move(checksum), std::move(none), 60s);
+    digest = summed.ok() ? summed.out.substr(0, summed.out.find(' ')) : std::string();
+    if (digest.size() == 64 && stripping.ok() && !key.empty()) {
+      // Into the cache beside the final names, then renamed: a copy there is whole.
+      fs::create_directories(cache, ec);
+      const fs::path copy = cache / fmt::format("{}.{}.tmp", key, ::getpid());
+      if (!ec) fs::copy_file(stripped, copy, fs::copy_options::overwrite_existing, ec);
+      if (!ec) fs::rename(copy, cache / (key + ".bench-node"), ec);
+      if (!ec) std::ofstream(cache / (key + ".sha256")) << digest << '\n';
+      if (ec) fs::remove(copy, ec);
+    }
+  }
+  if (digest.size() < 16) {
+    // No checksum: a folder of this run's own, sent every time.
+    digest = fmt::format("{}-{}", options_.label, ::getpid());
+  }
+  push_program_ = join_remote(join_remote(join_remote(options_.node_dir, ".bench-node"), digest.substr(0, 32)),
+                              "bench-node");
+}
+
+asio::awaitable<StepResult> MasterRun::push_program(Host& host) {
+  host.program = push_program_;
+  if (co_await host.transport->has_executable(host.program)) co_return StepResult{};
+  const std::string folder = fs::path(host.program).parent_path().generic_string();
+  StepResult step = co_await host.transport->make_dir(folder);
+  if (step.ok()) step = co_await host.transport->put_file(push_file_, host.program, true);
+  co_return step;
 }
 
 // NTP-style: the node prints its clock when asked; the offset is its reading minus the
@@ -266,6 +378,8 @@ asio::awaitable<StepResult> MasterRun::measure_clock(Host& host) {
   });
 
   ClockSample best;
+  const int64_t spawned_us = wall_now_us();
+  int64_t first_word_us = -1;
   std::string errors, buffer, protocol_error;
   auto read_line = [&]() -> asio::awaitable<std::optional<int64_t>> {
     boost::system::error_code ec;
@@ -285,6 +399,7 @@ asio::awaitable<StepResult> MasterRun::measure_clock(Host& host) {
   };
   auto dialogue = [&]() -> asio::awaitable<void> {
     if (!co_await read_line()) co_return;  // the first reading includes the start-up
+    first_word_us = wall_now_us();
     for (int i = 0; i < 3; ++i) {
       const int64_t before = wall_now_us();
       boost::system::error_code ec;
@@ -313,67 +428,77 @@ asio::awaitable<StepResult> MasterRun::measure_clock(Host& host) {
   }
   host.clock_offset_us = best.offset_us;
   host.clock_rtt_us = best.rtt_us;
+  host.spawn_us = first_word_us - spawned_us;
   co_return StepResult{};
 }
 
-asio::awaitable<void> MasterRun::prepare_node(Node& node) {
+// Every node of the host in one step: each node's folder is staged here (the tailored
+// conf and feeder parts written, the test and data files linked), then the transport
+// lays them all out on the host at once (Transport::lay_out: one SSH session).
+asio::awaitable<void> MasterRun::set_up_nodes(Host& host) {
   if (interrupts_ > 0) {
-    fail_node(node, "not started (interrupted)");
+    for (Node* node : host.nodes) fail_node(*node, "not started (interrupted)");
     co_return;
   }
-  const int64_t begin = wall_now_us();
-  Transport& transport = *node.host->transport;
-  const fs::path test_dir = bundle_->test_file.parent_path();
-  const fs::path conf_copy = private_dir_ / fmt::format("node-{}.conf", node.num);
-  {
-    std::ofstream conf(conf_copy, std::ios::binary | std::ios::trunc);
-    conf << tailored_conf(bundle_->conf, node.num, static_cast<int>(nodes_.size()));
-    if (!conf.flush()) {
-      fail_node(node, fmt::format("cannot write {}", conf_copy.string()));
-      co_return;
+  const fs::path stage = private_dir_ / fmt::format("stage-{}", host.index);
+  std::vector<std::string> folders;
+  std::vector<Node*> staged;
+  for (Node* node : host.nodes) {
+    const std::string folder = fs::path(node->folder).filename().string();
+    if (std::string error = stage_node(*node, stage / folder); !error.empty()) {
+      fail_node(*node, error);
+      continue;
     }
+    folders.push_back(folder);
+    staged.push_back(node);
   }
-  // Results of an earlier run with the same label must not pass for this run's.
-  // (Paths are named variables: g++ 12 mishandles some temporaries inside co_await.)
-  const std::string old_results = join_remote(node.folder, "results");
-  const std::string test_copy = join_remote(node.folder, "test_" + bundle_->name + ".lua");
-  const std::string conf_target = join_remote(node.folder, bundle_->name + ".conf");
-  StepResult step = co_await transport.remove_tree(old_results);
-  if (step.ok()) step = co_await transport.make_dir(node.folder);
-  if (step.ok()) step = co_await transport.put_file(bundle_->test_file, test_copy, false);
-  if (step.ok()) step = co_await transport.put_file(conf_copy, conf_target, false);
-  for (const auto& file : bundle_->data_files) {
-    if (!step.ok()) break;
-    const std::string parent = join_remote(node.folder, fs::path(file).parent_path().string());
-    const std::string target = join_remote(node.folder, file);
-    const fs::path source = test_dir / file;
-    step = co_await transport.make_dir(parent);
-    if (step.ok()) step = co_await transport.put_file(source, target, false);
-  }
-  // Each feeder's file: this node's part of it, or all of it (written here, then sent).
-  const std::vector<std::unique_ptr<feeder::Feeder>> no_feeders;
-  for (const auto& feeder : bundle_->feeders ? bundle_->feeders->all() : no_feeders) {
-    if (!step.ok()) break;
-    const fs::path part = private_dir_ / fmt::format("node-{}-feeder-{}.csv", node.num, feeder->spec().name);
-    {
-      std::ofstream out(part, std::ios::binary | std::ios::trunc);
-      out << feeder_file_for(*feeder, node.num, static_cast<int>(nodes_.size()));
-      if (!out.flush()) {
-        fail_node(node, fmt::format("cannot write {}", part.string()));
-        co_return;
+  if (!folders.empty()) {
+    const std::string parent = join_remote(options_.node_dir, options_.label);
+    const std::vector<std::string> errors = co_await host.transport->lay_out(stage, parent, folders);
+    for (std::size_t i = 0; i < staged.size(); ++i) {
+      if (i < errors.size() && errors[i].empty()) {
+        staged[i]->phase = NodePhase::ready;
+      } else {
+        fail_node(*staged[i], i < errors.size() ? errors[i] : std::string("not set up"));
       }
     }
-    const std::string parent = join_remote(node.folder, fs::path(feeder->spec().file).parent_path().string());
-    const std::string target = join_remote(node.folder, feeder->spec().file);
-    step = co_await transport.make_dir(parent);
-    if (step.ok()) step = co_await transport.put_file(part, target, false);
   }
-  if (!step.ok()) {
-    fail_node(node, step.error);
-    co_return;
+  std::error_code ignored;
+  fs::remove_all(stage, ignored);
+}
+
+// Node i's folder as it will be on the node: the test and the data files the conf
+// lists (linked: the transport copies what they point to), the conf tailored for it and
+// each feeder's file, its part or all of it. Empty, or why not.
+std::string MasterRun::stage_node(const Node& node, const fs::path& folder) {
+  std::error_code ec;
+  const fs::path test_dir = fs::absolute(bundle_->test_file, ec).parent_path();
+  fs::create_directories(folder, ec);
+  if (ec) return fmt::format("cannot create {}: {}", folder.string(), ec.message());
+  const auto write = [](const fs::path& path, const std::string& content) {
+    std::ofstream file(path, std::ios::binary | std::ios::trunc);
+    file << content;
+    return file.flush() ? std::string() : fmt::format("cannot write {}", path.string());
+  };
+  const auto link = [&ec](const fs::path& target, const fs::path& path) {
+    fs::create_directories(path.parent_path(), ec);
+    if (!ec) fs::create_symlink(target, path, ec);
+    return ec ? fmt::format("cannot stage {}: {}", target.string(), ec.message()) : std::string();
+  };
+  const int nodes = static_cast<int>(nodes_.size());
+  std::string error = link(fs::absolute(bundle_->test_file), folder / ("test_" + bundle_->name + ".lua"));
+  if (error.empty()) error = write(folder / (bundle_->name + ".conf"), tailored_conf(bundle_->conf, node.num, nodes));
+  for (const auto& file : bundle_->data_files) {
+    if (error.empty()) error = link(test_dir / file, folder / file);
   }
-  node.setup_us = wall_now_us() - begin;
-  node.phase = NodePhase::ready;
+  const std::vector<std::unique_ptr<feeder::Feeder>> no_feeders;
+  for (const auto& feeder : bundle_->feeders ? bundle_->feeders->all() : no_feeders) {
+    if (!error.empty()) break;
+    const fs::path part = folder / feeder->spec().file;
+    fs::create_directories(part.parent_path(), ec);
+    error = write(part, feeder_file_for(*feeder, node.num, nodes));
+  }
+  return error;
 }
 
 void MasterRun::start_node(Node& node) {
@@ -390,7 +515,7 @@ void MasterRun::start_node(Node& node) {
     command.argv.push_back(arg);
   }
   command.argv.push_back("--start-at");
-  command.argv.push_back(std::to_string(planned_start_us_ + node.host->clock_offset_us));
+  command.argv.push_back("go");
   command.argv.push_back("--stop-on-eof");
   if (options_.cycle_count > 1) command.argv.push_back("--barrier");
   // --abort-on-fail: each cycle's figures come back at its end, to be judged at the barrier.
@@ -408,6 +533,7 @@ void MasterRun::start_node(Node& node) {
   if (!node.child) {
     node.err->write(error + "\n");
     fail_node(node, error);
+    node.settled = true;  // nothing to collect
     return;
   }
   node.started = true;
@@ -450,6 +576,8 @@ asio::awaitable<void> MasterRun::supervise(Node& node, WaitGroup& group) {
     }
   }
   check_barrier();  // the others need not wait for it
+  up_.cancel();      // nor those waiting for every node to be up
+  queue_collection(node);
   group.done();
 }
 

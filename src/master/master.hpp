@@ -36,10 +36,10 @@ struct MasterOptions {
   std::string node_dir = "/tmp/bench-node";  // -x, on the nodes
   int parallel = 32;                      // -p: SSH operations at once
   std::string node_script;                // -s; empty: bench-node on the node's PATH (local: this executable)
-  bool push = false;                      // copy this executable to each host first
+  bool push = false;                      // send this executable (stripped, once per checksum) to each host
   SshSettings ssh;
   bool require_all = false;
-  double start_margin_s = 2.0;            // added to the slowest node's setup time
+  double start_margin_s = 0.3;            // once every node is up: for the nodes to load the test
   std::string self_executable;            // this program (readlink /proc/self/exe)
   TransportFactory make_transport;        // empty: local or ssh by the address
   std::vector<std::string> command_line;

@@ -17,9 +17,10 @@ void MasterRun::on_output_line(Node& node, std::string_view line) {
   if (const auto* point = std::get_if<stats::SeriesPoint>(&message)) {
     stats::SeriesPoint shifted = *point;
     shifted.t -= stats::offset_seconds(node.host->clock_offset_us);
-    live_->add(shifted);
+    if (live_) live_->add(shifted);
   } else if (const auto* hello = std::get_if<protocol::NodeHello>(&message)) {
     node.node_pid = hello->pid;
+    up_.cancel();  // wait_until_up() looks again
   } else if (const auto* done = std::get_if<protocol::CycleDone>(&message)) {
     on_cycle_done(node, *done);
   } else if (const auto* exit = std::get_if<protocol::ExitCode>(&message)) {

@@ -1,5 +1,10 @@
 // bench-master's last steps: the nodes' results brought home, merged exactly, written
 // with the report, and the exit code that says what finished.
+
+// g++ 12 misreads Asio's coroutine frames (allocated with aligned_alloc, freed by the
+// frame's own sized operator delete, which calls free) as mismatched new/delete.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 #include <sstream>
 #include <sys/wait.h>
 
@@ -11,21 +16,79 @@
 
 namespace bm::master::run_detail {
 
-asio::awaitable<void> MasterRun::collect(Node& node) {
-  const fs::path local = layout_.results_dir / fmt::format("node-{}.json", node.num);
-  const std::string remote = join_remote(node.folder, "results/results.json");
-  StepResult step = co_await node.host->transport->get_file(remote, local);
-  if (!step.ok()) {
-    node.collect_error = step.error;
-    co_return;
+void MasterRun::queue_collection(Node& node) {
+  Host& host = *node.host;
+  host.to_collect.push_back(&node);
+  if (host.collecting) return;
+  host.collecting = true;
+  collectors_.add();
+  asio::co_spawn(io_, collect_host(host), rethrow);
+}
+
+asio::awaitable<void> MasterRun::collect_host(Host& host) {
+  co_await collect_lanes_.acquire();
+  while (!host.to_collect.empty()) {
+    const std::vector<Node*> batch = std::exchange(host.to_collect, {});
+    std::vector<std::string> remote;
+    std::vector<fs::path> local;
+    for (const Node* node : batch) {
+      remote.push_back(join_remote(node->folder, "results/results.json"));
+      local.push_back(layout_.results_dir / fmt::format("node-{}.json", node->num));
+    }
+    const std::vector<std::string> errors = co_await host.transport->get_files(remote, local);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      Node& node = *batch[i];
+      node.settled = true;
+      if (i >= errors.size() || !errors[i].empty()) {
+        node.collect_error = i < errors.size() ? errors[i] : std::string("not fetched");
+        continue;
+      }
+      stats::Results results;
+      std::string error;
+      if (!stats::read_results(local[i], results, &error)) {
+        node.collect_error = error;
+        continue;
+      }
+      node.results = std::move(results);
+      say(fmt::format("{}: results collected", node.name()));
+    }
+    fold_ready_results();
   }
-  stats::Results results;
-  std::string error;
-  if (!stats::read_results(local, results, &error)) {
-    node.collect_error = error;
-    co_return;
+  collect_lanes_.release();
+  host.collecting = false;
+  collectors_.done();
+}
+
+// Folds the nodes' results into the merge in node order (the order merge_results takes
+// them: the same document whatever order they arrive in), each as soon as every node
+// before it is settled; then its parsed file is let go.
+void MasterRun::fold_ready_results() {
+  if (!merger_) return;  // before the planned start: nothing to fold into yet
+  for (; next_fold_ < nodes_.size(); ++next_fold_) {
+    Node& node = nodes_[next_fold_];
+    if (!node.settled) return;
+    if (!node.results) continue;
+    stats::Results& results = *node.results;
+    stats::NodeMergeInfo info;
+    info.clock_offset_us = node.host->clock_offset_us;
+    node.ran_through = node.phase == NodePhase::finished && results.run.status == stats::RunStatus::complete;
+    if (results.run.status == stats::RunStatus::running) {
+      // The node died without saying so: what its file holds is all there is.
+      results.run.status = stats::RunStatus::interrupted;
+      for (const auto& cycle : results.cycles) {
+        results.run.end_epoch_us = std::max({results.run.end_epoch_us, cycle.end_epoch_us, cycle.start_epoch_us});
+      }
+      if (results.run.end_epoch_us == 0) results.run.end_epoch_us = results.run.start_epoch_us;
+    }
+    if (!node.ran_through) {
+      info.status = stats::NodeStatus::incomplete;
+      info.message = node.message.empty() ? "did not finish" : node.message;
+    }
+    std::string error;
+    if (merge_error_.empty() && !merger_->add(std::move(results), info, &error)) merge_error_ = error;
+    node.results.reset();
+    node.merged = true;
   }
-  node.results = std::move(results);
 }
 
 void MasterRun::remove_empty_layout() {
@@ -39,36 +102,15 @@ void MasterRun::remove_empty_layout() {
 // Merges what the nodes brought back, writes the results and the report, and tells
 // what is missing. Returns the exit code.
 int MasterRun::finish() {
-  std::vector<stats::Results> inputs;
-  stats::MergeOptions merge;
-  merge.planned_start_epoch_us = planned_start_us_;
-  merge.host = host_name();
+  fold_ready_results();  // every node has ended and been collected: all are settled
   std::vector<stats::NodeRow> absent;
   bool every_node_complete = true;
   bool tests_failed = false;
   for (Node& node : nodes_) {
-    if (node.results) {
-      stats::Results& results = *node.results;
-      stats::NodeMergeInfo info;
-      info.clock_offset_us = node.host->clock_offset_us;
-      const bool ran_through = node.phase == NodePhase::finished && results.run.status == stats::RunStatus::complete;
-      if (results.run.status == stats::RunStatus::running) {
-        // The node died without saying so: what its file holds is all there is.
-        results.run.status = stats::RunStatus::interrupted;
-        for (const auto& cycle : results.cycles) {
-          results.run.end_epoch_us = std::max({results.run.end_epoch_us, cycle.end_epoch_us, cycle.start_epoch_us});
-        }
-        if (results.run.end_epoch_us == 0) results.run.end_epoch_us = results.run.start_epoch_us;
-      }
-      if (!ran_through) {
-        info.status = stats::NodeStatus::incomplete;
-        info.message = node.message.empty() ? "did not finish" : node.message;
-        every_node_complete = false;
-      }
+    if (node.merged) {
+      every_node_complete = every_node_complete && node.ran_through;
       tests_failed = tests_failed || (node.phase == NodePhase::finished && WIFEXITED(node.wait_status) &&
                                       WEXITSTATUS(node.wait_status) == 1);
-      merge.nodes.push_back(std::move(info));
-      inputs.push_back(std::move(results));
     } else {
       every_node_complete = false;
       stats::NodeRow row;
@@ -82,13 +124,15 @@ int MasterRun::finish() {
       absent.push_back(std::move(row));
     }
   }
-  if (inputs.empty()) {
+  const std::size_t merged_count = merger_->size();
+  if (merged_count == 0 && merge_error_.empty()) {
     say("No node brought results back: nothing to merge");
     for (const auto& row : absent) say(fmt::format("  node {} ({}): {}", row.node_num, row.host, row.message));
     return interrupts_ > 0 ? kExitInterrupted : kExitCouldNotRun;
   }
-  std::string error;
-  auto merged = stats::merge_results(inputs, merge, &error);
+  std::string error = merge_error_;
+  std::optional<stats::Results> merged;
+  if (error.empty()) merged = merger_->finish(&error);
   if (!merged) {
     say(error);
     return kExitCouldNotRun;
@@ -126,7 +170,7 @@ int MasterRun::finish() {
     tests += row.tests;
     failed_tests += row.tests_failed;
   }
-  say(fmt::format("Merged {} of {} nodes: {} requests, {} failed; {} tests, {} failed", inputs.size(), nodes_.size(),
+  say(fmt::format("Merged {} of {} nodes: {} requests, {} failed; {} tests, {} failed", merged_count, nodes_.size(),
                   requests, errors, tests, failed_tests));
   int64_t worst_skew_us = 0;
   int worst_skew_cycle = 0;

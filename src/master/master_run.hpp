@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <deque>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -28,6 +29,7 @@
 #include "master/master.hpp"
 #include "master/workspace.hpp"
 #include "protocol/node_protocol.hpp"
+#include "stats/merge.hpp"
 #include "stats/results.hpp"
 
 namespace bm::master::run_detail {
@@ -77,6 +79,7 @@ class WaitGroup {
   void done() {
     if (--count_ == 0) timer_.cancel();
   }
+  int count() const { return count_; }
   asio::awaitable<void> wait() {
     while (count_ > 0) {
       boost::system::error_code ec;
@@ -88,6 +91,34 @@ class WaitGroup {
  private:
   int count_ = 0;
   asio::steady_timer timer_;
+};
+
+// At most `limit` holders at once (the -p bound on SSH steps that start at any time,
+// such as collecting a host's results when its nodes end).
+class Lanes {
+ public:
+  Lanes(asio::io_context& io, int limit) : io_(io), free_(std::max(1, limit)) {}
+  asio::awaitable<void> acquire() {
+    while (free_ == 0) {
+      auto waiter = std::make_shared<asio::steady_timer>(io_, asio::steady_timer::time_point::max());
+      waiters_.push_back(waiter);
+      boost::system::error_code ec;
+      co_await waiter->async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+    --free_;
+  }
+  void release() {
+    ++free_;
+    if (!waiters_.empty()) {
+      waiters_.front()->cancel();
+      waiters_.pop_front();
+    }
+  }
+
+ private:
+  asio::io_context& io_;
+  int free_;
+  std::deque<std::shared_ptr<asio::steady_timer>> waiters_;
 };
 
 // Runs step(item) for every item, at most `limit` at once.
@@ -152,13 +183,20 @@ class OutputFile {
   bool failed_ = false;
 };
 
+struct Node;
+
 struct Host {
+  int index = 0;  // in the order of first appearance in the nodes list
   NodeAddress address;
   std::unique_ptr<Transport> transport;
+  std::vector<Node*> nodes;
   std::string error;    // why this host's nodes cannot run
   std::string program;  // the node program there
   int64_t clock_offset_us = 0;
   int64_t clock_rtt_us = -1;
+  int64_t spawn_us = -1;              // from starting the node program (--clock) to its first word
+  std::vector<Node*> to_collect;      // ended nodes whose results are still there
+  bool collecting = false;            // a collect_host() runs for it
 };
 
 enum class NodePhase { pending, ready, running, finished, failed };
@@ -170,7 +208,6 @@ struct Node {
   NodePhase phase = NodePhase::pending;
   std::string message;  // why it failed, or how it ended
   std::string folder;   // on the node
-  int64_t setup_us = 0;
   std::optional<Child> child;
   long long node_pid = 0;  // as the node printed it
   bool started = false;
@@ -178,8 +215,11 @@ struct Node {
   std::unique_ptr<OutputFile> out, err;
   std::string pending_line;
   std::string error_tail;  // the end of its stderr, for messages
-  std::optional<stats::Results> results;
+  std::optional<stats::Results> results;  // brought back, not yet folded into the merge
   std::string collect_error;
+  bool settled = false;     // its results are in, or will never be: the merge need not wait for it
+  bool merged = false;      // its results are folded into the merge
+  bool ran_through = false; // ... and it finished every cycle
   int cycles_done = 0;               // cycles it has drained (@cycle-done)
   int64_t last_drain_end_us = 0;     // when the last of them ended, master clock
   int released_to = 0;               // the highest cycle it was told to start (cycle 0: --start-at)
@@ -205,14 +245,24 @@ class MasterRun {
   asio::awaitable<void> main();
   asio::awaitable<void> prepare_host(Host& host);
   asio::awaitable<StepResult> measure_clock(Host& host);
-  asio::awaitable<void> prepare_node(Node& node);
+  asio::awaitable<StepResult> push_program(Host& host);
+  asio::awaitable<void> prepare_push();
+  asio::awaitable<void> set_up_nodes(Host& host);
+  std::string stage_node(const Node& node, const fs::path& folder);
+  int64_t start_margin_us() const;
+  asio::awaitable<void> wait_until_up();
   void start_node(Node& node);
   asio::awaitable<void> supervise(Node& node, WaitGroup& group);
   asio::awaitable<void> pump(Node& node, asio::posix::stream_descriptor& pipe, bool is_stdout);
   void on_output_line(Node& node, std::string_view line);
   asio::awaitable<void> show_status();
   asio::awaitable<void> stop_nodes(bool kill_now);
-  asio::awaitable<void> collect(Node& node);
+  // Results are fetched as nodes end: one session per host at a time (at most -p hosts
+  // at once) takes every node of it that has ended, and each file is folded into the
+  // merge in node order as soon as the nodes before it are settled.
+  void queue_collection(Node& node);
+  asio::awaitable<void> collect_host(Host& host);
+  void fold_ready_results();
   void wait_for_signals();
   int finish();
   void remove_empty_layout();
@@ -250,8 +300,16 @@ class MasterRun {
   asio::signal_set signals_;
   asio::steady_timer grace_{io_};  // how long stopping nodes may take
   asio::steady_timer tick_{io_};   // the live status line's refresh
+  asio::steady_timer up_{io_};     // woken when a node says @node or ends (wait_until_up)
   std::map<std::string, Host> hosts_;
   std::vector<Node> nodes_;
+  Lanes collect_lanes_{io_, options_.parallel};
+  WaitGroup collectors_{io_};
+  std::optional<stats::ResultsMerger> merger_;
+  std::size_t next_fold_ = 0;  // the first node not yet folded into the merge (or skipped)
+  std::string merge_error_;
+  fs::path push_file_;         // --push: the (stripped) copy of this program sent to each host
+  std::string push_program_;   // ... and where it goes on each host
   std::optional<TestBundle> bundle_;
   MasterLayout layout_;
   fs::path private_dir_;  // ControlMaster sockets and tailored confs

@@ -5,6 +5,7 @@
 // shell_quote like any other argument (scp's remote-path parsing differs by protocol).
 
 #include <signal.h>
+#include <sys/wait.h>
 
 // g++ 12 misreads Asio's coroutine frames (allocated with aligned_alloc, freed by the
 // frame's own sized operator delete, which calls free) as mismatched new/delete.
@@ -17,7 +18,10 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <fmt/format.h>
 
 #include "master/shell.hpp"
@@ -155,10 +159,11 @@ class SshTransport final : public Transport {
     int error_number = 0;
     const std::optional<std::string> content = common::read_whole_file(local, &error_number);
     if (!content) co_return StepResult{fmt::format("cannot read {}: {}", local.string(), std::strerror(error_number))};
-    const std::string temporary = remote + ".tmp";
-    std::string script = "cat > " + shell_quote(temporary);
-    if (executable) script += " && chmod 755 " + shell_quote(temporary);
-    script += " && mv -f -- " + shell_quote(temporary) + " " + shell_quote(remote);
+    // The temporary name is the remote shell's own: hosts sharing a file system (or two
+    // masters) may write the same file at once.
+    std::string script = "t=" + shell_quote(remote + ".tmp") + ".$$; cat > \"$t\"";
+    if (executable) script += " && chmod 755 \"$t\"";
+    script += " && mv -f -- \"$t\" " + shell_quote(remote) + " || { rm -f -- \"$t\"; exit 1; }";
     std::string what = fmt::format("cannot copy {} to {}", local.string(), remote);
     co_return co_await shell_step(script, *content, what);
   }
@@ -185,6 +190,103 @@ class SshTransport final : public Transport {
     fs::rename(temporary, local, ec);
     if (ec) co_return StepResult{fmt::format("cannot write {}: {}", local.string(), ec.message())};
     co_return StepResult{};
+  }
+
+  // One session for every node of this host: the staged folders as a tar stream (the
+  // local tar) into lay_out_script on the node.
+  asio::awaitable<std::vector<std::string>> lay_out(const fs::path& stage, const std::string& parent,
+                                                    const std::vector<std::string>& folders) override {
+    using namespace asio::experimental::awaitable_operators;
+    SpawnSpec tar_spec;
+    tar_spec.argv = {"tar", "-c", "-h", "-f", "-", "-C", stage.string(), "--"};
+    tar_spec.argv.insert(tar_spec.argv.end(), folders.begin(), folders.end());
+    // Last in the archive: the remote script moves nothing into place without it.
+    std::ofstream(stage / kLayOutEnd).flush();
+    tar_spec.argv.push_back(kLayOutEnd);
+    SpawnSpec remote = spec(kClient, lay_out_script(parent, folders));
+    std::string error;
+    auto tar = spawn_child(runtime_.io, runtime_.reaper, tar_spec, &error);
+    if (!tar) co_return std::vector<std::string>(folders.size(), error);
+    tar->in->close();
+    auto session = spawn_child(runtime_.io, runtime_.reaper, remote, &error);
+    if (!session) {
+      ::kill(-tar->pid, SIGKILL);
+      co_await runtime_.reaper.wait(tar->pid);
+      co_return std::vector<std::string>(folders.size(), error);
+    }
+    asio::steady_timer deadline(runtime_.io, settings_.step_timeout);
+    bool timed_out = false;
+    deadline.async_wait([&timed_out, tar_pid = tar->pid, ssh_pid = session->pid, this](const boost::system::error_code& ec) {
+      if (ec) return;
+      timed_out = true;
+      if (runtime_.reaper.running(tar_pid)) ::kill(-tar_pid, SIGKILL);
+      if (runtime_.reaper.running(ssh_pid)) ::kill(-ssh_pid, SIGKILL);
+    });
+    std::string tar_errors, output, errors;
+    co_await (copy_and_close(*tar->out, *session->in) && read_to_end(*tar->err, &tar_errors) &&
+              read_to_end(*session->out, &output) && read_to_end(*session->err, &errors));
+    const int tar_status = co_await runtime_.reaper.wait(tar->pid);
+    const int status = co_await runtime_.reaper.wait(session->pid);
+    deadline.cancel();
+    std::string failure;
+    if (timed_out) {
+      failure = fmt::format("cannot set up the nodes' folders: no answer within {} s",
+                            settings_.step_timeout.count() / 1000);
+    } else if (!WIFEXITED(tar_status) || WEXITSTATUS(tar_status) != 0) {
+      const std::string detail = last_line(tar_errors);
+      failure = fmt::format("cannot pack the nodes' files ({}{})", describe_wait_status(tar_status),
+                            detail.empty() ? "" : ": " + detail);
+    } else {
+      const std::string detail = last_line(errors);
+      failure = fmt::format("cannot set up the node's folder under {} ({}{})", parent, describe_wait_status(status),
+                            detail.empty() ? "" : ": " + detail);
+    }
+    co_return lay_out_errors(output, folders, failure);
+  }
+
+  // One session for several files: for each, "@file SIZE" and its bytes, or "@no-file".
+  // The nodes have ended, so the files no longer change between the two.
+  asio::awaitable<std::vector<std::string>> get_files(const std::vector<std::string>& remote,
+                                                      const std::vector<fs::path>& local) override {
+    using namespace asio::experimental::awaitable_operators;
+    std::string script = "for f in " + shell_join(remote) + "; do\n";
+    script += "  if [ -f \"$f\" ] && [ -r \"$f\" ] && n=$(wc -c < \"$f\"); then echo @file $n; cat -- \"$f\";\n";
+    script += "  else echo @no-file; fi\n";
+    script += "done\n";
+    SpawnSpec session_spec = spec(kClient, script);
+    std::string error;
+    auto session = spawn_child(runtime_.io, runtime_.reaper, session_spec, &error);
+    if (!session) co_return std::vector<std::string>(remote.size(), error);
+    session->in->close();
+    asio::steady_timer deadline(runtime_.io, settings_.step_timeout);
+    bool timed_out = false;
+    deadline.async_wait([&timed_out, pid = session->pid, this](const boost::system::error_code& ec) {
+      if (ec || !runtime_.reaper.running(pid)) return;
+      timed_out = true;
+      ::kill(-pid, SIGKILL);
+    });
+    std::vector<std::string> errors(remote.size());
+    std::size_t done = 0;
+    std::string errors_text;
+    co_await (receive_files(*session->out, remote, local, errors, done) && read_to_end(*session->err, &errors_text));
+    const int status = co_await runtime_.reaper.wait(session->pid);
+    deadline.cancel();
+    if (done < remote.size()) {
+      const std::string detail = last_line(errors_text);
+      const std::string why = timed_out ? std::string("timed out") : describe_wait_status(status);
+      for (std::size_t i = done; i < remote.size(); ++i) {
+        errors[i] = fmt::format("cannot fetch {}: {}{}", remote[i], why, detail.empty() ? "" : ": " + detail);
+      }
+    }
+    co_return errors;
+  }
+
+  asio::awaitable<bool> has_executable(const std::string& path) override {
+    SpawnSpec test = spec(kClient, "test -f " + shell_quote(path) + " && test -x " + shell_quote(path));
+    std::string no_input;
+    auto result = co_await run_process(runtime_.io, runtime_.reaper, std::move(test), std::move(no_input),
+                                       settings_.step_timeout);
+    co_return result.ok();
   }
 
   asio::awaitable<StepResult> terminate(long long pid) override {
@@ -227,6 +329,97 @@ class SshTransport final : public Transport {
                                        settings_.step_timeout);
     if (!result.ok()) co_return StepResult{what + ": " + result.failure()};
     co_return StepResult{};
+  }
+
+  // Reads get_files' stream: each file is written to <local>.tmp as its bytes arrive,
+  // then renamed into place; `done` counts the files answered for.
+  static asio::awaitable<void> receive_files(asio::posix::stream_descriptor& pipe, const std::vector<std::string>& remote,
+                                             const std::vector<fs::path>& local, std::vector<std::string>& errors,
+                                             std::size_t& done) {
+    std::string buffer;
+    char chunk[65536];
+    bool in_file = false;
+    uint64_t left = 0;
+    std::ofstream file;
+    fs::path temporary;
+    while (done < remote.size()) {
+      if (!in_file) {
+        const auto end = buffer.find('\n');
+        if (end != std::string::npos) {
+          const std::string line = buffer.substr(0, end);
+          buffer.erase(0, end + 1);
+          if (line == "@no-file") {
+            errors[done] = fmt::format("{}: no such file", remote[done]);
+            ++done;
+            continue;
+          }
+          if (!line.starts_with("@file ")) {
+            errors[done] = fmt::format("cannot fetch {}: unexpected answer '{}'", remote[done], line.substr(0, 200));
+            co_return;
+          }
+          left = std::strtoull(line.c_str() + 6, nullptr, 10);
+          temporary = local[done];
+          temporary += ".tmp";
+          file.open(temporary, std::ios::binary | std::ios::trunc);
+          in_file = true;
+        }
+      }
+      if (in_file) {
+        const std::size_t take = static_cast<std::size_t>(std::min<uint64_t>(left, buffer.size()));
+        file.write(buffer.data(), static_cast<std::streamsize>(take));
+        buffer.erase(0, take);
+        left -= take;
+        if (left == 0) {
+          file.close();
+          std::error_code ec;
+          if (!file) {
+            errors[done] = fmt::format("cannot write {}: {}", temporary.string(), std::strerror(errno));
+            fs::remove(temporary, ec);
+          } else {
+            fs::rename(temporary, local[done], ec);
+            if (ec) errors[done] = fmt::format("cannot write {}: {}", local[done].string(), ec.message());
+          }
+          file.clear();
+          in_file = false;
+          ++done;
+          continue;
+        }
+      }
+      boost::system::error_code ec;
+      const std::size_t n =
+          co_await pipe.async_read_some(asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+      buffer.append(chunk, n);
+      if (ec) {
+        if (in_file) {
+          file.close();
+          std::error_code ignored;
+          fs::remove(temporary, ignored);
+        }
+        co_return;
+      }
+    }
+    // Past the last file: drain, so the session can end.
+    std::string rest;
+    co_await read_to_end(pipe, &rest, 0);
+  }
+
+  // Bytes from a local program's output into another's input, which is then closed.
+  static asio::awaitable<void> copy_and_close(asio::posix::stream_descriptor& from, asio::posix::stream_descriptor& to) {
+    char chunk[65536];
+    bool writing = true;
+    while (true) {
+      boost::system::error_code ec;
+      const std::size_t n =
+          co_await from.async_read_some(asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+      if (n > 0 && writing) {
+        boost::system::error_code write_error;
+        co_await asio::async_write(to, asio::buffer(chunk, n), asio::redirect_error(asio::use_awaitable, write_error));
+        writing = !write_error;  // the remote end gave up: keep draining so the producer ends
+      }
+      if (ec) break;
+    }
+    boost::system::error_code ignored;
+    to.close(ignored);
   }
 
   Runtime runtime_;

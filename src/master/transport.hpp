@@ -51,6 +51,22 @@ class Transport {
                                                bool executable) = 0;
   // Copies `remote` to `local` (written beside it, then renamed into place).
   virtual asio::awaitable<StepResult> get_file(const std::string& remote, const std::filesystem::path& local) = 0;
+  // Lays out the folders of this host's nodes in one step. `stage` (on the master) holds
+  // one folder per name in `folders` (node-<i>, symbolic links followed); each replaces
+  // the folder of that name under `parent` on the node as a whole, so a failure leaves
+  // the node's earlier folder or none, never part of one. Returns one error per folder,
+  // empty when it is in place. The default copies file by file (put_file), without
+  // that guarantee; the local and ssh transports keep it.
+  virtual asio::awaitable<std::vector<std::string>> lay_out(const std::filesystem::path& stage,
+                                                            const std::string& parent,
+                                                            const std::vector<std::string>& folders);
+  // Copies each remote[i] to local[i] (written beside it, then renamed into place), in
+  // one step where the transport can (ssh: one session). One error per file, empty when
+  // it arrived. The default calls get_file for each.
+  virtual asio::awaitable<std::vector<std::string>> get_files(const std::vector<std::string>& remote,
+                                                              const std::vector<std::filesystem::path>& local);
+  // Whether `path` on the node is an executable file (--push skips a copy already there).
+  virtual asio::awaitable<bool> has_executable(const std::string& path);
   // Asks the node process `pid` (as the node printed it) to stop: SIGTERM.
   virtual asio::awaitable<StepResult> terminate(long long pid) = 0;
   // Ends the connection (SSH: stops its ControlMaster). Idempotent.
@@ -72,6 +88,19 @@ struct SshSettings {
 // The ssh and its options every step of this destination uses (without the command).
 std::vector<std::string> ssh_base_arguments(const NodeAddress& address, const SshSettings& settings,
                                             const std::filesystem::path& control_dir);
+
+// The POSIX shell script that lays out `folders` under `parent` from a tar stream on its
+// standard input (Transport::lay_out): extracted into a temporary folder beside them,
+// then each moved into place; one line per folder: "@laid-out NAME" or "@not-laid-out
+// NAME". The stream must end with an empty file named kLayOutEnd: GNU tar takes an
+// archive cut at a block boundary for a whole one (exit 0), so the script moves
+// nothing unless that last entry arrived. Every path is quoted by shell_quote.
+inline constexpr const char* kLayOutEnd = ".set-up-end";
+std::string lay_out_script(const std::string& parent, const std::vector<std::string>& folders);
+// Per folder, the error its line in the script's output says ("" when laid out);
+// `failure` for the folders without a line.
+std::vector<std::string> lay_out_errors(const std::string& output, const std::vector<std::string>& folders,
+                                        const std::string& failure);
 
 // The remote shell's command line for `command`: variables set by env(1), then the
 // program; every word quoted by shell_quote.

@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "stats/results.hpp"
+#include "stats/merge.hpp"
 
 namespace bm::stats {
 
@@ -21,25 +21,18 @@ std::string describe(const Results& input) {
 
 std::string cycles_text(const std::vector<int>& cycles) { return fmt::format("{}", fmt::join(cycles, ":")); }
 
-// Empty when the inputs can be merged, else why not.
-std::string why_not_mergeable(const std::vector<Results>& inputs, const MergeOptions& options) {
-  if (inputs.empty()) return "nothing to merge";
-  if (!options.nodes.empty() && options.nodes.size() != inputs.size()) {
-    return fmt::format("{} clock offsets given for {} inputs", options.nodes.size(), inputs.size());
+// Empty when `input` can be merged with `first` (the first node added), else why not.
+std::string why_not_mergeable(const Results& input, const Results& first, const std::set<int>& node_nums) {
+  if (input.merged()) return fmt::format("{} is already a merged file", describe(input));
+  if (&input == &first) return {};
+  if (node_nums.count(input.run.node_num) != 0) return fmt::format("{} appears twice", describe(input));
+  if (input.config.cycles != first.config.cycles) {
+    return fmt::format("{} ran cycles {}, {} ran {}", describe(input), cycles_text(input.config.cycles),
+                       describe(first), cycles_text(first.config.cycles));
   }
-  const Results& first = inputs.front();
-  std::set<int> node_nums;
-  for (const Results& input : inputs) {
-    if (input.merged()) return fmt::format("{} is already a merged file", describe(input));
-    if (!node_nums.insert(input.run.node_num).second) return fmt::format("{} appears twice", describe(input));
-    if (input.config.cycles != first.config.cycles) {
-      return fmt::format("{} ran cycles {}, {} ran {}", describe(input), cycles_text(input.config.cycles),
-                         describe(first), cycles_text(first.config.cycles));
-    }
-    if (input.config.duration_s != first.config.duration_s) {
-      return fmt::format("{} ran {} s cycles, {} ran {} s", describe(input), input.config.duration_s,
-                         describe(first), first.config.duration_s);
-    }
+  if (input.config.duration_s != first.config.duration_s) {
+    return fmt::format("{} ran {} s cycles, {} ran {} s", describe(input), input.config.duration_s, describe(first),
+                       first.config.duration_s);
   }
   return {};
 }
@@ -98,70 +91,6 @@ NodeRow node_row(const Results& shifted, const NodeMergeInfo& info, int64_t plan
   return row;
 }
 
-RunInfo merged_run(const std::vector<Results>& shifted, const MergeOptions& options) {
-  RunInfo run = shifted.front().run;
-  run.node_num = -1;
-  run.pid = 0;
-  if (!options.host.empty()) run.host = options.host;
-  run.workers = 0;
-  bool all_complete = true;
-  bool any_running = false;
-  for (const Results& input : shifted) {
-    run.workers += input.run.workers;
-    all_complete = all_complete && input.run.status == RunStatus::complete;
-    any_running = any_running || input.run.status == RunStatus::running || input.run.end_epoch_us == 0;
-    if (input.run.start_epoch_us != 0) {
-      run.start_epoch_us = run.start_epoch_us == 0 ? input.run.start_epoch_us
-                                                   : std::min(run.start_epoch_us, input.run.start_epoch_us);
-    }
-    run.end_epoch_us = std::max(run.end_epoch_us, input.run.end_epoch_us);
-  }
-  if (any_running) run.end_epoch_us = 0;
-  run.status = all_complete ? RunStatus::complete : any_running ? RunStatus::running : RunStatus::interrupted;
-  return run;
-}
-
-// Cycles join by index. The merged logging window is the span in which every node that
-// ran the cycle was in its window (latest opening to earliest closing), so a merged
-// cycle is what the server saw with all of them; window_skew_us says how far apart they
-// opened or closed (docs/statistics.md).
-std::vector<CycleResults> merged_cycles(const std::vector<Results>& shifted) {
-  std::size_t cycle_count = 0;
-  for (const Results& input : shifted) cycle_count = std::max(cycle_count, input.cycles.size());
-  std::vector<CycleResults> cycles(cycle_count);
-  for (std::size_t i = 0; i < cycle_count; ++i) {
-    CycleResults& merged = cycles[i];
-    merged.index = static_cast<int>(i);
-    int64_t latest_open = 0, earliest_open = 0, latest_close = 0, earliest_close = 0;
-    bool first = true;
-    for (const Results& input : shifted) {
-      if (i >= input.cycles.size()) {
-        merged.status = CycleStatus::incomplete;  // a node never reached this cycle
-        continue;
-      }
-      const CycleResults& part = input.cycles[i];
-      merged.merge(part);
-      if (part.window_start_epoch_us == 0 || part.window_end_epoch_us == 0) continue;
-      if (first) {
-        latest_open = earliest_open = part.window_start_epoch_us;
-        latest_close = earliest_close = part.window_end_epoch_us;
-        first = false;
-      } else {
-        latest_open = std::max(latest_open, part.window_start_epoch_us);
-        earliest_open = std::min(earliest_open, part.window_start_epoch_us);
-        latest_close = std::max(latest_close, part.window_end_epoch_us);
-        earliest_close = std::min(earliest_close, part.window_end_epoch_us);
-      }
-    }
-    if (first) continue;
-    merged.window_skew_us = std::max(latest_open - earliest_open, latest_close - earliest_close);
-    merged.window_start_epoch_us = latest_open;
-    merged.window_end_epoch_us = std::max(latest_open, earliest_close);
-    // window_s stays the longest node window: each node counted over its own, and rates
-    // divide by it (in step, every node's is the same length).
-  }
-  return cycles;
-}
 }  // namespace
 
 int64_t offset_seconds(int64_t clock_offset_us) noexcept {
@@ -171,63 +100,134 @@ int64_t offset_seconds(int64_t clock_offset_us) noexcept {
 
 std::optional<Results> merge_results(const std::vector<Results>& inputs, const MergeOptions& options,
                                      std::string* error) {
-  if (std::string problem = why_not_mergeable(inputs, options); !problem.empty()) {
-    return fail(error, "cannot merge: " + problem);
+  if (inputs.empty()) return fail(error, "cannot merge: nothing to merge");
+  if (!options.nodes.empty() && options.nodes.size() != inputs.size()) {
+    return fail(error, fmt::format("cannot merge: {} clock offsets given for {} inputs", options.nodes.size(),
+                                   inputs.size()));
   }
-  std::vector<NodeMergeInfo> infos = options.nodes;
-  infos.resize(inputs.size());
-
-  std::vector<Results> shifted = inputs;
-  for (std::size_t i = 0; i < shifted.size(); ++i) shift_to_master_clock(shifted[i], infos[i].clock_offset_us);
-
-  Results merged;
-  const Results& first = shifted.front();
-  merged.tool = first.tool;
-  merged.config = first.config;
-  merged.conf = first.conf;
-  merged.run = merged_run(shifted, options);
-  for (std::size_t c = 0; c < merged.config.cycles.size(); ++c) {
-    merged.config.cycles[c] = 0;
-    for (const Results& input : shifted) merged.config.cycles[c] += input.config.cycles[c];
+  ResultsMerger merger(options);
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (!merger.add(inputs[i], i < options.nodes.size() ? options.nodes[i] : NodeMergeInfo{}, error)) {
+      return std::nullopt;
+    }
   }
-  merged.config.rate_part.clear();  // the whole schedule
-  merged.cycles = merged_cycles(shifted);
-  for (const Results& input : shifted) merge_series(merged.series, input.series);
+  return merger.finish(error);
+}
+
+ResultsMerger::ResultsMerger(MergeOptions options) : options_(std::move(options)) { options_.nodes.clear(); }
+
+bool ResultsMerger::add(Results input, const NodeMergeInfo& info, std::string* error) {
+  // The first node's identity and shape, against which the others are checked.
+  if (inputs_ == 0) {
+    first_.run = input.run;
+    first_.config = input.config;
+  }
+  if (std::string problem = why_not_mergeable(input, inputs_ == 0 ? input : first_, node_nums_); !problem.empty()) {
+    if (error) *error = "cannot merge: " + problem;
+    return false;
+  }
+  shift_to_master_clock(input, info.clock_offset_us);
+  node_nums_.insert(input.run.node_num);
+
+  // The run, the tool, the configuration and the conf are the first node's; the users
+  // of each cycle, the workers and the run's span add up over every node.
+  if (inputs_ == 0) {
+    merged_.tool = input.tool;
+    merged_.config = input.config;
+    merged_.config.rate_part.clear();  // open model: the whole schedule
+    std::fill(merged_.config.cycles.begin(), merged_.config.cycles.end(), 0);
+    merged_.conf = input.conf;
+    merged_.run = input.run;
+    merged_.run.node_num = -1;
+    merged_.run.pid = 0;
+    if (!options_.host.empty()) merged_.run.host = options_.host;
+    merged_.run.workers = 0;
+  }
+  RunInfo& run = merged_.run;
+  run.workers += input.run.workers;
+  all_complete_ = all_complete_ && input.run.status == RunStatus::complete;
+  any_running_ = any_running_ || input.run.status == RunStatus::running || input.run.end_epoch_us == 0;
+  if (input.run.start_epoch_us != 0) {
+    run.start_epoch_us =
+        run.start_epoch_us == 0 ? input.run.start_epoch_us : std::min(run.start_epoch_us, input.run.start_epoch_us);
+  }
+  run.end_epoch_us = std::max(run.end_epoch_us, input.run.end_epoch_us);
+  for (std::size_t c = 0; c < merged_.config.cycles.size(); ++c) merged_.config.cycles[c] += input.config.cycles[c];
+
+  // Cycles join by index. The merged logging window is the span in which every node that
+  // ran the cycle was in its window (latest opening to earliest closing), so a merged
+  // cycle is what the server saw with all of them; window_skew_us says how far apart they
+  // opened or closed (docs/statistics.md). Both are settled in finish().
+  while (merged_.cycles.size() < input.cycles.size()) {
+    const int index = static_cast<int>(merged_.cycles.size());
+    merged_.cycles.emplace_back().index = index;
+    windows_.emplace_back();
+  }
+  for (std::size_t i = 0; i < input.cycles.size(); ++i) {
+    const CycleResults& part = input.cycles[i];
+    CycleWindow& window = windows_[i];
+    merged_.cycles[i].merge(part);
+    ++window.parts;
+    if (part.window_start_epoch_us == 0 || part.window_end_epoch_us == 0) continue;
+    if (!window.timed) {
+      window.latest_open = window.earliest_open = part.window_start_epoch_us;
+      window.latest_close = window.earliest_close = part.window_end_epoch_us;
+      window.timed = true;
+    } else {
+      window.latest_open = std::max(window.latest_open, part.window_start_epoch_us);
+      window.earliest_open = std::min(window.earliest_open, part.window_start_epoch_us);
+      window.latest_close = std::max(window.latest_close, part.window_end_epoch_us);
+      window.earliest_close = std::min(window.earliest_close, part.window_end_epoch_us);
+    }
+  }
+  merge_series(merged_.series, input.series);
   // Monitoring samples are collected by one node (node 0); keep the first non-empty.
-  for (const Results& input : shifted) {
-    if (!input.monitor.empty()) {
-      merged.monitor = input.monitor;
-      break;
-    }
-  }
-  for (std::size_t i = 0; i < shifted.size(); ++i) {
-    merged.nodes.push_back(node_row(shifted[i], infos[i], options.planned_start_epoch_us));
-    for (GeneratorHealth g : shifted[i].generators) {
-      g.node_num = shifted[i].run.node_num;
-      merged.generators.push_back(std::move(g));
-    }
+  if (merged_.monitor.empty() && !input.monitor.empty()) merged_.monitor = std::move(input.monitor);
+  merged_.nodes.push_back(node_row(input, info, options_.planned_start_epoch_us));
+  for (GeneratorHealth& g : input.generators) {
+    g.node_num = input.run.node_num;
+    merged_.generators.push_back(std::move(g));
   }
   // Feeders by name: a partitioned file's parts add up to the file; a whole one is the
   // same file on every node.
-  for (const Results& input : shifted) {
-    for (const FeederUse& f : input.feeders) {
-      auto same = std::find_if(merged.feeders.begin(), merged.feeders.end(),
-                               [&](const FeederUse& m) { return m.name == f.name; });
-      if (same == merged.feeders.end()) {
-        merged.feeders.push_back(f);
-        continue;
-      }
-      same->rows = f.partitioned ? same->rows + f.rows : std::max(same->rows, f.rows);
-      same->handed_out += f.handed_out;
-      same->exhausted += f.exhausted;
-      same->nodes += f.nodes;
+  for (const FeederUse& f : input.feeders) {
+    auto same = std::find_if(merged_.feeders.begin(), merged_.feeders.end(),
+                             [&](const FeederUse& m) { return m.name == f.name; });
+    if (same == merged_.feeders.end()) {
+      merged_.feeders.push_back(f);
+      continue;
     }
+    same->rows = f.partitioned ? same->rows + f.rows : std::max(same->rows, f.rows);
+    same->handed_out += f.handed_out;
+    same->exhausted += f.exhausted;
+    same->nodes += f.nodes;
   }
-  std::stable_sort(merged.generators.begin(), merged.generators.end(),
+  ++inputs_;
+  return true;
+}
+
+std::optional<Results> ResultsMerger::finish(std::string* error) {
+  if (inputs_ == 0) return fail(error, "cannot merge: nothing to merge");
+  if (any_running_) merged_.run.end_epoch_us = 0;
+  merged_.run.status = all_complete_ ? RunStatus::complete : any_running_ ? RunStatus::running : RunStatus::interrupted;
+  for (std::size_t i = 0; i < merged_.cycles.size(); ++i) {
+    CycleResults& cycle = merged_.cycles[i];
+    const CycleWindow& window = windows_[i];
+    if (window.parts < inputs_) cycle.status = CycleStatus::incomplete;  // a node never reached this cycle
+    if (!window.timed) continue;
+    cycle.window_skew_us =
+        std::max(window.latest_open - window.earliest_open, window.latest_close - window.earliest_close);
+    cycle.window_start_epoch_us = window.latest_open;
+    cycle.window_end_epoch_us = std::max(window.latest_open, window.earliest_close);
+    // window_s stays the longest node window: each node counted over its own, and rates
+    // divide by it (in step, every node's is the same length).
+  }
+  std::stable_sort(merged_.generators.begin(), merged_.generators.end(),
                    [](const GeneratorHealth& a, const GeneratorHealth& b) { return a.node_num < b.node_num; });
-  std::stable_sort(merged.nodes.begin(), merged.nodes.end(),
+  std::stable_sort(merged_.nodes.begin(), merged_.nodes.end(),
                    [](const NodeRow& a, const NodeRow& b) { return a.node_num < b.node_num; });
-  return merged;
+  inputs_ = 0;
+  return std::move(merged_);
 }
 
 }  // namespace bm::stats

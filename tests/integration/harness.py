@@ -335,11 +335,16 @@ class TestCase(unittest.TestCase):
 class Sshd(Process):
     """A real OpenSSH server on loopback for the distributed tests: its own config, free
     port, host key and one authorized client key, all made in `workdir`. Listens on
-    127.0.0.1, 127.0.0.2 and 127.0.0.3; known_hosts lists its key for `known_names`
-    (so 127.0.0.3 stays unknown unless the test adds it)."""
+    127.0.0.1, 127.0.0.2 and 127.0.0.3 (or the loopback `addresses` given); known_hosts
+    lists its key for `known_names` (so 127.0.0.3 stays unknown unless the test adds it).
+    `extra_config` is appended to sshd_config (e.g. a Match block)."""
 
-    def __init__(self, workdir, known_names=("127.0.0.1", "127.0.0.2", "localhost")):
+    ADDRESSES = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
+
+    def __init__(self, workdir, known_names=("127.0.0.1", "127.0.0.2", "localhost"), addresses=ADDRESSES,
+                 extra_config=""):
         self.workdir = workdir
+        self.addresses = tuple(addresses)
         self.port = free_port()
         os.makedirs(workdir, exist_ok=True)
         os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege separation folder
@@ -361,11 +366,9 @@ class Sshd(Process):
             f.write("# empty: the tests pass every option on the command line\n")
         self.config = os.path.join(workdir, "sshd_config")
         with open(self.config, "w") as f:
+            listen = "".join(f"ListenAddress {a}\n" for a in self.addresses)
             f.write(f"""Port {self.port}
-ListenAddress 127.0.0.1
-ListenAddress 127.0.0.2
-ListenAddress 127.0.0.3
-HostKey {self.host_key}
+{listen}HostKey {self.host_key}
 AuthorizedKeysFile {self.authorized_keys}
 PasswordAuthentication no
 KbdInteractiveAuthentication no
@@ -377,10 +380,10 @@ PidFile {workdir}/sshd.pid
 MaxStartups 200
 MaxSessions 200
 LogLevel VERBOSE
-""")
+{extra_config}""")
         self.log = open(os.path.join(workdir, "sshd.log"), "w")
         super().__init__(["/usr/sbin/sshd", "-D", "-e", "-f", self.config], stdout=self.log, stderr=subprocess.STDOUT)
-        for host in ("127.0.0.1", "127.0.0.2", "127.0.0.3"):
+        for host in self.addresses:
             wait_for_port(self.port, host=host)
 
     def ssh_options(self):

@@ -57,6 +57,58 @@ def summed(histograms):
             "buckets": sorted(buckets.items())}
 
 
+def entry_figures(entry):
+    """An entry's counts and latency histogram (bucket index -> count)."""
+    return ((entry["ok"], entry["failures"], entry["errors"]), entry["latency"]["count"],
+            {index: n for index, n in entry["latency"]["buckets"]})
+
+
+def add_figures(into, entry):
+    counts, count, buckets = entry_figures(entry)
+    if entry_key(entry) not in into:
+        into[entry_key(entry)] = ((0, 0, 0), 0, {})
+    old_counts, old_count, old_buckets = into[entry_key(entry)]
+    merged = dict(old_buckets)
+    for index, n in buckets.items():
+        merged[index] = merged.get(index, 0) + n
+    into[entry_key(entry)] = (tuple(a + b for a, b in zip(old_counts, counts)), old_count + count, merged)
+
+
+def entry_key(entry):
+    return entry.get("page", ""), entry["key"]
+
+
+def merged_figures(merged):
+    """What a merge decides, read from a merged file: per cycle the users and each test's,
+    page's and request's counts and histogram; the requests of each second."""
+    cycles = []
+    for cycle in merged["cycles"]:
+        cycles.append({"cvus": cycle["cvus"], **{kind: {entry_key(e): entry_figures(e) for e in cycle[kind]}
+                                                for kind in ("tests", "pages", "requests")}})
+    series = {p["t"]: p["requests_ok"] + p["requests_failed"] for p in merged["series"]}
+    return {"users": merged["config"]["cycles"], "cycles": cycles, "series": series}
+
+
+def summed_figures(nodes):
+    """The same figures as merged_figures, summed here from the nodes' own files."""
+    users = [sum(n["config"]["cycles"][i] for n in nodes) for i in range(len(nodes[0]["config"]["cycles"]))]
+    cycles = []
+    for i in range(max(len(n["cycles"]) for n in nodes)):
+        cycle = {"cvus": 0, "tests": {}, "pages": {}, "requests": {}}
+        for node in nodes:
+            if i < len(node["cycles"]):
+                cycle["cvus"] += node["cycles"][i]["cvus"]
+                for kind in ("tests", "pages", "requests"):
+                    for entry in node["cycles"][i][kind]:
+                        add_figures(cycle[kind], entry)
+        cycles.append(cycle)
+    series = {}
+    for node in nodes:
+        for p in node["series"]:
+            series[p["t"]] = series.get(p["t"], 0) + p["requests_ok"] + p["requests_failed"]
+    return {"users": users, "cycles": cycles, "series": series}
+
+
 def read_text(path):
     with open(path, errors="replace") as f:
         return f.read()

@@ -9,17 +9,20 @@ import re
 import signal
 import unittest
 
-from harness import BENCHMASTER, Sshd, read_json, run
-from test_master import DistributedCase, alive, pwned_files, read_text, wait_for
+from harness import BENCHMASTER, OUT_DIR, Sshd, read_json, run
+from test_master import (DistributedCase, alive, merged_figures, pwned_files, read_text, requests_counted, summed_figures,
+                         wait_for)
 
 # The build's bench-node, by absolute path, as -s gives it.
 BENCH_NODE = os.path.join(os.path.dirname(os.path.abspath(BENCHMASTER)), "bench-node")
 
 
 class SshCase(DistributedCase):
+    sshd_extra_config = ""  # appended to the test sshd's config
+
     def setUp(self):
         super().setUp()
-        self.sshd = self.start(Sshd(os.path.join(self.out, "sshd")))
+        self.sshd = self.start(Sshd(os.path.join(self.out, "sshd"), extra_config=self.sshd_extra_config))
         self.port = self.sshd.port
 
     def ssh_args(self, label, nodes, *extra, script=BENCH_NODE):
@@ -42,16 +45,93 @@ class SshTransport(SshCase):
         logins = re.findall(r"Accepted publickey for root", read_text(os.path.join(self.out, "sshd", "sshd.log")))
         self.assertEqual(len(logins), 3)
 
-    def test_push_copies_this_program_and_a_hostile_label_is_never_run(self):
+    def test_push_copies_this_program_once_and_a_hostile_label_is_never_run(self):
         self.make_dist_test(cycles="1", duration=1)
         label = 'it\'s $(touch bm-pwned); `touch bm-pwned` "q" a|b *\\'
         x = os.path.join(self.out, "node dir $(touch bm-pwned) 'q';")
-        args = self.master_args(label, "--nodes", f"127.0.0.1:{self.port}*2", *self.sshd.ssh_options(), "--push")
+        nodes = f"127.0.0.1:{self.port}*2,127.0.0.2:{self.port}"
+        args = self.master_args(label, "--nodes", nodes, *self.sshd.ssh_options(), "--push")
         args[args.index("-x") + 1] = x
-        run(args, check=0, timeout=120)
+        # The master keeps its stripped copy in ~/.cache: this test's own home.
+        home = os.path.join(self.out, "home")
+        env = dict(os.environ, HOME=home)
+        run(args, check=0, timeout=120, env=env)
+        self.assertEqual(len(glob.glob(os.path.join(home, ".cache", "benchmaster", "push", "*.bench-node"))), 1)
         self.assertEqual(pwned_files(self.out, x), [])
-        self.assertTrue(os.access(os.path.join(x, label, "bench-node"), os.X_OK))
-        self.assertEqual(len(self.node_files(self.run_dir(label))), 2)
+        pushed = glob.glob(os.path.join(glob.escape(x), ".bench-node", "*", "bench-node"))
+        self.assertEqual(len(pushed), 1, pushed)
+        self.assertTrue(os.access(pushed[0], os.X_OK))
+        # The copy is stripped: smaller than this program.
+        self.assertLess(os.path.getsize(pushed[0]), os.path.getsize(os.path.realpath(BENCHMASTER)))
+        self.assertEqual(len(self.node_files(self.run_dir(label))), 3)
+        # A second run finds the same checksum on both hosts and sends nothing.
+        copied = os.stat(pushed[0]).st_mtime_ns
+        args[args.index("-n") + 1] = label + " again"
+        run(args, check=0, timeout=120, env=env)
+        self.assertEqual(os.stat(pushed[0]).st_mtime_ns, copied)
+        self.assertEqual(len(self.node_files(self.run_dir(label + " again"))), 3)
+
+
+class SshFleet(SshCase):
+    """Set-up in one session per host, results collected as each node ends."""
+
+    def test_an_early_node_is_collected_before_the_others_end_and_the_merge_is_the_files_merge(self):
+        self.make_dist_test(cycles="1", duration=1)
+        # Node 0 ends with its window; the others drain a request of 6 s first.
+        with open(os.path.join(self.out, "test_Dist.lua"), "a") as f:
+            f.write('\nlocal original = test_Dist\nfunction test_Dist(vu)\n  original(vu)\n'
+                    '  if vu.node_num ~= 0 then vu:get(conf_get("main", "url") .. "/delay/6000") end\nend\n')
+        before = self.demo.counter()["requests"]
+        nodes = f"127.0.0.1:{self.port}*2,127.0.0.2:{self.port}*2"
+        proc = run(self.ssh_args("early", nodes), check=0, timeout=120)
+        served = self.demo.counter()["requests"] - before
+        lines = proc.stdout.splitlines()
+        collected = lines.index(f"node 0 (127.0.0.1:{self.port}): results collected")
+        for num, host in ((1, "127.0.0.1"), (2, "127.0.0.2"), (3, "127.0.0.2")):
+            self.assertLess(collected, lines.index(f"node {num} ({host}:{self.port}): finished"), proc.stdout)
+        # One set-up session per host (plus its clock): not one per node or file.
+        self.assertIn(f"127.0.0.1:{self.port}: ready", proc.stdout)
+        self.assertRegex(proc.stdout, rf"127\.0\.0\.2:{self.port}: ready, .*; 2 of 2 nodes set up")
+        # The merge folded in as the nodes ended is the merge of their files.
+        run_dir = self.run_dir("early")
+        merged = read_json(os.path.join(run_dir, "results.json"))
+        nodes = self.node_files(run_dir)
+        self.assertEqual(requests_counted(merged), served)
+        self.assertEqual(merged_figures(merged), summed_figures([nodes[n] for n in sorted(nodes)]))
+
+
+class SshSetUpFault(SshCase):
+    # On 127.0.0.2, tar reads only the first 3000 bytes of the set-up archive: it lays
+    # out part of the first node's folder, then fails (unexpected end of the archive).
+    sshd_extra_config = "Match LocalAddress 127.0.0.2\n    SetEnv PATH={bin}:/usr/local/bin:/usr/bin:/bin\n"
+
+    def setUp(self):
+        self.fault_bin = os.path.join(OUT_DIR, type(self).__name__ + "-bin")
+        os.makedirs(self.fault_bin, exist_ok=True)
+        self.extracted = os.path.join(self.fault_bin, "extracted.txt")
+        with open(os.path.join(self.fault_bin, "tar"), "w") as f:
+            f.write(f"#!/bin/sh\nhead -c 3000 | /usr/bin/tar \"$@\" -v > {self.extracted}\n")
+        os.chmod(os.path.join(self.fault_bin, "tar"), 0o755)
+        self.sshd_extra_config = SshSetUpFault.sshd_extra_config.format(bin=self.fault_bin)
+        super().setUp()
+
+    def test_a_host_whose_set_up_fails_halfway_leaves_no_partial_folder_and_the_others_run(self):
+        self.make_dist_test(cycles="1", duration=1)
+        # An earlier run's folder of a failing node stays as it was, not half replaced.
+        earlier = os.path.join(self.x, "halfway", "node-3")
+        os.makedirs(earlier)
+        self.write(os.path.join(earlier, "from-before"), "")
+        nodes = f"127.0.0.1:{self.port}*2,127.0.0.2:{self.port}*2"
+        proc = run(self.ssh_args("halfway", nodes), check=3, timeout=120)
+        self.assertIn("node-2/", read_text(self.extracted))  # it did fail halfway
+        rows = {n["node_num"]: n for n in read_json(os.path.join(self.run_dir("halfway"), "results.json"))["nodes"]}
+        self.assertEqual([rows[n]["status"] for n in range(4)], ["complete", "complete", "failed", "failed"], proc.stdout)
+        self.assertIn("the set-up archive ended early", rows[2]["message"])
+        self.assertEqual(sorted(os.listdir(os.path.join(self.x, "halfway"))), ["node-0", "node-1", "node-3"])
+        self.assertEqual(os.listdir(earlier), ["from-before"])
+        self.assertIn(f"127.0.0.2:{self.port}: ready, ", proc.stdout)
+        self.assertIn("0 of 2 nodes set up", proc.stdout)
+        self.assertIn("Merged 2 of 4 nodes", proc.stdout)
 
 
 class SshFaults(SshCase):

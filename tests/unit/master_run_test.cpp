@@ -203,10 +203,11 @@ TEST_F(MasterRunTest, ASkewedClockIsMeasuredAndRecorded) {
   EXPECT_NE(out_.str().find("clock offset +30"), std::string::npos) << out_.str();
 }
 
-// A node that reports the end of cycle 1's drain, waits for the master's start of
-// cycle 2, and writes it down (with when it came) for the test.
+// A node that waits for the master's start of cycle 1, reports the end of cycle 1's
+// drain, waits for the master's start of cycle 2, and writes it down (with when it
+// came) for the test.
 std::string barrier_node(double delay_s) {
-  return "echo \"@node {\\\"pid\\\":$$}\"; sleep " + std::to_string(delay_s) +
+  return "echo \"@node {\\\"pid\\\":$$}\"; IFS= read -r first; sleep " + std::to_string(delay_s) +
          "; echo \"@cycle-done {\\\"cycle\\\":0,\\\"end_epoch_us\\\":$(date +%s%6N)}\"; "
          "IFS= read -r go; echo \"$(date +%s%6N) $go\" > \"$DIR/go-$PSSH_NODENUM\"";
 }

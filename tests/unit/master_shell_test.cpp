@@ -3,8 +3,11 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -12,6 +15,7 @@
 
 #include "master/shell.hpp"
 #include "master/transport.hpp"
+#include "test_folder.hpp"
 
 namespace bm::master {
 namespace {
@@ -122,6 +126,88 @@ TEST(ShellQuote, RemoteCommandLineRunsWhatWasAsked) {
     EXPECT_EQ(output, word + "|" + word + "@exit 0\n") << word;
   }
   EXPECT_FALSE(std::filesystem::exists("/tmp/bm-shell-quote-pwned"));
+}
+
+// Runs `command` under sh with `input` on its standard input (a file); returns its stdout.
+std::string run_with_input(const std::string& command, const std::filesystem::path& input, int* status) {
+  const std::string line = command + " < " + shell_quote(input.string());
+  FILE* pipe = ::popen(line.c_str(), "r");
+  EXPECT_NE(pipe, nullptr);
+  std::string output;
+  char buffer[4096];
+  std::size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
+  *status = ::pclose(pipe);
+  return output;
+}
+
+class LayOutScript : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    namespace fs = std::filesystem;
+    for (const char* node : {"node-0", "node-1"}) {
+      fs::create_directories(stage_ / node / "data");
+      std::ofstream(stage_ / node / "test_T.lua") << "function test_T(vu) end\n";
+      std::ofstream(stage_ / node / "data" / "users.csv") << std::string(20000, 'x');
+    }
+    std::ofstream(stage_ / kLayOutEnd).flush();
+    const std::string pack = "tar -c -f " + shell_quote(archive_.string()) + " -C " + shell_quote(stage_.string()) +
+                             " node-0 node-1 " + kLayOutEnd;
+    ASSERT_EQ(std::system(pack.c_str()), 0);
+  }
+
+  bm::testing::TestFolder folder_{"bm-lay-out"};
+  std::filesystem::path stage_ = folder_.path() / "stage";
+  std::filesystem::path archive_ = folder_.path() / "nodes.tar";
+  // Hostile on purpose: every part of the script's paths is quoted.
+  std::filesystem::path parent_ = folder_.path() / "x $(touch /tmp/bm-shell-quote-pwned) 'q'" / "label;`id`";
+};
+
+TEST_F(LayOutScript, LaysOutEveryFolderAndSaysSo) {
+  namespace fs = std::filesystem;
+  fs::create_directories(parent_ / "node-1" / "results");  // an earlier run's: replaced whole
+  const std::vector<std::string> folders{"node-0", "node-1"};
+  int status = 0;
+  const std::string output =
+      run_with_input("sh -c " + shell_quote(lay_out_script(parent_.string(), folders)), archive_, &status);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << output;
+  EXPECT_EQ(output, "@laid-out node-0\n@laid-out node-1\n");
+  EXPECT_EQ(lay_out_errors(output, folders, "failed"), (std::vector<std::string>{"", ""}));
+  EXPECT_TRUE(fs::exists(parent_ / "node-0" / "data" / "users.csv"));
+  EXPECT_TRUE(fs::exists(parent_ / "node-1" / "test_T.lua"));
+  EXPECT_FALSE(fs::exists(parent_ / "node-1" / "results"));
+  std::vector<std::string> left;
+  for (const auto& entry : fs::directory_iterator(parent_)) left.push_back(entry.path().filename().string());
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, folders);  // no temporary folder stays
+  EXPECT_FALSE(fs::exists("/tmp/bm-shell-quote-pwned"));
+}
+
+TEST_F(LayOutScript, AStreamCutHalfwayLeavesNoPartialFolder) {
+  namespace fs = std::filesystem;
+  fs::create_directories(parent_ / "node-1");
+  std::ofstream(parent_ / "node-1" / "from-before") << "kept\n";
+  // The first node's files and part of the second's, cut at a block boundary: tar
+  // extracts them and ends well (it takes that for the end of the archive).
+  fs::resize_file(archive_, 24 * 1024);
+  const std::vector<std::string> folders{"node-0", "node-1"};
+  int status = 0;
+  const std::string output =
+      run_with_input("sh -c " + shell_quote(lay_out_script(parent_.string(), folders)) + " 2>/dev/null", archive_,
+                     &status);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+  EXPECT_EQ(lay_out_errors(output, folders, "tar failed"), (std::vector<std::string>{"tar failed", "tar failed"}));
+  EXPECT_FALSE(fs::exists(parent_ / "node-0"));
+  EXPECT_TRUE(fs::exists(parent_ / "node-1" / "from-before"));  // the earlier folder, untouched
+  std::vector<std::string> left;
+  for (const auto& entry : fs::directory_iterator(parent_)) left.push_back(entry.path().filename().string());
+  EXPECT_EQ(left, std::vector<std::string>{"node-1"});
+}
+
+TEST(LayOutErrors, NamesTheFoldersNotLaidOut) {
+  const std::vector<std::string> folders{"node-0", "node-1", "node-2"};
+  EXPECT_EQ(lay_out_errors("@laid-out node-0\n@not-laid-out node-1\n", folders, "lost"),
+            (std::vector<std::string>{"", "cannot move node-1 into place", "lost"}));
 }
 
 TEST(LabelProblem, RefusesWhatCannotNameOneFolder) {
