@@ -12,7 +12,7 @@ using namespace bm::common;  // the shared number and time formatters
 
 namespace {
 
-// x = each run's start; one line per number of users.
+// x = each run's start; one line per number of users, and per asked rate of open-model runs.
 ChartSpec per_users_chart(const TrendReport& trend, std::string y_label,
                           const std::function<std::optional<double>(const CycleSummary&)>& value) {
   ChartSpec spec;
@@ -30,12 +30,20 @@ ChartSpec per_users_chart(const TrendReport& trend, std::string y_label,
     }
     spec.series.push_back(std::move(series));
   }
+  for (std::size_t i = 0; i < trend.rates.size(); ++i) {
+    ChartSeries series{format_asked_rate(trend.rates[i]), {}, palette::nth(trend.users.size() + i)};
+    for (const TrendRun& run : trend.runs) {
+      const CycleSummary* cycle = run.cycle_with_rate(trend.rates[i]);
+      series.values.push_back(cycle ? value(*cycle) : std::nullopt);
+    }
+    spec.series.push_back(std::move(series));
+  }
   return spec;
 }
 
 void trend_charts(std::string& out, ChartRegistry& charts, const TrendReport& trend) {
   out += "<section id=\"charts\" class=\"panel\"><h2>Over time</h2><p class=\"lead\">One point per run, one line per "
-         "cycle's number of users.</p><div class=\"chart-grid\">";
+         "cycle's number of users (open-model runs: per rate asked).</p><div class=\"chart-grid\">";
   charts.figure(out, "Throughput (successful pages per second)",
                 per_users_chart(trend, "pages/s", [](const CycleSummary& c) { return std::optional(c.pages.ok_per_s); }));
   charts.figure(out, "Page time p95", per_users_chart(trend, "ms", [](const CycleSummary& c) {
@@ -62,12 +70,19 @@ void apdex_cell(std::string& out, std::optional<double> score) {
   put(out, "<td class=\"apdex apdex-{0}\">{1} <span class=\"rating\">{0}</span></td>", rating, format_apdex(score));
 }
 
+// What the runs' cycles are named by: users, rates asked (open model), or both.
+std::string_view load_heading(const TrendReport& trend) {
+  if (trend.rates.empty()) return "Users";
+  return trend.users.empty() ? "Rate" : "Users or rate";
+}
+
 void runs_table(std::string& out, const TrendReport& trend) {
-  out += "<section id=\"runs\" class=\"panel\"><h2>Runs</h2><div class=\"table-wrap\"><table class=\"data\" "
+  put(out, "<section id=\"runs\" class=\"panel\"><h2>Runs</h2><div class=\"table-wrap\"><table class=\"data\" "
          "id=\"trend-table\"><thead><tr><th>#</th><th class=\"text\">Results</th><th class=\"text\">Label</th><th>Start</th>"
-         "<th>Users</th>"
+         "<th>{}</th>"
          "<th>Pages/s</th><th>Requests/s</th><th>Success</th><th>p50 <span class=\"th-unit\">ms</span></th>"
-         "<th>p95 <span class=\"th-unit\">ms</span></th><th>p99 <span class=\"th-unit\">ms</span></th><th>Apdex</th>";
+         "<th>p95 <span class=\"th-unit\">ms</span></th><th>p99 <span class=\"th-unit\">ms</span></th><th>Apdex</th>",
+      load_heading(trend));
   for (const std::string& host : trend.hosts) put(out, "<th>{} CPU</th>", Esc{host});
   out += "</tr></thead><tbody>";
   for (std::size_t i = 0; i < trend.runs.size(); ++i) {
@@ -86,7 +101,8 @@ void runs_table(std::string& out, const TrendReport& trend) {
       } else {
         out += "<td></td><td></td><td></td><td></td>";
       }
-      put(out, "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>", cycle.cvus,
+      put(out, "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+          cycle.rate ? escape_html(format_asked_rate(*cycle.rate)) : std::to_string(cycle.cvus),
           format_rate(cycle.pages.ok_per_s), format_rate(cycle.requests.ok_per_s),
           format_percent(cycle.pages.success_rate), l.count ? format_ms(l.p50_us) : kNoValue,
           l.count ? format_ms(l.p95_us) : kNoValue, l.count ? format_ms(l.p99_us) : kNoValue);

@@ -14,9 +14,24 @@ namespace bm::report {
 
 using namespace bm::common;  // the shared number and time formatters
 
+namespace {
+
+// Asked rates are the same when they read the same ("400/s", "50→200/s").
+bool same_rate(const AskedRate& a, const AskedRate& b) { return format_asked_rate(a) == format_asked_rate(b); }
+
+}  // namespace
+
 const CycleSummary* TrendRun::cycle_with_users(int users) const {
   for (const CycleSummary& cycle : cycles) {
-    if (cycle.cvus == users) return &cycle;  // the first, if a run repeats a number of users
+    // The first, if a run repeats a number of users; an open-model cycle's users are its pool.
+    if (!cycle.rate && cycle.cvus == users) return &cycle;
+  }
+  return nullptr;
+}
+
+const CycleSummary* TrendRun::cycle_with_rate(const AskedRate& rate) const {
+  for (const CycleSummary& cycle : cycles) {
+    if (cycle.rate && same_rate(*cycle.rate, rate)) return &cycle;
   }
   return nullptr;
 }
@@ -61,12 +76,21 @@ TrendReport compute_trend(const std::vector<NamedResults>& runs, const ReportOpt
     const stats::Results& r = *named.results;
     TrendRun run{named.name, r.run.label, r.run.test, r.run.start_epoch_us, r.run.status,
                  cycle_summaries(r, metric_context(r, options)), {}};
-    for (const CycleSummary& cycle : run.cycles) users.insert(cycle.cvus);
+    for (const CycleSummary& cycle : run.cycles) {
+      if (!cycle.rate) {
+        users.insert(cycle.cvus);
+      } else if (std::none_of(trend.rates.begin(), trend.rates.end(),
+                              [&](const AskedRate& seen) { return same_rate(seen, *cycle.rate); })) {
+        trend.rates.push_back(*cycle.rate);
+      }
+    }
     trend.runs.push_back(std::move(run));
   }
   std::stable_sort(trend.runs.begin(), trend.runs.end(),
                    [](const TrendRun& a, const TrendRun& b) { return a.start_epoch_us < b.start_epoch_us; });
   trend.users.assign(users.begin(), users.end());
+  std::stable_sort(trend.rates.begin(), trend.rates.end(),
+                   [](const AskedRate& a, const AskedRate& b) { return a.mean() < b.mean(); });
   // Monitored hosts every run has: their CPU per cycle.
   if (!runs.empty()) {
     for (const stats::MonitorHost& host : runs.front().results->monitor.hosts) {
@@ -99,8 +123,12 @@ void render_trend_text(const TrendReport& trend, std::ostream& out, int width) {
   out << fmt::format("Trend of {} runs\n{}\n", trend.runs.size(), std::string(std::min<std::size_t>(w, 80), '='));
   for (const std::string& warning : trend.warnings) out << "WARNING: " << warning << "\n";
   out << "Pages/s and p95 are over every page of the cycle; times in ms.\n\n";
-  out << fmt::format("{:<4}{:>8}{:>11}{:>12}{:>10}{:>10}{:>9}", "#", "Users", "Pages/s", "Requests/s", "Success",
-                     "p95", "Apdex");
+  // Open-model cycles show their asked rate ("50→200/s") where closed ones show users.
+  const bool any_open = !trend.rates.empty();
+  const int load_width = any_open ? 10 : 8;
+  out << fmt::format("{:<4}{:>{}}{:>11}{:>12}{:>10}{:>10}{:>9}", "#",
+                     !any_open ? "Users" : trend.users.empty() ? "Rate" : "Users/rate", load_width,
+                     "Pages/s", "Requests/s", "Success", "p95", "Apdex");
   for (const std::string& host : trend.hosts) out << fmt::format("  {:>10}", host + " CPU");
   out << '\n';
   for (std::size_t i = 0; i < trend.runs.size(); ++i) {
@@ -110,7 +138,9 @@ void render_trend_text(const TrendReport& trend, std::ostream& out, int width) {
                        run.status == stats::RunStatus::complete ? "" : fmt::format(" ({})", stats::to_string(run.status)));
     for (std::size_t c = 0; c < run.cycles.size(); ++c) {
       const CycleSummary& cycle = run.cycles[c];
-      out << fmt::format("{:<4}{:>8}{:>11}{:>12}{:>10}{:>10}{:>9}", "", cycle.cvus, format_rate(cycle.pages.ok_per_s),
+      out << fmt::format("{:<4}{:>{}}{:>11}{:>12}{:>10}{:>10}{:>9}", "",
+                         cycle.rate ? format_asked_rate(*cycle.rate) : std::to_string(cycle.cvus), load_width,
+                         format_rate(cycle.pages.ok_per_s),
                          format_rate(cycle.requests.ok_per_s), format_percent(cycle.pages.success_rate),
                          cycle.pages.latency.count ? format_ms(cycle.pages.latency.p95_us) : kNoValue,
                          format_apdex(cycle.pages.apdex_score()));

@@ -1,6 +1,7 @@
 #pragma once
 // Many runs of the same test over time (`bench-report --trend R1 R2 ...`): for each
-// cycle's number of users, throughput and p95 of every run, ordered by start time.
+// cycle's number of users (open-model runs: each rate asked), throughput and p95 of every
+// run, ordered by start time.
 
 #include <cstdint>
 #include <filesystem>
@@ -25,12 +26,15 @@ struct TrendRun {
   // TrendReport::hosts' order), aligned with `cycles`.
   std::vector<std::vector<std::optional<double>>> host_cpu;
 
+  // A closed-model cycle of these users; an open-model cycle at this asked rate.
   const CycleSummary* cycle_with_users(int users) const;
+  const CycleSummary* cycle_with_rate(const AskedRate& rate) const;
 };
 
 struct TrendReport {
   std::vector<TrendRun> runs;         // by start time
-  std::vector<int> users;             // every cycle's users seen, ascending
+  std::vector<int> users;             // every closed-model cycle's users seen, ascending
+  std::vector<AskedRate> rates;       // every open-model cycle's asked rate, ascending (by mean)
   std::vector<std::string> hosts;     // monitored hosts every run has (by name)
   std::vector<std::string> warnings;  // runs of different tests, cycle durations, ...
 };

@@ -271,6 +271,33 @@ TEST(Trend, OrdersRunsByStartAndFollowsEveryNumberOfUsers) {
   EXPECT_NE(html.find("data-run=\"1\" data-users=\"20\""), std::string::npos);
 }
 
+TEST(Trend, FollowsEveryRateAskedOfOpenModelRuns) {
+  // Every cycle has a pool of 10: by users they would all be one line.
+  const stats::Results first = open_run({100, 200}, 1.0, 100, kStartUs);
+  const stats::Results second = open_run({200, 400}, 1.0, 50, kStartUs + 3'600'000'000);
+  const TrendReport trend = compute_trend({{"first", &first}, {"second", &second}});
+  EXPECT_TRUE(trend.users.empty());
+  ASSERT_EQ(trend.rates.size(), 3u);
+  EXPECT_DOUBLE_EQ(trend.rates[2].from, 400);
+  EXPECT_EQ(trend.runs[0].cycle_with_users(10), nullptr);
+  ASSERT_NE(trend.runs[1].cycle_with_rate({200, 200}), nullptr);
+  EXPECT_EQ(trend.runs[1].cycle_with_rate({200, 200})->index, 0);
+
+  const std::string html = render_trend_html(trend);
+  const std::string open = "id=\"bm-data\">";
+  const std::size_t at = html.find(open) + open.size();
+  const nlohmann::json data = nlohmann::json::parse(html.substr(at, html.find("</script>", at) - at));
+  const nlohmann::json& throughput = data["charts"]["c0"];
+  ASSERT_EQ(throughput["series"].size(), 3u);
+  EXPECT_EQ(throughput["series"][1]["label"], "200/s");
+  EXPECT_EQ(throughput["series"][1]["data"], (nlohmann::json{10.0, 5.0}));
+  EXPECT_NE(html.find("<th>Rate</th>"), std::string::npos);
+  std::ostringstream text;
+  render_trend_text(trend, text, 100);
+  EXPECT_NE(text.str().find("#         Rate"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("         400/s"), std::string::npos) << text.str();
+}
+
 // Both cycles' windows set, and a monitored host "db" whose CPU is busy_a in cycle 0 and
 // busy_b in cycle 1 (one point in the middle of each window).
 stats::Results monitored(double busy_0, double busy_1, int64_t start_us = kStartUs) {
