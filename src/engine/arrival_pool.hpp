@@ -31,6 +31,10 @@ class ArrivalPool {
   void stop();
   // `vu` ended an iteration: it takes the oldest queued start, or waits for the next one.
   void user_free(VirtualUser& vu);
+  // A user stopped for good while the cycle runs: the pool may make another.
+  void user_stopped() {
+    if (running_ && users_ > 0) --users_;
+  }
   // The cycle's counts (rates are the runner's to fill in).
   stats::Arrivals take();
   bool running() const { return running_; }

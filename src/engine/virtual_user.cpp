@@ -199,10 +199,11 @@ void VirtualUser::handle(const script::RunResult& result) {
   switch (phase_) {
     case Phase::setup_vu:
       if (result.state == State::failed) {
-        // A virtual user whose setup failed cannot run its tests: count it once.
+        // A virtual user whose setup failed cannot run its tests: count it once. Stopping
+        // first, so that the end of this "test" starts no other.
         test_start_ns_ = mono_ns();
-        end_test(result);
         stop_requested_ = true;
+        end_test(result);
         finish();
         return;
       }
@@ -375,6 +376,9 @@ void VirtualUser::report_stopped() {
   }
   phase_ = Phase::done;
   worker_.vu_stopped(began_);
+  // Open model: a user that stopped on its own (setup_vu failed, a feeder ran out) leaves
+  // room in the pool for another.
+  if (open_model_) worker_.arrivals().user_stopped();
 }
 
 void VirtualUser::request_stop(bool abort) {

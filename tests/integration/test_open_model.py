@@ -30,6 +30,17 @@ function test_Open(vu)
 end
 """
 
+# Every new user's setup_vu makes a request, then fails: the user stops, counted once.
+FAILING_SETUP_LUA = """
+function setup_vu(vu)
+  vu:get(conf_get("main", "url") .. "/delay/1", {description = "login"})
+  error("no login for this user")
+end
+function test_Open(vu)
+  vu:get(conf_get("main", "url") .. "/delay/1", {description = "quick"})
+end
+"""
+
 NODE_LUA = """
 function test_Dist(vu)
   vu:get(conf_get("main", "url") .. "/delay/0", {description = "open"})
@@ -101,6 +112,19 @@ class OpenModel(TestCase):
         self.assertGreater(arrivals["late"], 0, arrivals)
         self.assertEqual(arrivals["peak_users"], 1, arrivals)
         self.assertIn(f"{arrivals['missed']} missed", proc.stdout)
+
+    def test_users_whose_setup_fails_are_replaced_and_counted_once(self):
+        proc, results = self.bench(FAILING_SETUP_LUA, "-r", "50", "-D", "2", "--max-users", "5", expect=1)
+        cycle = results["cycles"][0]
+        arrivals = cycle["arrivals"]
+        self.assertEqual(arrivals["started"] + arrivals["missed"], arrivals["due"], arrivals)
+        self.assertEqual(arrivals["missed"], 0, arrivals)  # a stopped user's place is taken again
+        test = cycle["tests"][0]
+        # Each start went to a new user (the one before had stopped), whose setup failed:
+        # one error per start, the test function never ran.
+        self.assertEqual(test["ok"], 0, test)
+        self.assertGreaterEqual(test["errors"] + cycle["outside_window"]["tests"], arrivals["started"] - 5, test)
+        self.assertFalse(any(p["key"] == "quick" for p in cycle["pages"]), cycle["pages"])
 
     def test_ramps_and_poisson_arrivals_keep_their_mean(self):
         # 0 -> 200/s over a 4 s window: 400 starts (the area under the ramp).
