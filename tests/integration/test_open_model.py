@@ -126,6 +126,15 @@ class OpenModel(TestCase):
         self.assertGreaterEqual(test["errors"] + cycle["outside_window"]["tests"], arrivals["started"] - 5, test)
         self.assertFalse(any(p["key"] == "quick" for p in cycle["pages"]), cycle["pages"])
 
+    def test_closed_users_whose_setup_fails_run_no_test(self):
+        # The same in the closed model: each user counts one error and stops; before, a
+        # setup_vu that had made a request started a test on its way out.
+        proc, results = self.bench(FAILING_SETUP_LUA, "-c", "3", "-D", "1", expect=1)
+        cycle = results["cycles"][0]
+        self.assertFalse(any(p["key"] == "quick" for p in cycle["pages"]), cycle["pages"])
+        test = cycle["tests"][0]
+        self.assertEqual(test["ok"] + test["failures"], 0, test)
+
     def test_ramps_and_poisson_arrivals_keep_their_mean(self):
         # 0 -> 200/s over a 4 s window: 400 starts (the area under the ramp).
         proc, results = self.bench(STALL_LUA, "-r", "0->200", "-D", "4", "--max-users", "50")
