@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "common/files.hpp"
 #include "master/transport.hpp"
 
 namespace bm::master {
@@ -25,7 +26,7 @@ std::string copy_into_place(const fs::path& from, const fs::path& to, bool execu
   std::error_code ec;
   fs::path temporary = to;
   temporary += ".tmp";
-  fs::copy_file(from, temporary, fs::copy_options::overwrite_existing, ec);
+  common::copy_file_restarting(from, temporary, fs::copy_options::overwrite_existing, ec);
   if (!ec && executable) {
     fs::permissions(temporary, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                    fs::perms::others_read | fs::perms::others_exec, ec);
@@ -88,7 +89,7 @@ class LocalTransport final : public Transport {
     if (!ec) fs::create_directory(temporary, ec);
     for (std::size_t i = 0; i < folders.size() && !ec; ++i) {
       // Symbolic links in the stage are followed: the node gets the files.
-      fs::copy(stage / folders[i], temporary / folders[i], fs::copy_options::recursive, ec);
+      common::copy_restarting(stage / folders[i], temporary / folders[i], fs::copy_options::recursive, ec);
     }
     if (ec) {
       const std::string failure = fmt::format("cannot set up the node's folder under {}: {}", parent, ec.message());

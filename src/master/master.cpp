@@ -26,6 +26,7 @@
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
 
+#include "common/files.hpp"
 #include "master/live_status.hpp"
 #include "protocol/node_protocol.hpp"
 #include "master/workspace.hpp"
@@ -339,7 +340,7 @@ asio::awaitable<void> MasterRun::prepare_push() {
       // Into the cache beside the final names, then renamed: a copy there is whole.
       fs::create_directories(cache, ec);
       const fs::path copy = cache / fmt::format("{}.{}.tmp", key, ::getpid());
-      if (!ec) fs::copy_file(stripped, copy, fs::copy_options::overwrite_existing, ec);
+      if (!ec) common::copy_file_restarting(stripped, copy, fs::copy_options::overwrite_existing, ec);
       if (!ec) fs::rename(copy, cache / (key + ".bench-node"), ec);
       if (!ec) std::ofstream(cache / (key + ".sha256")) << digest << '\n';
       if (ec) fs::remove(copy, ec);

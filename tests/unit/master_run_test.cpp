@@ -3,6 +3,7 @@
 // lines) and hands back results files the test made. So the master's own policy is
 // tested without SSH or bench-node: the clock offset it measures, the cycle barrier,
 // a dead node, partial results, and the exit code of each.
+#include "common/files.hpp"
 #include "master/master.hpp"
 
 #include <gtest/gtest.h>
@@ -73,7 +74,7 @@ class FakeTransport final : public Transport {
     auto it = nodes_.results.find(std::stoi(match[1]));
     if (it == nodes_.results.end()) co_return StepResult{remote + ": no such file"};
     std::error_code ec;
-    fs::copy_file(it->second, local, fs::copy_options::overwrite_existing, ec);
+    common::copy_file_restarting(it->second, local, fs::copy_options::overwrite_existing, ec);
     co_return StepResult{ec ? ec.message() : ""};
   }
   asio::awaitable<StepResult> terminate(long long pid) override {
