@@ -93,6 +93,14 @@ nlohmann::json cycle_ref(const Verdict& v, std::optional<std::size_t> index) {
   return ref;
 }
 
+// The knee as cycle_ref names a cycle (a rate only in open-model runs), and its cause.
+nlohmann::json knee_ref(const Verdict& v) {
+  if (!v.knee) return nullptr;
+  nlohmann::json ref = cycle_ref(v, v.knee);
+  ref["cause"] = to_string(v.knee_cause);
+  return ref;
+}
+
 // Open model: what the cycle's schedule asked for and what it got; null for a
 // closed-model cycle. Shares are of the starts due.
 nlohmann::json arrivals_json(const stats::CycleResults& cycle) {
@@ -238,11 +246,7 @@ std::string summary_json(const stats::Results& results, const Verdict& v, const 
       {"apdex_t_s", static_cast<double>(context.apdex_t_us) / 1e6},
       {"thresholds", std::move(thresholds)},
       {"capacity", cycle_ref(v, v.capacity)},
-      {"knee", v.knee ? nlohmann::json{{"cycle", common::cycle_number(v.cycles[*v.knee].index)},
-                                       {"users", v.cycles[*v.knee].cvus},
-                                       {"rate", rate_json(v.cycles[*v.knee].rate)},
-                                       {"cause", to_string(v.knee_cause)}}
-                      : nlohmann::json(nullptr)},
+      {"knee", knee_ref(v)},
       {"worst_cycle", cycle_ref(v, v.worst)},
       {"highest_load_cycle", cycle_ref(v, v.highest_load)},
       {"tests", {{"count", v.tests}, {"ok", v.tests_ok}, {"success", optional_number(v.tests_success)}}},
