@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <unistd.h>
 
 #include <chrono>
@@ -39,27 +41,23 @@ class BenchRunnerTest : public ::testing::Test {
     server_->stop();
   }
 
+
   std::unique_ptr<LoadedTest> load(const std::string& cycles, double duration_s) {
-    std::ofstream(dir_ / "test_Run.lua") << "function test_Run(vu)\n  vu:get(conf_get('main', 'url') .. '/delay/5')\nend\n";
-    std::ofstream(dir_ / "Run.conf") << "[main]\nurl = " << server_->url() << "\n[bench]\ncycles = " << cycles
-                                     << "\nduration = " << duration_s << "\nstartup_delay = 0\ncycle_time = 0\n";
-    TestSpec spec;
-    spec.test_file = (dir_ / "test_Run.lua").string();
-    spec.given.workers = 1;
-    std::string error;
-    auto test = load_test(spec, conf::Mode::bench, &error);
-    EXPECT_TRUE(test) << error;
-    return test;
+    return load_with(fmt::format("cycles = {}\nduration = {}\nstartup_delay = 0\ncycle_time = 0\n", cycles, duration_s), 1);
   }
 
   // The open model: iterations at `rates` per second from a pool of max_users, 2 workers.
   std::unique_ptr<LoadedTest> load_open(const std::string& rates, double duration_s, int max_users) {
+    return load_with(fmt::format("rates = {}\nmax_users = {}\nduration = {}\n", rates, max_users, duration_s), 2);
+  }
+
+  // A test of one 5 ms request, with these [bench] lines.
+  std::unique_ptr<LoadedTest> load_with(const std::string& bench_lines, int workers) {
     std::ofstream(dir_ / "test_Run.lua") << "function test_Run(vu)\n  vu:get(conf_get('main', 'url') .. '/delay/5')\nend\n";
-    std::ofstream(dir_ / "Run.conf") << "[main]\nurl = " << server_->url() << "\n[bench]\nrates = " << rates
-                                     << "\nmax_users = " << max_users << "\nduration = " << duration_s << "\n";
+    std::ofstream(dir_ / "Run.conf") << "[main]\nurl = " << server_->url() << "\n[bench]\n" << bench_lines;
     TestSpec spec;
     spec.test_file = (dir_ / "test_Run.lua").string();
-    spec.given.workers = 2;
+    spec.given.workers = workers;
     std::string error;
     auto test = load_test(spec, conf::Mode::bench, &error);
     EXPECT_TRUE(test) << error;
