@@ -64,6 +64,19 @@ class BenchRunnerTest : public ::testing::Test {
     return test;
   }
 
+  // Ctrl-C half a second in: the run ends as interrupted (130), well within 10 s.
+  static void run_interrupted_after_half_a_second(BenchRunner& runner) {
+    std::thread interrupter([] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      g_interrupts.store(1);
+    });
+    std::string error;
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(runner.run(&error), 130);
+    interrupter.join();
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  }
+
   BenchOptions options(const LoadedTest& test) {
     BenchOptions o;
     o.engine = test.engine;
@@ -157,15 +170,7 @@ TEST_F(BenchRunnerTest, AnInterruptEndsAnOpenModelRunWithWhatFinished) {
   auto test = load_open("100:100", 30, 10);
   ASSERT_TRUE(test);
   BenchRunner runner(options(*test), out_);
-  std::thread interrupter([] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    g_interrupts.store(1);
-  });
-  std::string error;
-  const auto started = std::chrono::steady_clock::now();
-  EXPECT_EQ(runner.run(&error), 130);
-  interrupter.join();
-  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  run_interrupted_after_half_a_second(runner);
   const stats::Results& r = runner.results();
   ASSERT_EQ(r.cycles.size(), 1u);
   EXPECT_EQ(r.cycles[0].status, stats::CycleStatus::incomplete);
@@ -177,15 +182,7 @@ TEST_F(BenchRunnerTest, AnInterruptEndsTheRunWithWhatFinished) {
   auto test = load("1:1", 30);
   ASSERT_TRUE(test);
   BenchRunner runner(options(*test), out_);
-  std::thread interrupter([] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    g_interrupts.store(1);
-  });
-  std::string error;
-  const auto started = std::chrono::steady_clock::now();
-  EXPECT_EQ(runner.run(&error), 130);
-  interrupter.join();
-  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  run_interrupted_after_half_a_second(runner);
   const stats::Results& r = runner.results();
   EXPECT_EQ(r.run.status, stats::RunStatus::interrupted);
   ASSERT_EQ(r.cycles.size(), 1u);
