@@ -210,7 +210,10 @@ void CookieJar::store(const Url& request_url, std::string_view set_cookie_value,
   cookie.path = path_attribute.starts_with('/') ? path_attribute
                                                  : default_path(request_url.path());
   if (max_age) {  // Max-Age wins over Expires whatever their order
-    cookie.expires = *max_age <= 0 ? INT64_MIN : now + *max_age;
+    // Saturated: a Max-Age beyond what the clock can count is forever.
+    cookie.expires = *max_age <= 0                ? INT64_MIN
+                     : *max_age > INT64_MAX - now ? INT64_MAX
+                                                  : now + *max_age;
   } else if (expires) {
     cookie.expires = *expires;
   }

@@ -172,6 +172,16 @@ TEST(CookieJar, MaxAgeZeroOrNegativeDeletes) {
   EXPECT_EQ(cookies_for(jar, "http://h/"), "c=1");
 }
 
+// Found by the cookie_jar fuzz target: the largest Max-Age that parses (INT64_MAX) was
+// added to the time unchecked; the sum wrapped negative, so the cookie counted as expired.
+TEST(CookieJar, HugestMaxAgeKeepsTheCookieForever) {
+  CookieJar jar;
+  const Url page = url("http://h/");
+  jar.store(page, "a=1; Max-Age=9223372036854775807", kNow);
+  jar.store(page, "b=1; Max-Age=99999999999999999999999", kNow);
+  EXPECT_EQ(cookies_for(jar, "http://h/"), "a=1; b=1");
+}
+
 TEST(CookieJar, SecureCookiesOnlyOverHttps) {
   CookieJar jar;
   jar.store(url("https://h/"), "s=1; Secure; HttpOnly", kNow);
