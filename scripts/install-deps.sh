@@ -12,7 +12,7 @@ packages=(
   liburing-dev libcsv-dev
   # tests
   libgtest-dev libgmock-dev libbenchmark-dev nginx-light openssh-server openssh-client
-  chromium procps iproute2 curl python3 prometheus-node-exporter
+  chromium procps iproute2 iptables curl python3 prometheus-node-exporter
   python3-junitparser libxml2-utils
   clang libclang-rt-14-dev  # libFuzzer, ASan and UBSan for the fuzz targets (scripts/fuzz.sh)
   # benchmarks

@@ -137,6 +137,21 @@ asio::awaitable<bool> deliver(Stream& stream, Reply& reply) {
     case Delivery::no_response:
       co_await hold_silently(stream);
       co_return false;
+    case Delivery::reset_mid_body: {
+      if (!co_await write_header(stream, reply.response)) co_return false;
+      co_await write_raw(stream, asio::buffer(pattern_block().data(), kCloseMidBytes));
+      // Linger with a zero timeout: close() sends RST instead of FIN.
+      beast::error_code ignored;
+      stream.socket().set_option(asio::socket_base::linger(true, 0), ignored);
+      stream.socket().close(ignored);
+      co_return false;
+    }
+    case Delivery::half_close: {
+      beast::error_code ignored;
+      stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+      co_await hold_silently(stream);
+      co_return false;
+    }
   }
   co_return false;
 }

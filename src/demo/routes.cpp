@@ -375,6 +375,14 @@ Reply close_mid(const Exchange& x) {
   return reply;
 }
 
+Reply reset_mid(const Exchange& x) {
+  Reply reply = streamed(x, Delivery::reset_mid_body);
+  reply.response.content_length(1000);
+  return reply;
+}
+
+Reply half_close(const Exchange& x) { return streamed(x, Delivery::half_close); }
+
 Reply garbage(const Exchange& x) { return streamed(x, Delivery::garbage); }
 
 Reply endless(const Exchange& x) {
@@ -456,6 +464,8 @@ constexpr std::array kRoutes{
     Route{"/sessions", false, kGet, sessions},
     Route{"/hostile/close-mid", false, kAny, close_mid},
     Route{"/hostile/garbage", false, kAny, garbage},
+    Route{"/hostile/half-close", false, kAny, half_close},
+    Route{"/hostile/reset-mid", false, kAny, reset_mid},
     Route{"/hostile/endless", false, kAny, endless},
     Route{"/hostile/huge-headers", false, kAny, huge_headers},
     Route{"/hostile/no-response", false, kAny, no_response},

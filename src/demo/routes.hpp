@@ -26,6 +26,8 @@ enum class Delivery {
   garbage,         // "NOT HTTP AT ALL\r\n\r\n", then close
   endless_chunks,  // chunked header, then 64 KiB chunks until the client goes away
   no_response,     // nothing; close when the client does or after 120 s
+  reset_mid_body,  // header with Content-Length 1000, 10 bytes, then a reset (RST)
+  half_close,      // no answer: our side shut (FIN), reading on until the client closes
 };
 
 struct Reply {

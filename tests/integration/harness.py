@@ -64,8 +64,10 @@ class Process:
 class DemoServer(Process):
     """benchmaster demo-server on an ephemeral loopback port."""
 
-    def __init__(self, threads=1, extra_args=()):
-        super().__init__([BENCHMASTER, "demo-server", "--port", "0", "--threads", str(threads), "--quiet",
+    def __init__(self, threads=1, extra_args=(), wrap=()):
+        # wrap: a command that runs the server, e.g. ["ip", "netns", "exec", name] (which execs:
+        # the PID stays the server's).
+        super().__init__([*wrap, BENCHMASTER, "demo-server", "--port", "0", "--threads", str(threads), "--quiet",
                           *extra_args],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -179,6 +180,7 @@ class RawConnection {
       const ssize_t n = ::recv(fd_, chunk.data(), chunk.size(), 0);
       if (n <= 0) {
         closed_ = true;
+        reset_ = n < 0 && errno == ECONNRESET;
         break;
       }
       data.append(chunk.data(), static_cast<std::size_t>(n));
@@ -187,11 +189,13 @@ class RawConnection {
   }
 
   bool closed() const { return closed_; }
+  bool reset() const { return reset_; }  // closed by a reset (RST), not an end of stream
   void shutdown_write() { ::shutdown(fd_, SHUT_WR); }
 
  private:
   int fd_;
   bool closed_ = false;
+  bool reset_ = false;
 };
 
 std::unique_ptr<DemoServer> start_server(int threads) {
@@ -699,6 +703,31 @@ TEST_F(DemoServerTest, CloseMidPromisesMoreThanItSends) {
   EXPECT_THAT(head, HasSubstr("Content-Length: 1000\r\n"));
   EXPECT_EQ(body.size(), 10u);
   EXPECT_TRUE(raw.closed());
+}
+
+TEST_F(DemoServerTest, ResetMidSendsPartOfTheBodyThenAReset) {
+  RawConnection raw(port_);
+  raw.send("GET /hostile/reset-mid HTTP/1.1\r\nHost: x\r\n\r\n");
+  const auto [head, body] = split_head(raw.read());
+  EXPECT_THAT(head, HasSubstr("Content-Length: 1000\r\n"));
+  EXPECT_EQ(body.size(), 10u);
+  EXPECT_TRUE(raw.closed());
+  EXPECT_TRUE(raw.reset());
+  RawConnection fin(port_);
+  fin.send("GET /hostile/close-mid HTTP/1.1\r\nHost: x\r\n\r\n");
+  fin.read();
+  EXPECT_TRUE(fin.closed());
+  EXPECT_FALSE(fin.reset());  // close-mid ends with FIN
+}
+
+TEST_F(DemoServerTest, HalfCloseEndsItsSideWithoutAnswering) {
+  RawConnection raw(port_);
+  raw.send("GET /hostile/half-close HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(raw.read(), "");
+  EXPECT_TRUE(raw.closed());
+  EXPECT_FALSE(raw.reset());
+  raw.send("still open for reading\r\n");  // the server's side reads on: no reset
+  EXPECT_EQ(Client(port_).get("/").result_int(), 200);
 }
 
 TEST_F(DemoServerTest, GarbageIsNotHttp) {
