@@ -73,6 +73,11 @@ int cmd_master(const Args& args, const std::string& prog) {
                  "(default 60)")
       ->check(CLI::PositiveNumber)
       ->group(r);
+  app.add_option("--hang-timeout", options.hang_timeout_s,
+                 "once a node has finished the run, seconds another may stay silent (no output) before it is "
+                 "stopped as hung, keeping its finished cycles (default 60)")
+      ->check(CLI::PositiveNumber)
+      ->group(r);
   app.add_option("--start-margin", options.start_margin_s,
                  "seconds between every node being up and the common start, beyond the slowest round trip "
                  "(default 0.3)")

@@ -114,6 +114,14 @@ class LocalTransport final : public Transport {
     if (pid <= 0 || ::kill(static_cast<pid_t>(pid), SIGTERM) != 0) {
       co_return StepResult{fmt::format("cannot signal process {}: {}", pid, std::strerror(errno))};
     }
+    ::kill(static_cast<pid_t>(pid), SIGCONT);
+    co_return StepResult{};
+  }
+
+  asio::awaitable<StepResult> kill(long long pid) override {
+    if (pid <= 0 || ::kill(static_cast<pid_t>(pid), SIGKILL) != 0) {
+      co_return StepResult{fmt::format("cannot signal process {}: {}", pid, std::strerror(errno))};
+    }
     co_return StepResult{};
   }
 

@@ -234,6 +234,7 @@ asio::awaitable<void> MasterRun::main() {
   tick_.cancel();
   grace_.cancel();
   barrier_timer_.cancel();
+  run_end_timer_.cancel();
   if (status_shown_ && tty_) say(live_->line(counts(), wall_now_us()));
 
   // 4. The results came home as each node ended (collect_host); the last ones may
@@ -550,7 +551,11 @@ asio::awaitable<void> MasterRun::supervise(Node& node, WaitGroup& group) {
   const int status = node.wait_status;
   const bool exited = WIFEXITED(status);
   const int code = exited ? WEXITSTATUS(status) : -1;
-  if (exited && (code == 0 || code == 1)) {
+  if (node.hung) {
+    fail_node(node, fmt::format("hung: silent for {:g} s after another node had finished; stopped ({})",
+                                options_.hang_timeout_s,
+                                exited && code == 130 ? "its finished cycles saved" : describe_wait_status(status)));
+  } else if (exited && (code == 0 || code == 1)) {
     node.phase = NodePhase::finished;
     node.message = code == 0 ? "finished" : "finished, some tests failed";
     say(fmt::format("{}: {}", node.name(), node.message));
@@ -576,7 +581,9 @@ asio::awaitable<void> MasterRun::supervise(Node& node, WaitGroup& group) {
       asio::co_spawn(io_, stop_nodes(false), rethrow);
     }
   }
+  if (node.stop_wait) node.stop_wait->cancel();
   check_barrier();  // the others need not wait for it
+  check_run_end();
   up_.cancel();      // nor those waiting for every node to be up
   queue_collection(node);
   group.done();
@@ -589,6 +596,7 @@ asio::awaitable<void> MasterRun::pump(Node& node, asio::posix::stream_descriptor
     std::size_t n = co_await pipe.async_read_some(asio::buffer(buffer), asio::redirect_error(use_awaitable, ec));
     std::string_view chunk(buffer, n);
     if (n > 0) {
+      node.last_output = std::chrono::steady_clock::now();
       (is_stdout ? node.out : node.err)->write(chunk);
       if (is_stdout) {
         node.pending_line.append(chunk);

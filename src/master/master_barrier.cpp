@@ -1,7 +1,10 @@
 // bench-master's side of the node protocol while nodes run: their output lines, and the
 // cycle barrier that starts every cycle after the first on every node at once
 // (docs/distributed.md#cycles-in-step).
+#include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <optional>
 #include <variant>
 
 #include <boost/asio/write.hpp>
@@ -155,6 +158,62 @@ asio::awaitable<void> MasterRun::barrier_timeout(int cycle) {
   }
   release(cycle, now);
   check_barrier();  // some may be ready for the cycle after already
+}
+
+void MasterRun::check_run_end() {
+  if (!running_phase_ || stopping_ || run_end_timer_started_) return;
+  const bool one_finished = std::any_of(nodes_.begin(), nodes_.end(),
+                                        [](const Node& n) { return n.phase == NodePhase::finished; });
+  if (!one_finished || nodes_in(NodePhase::running).empty()) return;
+  run_end_timer_started_ = true;
+  asio::co_spawn(io_, run_end_timeout(), rethrow);
+}
+
+asio::awaitable<void> MasterRun::run_end_timeout() {
+  using Clock = std::chrono::steady_clock;
+  const auto timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.hang_timeout_s));
+  const Clock::time_point finished = Clock::now();
+  while (running_phase_ && !stopping_) {
+    // The earliest moment a running node, not yet being stopped, will have been silent
+    // for the timeout (counted from now at the earliest: the finish started the watch).
+    std::optional<Clock::time_point> next;
+    for (Node* node : nodes_in(NodePhase::running)) {
+      if (node->hung) continue;
+      const Clock::time_point due = std::max(node->last_output, finished) + timeout;
+      if (due <= Clock::now()) {
+        say(fmt::format("{}: silent for {:g} s after another node had finished; stopping it", node->name(),
+                        options_.hang_timeout_s));
+        node->hung = true;
+        asio::co_spawn(io_, stop_hung(*node), rethrow);
+      } else if (!next || due < *next) {
+        next = due;
+      }
+    }
+    if (!next) co_return;
+    run_end_timer_.expires_at(*next);
+    boost::system::error_code ec;
+    co_await run_end_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return;
+  }
+}
+
+// SIGTERM and SIGCONT: a node that was only stopped saves what it finished and exits.
+// One that does not end within 10 s is killed, there and here.
+asio::awaitable<void> MasterRun::stop_hung(Node& node) {
+  node.hung = true;
+  const long long pid = node.entry.address.local ? node.child->pid : node.node_pid;
+  if (pid > 0) co_await node.host->transport->terminate(pid);
+  asio::steady_timer wait(io_, std::chrono::seconds(10));
+  if (node.phase == NodePhase::running) {
+    node.stop_wait = &wait;  // supervise() cancels it when the node ends
+    boost::system::error_code ec;
+    co_await wait.async_wait(asio::redirect_error(use_awaitable, ec));
+    node.stop_wait = nullptr;
+  }
+  if (node.phase != NodePhase::running) co_return;
+  say(fmt::format("{}: did not stop within 10 s, killing it", node.name()));
+  if (pid > 0 && !node.entry.address.local) co_await node.host->transport->kill(pid);
+  ::kill(-node.child->pid, SIGKILL);
 }
 
 void MasterRun::send_go(Node& node, int cycle, int64_t start_master_us) {

@@ -225,6 +225,9 @@ struct Node {
   int released_to = 0;               // the highest cycle it was told to start (cycle 0: --start-at)
   std::optional<int> reported_exit;  // @exit from the remote shell: how the node itself ended
   std::map<int, stats::CycleResults> cycle_reports;  // @cycle-results by cycle index (--abort-on-fail)
+  bool hung = false;  // silent for --hang-timeout after another had finished: stopped
+  std::chrono::steady_clock::time_point last_output;  // its last byte on stdout or stderr
+  asio::steady_timer* stop_wait = nullptr;  // stop_hung()'s wait, ended early when the node ends
 
   std::string name() const { return fmt::format("node {} ({})", num, entry.address.display()); }
 };
@@ -280,6 +283,11 @@ class MasterRun {
   void release(int cycle, const Readiness& readiness);
   void check_barrier();
   asio::awaitable<void> barrier_timeout(int cycle);
+  // The end of the run: once a node has finished it, another that stays silent (no
+  // output) for --hang-timeout is hung (SIGSTOP, stuck) and is stopped.
+  void check_run_end();
+  asio::awaitable<void> run_end_timeout();
+  asio::awaitable<void> stop_hung(Node& node);
   void send_go(Node& node, int cycle, int64_t start_master_us);
   // One protocol line to the node's standard input (nothing if it is closed).
   void send_line(Node& node, const std::string& line);
@@ -318,6 +326,8 @@ class MasterRun {
   std::map<int, int64_t> cycle_starts_us_;  // the start time it gave each, master clock
   asio::steady_timer barrier_timer_{io_};
   int barrier_timer_cycle_ = -1;           // the cycle whose timer runs
+  asio::steady_timer run_end_timer_{io_};  // check_run_end()
+  bool run_end_timer_started_ = false;
   std::optional<LiveStatus> live_;
   int interrupts_ = 0;
   bool running_phase_ = false;

@@ -290,7 +290,14 @@ class SshTransport final : public Transport {
   }
 
   asio::awaitable<StepResult> terminate(long long pid) override {
-    std::string script = "kill -TERM " + shell_quote(std::to_string(pid)), what = fmt::format("cannot stop process {}", pid);
+    const std::string quoted = shell_quote(std::to_string(pid));
+    std::string script = "kill -TERM " + quoted + " && kill -CONT " + quoted,
+                what = fmt::format("cannot stop process {}", pid);
+    co_return co_await shell_step(script, std::string(), what);
+  }
+
+  asio::awaitable<StepResult> kill(long long pid) override {
+    std::string script = "kill -KILL " + shell_quote(std::to_string(pid)), what = fmt::format("cannot kill process {}", pid);
     co_return co_await shell_step(script, std::string(), what);
   }
 

@@ -67,8 +67,11 @@ class Transport {
                                                               const std::vector<std::filesystem::path>& local);
   // Whether `path` on the node is an executable file (--push skips a copy already there).
   virtual asio::awaitable<bool> has_executable(const std::string& path);
-  // Asks the node process `pid` (as the node printed it) to stop: SIGTERM.
+  // Asks the node process `pid` (as the node printed it) to stop: SIGTERM, then SIGCONT
+  // so that a stopped (SIGSTOP, hung) process gets it too.
   virtual asio::awaitable<StepResult> terminate(long long pid) = 0;
+  // Ends the node process `pid` at once: SIGKILL.
+  virtual asio::awaitable<StepResult> kill(long long pid) = 0;
   // Ends the connection (SSH: stops its ControlMaster). Idempotent.
   virtual asio::awaitable<void> close() = 0;
 };

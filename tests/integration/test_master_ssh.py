@@ -220,6 +220,33 @@ class SshFaults(SshCase):
         # The nodes table names each node as the user gave it.
         self.assertEqual(rows[0]["host"], f"127.0.0.1:{self.port}")
 
+    def test_a_node_stopped_over_ssh_is_stopped_for_good_and_leaves_no_process(self):
+        # SIGSTOP on the node's host: the master notices once the other has finished
+        # (plus --hang-timeout), stops it there (TERM and CONT over SSH) and keeps its
+        # finished cycles.
+        self.make_dist_test(cycles="1:1", duration=2)
+        nodes = f"127.0.0.1:{self.port}*2"
+        master = self.start_master(self.ssh_args("ssh-stopped", nodes, "--barrier-timeout", "2",
+                                                         "--hang-timeout", "2"))
+        pids = self.node_pids("ssh-stopped", 2)
+        self.wait_for_cycle("ssh-stopped", 1, 1)
+        os.kill(pids[1], signal.SIGSTOP)
+        try:
+            code = master.proc.wait(timeout=60)
+        finally:
+            if alive(pids[1]):
+                os.kill(pids[1], signal.SIGCONT)
+        out, err = self.master_output()
+        self.assertEqual(code, 3, out + err)
+        self.assertFalse(alive(pids[0]))
+        self.assertFalse(alive(pids[1]), "the stopped node still runs")
+        rows = self.rows("ssh-stopped")
+        self.assertEqual(rows[0]["status"], "complete")
+        self.assertEqual(rows[1]["status"], "incomplete")
+        self.assertIn("hung", rows[1]["message"])
+        node1 = read_json(os.path.join(self.run_dir("ssh-stopped"), "results", "node-1.json"))
+        self.assertEqual(node1["cycles"][0]["status"], "complete")
+
     def test_kill_9_of_the_master_leaves_no_ssh_process_and_the_next_run_cleans_up(self):
         self.make_dist_test(cycles="1:1", duration=30)
         master = self.start_master(self.ssh_args("master-killed", f"127.0.0.1:{self.port}"))

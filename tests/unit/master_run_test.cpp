@@ -79,6 +79,11 @@ class FakeTransport final : public Transport {
   }
   asio::awaitable<StepResult> terminate(long long pid) override {
     ::kill(static_cast<pid_t>(pid), SIGTERM);
+    ::kill(static_cast<pid_t>(pid), SIGCONT);
+    co_return StepResult{};
+  }
+  asio::awaitable<StepResult> kill(long long pid) override {
+    ::kill(static_cast<pid_t>(pid), SIGKILL);
     co_return StepResult{};
   }
   asio::awaitable<void> close() override { co_return; }
