@@ -164,12 +164,21 @@ void MasterRun::wait_for_signals() {
   signals_.async_wait([this](const boost::system::error_code& ec, int) {
     if (ec) return;
     ++interrupts_;
-    if (interrupts_ == 1) {
+    if (interrupts_ == 1 && !running_phase_) {
+      say("Interrupted while setting up: nothing will start");
+    } else if (interrupts_ == 1) {
       say("Interrupted: stopping every node (Ctrl-C again to kill them at once)");
     } else {
       say("Killing the node processes");
     }
-    if (running_phase_) asio::co_spawn(io_, stop_nodes(interrupts_ > 1), rethrow);
+    if (running_phase_) {
+      asio::co_spawn(io_, stop_nodes(interrupts_ > 1), rethrow);
+    } else if (interrupts_ == 1) {
+      // Reaching hosts, pushing, the clock check, the set-up: nothing runs yet. Ending
+      // the steps under way (ssh sessions, node programs) ends each at once, instead of
+      // at its step timeout; main() then starts nothing.
+      reaper_.signal_all(SIGTERM);
+    }
     wait_for_signals();
   });
 }

@@ -59,6 +59,12 @@ bool ChildReaper::running(pid_t pid) const {
   return it != children_.end() && !it->second.done;
 }
 
+void ChildReaper::signal_all(int sig) {
+  for (const auto& [pid, state] : children_) {
+    if (!state.done) ::kill(-pid, sig);
+  }
+}
+
 asio::awaitable<int> ChildReaper::wait(pid_t pid) {
   reap();  // it may have exited before anyone waited
   State& state = children_[pid];

@@ -37,6 +37,8 @@ class ChildReaper {
   // The child's wait status once it has exited (at once if it already has).
   asio::awaitable<int> wait(pid_t pid);
   bool running(pid_t pid) const;
+  // Sends `sig` to the process group of every child still running (each leads its own).
+  void signal_all(int sig);
   // Stops listening for SIGCHLD, so that the event loop can end.
   void close();
 

@@ -308,6 +308,43 @@ class LocalFaults(DistributedCase):
         self.assertEqual(merged["cycles"][-1]["status"], "incomplete")
         self.assertTrue(out.strip().splitlines()[-1].startswith("Report: "), out)
 
+    def test_a_hung_node_is_stopped_once_the_others_have_finished(self):
+        # SIGSTOP: the node neither works nor ends. The others go on without it after the
+        # barrier timeout; once they have finished, it may stay silent for the hang
+        # timeout, then it is stopped (SIGTERM, and SIGCONT so that a stopped process gets
+        # it), keeping what it had finished.
+        self.make_dist_test(cycles="1:1:1", duration=2)
+        master = self.start_master(self.master_args("hung", "--nodes", "local*3", "--barrier-timeout", "2",
+                                                    "--hang-timeout", "2"))
+        pids = self.node_pids("hung", 3)
+        self.wait_for_cycle("hung", 1, 1)
+        os.kill(pids[1], signal.SIGSTOP)
+        stopped_at = time.monotonic()
+        try:
+            code = master.proc.wait(timeout=60)
+        finally:
+            if alive(pids[1]):
+                os.kill(pids[1], signal.SIGCONT)
+        out, err = self.master_output()
+        self.assertEqual(code, 3, out + err)
+        # Cycle 2's drain (2 s barrier), cycle 3 (2 s + drain), 2 s more, the stop: well within 30 s.
+        self.assertLess(time.monotonic() - stopped_at, 30, out)
+        self.assertIn("node 1 (local): silent for 2 s after another node had finished; stopping it", out)
+        for pid in pids.values():
+            self.assertFalse(alive(pid), f"node process {pid} still runs")
+        run_dir = self.run_dir("hung")
+        merged = read_json(os.path.join(run_dir, "results.json"))
+        rows = {n["node_num"]: n for n in merged["nodes"]}
+        self.assertEqual([rows[0]["status"], rows[1]["status"], rows[2]["status"]],
+                         ["complete", "incomplete", "complete"])
+        self.assertIn("hung", rows[1]["message"])
+        # It saved cycle 1 when it was stopped: that cycle is complete in the merge.
+        node1 = read_json(os.path.join(run_dir, "results", "node-1.json"))
+        self.assertEqual(node1["cycles"][0]["status"], "complete")
+        self.assertEqual(merged["cycles"][0]["status"], "complete")
+        self.assertEqual(merged["cycles"][0]["cvus"], 3)
+        self.assertTrue(out.strip().splitlines()[-1].startswith("Report: "), out)
+
     def test_ctrl_c_stops_every_node_and_reports_what_finished(self):
         self.make_dist_test(cycles="1:1", duration=3)
         master = self.start_master(self.master_args("interrupted", "--nodes", "local*3"))
@@ -373,6 +410,39 @@ class LocalFaults(DistributedCase):
                    timeout=60)
         self.assertIn("No node can run", proc.stdout)
         self.assertFalse(os.path.exists(os.path.join(self.w, "no-start")), os.listdir(self.w) if os.path.isdir(self.w) else None)
+
+    def stop_master_while_setting_up(self, sig):
+        """bench-master stopped by `sig` in its first phase: the node program's clock check
+        (a wrapper that notes its pid, then hangs). Returns the master's exit code, its
+        output, and the pid of the hanging node program."""
+        marker = os.path.join(self.out, "clock-check.pid")
+        wrapper = self.write("hanging-node", f"#!/bin/sh\ncase \" $* \" in *\" --clock \"*) echo $$ > {marker}.tmp; "
+                                             f"mv {marker}.tmp {marker}; exec sleep 300;; esac\n"
+                                             f"exec {BENCHMASTER} \"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        self.make_dist_test(cycles="1", duration=1)
+        master = self.start_master(self.master_args("setting-up", "--nodes", "local*2", "-s", wrapper))
+        wait_for(lambda: os.path.exists(marker), 20, "the clock check to begin")
+        hanging = int(read_text(marker))
+        begin = time.monotonic()
+        master.proc.send_signal(sig)
+        code = master.proc.wait(timeout=60)
+        self.assertLess(time.monotonic() - begin, 10, "the master did not stop promptly")
+        out, err = self.master_output()
+        return code, out + err, hanging
+
+    def test_sigterm_while_setting_up_stops_at_once_and_leaves_nothing(self):
+        code, output, hanging = self.stop_master_while_setting_up(signal.SIGTERM)
+        self.assertEqual(code, 130, output)
+        self.assertIn("Interrupted while setting up: nothing will start", output)
+        wait_for(lambda: not alive(hanging), 10, "the node program to end")
+        # Nothing ran: no folder of the run is left.
+        self.assertFalse(os.path.exists(os.path.join(self.w, "setting-up")), output)
+
+    def test_kill_9_while_setting_up_leaves_no_process(self):
+        code, output, hanging = self.stop_master_while_setting_up(signal.SIGKILL)
+        self.assertEqual(code, -signal.SIGKILL)
+        wait_for(lambda: not alive(hanging), 10, "the node program to end with the master")
 
     def test_node_clock_off_by_30_s_is_measured_and_corrected(self):
         # The node program runs with its wall clock 30 s ahead (an LD_PRELOAD shim over
