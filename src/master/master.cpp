@@ -573,7 +573,7 @@ asio::awaitable<void> MasterRun::supervise(Node& node, WaitGroup& group) {
     node.message = "stopped";
     say(fmt::format("{}: stopped", node.name()));
   } else {
-    std::string detail = last_line(node.error_tail);
+    std::string detail = last_error_line(node.error_tail);
     std::string how = describe_wait_status(status);
     if (!node.entry.address.local) {
       // ssh says 255 for a node killed by a signal: the remote shell's @exit tells.

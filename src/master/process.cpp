@@ -286,6 +286,17 @@ std::string last_line(const std::string& text) {
   return {};
 }
 
+std::string last_error_line(const std::string& text) {
+  std::string_view rest = text;
+  while (true) {
+    std::string line = last_line(std::string(rest));
+    if (line.empty()) return last_line(text);
+    if (line.find(": warning: ") == std::string::npos && !line.starts_with("warning: ")) return line;
+    const auto at = rest.rfind(line);
+    rest = rest.substr(0, at == std::string_view::npos ? 0 : at);
+  }
+}
+
 std::string ProcessOutput::failure() const {
   if (!spawn_error.empty()) return spawn_error;
   std::string what = timed_out ? std::string("timed out") : describe_wait_status(status);

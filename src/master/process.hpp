@@ -93,5 +93,8 @@ std::string describe_wait_status(int status);
 
 // The last non-empty line of some process output, trimmed ("" when none).
 std::string last_line(const std::string& text);
+// The last such line that is not a warning (": warning: "): why a program failed, though
+// it warned of something after; the last line when every line is a warning.
+std::string last_error_line(const std::string& text);
 
 }  // namespace bm::master

@@ -444,6 +444,40 @@ class LocalFaults(DistributedCase):
         self.assertEqual(code, -signal.SIGKILL)
         wait_for(lambda: not alive(hanging), 10, "the node program to end with the master")
 
+    def test_a_full_disk_on_the_nodes_is_reported_with_its_reason(self):
+        # The nodes' folders (-x) on a 256 KiB tmpfs of the test's own, filled up once
+        # cycle 1 runs: no node can save its results. The master ends, saying why for each
+        # node, and reports what it has.
+        disk = os.path.join(self.out, "node-disk")
+        os.makedirs(disk)
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", disk], capture_output=True, text=True)
+        if mounted.returncode != 0:
+            self.skipTest(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+        self.addCleanup(subprocess.run, ["umount", "-l", disk], capture_output=True)
+        self.x = os.path.join(disk, "x")
+        self.make_dist_test(cycles="1:1", duration=2)
+        master = self.start_master(self.master_args("full", "--nodes", "local*2"))
+        pids = self.node_pids("full", 2)
+        self.wait_for_cycle("full", 0, 0)
+        with open(os.path.join(disk, "filler"), "wb") as filler:
+            try:
+                while True:
+                    filler.write(b"\0" * 65536)
+                    filler.flush()
+            except OSError:
+                pass
+        self.assertEqual(master.proc.wait(timeout=60), 3)
+        out, err = self.master_output()
+        for pid in pids.values():
+            self.assertFalse(alive(pid), f"node process {pid} still runs")
+        merged = read_json(os.path.join(self.run_dir("full"), "results.json"))
+        for row in merged["nodes"]:
+            self.assertEqual(row["status"], "incomplete", row)
+            # The error, not the warning that followed it (no HTML report either).
+            self.assertIn("No space left on device", row["message"], row)
+            self.assertNotIn("warning", row["message"], row)
+        self.assertTrue(out.strip().splitlines()[-1].startswith("Report: "), out)
+
     def test_node_clock_off_by_30_s_is_measured_and_corrected(self):
         # The node program runs with its wall clock 30 s ahead (an LD_PRELOAD shim over
         # clock_gettime): the master measures the offset, starts it at the right moment

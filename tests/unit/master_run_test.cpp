@@ -5,6 +5,7 @@
 // a dead node, partial results, and the exit code of each.
 #include "common/files.hpp"
 #include "master/master.hpp"
+#include "master/process.hpp"
 
 #include <gtest/gtest.h>
 
@@ -263,6 +264,17 @@ TEST_F(MasterRunTest, ANodeStillDrainingAfterTheTimeoutIsReportedNotWaitedFor) {
   EXPECT_EQ(late.go.cycle, 1);
   EXPECT_GT(late.go.start_epoch_us, first.go.start_epoch_us);  // started late, out of step
   EXPECT_NE(out_.str().find("still in cycle 1"), std::string::npos) << out_.str();
+}
+
+// A node that cannot save its results warns, after the error, that its report is not
+// written either: its row must give the error.
+TEST(LastErrorLine, TheLastLineThatIsNotAWarning) {
+  EXPECT_EQ(last_error_line("=== run ===\nbenchmaster node: results.json: No space left on device\n"
+                            "benchmaster node: warning: no HTML report: cannot write\n\n"),
+            "benchmaster node: results.json: No space left on device");
+  EXPECT_EQ(last_error_line("warning: a\nx: warning: b\n"), "x: warning: b");  // only warnings
+  EXPECT_EQ(last_error_line("  plain  \n"), "plain");
+  EXPECT_EQ(last_error_line(""), "");
 }
 
 }  // namespace
