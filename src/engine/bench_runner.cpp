@@ -167,7 +167,7 @@ class BenchRun {
     if (!hooks_->run(script::Hook::setup_bench, 0, 0, &hook_error_)) {
       *error_ = hook_error_;
       r_.run.status = stats::RunStatus::interrupted;
-      r_.run.end_epoch_us = wall_us();
+      r_.run.end_epoch_us = clock_.epoch_us(mono_ns());
       save();
       return 2;
     }
@@ -222,7 +222,7 @@ class BenchRun {
     r_.run.host = host_name();
     r_.run.node_num = engine.identity.node_num;
     r_.run.command_line = options_.command_line;
-    r_.run.start_epoch_us = wall_us();
+    r_.run.start_epoch_us = clock_.epoch_us(mono_ns());
     r_.run.status = stats::RunStatus::running;
     r_.run.workers = engine.workers;
     r_.run.pid = static_cast<int64_t>(getpid());
@@ -573,7 +573,7 @@ class BenchRun {
   // The cycle's figures from every worker, into the results file.
   bool save_cycle(Cycle& cycle) {
     stats::CycleResults& results = cycle.results;
-    results.end_epoch_us = wall_us();
+    results.end_epoch_us = clock_.epoch_us(mono_ns());  // the run's one mapping: a wall-clock step mid-run moves nothing
     results.window_s = (results.window_end_epoch_us - results.window_start_epoch_us) / 1e6;
     for (auto& w : workers_) results.merge(w->harvest_cycle());
     for (auto& w : workers_) results.control_lag_us = std::max(results.control_lag_us, w->take_control_lag_us());
@@ -632,7 +632,7 @@ class BenchRun {
     if (save_failed_) return 2;
     if (!stopped_ && !hooks_->run(script::Hook::teardown_bench, 0, 0, &hook_error_)) log_->write(hook_error_);
     r_.run.status = stopped_ ? stats::RunStatus::interrupted : stats::RunStatus::complete;
-    r_.run.end_epoch_us = wall_us();
+    r_.run.end_epoch_us = clock_.epoch_us(mono_ns());
     if (!save()) return 2;
     for (auto& w : workers_) w->join();
     control_->join();

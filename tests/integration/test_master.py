@@ -478,17 +478,21 @@ class LocalFaults(DistributedCase):
             self.assertNotIn("warning", row["message"], row)
         self.assertTrue(out.strip().splitlines()[-1].startswith("Report: "), out)
 
-    def test_node_clock_off_by_30_s_is_measured_and_corrected(self):
-        # The node program runs with its wall clock 30 s ahead (an LD_PRELOAD shim over
-        # clock_gettime): the master measures the offset, starts it at the right moment
-        # and merges its timestamps onto the master clock.
+    def build_clock_shim(self):
+        """An LD_PRELOAD shim over the wall clock: BM_TEST_CLOCK_SKEW_S seconds ahead, and
+        BM_TEST_CLOCK_JUMP_S more once the file BM_TEST_CLOCK_JUMP_FILE exists."""
         shim_c = self.write("skew.c", r"""
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <sys/time.h>
 #include <time.h>
-static long skew(void) { const char *s = getenv("BM_TEST_CLOCK_SKEW_S"); return s ? atol(s) : 0; }
+#include <unistd.h>
+static long skew(void) {
+  const char *s = getenv("BM_TEST_CLOCK_SKEW_S"), *jump = getenv("BM_TEST_CLOCK_JUMP_S"),
+             *file = getenv("BM_TEST_CLOCK_JUMP_FILE");
+  return (s ? atol(s) : 0) + (jump && file && access(file, F_OK) == 0 ? atol(jump) : 0);
+}
 int clock_gettime(clockid_t id, struct timespec *ts) {
   static int (*real)(clockid_t, struct timespec *);
   if (!real) real = (int (*)(clockid_t, struct timespec *))dlsym(RTLD_NEXT, "clock_gettime");
@@ -512,6 +516,40 @@ time_t time(time_t *t) {
 """)
         shim = os.path.join(self.out, "skew.so")
         subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", shim, shim_c, "-ldl"], check=True)
+        return shim
+
+    def test_a_node_clock_jumping_30_s_mid_run_delays_no_cycle(self):
+        # Node 1's wall clock jumps 30 s ahead during cycle 1 (an NTP step, a VM resumed).
+        # Its cycles are timed on its monotonic clock and its times mapped from the wall
+        # clock read at its start, so the jump changes nothing: every cycle starts on time
+        # and together, and the merge is exact.
+        shim = self.build_clock_shim()
+        jump_file = os.path.join(self.out, "jump-now")
+        wrapper = self.write("jumping-node", "#!/bin/sh\n"
+                             f"[ \"$PSSH_NODENUM\" = 1 ] && export BM_TEST_CLOCK_JUMP_S=30 "
+                             f"BM_TEST_CLOCK_JUMP_FILE={jump_file} LD_PRELOAD={shim}\n"
+                             f"exec {BENCHMASTER} \"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        self.make_dist_test(cycles="1:1:1", duration=2)
+        before = self.demo.counter()["requests"]
+        begin = time.monotonic()
+        master = self.start_master(self.master_args("jump", "--nodes", "local*2", "-s", wrapper))
+        self.wait_for_cycle("jump", 1, 0)
+        open(jump_file, "w").close()
+        self.assertEqual(master.proc.wait(timeout=120), 0, self.master_output())
+        self.assertLess(time.monotonic() - begin, 25, "a cycle waited for the jumped clock")
+        out, err = self.master_output()
+        merged = read_json(os.path.join(self.run_dir("jump"), "results.json"))
+        self.assertEqual([c["status"] for c in merged["cycles"]], ["complete"] * 3)
+        for cycle in merged["cycles"]:
+            self.assertLess(cycle["window_skew_us"], 1_000_000, cycle["window_skew_us"])
+        self.assertEqual(requests_counted(merged), self.demo.counter()["requests"] - before)
+
+    def test_node_clock_off_by_30_s_is_measured_and_corrected(self):
+        # The node program runs with its wall clock 30 s ahead (an LD_PRELOAD shim over
+        # clock_gettime): the master measures the offset, starts it at the right moment
+        # and merges its timestamps onto the master clock.
+        shim = self.build_clock_shim()
         wrapper = self.write("skewed-node", f"#!/bin/sh\nBM_TEST_CLOCK_SKEW_S=30 LD_PRELOAD={shim} exec {BENCHMASTER} \"$@\"\n")
         os.chmod(wrapper, 0o755)
         skewed_clock = subprocess.run([wrapper, "node", "--clock"], input="", capture_output=True, text=True, check=True)
