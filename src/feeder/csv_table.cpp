@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/location.hpp"
+#include "conf/values.hpp"
 
 namespace bm::feeder {
 
@@ -38,7 +39,7 @@ struct Reader {
           return;
         }
         if (!seen.insert(field).second) {
-          self->fail(fmt::format("field name '{}' is given twice in the header", field));
+          self->fail(fmt::format("field name '{}' is given twice in the header", conf::one_line(field)));
           return;
         }
       }
@@ -71,7 +72,10 @@ bool needs_quotes(std::string_view field, char delimiter) {
 }
 
 void append_field(std::string& out, std::string_view field, char delimiter) {
-  if (!needs_quotes(field, delimiter)) {
+  // A byte order mark starting the file is dropped by the reader: one that begins the
+  // first field (a header read after a blank line keeps it) is written quoted.
+  const bool first_in_file = out.empty() && field.starts_with("\xEF\xBB\xBF");
+  if (!first_in_file && !needs_quotes(field, delimiter)) {
     out += field;
     return;
   }
@@ -84,6 +88,11 @@ void append_field(std::string& out, std::string_view field, char delimiter) {
 }
 
 void append_record(std::string& out, const std::vector<std::string>& record, char delimiter) {
+  // One empty field alone would be an empty line, which a reader skips: quoted, it is a row.
+  if (record.size() == 1 && record[0].empty()) {
+    out += "\"\"\r\n";
+    return;
+  }
   for (std::size_t i = 0; i < record.size(); ++i) {
     if (i > 0) out += delimiter;
     append_field(out, record[i], delimiter);

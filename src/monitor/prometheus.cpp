@@ -86,9 +86,16 @@ bool parse_line(std::string_view line, MetricSample* out, std::string* problem) 
   return true;  // a timestamp may follow; the collector's own clock is used
 }
 
+// Counts arrive as doubles, exact up to 2^53; beyond that a value means nothing (and
+// llround of one past 2^63 is undefined), so counts saturate there, sums included.
+constexpr uint64_t kMaxCount = uint64_t{1} << 53;
+
 uint64_t as_count(double value) {
-  return std::isfinite(value) && value > 0 ? static_cast<uint64_t>(std::llround(value)) : 0;
+  if (!(value > 0)) return 0;
+  return value >= static_cast<double>(kMaxCount) ? kMaxCount : static_cast<uint64_t>(std::llround(value));
 }
+
+uint64_t add_count(uint64_t a, uint64_t b) { return std::min(a + b, kMaxCount); }  // each at most 2^53
 
 }  // namespace
 
@@ -137,6 +144,8 @@ HostCounters counters_from_metrics(const std::vector<MetricSample>& samples, con
     return std::find(interfaces.begin(), interfaces.end(), device) != interfaces.end();
   };
   for (const MetricSample& s : samples) {
+    // The format allows NaN and ±Inf; as counters or gauges of a host they say nothing.
+    if (!std::isfinite(s.value)) continue;
     const std::string& n = s.name;
     if (n == "node_cpu_seconds_total") {
       uint64_t core = 0;
@@ -166,12 +175,13 @@ HostCounters counters_from_metrics(const std::vector<MetricSample>& samples, con
       else if (n == "node_network_transmit_errs_total") i.tx_errors = v;
     } else if (n.starts_with("node_disk_") && is_whole_disk(s.label("device"))) {
       const uint64_t v = as_count(s.value);
-      if (n == "node_disk_read_bytes_total") disk.read_bytes += v, any_disk = true;
-      else if (n == "node_disk_written_bytes_total") disk.write_bytes += v, any_disk = true;
-      else if (n == "node_disk_reads_completed_total") disk.reads += v, any_disk = true;
-      else if (n == "node_disk_writes_completed_total") disk.writes += v, any_disk = true;
+      if (n == "node_disk_read_bytes_total") disk.read_bytes = add_count(disk.read_bytes, v), any_disk = true;
+      else if (n == "node_disk_written_bytes_total") disk.write_bytes = add_count(disk.write_bytes, v), any_disk = true;
+      else if (n == "node_disk_reads_completed_total") disk.reads = add_count(disk.reads, v), any_disk = true;
+      else if (n == "node_disk_writes_completed_total") disk.writes = add_count(disk.writes, v), any_disk = true;
     } else if (n == "node_tcp_connection_states") {
-      states[std::string(s.label("state"))] += as_count(s.value);
+      uint64_t& state = states[std::string(s.label("state"))];
+      state = add_count(state, as_count(s.value));
     } else if (n == "node_netstat_Tcp_CurrEstab") {
       established = as_count(s.value);
     }
@@ -190,7 +200,7 @@ HostCounters counters_from_metrics(const std::vector<MetricSample>& samples, con
     const auto bytes = [&](const char* key) { return as_count(memory[key]); };
     m.total = bytes("MemTotal");
     m.available = memory.contains("MemAvailable") ? bytes("MemAvailable")
-                                                   : bytes("MemFree") + bytes("Buffers") + bytes("Cached");
+                                                   : add_count(add_count(bytes("MemFree"), bytes("Buffers")), bytes("Cached"));
     m.used = m.total > m.available ? m.total - m.available : 0;
     m.buffers = bytes("Buffers");
     m.cached = bytes("Cached");

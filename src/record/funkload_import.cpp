@@ -7,6 +7,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <lua.hpp>
 
 #include "record/scenario_writer.hpp"
 
@@ -111,6 +112,21 @@ struct Token {
 struct Unsupported {
   std::string what;
 };
+
+// Whether `code` is a Lua statement: Python takes any value as a statement (`x`,
+// `a + b`, `self.getBody()`), Lua only calls and assignments. Lua's own parser decides
+// (compiled, never run).
+bool is_lua_statement(const std::string& code) {
+  struct State {
+    lua_State* lua = luaL_newstate();
+    ~State() { lua_close(lua); }
+  };
+  thread_local State state;
+  if (state.lua == nullptr) return true;  // no memory for a parser: leave it to the user's load
+  const bool ok = luaL_loadbufferx(state.lua, code.data(), code.size(), "=statement", "t") == LUA_OK;
+  lua_settop(state.lua, 0);
+  return ok;
+}
 
 std::string decode_python_string(std::string_view body, bool raw) {
   if (raw) return std::string(body);
@@ -437,6 +453,10 @@ class Expression {
     if (name == "getBody") return {"vu:last().body", true};
     if (name == "getLastUrl") return {"vu:last().url", true};
     if (name == "assert_" || name == "assertTrue" || name == "failUnless") return {fmt::format("assert({})", all)};
+    const std::size_t needed = name == "assertFalse" || name == "failIf"                ? 1
+                               : name.starts_with("assertEqual") || name == "assertNotEqual" ? 2
+                                                                                              : 0;
+    if (args.size() < needed) throw Unsupported{fmt::format("self.{} with {} argument(s)", name, args.size())};
     if (name == "assertFalse" || name == "failIf") {
       return {fmt::format("assert(not ({}){}{})", args.at(0).second.text, args.size() > 1 ? ", " : "", arg_text(args, 1))};
     }
@@ -656,6 +676,7 @@ struct Converter {
       if (t.text == "=" || t.text == "+=" || t.text == "-=") return assignment(tokens, i);
     }
     const Value v = whole(tokens, 0);
+    if (!is_lua_statement(v.text)) throw Unsupported{"a value that is not a call"};
     return v.text;
   }
 
@@ -702,6 +723,52 @@ struct Converter {
   }
 };
 
+// A converted statement as a chunk Lua can compile alone: a block's header closed, an
+// elseif given its if.
+std::string checkable(const std::string& statement) {
+  if (statement == "else" || statement.empty() || statement.starts_with("--")) return "";
+  if (statement.starts_with("elseif ")) return "if x then " + statement + " end";
+  if (statement.ends_with(" do") || statement.ends_with(" then")) return statement + " end";
+  return statement;
+}
+
+// Whether code follows line `i` in its block (a line as deep or deeper, before `end`).
+bool continues_block(const std::vector<Line>& lines, std::size_t i, std::size_t end) {
+  for (std::size_t j = i + 1; j < end; ++j) {
+    if (lines[j].code.empty()) continue;
+    return lines[j].indent >= lines[i].indent;
+  }
+  return false;
+}
+
+// A logical line may span lines (an open bracket, a triple-quoted string): in a Lua
+// comment or a warning, its line breaks are shown as \n, so that each stays one line.
+std::string shown(std::string_view code) {
+  std::string text;
+  for (const char c : code) {
+    if (c == '\n') {
+      text += "\\n";
+    } else if (c == '\r') {
+      text += "\\r";
+    } else {
+      text += c;
+    }
+  }
+  return text;
+}
+
+// A name Lua can take for a function or a parameter.
+bool is_lua_name(std::string_view name) {
+  static const std::set<std::string, std::less<>> kReserved{
+      "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto", "if", "in",
+      "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while"};
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+  const bool word = std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+  return word && !kReserved.contains(name);
+}
+
 std::string function_header(const std::string& method, const std::vector<std::string>& parameters, bool* is_test) {
   static const std::map<std::string, std::string> kHooks{
       {"setUp", "setup"},           {"tearDown", "teardown"},         {"setUpBench", "setup_bench"},
@@ -735,7 +802,7 @@ bool convert_funkload_test(std::string_view python, const std::string& name, Fun
     }
   }
   if (class_line == lines.size()) {
-    *error = fmt::format("{}: not a FunkLoad test (no class deriving from FunkLoadTestCase)", name);
+    *error = fmt::format("{}: not a FunkLoad test (no class deriving from FunkLoadTestCase)", shown(name));
     return false;
   }
 
@@ -759,6 +826,7 @@ bool convert_funkload_test(std::string_view python, const std::string& name, Fun
     const std::size_t close = line.code.rfind(')');
     if (open == std::string::npos || close == std::string::npos) continue;
     Method m{line.code.substr(4, open - 4), {}, i, i + 1, i + 1, line.indent};
+    m.name.erase(m.name.find_last_not_of(' ') + 1);
     std::string params = line.code.substr(open + 1, close - open - 1);
     std::size_t at = 0;
     while (at < params.size()) {
@@ -773,13 +841,22 @@ bool convert_funkload_test(std::string_view python, const std::string& name, Fun
     std::size_t j = i + 1;
     while (j < lines.size() && (lines[j].code.empty() || lines[j].indent > line.indent)) ++j;
     m.end = j;
+    const bool lua_names = is_lua_name(m.name) && std::all_of(m.parameters.begin(), m.parameters.end(), is_lua_name);
+    if (!lua_names) {
+      // Not a method Python would run either (a header cut short, a stray bracket).
+      std::string code = line.code.substr(0, line.code.find('\n'));
+      out->warnings.push_back(fmt::format("{}:{}: not converted (a method header): {}", name, line.number, code));
+      i = j - 1;
+      continue;
+    }
     methods.push_back(m);
     converter.context.methods.insert(m.name);
     i = j - 1;
   }
 
   std::string& lua = out->lua;
-  lua += fmt::format("-- Converted by bench-record from {} (FunkLoad test class {}).\n", name, out->class_name);
+  lua += fmt::format("-- Converted by bench-record from {} (FunkLoad test class {}).\n", shown(name),
+                     shown(out->class_name));
   lua += "-- The Lua API is in docs/lua-api.md; docs/funkload.md maps FunkLoad's calls to it.\n";
   // Helpers first: a local function must be defined before the functions that call it.
   std::stable_partition(methods.begin(), methods.end(), [](const Method& m) {
@@ -804,13 +881,13 @@ bool convert_funkload_test(std::string_view python, const std::string& name, Fun
                                   (line.code.starts_with("elif ") || line.code.starts_with("else") ||
                                    line.code.starts_with("except") || line.code.starts_with("finally"));
         if (line.indent > skipped_block || continuation) {
-          lua += pad(blocks.size()) + "-- not converted: " + line.code + "\n";
+          lua += pad(blocks.size()) + "-- not converted: " + shown(line.code) + "\n";
           continue;
         }
         skipped_block = -1;
       }
       if (line.code.empty()) {
-        lua += pad(blocks.size()) + "--" + line.comment + "\n";
+        lua += pad(blocks.size()) + "--" + shown(line.comment) + "\n";
         continue;
       }
       const bool continues = line.code.starts_with("elif ") || line.code == "else:";
@@ -823,17 +900,28 @@ bool convert_funkload_test(std::string_view python, const std::string& name, Fun
       std::string converted;
       try {
         converted = converter.statement(line.code);
+        // Python code after a return is dead but allowed; Lua wants return last in a block.
+        if (converted.starts_with("return") && continues_block(lines, i, m.end)) converted = "do " + converted + " end";
+        if (!is_lua_statement(checkable(converted))) throw Unsupported{"what Lua cannot take as it is"};
+        // else/elif belong to an if still open at their depth (not a for's or while's else,
+        // nor an if that a line not converted has closed).
+        const bool branch = converted == "else" || converted.starts_with("elseif ");
+        if (branch && (blocks.empty() || !blocks.back().is_if || blocks.back().indent != line.indent)) {
+          throw Unsupported{"an else without its if"};
+        }
+        if (converted == "else") blocks.back().is_if = false;  // nothing may follow an else
         ++out->converted;
       } catch (const Unsupported& u) {
-        out->warnings.push_back(fmt::format("{}:{}: not converted ({}): {}", name, line.number, u.what, line.code));
-        lua += pad(blocks.size()) + "-- not converted (" + u.what + "): " + line.code + "\n";
+        out->warnings.push_back(
+            fmt::format("{}:{}: not converted ({}): {}", name, line.number, shown(u.what), shown(line.code)));
+        lua += pad(blocks.size()) + "-- not converted (" + shown(u.what) + "): " + shown(line.code) + "\n";
         // A block's statements go with it: half a block would change what the test does.
         if (line.code.ends_with(":")) skipped_block = line.indent;
         continue;
       }
       const std::size_t depth = continues && !blocks.empty() ? blocks.size() - 1 : blocks.size();
       if (!converted.empty()) {
-        lua += pad(depth) + converted + (line.comment.empty() ? "" : "  --" + line.comment) + "\n";
+        lua += pad(depth) + converted + (line.comment.empty() ? "" : "  --" + shown(line.comment)) + "\n";
       }
       const bool opens = converted.ends_with(" then") || converted.ends_with(" do") || converted == "else";
       if (opens && !continues) blocks.push_back({line.indent, converted.starts_with("if ")});
@@ -846,7 +934,7 @@ bool convert_funkload_test(std::string_view python, const std::string& name, Fun
     lua += "end\n";
   }
   if (out->tests.empty()) {
-    *error = fmt::format("{}: class {} has no test method (test_*)", name, out->class_name);
+    *error = fmt::format("{}: class {} has no test method (test_*)", shown(name), shown(out->class_name));
     return false;
   }
   return true;

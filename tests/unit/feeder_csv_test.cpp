@@ -42,6 +42,8 @@ TEST(FeederCsv, ProblemsNameTheLine) {
   EXPECT_EQ(parse_error("a,b\n1,2\n\"3,4\n"), "users.csv:3: a quote out of place, or a quoted field that does not end");
   EXPECT_EQ(parse_error("a,b\n1,x\"y\"\n"), "users.csv:2: a quote out of place, or a quoted field that does not end");
   EXPECT_EQ(parse_error("a,a\n1,2\n"), "users.csv:1: field name 'a' is given twice in the header");
+  // Found by the csv fuzz target: a quoted name holding a line break made a message of two lines.
+  EXPECT_EQ(parse_error("\"a\nb\",\"a\nb\"\n1,2\n"), "users.csv:3: field name 'a\\nb' is given twice in the header");
   EXPECT_EQ(parse_error("a,\n1,2\n"), "users.csv:1: an empty field name in the header (the first row names the fields)");
   EXPECT_EQ(parse_error(""), "users.csv: empty (the first row names the fields)");
   EXPECT_EQ(parse_error("a,b\n"), "users.csv: no rows after the header");
@@ -62,6 +64,26 @@ TEST(FeederCsv, PartsAreDisjointAndCoverEveryRowAndReadBack) {
   }
   EXPECT_EQ(seen.size(), 10u);
   EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 10u);
+}
+
+// Found by the csv fuzz target: in a one-column feeder, a row with an empty value was
+// written to the nodes as an empty line, which the node's reader skipped: the row was lost.
+TEST(FeederCsv, AnEmptyValueAloneOnItsRowSurvivesTheSplit) {
+  const CsvTable whole = parse("code\n\"\"\nA\n");
+  ASSERT_EQ(whole.rows.size(), 2u);
+  EXPECT_EQ(whole.rows[0], (std::vector<std::string>{""}));
+  const CsvTable again = parse(write_csv_part(whole, ',', 0, 1));
+  EXPECT_EQ(again.rows, whole.rows);
+}
+
+// Found by the csv fuzz target: a header after a blank line keeps a byte order mark in its
+// first name; written back, the mark started the file and was dropped, and the name with it.
+TEST(FeederCsv, AByteOrderMarkInsideTheFirstNameIsWrittenSoThatItStays) {
+  const CsvTable whole = parse("\n\xEF\xBB\xBF;b\n1;2\n", ';');
+  EXPECT_EQ(whole.header, (std::vector<std::string>{"\xEF\xBB\xBF", "b"}));
+  const CsvTable again = parse(write_csv_part(whole, ';', 0, 1), ';');
+  EXPECT_EQ(again.header, whole.header);
+  EXPECT_EQ(again.rows, whole.rows);
 }
 
 std::vector<FeederSpec> specs(std::string_view conf_text, std::string* error) {

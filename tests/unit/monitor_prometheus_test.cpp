@@ -95,6 +95,37 @@ TEST(Exposition, NodeExporterMetricsMapOntoTheSameSeries) {
   EXPECT_THAT(c.tcp, ElementsAre(Pair("established", 12)));
 }
 
+// Found by the prometheus fuzz target: NaN (which the format allows) went into the
+// counters as it was, and did not even equal itself after a round trip.
+TEST(Exposition, NotANumberOrInfinityCountsAsNotReported) {
+  std::string error;
+  const auto samples = parse_exposition("node_load1 NaN\nnode_load5 +Inf\nnode_load15 0.5\n", &error);
+  ASSERT_TRUE(samples) << error;
+  EXPECT_FALSE(counters_from_metrics(*samples, {}, 1).load.has_value());
+  const auto finite = parse_exposition("node_load1 1\nnode_load5 -Inf\nnode_load5 2\nnode_load15 0.5\n", &error);
+  ASSERT_TRUE(finite) << error;
+  const auto load = counters_from_metrics(*finite, {}, 1).load;
+  ASSERT_TRUE(load.has_value());
+  EXPECT_EQ(*load, (std::array<double, 3>{1, 2, 0.5}));
+}
+
+// Found by the prometheus fuzz target: a count past 2^63 (3e111 bytes written) went
+// through llround, undefined there; counts now saturate at 2^53, where doubles stop
+// being exact, sums included, and read back as they were written.
+TEST(Exposition, AbsurdCountsSaturate) {
+  std::string error;
+  const auto samples = parse_exposition(
+      "node_disk_written_bytes_total{device=\"vda\"} 3.5e111\n"
+      "node_disk_written_bytes_total{device=\"vdb\"} 3.5e11\n", &error);
+  ASSERT_TRUE(samples) << error;
+  const HostCounters counters = counters_from_metrics(*samples, {}, 1);
+  ASSERT_TRUE(counters.disk.has_value());
+  EXPECT_EQ(counters.disk->write_bytes, uint64_t{1} << 53);
+  const auto again = parse_exposition(write_exposition(counters), &error);
+  ASSERT_TRUE(again) << error;
+  EXPECT_EQ(counters_from_metrics(*again, {}, 1), counters);
+}
+
 TEST(Exposition, MalformedLinesAreNamedByNumber) {
   const std::pair<std::string_view, std::string_view> cases[] = {
       {"ok 1\nnode_load1\n", "line 2: a value must follow the name"},
