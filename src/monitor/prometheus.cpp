@@ -95,6 +95,17 @@ uint64_t as_count(double value) {
   return value >= static_cast<double>(kMaxCount) ? kMaxCount : static_cast<uint64_t>(std::llround(value));
 }
 
+// A label value as the format writes it: backslash, double quote and line feed escaped.
+std::string escape_label(std::string_view value) {
+  std::string out;
+  for (const char c : value) {
+    if (c == '\\' || c == '"') out += '\\';
+    out += c == '\n' ? 'n' : c;
+    if (c == '\n') out.insert(out.size() - 1, 1, '\\');
+  }
+  return out;
+}
+
 uint64_t add_count(uint64_t a, uint64_t b) { return std::min(a + b, kMaxCount); }  // each at most 2^53
 
 }  // namespace
@@ -262,7 +273,7 @@ std::string write_exposition(const HostCounters& c) {
           {"node_network_transmit_errs_total", &InterfaceCounters::tx_errors}}) {
       family(name, "counter", "Network device statistic.");
       for (const auto& [device, counters] : c.interfaces) {
-        out += fmt::format("{}{{device=\"{}\"}} {}\n", name, device, counters.*field);
+        out += fmt::format("{}{{device=\"{}\"}} {}\n", name, escape_label(device), counters.*field);
       }
     }
   }
@@ -279,7 +290,7 @@ std::string write_exposition(const HostCounters& c) {
   if (!c.tcp.empty()) {
     family("node_tcp_connection_states", "gauge", "Number of TCP connections by state.");
     for (const auto& [state, count] : c.tcp) {
-      out += fmt::format("node_tcp_connection_states{{state=\"{}\"}} {}\n", state, count);
+      out += fmt::format("node_tcp_connection_states{{state=\"{}\"}} {}\n", escape_label(state), count);
     }
   }
   return out;

@@ -126,6 +126,20 @@ TEST(Exposition, AbsurdCountsSaturate) {
   EXPECT_EQ(counters_from_metrics(*again, {}, 1), counters);
 }
 
+// Found by the prometheus fuzz target: label values were written unescaped, so a device
+// named with a backslash, a quote or a line break did not read back.
+TEST(Exposition, LabelValuesAreWrittenEscaped) {
+  HostCounters counters;
+  counters.interfaces["et\\h0\"x\ny"].rx_bytes = 5;
+  counters.tcp["we\\ird"] = 2;
+  std::string error;
+  const auto samples = parse_exposition(write_exposition(counters), &error);
+  ASSERT_TRUE(samples) << error;
+  const HostCounters again = counters_from_metrics(*samples, {}, counters.t_us);
+  EXPECT_EQ(again.interfaces, counters.interfaces);
+  EXPECT_EQ(again.tcp.at("we\\ird"), 2u);
+}
+
 TEST(Exposition, MalformedLinesAreNamedByNumber) {
   const std::pair<std::string_view, std::string_view> cases[] = {
       {"ok 1\nnode_load1\n", "line 2: a value must follow the name"},
