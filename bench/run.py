@@ -86,11 +86,13 @@ function test_Page5(vu)
 end
 """
 
-# The test as README.md and docs/lua-api.md teach it: the URL read inside the test.
+# The test as README.md teaches it (examples/test_Simple.lua): the URL read inside the
+# test, the page named by an options table, its body checked.
 README_TEST = """-- The README's form: conf_get inside the test function.
 function test_Readme(vu)
   local base = conf_get("main", "url")
-  vu:get(base .. "/1k.txt")
+  local home = vu:get(base .. "/1k.txt", {description = "Home page"})
+  assert(home:contains("cdef"), "not the test file")
 end
 """
 
