@@ -74,8 +74,16 @@ int Recorder::test_slot(std::string_view key) {
   return slot;
 }
 
-void Recorder::roll_second(int64_t t_ns) {
+void Recorder::roll_second_slow(int64_t t_ns) {
   int64_t second = clock_.epoch_second(t_ns);
+  // The monotonic times that epoch_second() puts in this second (checked at both ends:
+  // its divisions truncate toward zero, so times before the clock's start are left out).
+  const int64_t begin = clock_.mono_at_epoch_us(second * 1'000'000);
+  const int64_t end = clock_.mono_at_epoch_us((second + 1) * 1'000'000);
+  const bool exact = clock_.epoch_second(begin) == second && clock_.epoch_second(end - 1) == second &&
+                     clock_.epoch_second(end) == second + 1 && begin <= t_ns && t_ns < end;
+  second_begin_ns_ = exact ? begin : 0;
+  second_end_ns_ = exact ? end : 0;
   if (second == current_second_) return;
   if (current_second_ != 0) {
     second_.set_cvus(running_vus_);
@@ -224,6 +232,7 @@ std::vector<stats::SeriesPoint> Recorder::take_series(bool include_current) {
     second_.set_cvus(running_vus_);
     if (auto point = second_.roll(current_second_ + 1)) finished_points_.push_back(std::move(*point));
     current_second_ = 0;
+    second_begin_ns_ = second_end_ns_ = 0;
   }
   std::vector<stats::SeriesPoint> out;
   out.swap(finished_points_);

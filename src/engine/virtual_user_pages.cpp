@@ -91,7 +91,7 @@ bool VirtualUser::begin_page(const script::PageRequest& request, std::string* er
     url_text_ = url_entry_->text;
   }
 
-  method_.assign(request.method);
+  if (method_ != request.method) method_.assign(request.method);  // the same as the last page's, mostly
   if (extras_) {
     extras_->body.clear();
     extras_->content_type.clear();
@@ -139,7 +139,7 @@ bool VirtualUser::begin_page(const script::PageRequest& request, std::string* er
 
   outcome_.verdict = script::Verdict::ok;
   outcome_.status = 0;
-  outcome_.method = method_;
+  if (outcome_.method != method_) outcome_.method = method_;
   // The page's statistics slots: the memo's when its page has the same key (compared
   // without building it), else looked up by key.
   const auto is_page_key = [&](std::string_view key) {

@@ -314,10 +314,19 @@ ResponseParser::ResponseParser(ParseLimits limits) : limits_(limits) {
 }
 
 void ResponseParser::reset(bool head_request) {
+  // A head is kept only for the same kind of request: a HEAD response has no body.
+  if (one_pass_head_ && phase_ == Phase::complete && head_request == head_request_) {
+    kept_head_ = true;
+    kept_status_ = status_;
+    kept_keep_alive_ = keep_alive_;
+    status_ = 0;
+  } else {
+    clear_message();
+  }
   head_request_ = head_request;
   phase_ = Phase::awaiting;
   keep_alive_ = false;
-  clear_message();
+  head_reused_ = false;
   body_.clear();
   body_bytes_ = 0;
   wire_bytes_ = 0;
@@ -329,6 +338,7 @@ void ResponseParser::reset(bool head_request) {
 }
 
 void ResponseParser::clear_message() {
+  kept_head_ = false;
   last_data_ = LastData::none;
   status_ = 0;
   http_minor_ = 0;
@@ -347,6 +357,31 @@ ResponseParser::Result ResponseParser::feed(const char* data, size_t len, size_t
   if (fast_body_) return take_known_length_body(data, len, consumed);
   if (wire_bytes_ == 0 && prefix_matched_ == 0) {
     size_t head_len = 0;
+    if (kept_head_) {
+      head_len = kept_head_length(data, len);
+      if (head_len != 0) {
+        // The same bytes parse the same way: the kept head's fields, status and framing.
+        kept_head_ = false;
+        head_reused_ = true;
+        one_pass_head_ = true;
+        status_ = kept_status_;
+        keep_alive_ = kept_keep_alive_;
+        wire_bytes_ = head_len;
+        *consumed = head_len;
+        if (head_body_length_ == 0) {
+          phase_ = Phase::complete;
+          return Result::complete;
+        }
+        phase_ = Phase::body;
+        fast_body_ = true;
+        body_left_ = head_body_length_;
+        size_t body_used = 0;
+        const Result result = take_known_length_body(data + head_len, len - head_len, &body_used);
+        *consumed += body_used;
+        return result;
+      }
+      clear_message();
+    }
     if (parse_whole_head(data, len, &head_len)) {
       one_pass_head_ = true;
       wire_bytes_ = head_len;
@@ -454,6 +489,9 @@ bool ResponseParser::parse_whole_head(const char* data, size_t len, size_t* head
   // A body that ends when the connection closes, or one over the limit: http_parser's job.
   if (!no_body && (!framing.has_length || framing.length > limits_.max_body_bytes)) return false;
   head_.assign(base, static_cast<size_t>(cr - base));
+  status_line_len_ = static_cast<uint8_t>(base - data);
+  std::memcpy(status_line_, data, status_line_len_);
+  head_body_length_ = no_body ? 0 : framing.length;
   *head_len = static_cast<size_t>(cr + 2 - data);
   status_ = status;
   http_minor_ = data[7] - '0';
@@ -469,6 +507,15 @@ bool ResponseParser::parse_whole_head(const char* data, size_t len, size_t* head
     body_left_ = framing.length;
   }
   return true;
+}
+
+// The kept head is status_line_ + head_ + CRLF; the bytes at `data` must be those, in one
+// buffer (a head cut across two reads takes the usual path).
+size_t ResponseParser::kept_head_length(const char* data, size_t len) const {
+  const size_t line = status_line_len_, n = line + head_.size() + 2;
+  if (len < n || data[n - 2] != '\r' || data[n - 1] != '\n') return 0;
+  if (std::memcmp(data, status_line_, line) != 0 || std::memcmp(data + line, head_.data(), head_.size()) != 0) return 0;
+  return n;
 }
 
 ResponseParser::Result ResponseParser::take_known_length_body(const char* data, size_t len, size_t* consumed) {
@@ -496,6 +543,7 @@ std::string_view ResponseParser::header_name(size_t i) const {
 }
 
 std::string_view ResponseParser::header(std::string_view name) const {
+  if (kept_head_) return {};
   for (size_t i = 0; i < headers_.size(); ++i) {
     if (headers_[i].name_length == name.size() && iequals(header_name(i), name)) return header_at(i).second;
   }
@@ -518,11 +566,13 @@ void ResponseParser::known_fields() const {
 }
 
 std::string_view ResponseParser::content_type() const {
+  if (kept_head_) return {};
   if (!known_fields_done_) known_fields();
   return content_type_index_ < 0 ? std::string_view() : header_at(static_cast<size_t>(content_type_index_)).second;
 }
 
 bool ResponseParser::has_set_cookie() const {
+  if (kept_head_) return false;
   if (!known_fields_done_) known_fields();
   return has_set_cookie_;
 }

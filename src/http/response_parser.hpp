@@ -29,7 +29,10 @@ class ResponseParser {
   explicit ResponseParser(ParseLimits limits = {});
 
   // Prepares for the next response on the connection; a HEAD request's response has no
-  // body whatever its headers say. Keeps buffer capacity.
+  // body whatever its headers say. Keeps buffer capacity. A head that took the one-pass
+  // path is kept, out of sight, for comparison: when the next response starts with the
+  // same bytes (a server answers the same request with the same head, until its Date
+  // changes), its parse is taken over instead of redone.
   void reset(bool head_request);
 
   // Consumes bytes up to the end of one response; *consumed says how many were used, the
@@ -45,14 +48,16 @@ class ResponseParser {
   void set_store_body(bool store) { store_body_ = store; }
 
   int status() const { return status_; }
-  std::string_view reason() const { return std::string_view(head_).substr(0, reason_len_); }
+  std::string_view reason() const {
+    return kept_head_ ? std::string_view() : std::string_view(head_).substr(0, reason_len_);
+  }
   int http_minor() const { return http_minor_; }
   bool keep_alive() const { return keep_alive_; }  // valid once complete
 
   // Header names and values in wire order (trailers of a chunked body follow the headers);
   // repeated fields such as Set-Cookie are separate entries. Values are OWS-trimmed. The
   // views stay valid until reset().
-  size_t header_count() const { return headers_.size(); }
+  size_t header_count() const { return kept_head_ ? 0 : headers_.size(); }
   std::pair<std::string_view, std::string_view> header_at(size_t i) const;
   std::string_view header_name(size_t i) const;
   std::string_view header(std::string_view name) const;  // case-insensitive, first, "" if none
@@ -69,6 +74,8 @@ class ResponseParser {
   // Whether this response's head took the one-pass path rather than http_parser. Nothing
   // else tells them apart; tests and benchmarks check that the usual response does.
   bool head_parsed_in_one_pass() const { return one_pass_head_; }
+  // Whether it was the previous response's head again, its parse taken over (one pass too).
+  bool head_same_as_previous() const { return head_reused_; }
 
  private:
   struct Callbacks;
@@ -84,6 +91,8 @@ class ResponseParser {
   // The fast path for the usual response (see response_parser.cpp): a whole head in one
   // buffer, parsed in one pass; false leaves everything to http_parser.
   bool parse_whole_head(const char* data, size_t len, size_t* head_len);
+  // The head at `data` is byte for byte the one reset() kept: its length, else 0.
+  size_t kept_head_length(const char* data, size_t len) const;
   Result take_known_length_body(const char* data, size_t len, size_t* consumed);
   bool status_prefix_ok(const char* data, size_t len);
   bool head_too_large(const char* at, size_t len) const;
@@ -118,6 +127,17 @@ class ResponseParser {
   size_t body_bytes_ = 0;
   size_t wire_bytes_ = 0;
   bool one_pass_head_ = false;
+  // The one-pass head of the last response, kept by reset() (kept_head_) while the next
+  // one is awaited: status_ is 0 and the headers are hidden meanwhile. What it takes to
+  // compare and take it over: the status line up to the reason phrase, which head_ does
+  // not hold, and what the fields said.
+  bool kept_head_ = false;
+  bool head_reused_ = false;
+  uint8_t status_line_len_ = 0;  // "HTTP/1.1 200 " (or without the space before an empty reason)
+  char status_line_[13] = {};
+  int kept_status_ = 0;
+  bool kept_keep_alive_ = false;
+  uint64_t head_body_length_ = 0;  // the Content-Length, 0 when the response has no body
   bool fast_body_ = false;           // the head took the fast path; body_left_ bytes are due
   uint64_t body_left_ = 0;
   const char* feed_data_ = nullptr;  // start of the bytes being fed, to locate callbacks

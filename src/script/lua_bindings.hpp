@@ -35,10 +35,12 @@ inline constexpr const char* kFeedersKey = "benchmaster.feeders";  // light user
 inline constexpr int kVuMetaUpvalue = 1, kResponseMetaUpvalue = 2;
 
 // What a virtual user's coroutine keeps in its Lua extra space (the main thread keeps
-// nullptr): its host, and its vu table, by address, for the cheap check of `self`.
+// nullptr): its host, and its vu table and the response metatable, by address, for the
+// cheap checks of `self` and of a response.
 struct CoroutineContext {
   VuHost* host = nullptr;
   const void* vu_table = nullptr;
+  const void* response_meta = nullptr;  // the response metatable, by address (check_response)
 };
 
 inline CoroutineContext* context_of(lua_State* L) { return *static_cast<CoroutineContext**>(lua_getextraspace(L)); }

@@ -218,6 +218,9 @@ int ScriptState::create_vu(VuHost* host) {
   lua_pop(L_, 1);
   luaL_setmetatable(L_, kVuMeta);
   vu->context.vu_table = lua_topointer(L_, -1);
+  luaL_getmetatable(L_, kResponseMeta);
+  vu->context.response_meta = lua_topointer(L_, -1);
+  lua_pop(L_, 1);
   vu->table_ref = luaL_ref(L_, LUA_REGISTRYINDEX);
   return id;
 }

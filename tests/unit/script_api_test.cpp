@@ -699,6 +699,29 @@ end
   EXPECT_THAT(host_.logs, ElementsAre("true\tfalse\ttrue", "abc123\tnil\tnil"));
 }
 
+TEST_F(ScriptApi, ResponseMethodsRefuseWhatIsNotAResponse) {
+  host_.replies.push_back(FakeReply::ok(200, "body"));
+  run_ok(R"(function test_Api(vu)
+  local r = vu:get("http://h/")
+  local contains = r.contains
+  vu:log(contains(r, "od"), getmetatable(r).__index(r, "status"))
+  local other = io.stdout  -- a userdata with a metatable of its own
+  for _, self in ipairs({{}, other, "text", 1}) do
+    local ok, e = pcall(contains, self, "x")
+    vu:log(ok, e)
+    ok, e = pcall(getmetatable(r).__index, self, "status")
+    vu:log(ok, e)
+  end
+end
+)");
+  ASSERT_EQ(host_.logs.size(), 9u);
+  EXPECT_EQ(host_.logs[0], "true\t200");
+  for (size_t i = 1; i < host_.logs.size(); ++i) {
+    EXPECT_THAT(host_.logs[i], HasSubstr("false\t"));
+    EXPECT_THAT(host_.logs[i], HasSubstr("benchmaster.response expected")) << i;
+  }
+}
+
 TEST_F(ScriptApi, AHeadResponseHasNoBody) {
   host_.replies.push_back(FakeReply::ok(200, "ignored", {{"X-Len", "7"}}));
   run_ok("function test_Api(vu)\n  local r = vu:head('http://h/')\n  vu:log(r.status, #r.body, r:header('x-len'))\nend\n");
