@@ -4,6 +4,7 @@
 //
 // Input: the passwords file, then, after the first NUL byte, the groups file.
 #include "credential/credential_files.hpp"
+#include "fuzz_check.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -15,9 +16,7 @@
 namespace {
 
 void check(bool ok, const char* what, const std::string& detail = {}) {
-  if (ok) return;
-  fprintf(stderr, "credentials: %s%s%s\n", what, detail.empty() ? "" : ": ", detail.c_str());
-  abort();
+  bm::fuzz::check(ok, "credentials", what, detail);
 }
 
 }  // namespace

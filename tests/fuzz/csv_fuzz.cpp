@@ -5,6 +5,7 @@
 //
 // Input: byte 0 picks the delimiter (, ; tab |); the rest is the file.
 #include "feeder/csv_table.hpp"
+#include "fuzz_check.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -16,9 +17,7 @@
 namespace {
 
 void check(bool ok, const char* what, const std::string& detail = {}) {
-  if (ok) return;
-  fprintf(stderr, "csv: %s%s%s\n", what, detail.empty() ? "" : ": ", detail.c_str());
-  abort();
+  bm::fuzz::check(ok, "csv", what, detail);
 }
 
 }  // namespace

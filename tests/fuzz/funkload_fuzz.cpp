@@ -3,6 +3,7 @@
 // the Lua it writes always loads (luaL_loadbufferx: it is valid Lua, whatever the Python
 // held, since what cannot be converted is kept as a comment).
 #include "record/funkload_import.hpp"
+#include "fuzz_check.hpp"
 
 #include <lua.hpp>
 
@@ -16,9 +17,7 @@
 namespace {
 
 void check(bool ok, const char* what, const std::string& detail = {}) {
-  if (ok) return;
-  fprintf(stderr, "funkload: %s%s%s\n", what, detail.empty() ? "" : ": ", detail.c_str());
-  abort();
+  bm::fuzz::check(ok, "funkload", what, detail);
 }
 
 }  // namespace

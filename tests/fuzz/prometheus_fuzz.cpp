@@ -3,6 +3,7 @@
 // parses gives host counters whose exposition (write_exposition) parses back to the same
 // counters.
 #include "monitor/prometheus.hpp"
+#include "fuzz_check.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -14,9 +15,7 @@
 namespace {
 
 void check(bool ok, const char* what, const std::string& detail = {}) {
-  if (ok) return;
-  fprintf(stderr, "prometheus: %s%s%s\n", what, detail.empty() ? "" : ": ", detail.c_str());
-  abort();
+  bm::fuzz::check(ok, "prometheus", what, detail);
 }
 
 }  // namespace

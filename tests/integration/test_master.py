@@ -221,6 +221,19 @@ class DistributedCase(TestCase):
         self.master_err.seek(0)
         return self.master_out.read(), self.master_err.read()
 
+    def hang_node_until_master_ends(self, master, pid):
+        """SIGSTOP for node process `pid`; the master's exit code and output once it ends
+        (the node is woken if it is still there, so that no stopped process outlives the test)."""
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            code = master.proc.wait(timeout=60)
+        finally:
+            if alive(pid):
+                os.kill(pid, signal.SIGCONT)
+        out, err = self.master_output()
+        self.assertEqual(code, 3, out + err)
+        return out
+
     def node_pids(self, label, count):
         """The pids the nodes printed (@node lines in out/), once all have."""
         def read():
@@ -318,15 +331,8 @@ class LocalFaults(DistributedCase):
                                                     "--hang-timeout", "2"))
         pids = self.node_pids("hung", 3)
         self.wait_for_cycle("hung", 1, 1)
-        os.kill(pids[1], signal.SIGSTOP)
         stopped_at = time.monotonic()
-        try:
-            code = master.proc.wait(timeout=60)
-        finally:
-            if alive(pids[1]):
-                os.kill(pids[1], signal.SIGCONT)
-        out, err = self.master_output()
-        self.assertEqual(code, 3, out + err)
+        out = self.hang_node_until_master_ends(master, pids[1])
         # Cycle 2's drain (2 s barrier), cycle 3 (2 s + drain), 2 s more, the stop: well within 30 s.
         self.assertLess(time.monotonic() - stopped_at, 30, out)
         self.assertIn("node 1 (local): silent for 2 s after another node had finished; stopping it", out)
