@@ -35,9 +35,10 @@ namespace fs = std::filesystem;
 namespace {
 
 int print_clock() {
-  std::cout << protocol::clock_line({engine::wall_us()}) << std::endl;
+  const std::string kernel = protocol::this_kernel_id();
+  std::cout << protocol::clock_line({engine::wall_us(), kernel}) << std::endl;
   std::string line;
-  while (std::getline(std::cin, line)) std::cout << protocol::clock_line({engine::wall_us()}) << std::endl;
+  while (std::getline(std::cin, line)) std::cout << protocol::clock_line({engine::wall_us(), kernel}) << std::endl;
   return 0;
 }
 

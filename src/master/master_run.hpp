@@ -194,6 +194,7 @@ struct Host {
   std::string program;  // the node program there
   int64_t clock_offset_us = 0;
   int64_t clock_rtt_us = -1;
+  bool same_kernel = false;           // it runs on the master's machine: one clock, offset exactly 0
   int64_t spawn_us = -1;              // from starting the node program (--clock) to its first word
   std::vector<Node*> to_collect;      // ended nodes whose results are still there
   bool collecting = false;            // a collect_host() runs for it

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <exception>
+#include <fstream>
 #include <optional>
 
 #include <fmt/format.h>
@@ -58,6 +59,15 @@ std::optional<long long> whole_number(std::string_view text) {
   return value;
 }
 
+// A boot id as the kernel prints it: hexadecimal digits and dashes.
+bool is_kernel_id(std::string_view text) {
+  if (text.empty() || text.size() > 64) return false;
+  for (char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-')) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string node_line(const NodeHello& hello) {
@@ -79,7 +89,17 @@ std::string go_line(const Go& go) {
   return fmt::format("{}{}", kGo, nlohmann::json{{"cycle", go.cycle}, {"start_epoch_us", go.start_epoch_us}}.dump());
 }
 
-std::string clock_line(const ClockReading& reading) { return fmt::format("{}{}", kClock, reading.epoch_us); }
+std::string clock_line(const ClockReading& reading) {
+  if (reading.kernel.empty()) return fmt::format("{}{}", kClock, reading.epoch_us);
+  return fmt::format("{}{} {}", kClock, reading.epoch_us, reading.kernel);
+}
+
+std::string this_kernel_id() {
+  std::ifstream file("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  if (!std::getline(file, id) || !is_kernel_id(id)) return {};
+  return id;
+}
 
 std::string exit_line(const ExitCode& exit) { return fmt::format("{}{}", kExit, exit.code); }
 
@@ -97,10 +117,22 @@ Message parse_line(std::string_view line) {
   auto tagged = find_tag(line);
   if (!tagged) return {};
   const std::string_view tag = tagged->tag, rest = tagged->rest;
-  if (tag == kClock || tag == kExit) {
+  if (tag == kClock) {
+    // "@clock <epoch µs>", then the node's kernel id where it has one.
+    std::string_view number = rest, kernel;
+    if (auto space = rest.find(' '); space != std::string_view::npos) {
+      number = rest.substr(0, space);
+      kernel = rest.substr(space + 1);
+      while (!kernel.empty() && (kernel.back() == '\r' || kernel.back() == ' ')) kernel.remove_suffix(1);
+      if (!kernel.empty() && !is_kernel_id(kernel)) return {};
+    }
+    auto value = whole_number(number);
+    if (!value) return {};
+    return ClockReading{*value, std::string(kernel)};
+  }
+  if (tag == kExit) {
     auto value = whole_number(rest);
     if (!value) return {};
-    if (tag == kClock) return ClockReading{*value};
     if (*value < 0 || *value > 255) return {};
     return ExitCode{static_cast<int>(*value)};
   }

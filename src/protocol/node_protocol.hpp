@@ -47,6 +47,7 @@ struct Go {
 };
 struct ClockReading {
   int64_t epoch_us = 0;
+  std::string kernel;  // the node machine's boot id: the master's own means one shared clock
   friend bool operator==(const ClockReading&, const ClockReading&) = default;
 };
 struct ExitCode {
@@ -74,6 +75,9 @@ std::string progress_line(const stats::SeriesPoint& point);
 std::string cycle_done_line(const CycleDone& done);
 std::string go_line(const Go& go);
 std::string clock_line(const ClockReading& reading);
+// This machine's kernel boot id (/proc/sys/kernel/random/boot_id), "" where there is
+// none. Two programs that print the same one read the same wall clock.
+std::string this_kernel_id();
 std::string exit_line(const ExitCode& exit);
 std::string cycle_results_line(const stats::CycleResults& cycle);
 std::string end_line(const End& end);

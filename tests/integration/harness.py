@@ -233,13 +233,15 @@ http {{
         with open(self.access_log) as f:
             return sum(1 for _ in f)
 
-    def served_between(self, start_epoch_us, end_epoch_us):
-        """Responses nginx finished in [start, end) (its $msec: millisecond resolution)."""
+    def served_between(self, start_epoch_us, end_epoch_us, request_has=""):
+        """Responses nginx finished in [start, end) (its $msec: millisecond resolution),
+        of requests whose line holds request_has."""
         n = 0
         with open(self.access_log) as f:
             for line in f:
-                t = float(line.split(" ", 1)[0]) * 1e6
-                n += start_epoch_us <= t < end_epoch_us
+                if request_has in line:
+                    t = float(line.split(" ", 1)[0]) * 1e6
+                    n += start_epoch_us <= t < end_epoch_us
         return n
 
 

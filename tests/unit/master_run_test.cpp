@@ -210,6 +210,40 @@ TEST_F(MasterRunTest, ASkewedClockIsMeasuredAndRecorded) {
   EXPECT_NE(out_.str().find("clock offset +30"), std::string::npos) << out_.str();
 }
 
+// A node on the master's own kernel reads the master's own clock: its offset is 0
+// exactly, not the exchange's estimate (off by up to half a round trip).
+TEST_F(MasterRunTest, ANodeOnTheMastersKernelHasNoClockOffset) {
+  fake_.clock_script =
+      R"sh(k=$(cat /proc/sys/kernel/random/boot_id); while :; do echo "@clock $(date +%s%6N) $k"; IFS= read -r l || exit 0; done)sh";
+  give_results(0, 2, stats::RunStatus::complete);
+  EXPECT_EQ(run(1, 1), kExitOk) << out_.str();
+  ASSERT_EQ(merged().nodes.size(), 1u);
+  EXPECT_EQ(merged().nodes[0].clock_offset_us, 0);
+  EXPECT_NE(out_.str().find("clock offset 0 (the master's own clock)"), std::string::npos) << out_.str();
+}
+
+// The same kernel with a clock made to differ (faketime, a test's shim): the reading
+// is not 0 within its round trip, so the measurement stands.
+TEST_F(MasterRunTest, ASkewedClockOnTheMastersKernelIsStillMeasured) {
+  fake_.clock_script =
+      R"sh(k=$(cat /proc/sys/kernel/random/boot_id); while :; do echo "@clock $(( $(date +%s%6N) + 30000000 )) $k"; IFS= read -r l || exit 0; done)sh";
+  give_results(0, 2, stats::RunStatus::complete);
+  EXPECT_EQ(run(1, 1), kExitOk) << out_.str();
+  ASSERT_EQ(merged().nodes.size(), 1u);
+  EXPECT_NEAR(static_cast<double>(merged().nodes[0].clock_offset_us), 30e6, 0.5e6);
+}
+
+// Another kernel's id: the node's clock is its own, measured as before.
+TEST_F(MasterRunTest, ANodeOnAnotherKernelIsMeasured) {
+  fake_.clock_script =
+      R"sh(while :; do echo "@clock $(( $(date +%s%6N) - 2000000 )) 00000000-0000-0000-0000-000000000000"; IFS= read -r l || exit 0; done)sh";
+  give_results(0, 2, stats::RunStatus::complete);
+  EXPECT_EQ(run(1, 1), kExitOk) << out_.str();
+  ASSERT_EQ(merged().nodes.size(), 1u);
+  EXPECT_NEAR(static_cast<double>(merged().nodes[0].clock_offset_us), -2e6, 0.5e6);
+  EXPECT_EQ(out_.str().find("the master's own clock"), std::string::npos) << out_.str();
+}
+
 // A node that waits for the master's start of cycle 1, reports the end of cycle 1's
 // drain, waits for the master's start of cycle 2, and writes it down (with when it
 // came) for the test.
