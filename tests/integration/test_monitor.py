@@ -16,7 +16,7 @@ import unittest
 import urllib.request
 
 from harness import (BENCHMASTER, BenchMonitor, DemoServer, NodeExporter, Process, TestCase, bench_conf, free_port,
-                     read_json, run)
+                     read_json, run, skip_under_sanitizers)
 from test_report_html import CHART_CHECK, Browser
 
 LUA = """
@@ -222,6 +222,10 @@ class MonitoredBench(TestCase):
         finally:
             browser.close()
 
+    @skip_under_sanitizers("it compares the bytes on lo that the bench's points saw with the exporter's counter "
+                           "read before and after the bench; the sanitizer build's slower start and end leave "
+                           "more of that span unsampled, and loopback traffic of anything else on the machine "
+                           "falls into it (the points saw 80 % and 64 % of the counter in two runs)")
     def test_node_exporter_is_scraped_and_agrees_with_its_own_metrics(self):
         exporter = self.start(NodeExporter())
         before = exporter.metrics()
