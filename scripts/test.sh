@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the dependencies, builds, and runs the whole test suite (unit and integration),
-# then a bounded run of the fuzz targets (FUZZ_SECONDS each, 20 by default here).
+# then the same suite against a build under the sanitizers (scripts/sanitize.sh), then a
+# bounded run of the fuzz targets (FUZZ_SECONDS each, 20 by default here).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bash "$here/scripts/install-deps.sh"
@@ -9,5 +10,10 @@ cd "${BM_BUILD_DIR:-$here/build}"
 # Integration tests load the machine on purpose: they run one at a time.
 ctest --output-on-failure --timeout 900 -L unit -j 2
 ctest --output-on-failure --timeout 900 -L integration
-# The parsers under libFuzzer, ASan and UBSan (clang, in build-fuzz/): docs/fuzzing.md.
-FUZZ_SECONDS=${FUZZ_SECONDS:-20} bash "$here/scripts/fuzz.sh"
+# The whole project again under ASan, LSan and UBSan (clang, in build-asan/), the unit and
+# integration suites against it; the same folder holds the fuzz targets, compiled once
+# with the rest (-fsanitize=fuzzer-no-link): docs/fuzzing.md.
+asan_build=${BM_ASAN_BUILD_DIR:-$here/build-asan}
+BM_ASAN_BUILD_DIR=$asan_build BM_SANITIZE_FUZZ=ON bash "$here/scripts/sanitize.sh"
+# The parsers under libFuzzer, ASan and UBSan.
+BM_FUZZ_BUILD_DIR=$asan_build FUZZ_SECONDS=${FUZZ_SECONDS:-20} bash "$here/scripts/fuzz.sh"

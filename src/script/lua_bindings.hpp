@@ -70,6 +70,9 @@ inline void check_self(lua_State* L, const char* method) {
 
 // lua_conf.cpp
 // Raises a failure ('F') or error ('E') outcome object carrying file:line of the caller.
+// Like every Lua error it leaves with longjmp, past C++ frames without destroying what
+// is alive in them: call it (and luaL_error, luaL_check*) only where no C++ object with
+// a destructor is alive, from the C function Lua called down to here.
 [[noreturn]] void raise_outcome(lua_State* L, Verdict verdict, std::string_view kind, std::string_view message);
 bool is_outcome(lua_State* L, int index);
 // log()'s and vu:log()'s line: the arguments from `first` on, tab-separated.

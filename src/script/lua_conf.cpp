@@ -13,17 +13,17 @@
 namespace bm::script {
 
 // Raises a failure ('F') or error ('E') outcome object carrying file:line of the caller.
+// Everything is put together on the Lua stack: lua_error leaves this frame with longjmp,
+// and a std::string here would never be freed.
 [[noreturn]] void raise_outcome(lua_State* L, Verdict verdict, std::string_view kind, std::string_view message) {
-  luaL_where(L, 1);
-  std::string where = lua_tostring(L, -1);
-  lua_pop(L, 1);
   lua_createtable(L, 0, 3);
   lua_pushstring(L, verdict == Verdict::failure ? "failure" : "error");
   lua_setfield(L, -2, "verdict");
   lua_pushlstring(L, kind.data(), kind.size());
   lua_setfield(L, -2, "kind");
-  std::string text = where + std::string(message);
-  lua_pushlstring(L, text.data(), text.size());
+  luaL_where(L, 1);
+  lua_pushlstring(L, message.data(), message.size());
+  lua_concat(L, 2);
   lua_setfield(L, -2, "message");
   luaL_setmetatable(L, kOutcomeMeta);
   lua_error(L);

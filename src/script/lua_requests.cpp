@@ -10,30 +10,56 @@
 
 namespace bm::script {
 
+namespace {
+
+// One status of "200:302" (as strtol reads it), or 0 when it is not one.
+int status_code(std::string_view text) {
+  const std::string item(text);
+  char* end = nullptr;
+  const long code = std::strtol(item.c_str(), &end, 10);
+  return item.empty() || *end != '\0' || code < 100 || code > 599 ? 0 : static_cast<int>(code);
+}
+
+}  // namespace
+
+// Checked before the codes are collected: a Lua error leaves with longjmp, and a vector
+// or string alive here would never be freed.
 std::vector<int> read_codes(lua_State* L, int index, const char* what) {
-  std::vector<int> codes;
   if (lua_type(L, index) == LUA_TSTRING) {  // "200:302", as in the conf
-    std::string_view text = lua_tostring(L, index);
-    while (!text.empty()) {
-      size_t at = text.find(':');
-      std::string item(text.substr(0, at));
-      char* end = nullptr;
-      long code = std::strtol(item.c_str(), &end, 10);
-      if (item.empty() || *end != '\0' || code < 100 || code > 599) luaL_error(L, "%s: '%s' is not an HTTP status", what, item.c_str());
-      codes.push_back(static_cast<int>(code));
+    const std::string_view all = lua_tostring(L, index);
+    for (std::string_view text = all; !text.empty();) {
+      const size_t at = text.find(':');
+      const std::string_view item = text.substr(0, at);
+      if (status_code(item) == 0) {
+        lua_pushlstring(L, item.data(), item.size());
+        luaL_error(L, "%s: '%s' is not an HTTP status", what, lua_tostring(L, -1));
+      }
+      if (at == std::string_view::npos) break;
+      text.remove_prefix(at + 1);
+    }
+    std::vector<int> codes;
+    for (std::string_view text = all; !text.empty();) {
+      const size_t at = text.find(':');
+      codes.push_back(status_code(text.substr(0, at)));
       if (at == std::string_view::npos) break;
       text.remove_prefix(at + 1);
     }
     return codes;
   }
   if (!lua_istable(L, index)) luaL_error(L, "%s must be a list of HTTP status codes", what);
-  lua_Integer n = luaL_len(L, index);
+  const lua_Integer n = luaL_len(L, index);
   for (lua_Integer i = 1; i <= n; ++i) {
     lua_rawgeti(L, index, i);
     int isnum = 0;
     lua_Integer code = lua_tointegerx(L, -1, &isnum);
     if (!isnum || code < 100 || code > 599) luaL_error(L, "%s: item %d is not an HTTP status", what, (int)i);
-    codes.push_back(static_cast<int>(code));
+    lua_pop(L, 1);
+  }
+  std::vector<int> codes;
+  codes.reserve(static_cast<std::size_t>(n));
+  for (lua_Integer i = 1; i <= n; ++i) {
+    lua_rawgeti(L, index, i);
+    codes.push_back(static_cast<int>(lua_tointeger(L, -1)));
     lua_pop(L, 1);
   }
   return codes;
@@ -126,7 +152,7 @@ void read_options(lua_State* L, int table, PageRequest& req, const char* method)
       luaL_error(L,
                  "vu:%s: unknown option '%s' (known: description, params, headers, body, content_type, "
                  "multipart, files, ok_codes, follow_redirects, fetch_resources, timeout)",
-                 method, std::string(key).c_str());
+                 method, lua_tostring(L, -2));  // the key, a string (no std::string: longjmp)
     lua_pop(L, 1);
   }
 }
@@ -155,8 +181,13 @@ int do_request(lua_State* L, std::string_view method, int url_index, const char*
     if (!lua_istable(L, url_index + 1)) return luaL_error(L, "vu:%s: options must be a table", name);
     read_options(L, url_index + 1, req, name);
   }
-  std::string error;
-  if (!host->begin_page(req, &error)) return luaL_error(L, "vu:%s: %s", name, error.c_str());
+  bool begun;
+  {
+    std::string error;
+    begun = host->begin_page(req, &error);
+    if (!begun) lua_pushlstring(L, error.data(), error.size());
+  }  // the message is on the Lua stack: a Lua error leaves with longjmp, past destructors
+  if (!begun) return luaL_error(L, "vu:%s: %s", name, lua_tostring(L, -1));
   return lua_yieldk(L, 0, 0, request_continue);
 }
 

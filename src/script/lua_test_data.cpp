@@ -32,20 +32,33 @@ int l_feed(lua_State* L) {
   VuHost* host = require_host(L, "feed");
   feeder::FeederSet* set = feeders_of(L);
   feeder::Feeder* feeder = set ? set->find(name) : nullptr;
+  // The messages are made in inner blocks and pushed: a Lua error leaves with longjmp,
+  // and a std::string alive here would never be freed.
   if (feeder == nullptr) {
-    return luaL_error(L, "feed: no feeder '%s' (feeders: %s)", name,
-                      set ? set->names().c_str() : "none: the conf has no [feeder.NAME] section");
+    if (set) {
+      const std::string names = set->names();
+      lua_pushlstring(L, names.data(), names.size());
+    } else {
+      lua_pushstring(L, "none: the conf has no [feeder.NAME] section");
+    }
+    return luaL_error(L, "feed: no feeder '%s' (feeders: %s)", name, lua_tostring(L, -1));
   }
   const std::optional<std::size_t> index = feeder->draw(static_cast<uint64_t>(host->vu_id()), random_number());
   if (!index) {
     const feeder::FeederSpec& spec = feeder->spec();
-    const std::string why =
-        spec.order == feeder::FeedOrder::per_user
-            ? fmt::format("feeder '{}': no row for virtual user {} ({} has {} rows)", name, host->vu_id(), spec.file,
-                          feeder->rows())
-            : fmt::format("feeder '{}': all {} rows of {} are used", name, feeder->rows(), spec.file);
-    if (spec.at_end == feeder::AtEnd::stop_user) raise_outcome(L, Verdict::error, kStopUserKind, why);
-    raise_outcome(L, Verdict::error, kTestDataKind, why + " (at_end = fail)");
+    const bool stop_user = spec.at_end == feeder::AtEnd::stop_user;
+    {
+      std::string why =
+          spec.order == feeder::FeedOrder::per_user
+              ? fmt::format("feeder '{}': no row for virtual user {} ({} has {} rows)", name, host->vu_id(),
+                            spec.file, feeder->rows())
+              : fmt::format("feeder '{}': all {} rows of {} are used", name, feeder->rows(), spec.file);
+      if (!stop_user) why += " (at_end = fail)";
+      lua_pushlstring(L, why.data(), why.size());
+    }
+    std::size_t len = 0;
+    const char* why = lua_tolstring(L, -1, &len);
+    raise_outcome(L, Verdict::error, stop_user ? kStopUserKind : kTestDataKind, std::string_view(why, len));
   }
   const std::vector<std::string>& header = feeder->header();
   const std::vector<std::string>& row = feeder->row(*index);

@@ -18,6 +18,13 @@ BENCHMASTER = os.environ.get("BENCHMASTER") or shutil.which("benchmaster") or "b
 SOURCE_DIR = os.environ.get("BM_SOURCE_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT_DIR = os.environ.get("BM_TEST_OUT") or os.path.join(tempfile.gettempdir(), "benchmaster-test-output")
 EXAMPLES = os.path.join(SOURCE_DIR, "examples")
+# Set by tests/CMakeLists.txt in the ASan + UBSan build (scripts/sanitize.sh).
+SANITIZED = os.environ.get("BM_SANITIZED") == "1"
+
+
+def skip_under_sanitizers(reason):
+    """Skips a test in the sanitizer build only, saying why (docs/fuzzing.md lists them)."""
+    return unittest.skipIf(SANITIZED, f"not under the sanitizers: {reason}")
 
 
 def free_port():
