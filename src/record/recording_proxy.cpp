@@ -2,6 +2,7 @@
 
 #include <array>
 #include <chrono>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -11,6 +12,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/write.hpp>
@@ -89,6 +91,11 @@ struct RecordingProxy::Impl {
   std::thread thread;
   bool stopped = false;
   int connections = 0;
+  // On the proxy's thread: exchanges between their request sent upstream and their
+  // record; stop() waits for them, its timer ended when the last one is noted.
+  int exchanges_under_way = 0;
+  bool stopping = false;
+  asio::steady_timer* drain_wait = nullptr;
   mutable std::mutex mutex;  // what was recorded: read by stop() and tunnels() from other threads
   std::vector<RecordedExchange> recorded;
   std::vector<std::string> tunnel_hosts;
@@ -335,6 +342,14 @@ struct RecordingProxy::Impl {
         co_await http::async_write(client, answer, kNoThrow);
         co_return;
       }
+      if (stopping) co_return;  // no new exchange once stopping
+      ++exchanges_under_way;
+      struct UnderWay {
+        Impl& impl;
+        ~UnderWay() {
+          if (--impl.exchanges_under_way == 0 && impl.drain_wait) impl.drain_wait->cancel();
+        }
+      } under_way{*this};
       RecordedExchange x;
       x.method = std::string(request.method_string());
       x.url = url->str();
@@ -427,6 +442,22 @@ struct RecordingProxy::Impl {
     --connections;
   }
 
+  // The first part of stop(), on the proxy's thread: no new connection or request, and
+  // the exchanges under way finish (for at most `grace`).
+  asio::awaitable<void> drain(std::chrono::milliseconds grace) {
+    stopping = true;
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    if (exchanges_under_way == 0) co_return;
+    log(fmt::format("stopping: {} exchange{} under way, waiting for {} (at most {} s)", exchanges_under_way,
+                    exchanges_under_way == 1 ? "" : "s", exchanges_under_way == 1 ? "it" : "them",
+                    std::chrono::duration<double>(grace).count()));
+    asio::steady_timer timer(io, grace);
+    drain_wait = &timer;
+    co_await timer.async_wait(kNoThrow);
+    drain_wait = nullptr;
+  }
+
   asio::awaitable<void> accept_loop() {
     for (;;) {
       auto [error, socket] = co_await acceptor.async_accept(kNoThrow);
@@ -476,10 +507,16 @@ void RecordingProxy::start() {
   impl.thread = std::thread([&impl] { impl.io.run(); });
 }
 
-std::vector<RecordedExchange> RecordingProxy::stop() {
+std::vector<RecordedExchange> RecordingProxy::stop(std::chrono::milliseconds grace) {
   if (!impl_) return {};
   if (!impl_->stopped) {
     impl_->stopped = true;
+    if (impl_->thread.joinable()) {
+      auto drained = std::make_shared<std::promise<void>>();
+      std::future<void> done = drained->get_future();
+      asio::co_spawn(impl_->io, impl_->drain(grace), [drained](std::exception_ptr) { drained->set_value(); });
+      done.wait_for(grace + std::chrono::seconds(1));
+    }
     impl_->io.stop();
     if (impl_->thread.joinable()) impl_->thread.join();
   }

@@ -8,6 +8,7 @@
 // keeps serving. With a local CA (--intercept) CONNECT is ended here instead, and the
 // HTTPS requests inside are recorded.
 #include <cstdint>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -44,7 +45,10 @@ class RecordingProxy {
   std::string url() const;
   void start();
   // Stops serving and returns what was recorded, in the order the requests started.
-  std::vector<RecordedExchange> stop();
+  // Exchanges under way (a request sent upstream, its answer not yet all relayed) are
+  // finished first, for at most `grace`: the browser may have its answer already while
+  // the proxy has yet to note it.
+  std::vector<RecordedExchange> stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
   // CONNECT tunnels opened (HTTPS sessions that were not recorded), and their hosts.
   std::vector<std::string> tunnels() const;
 

@@ -2,12 +2,15 @@
 demo target through the recording proxy; the test it writes is run with bench-test and
 must replay the same requests, compared with the target's own counter. Also: HAR
 import, HTTPS tunnelled through CONNECT, and bad input."""
+import http.server
 import json
 import os
+import queue
 import re
 import signal
 import socket
 import subprocess
+import threading
 import unittest
 from collections import Counter
 
@@ -48,6 +51,23 @@ class Recorder:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.communicate()
+
+
+def line_within(stream, text, timeout):
+    """The first line of stream holding text, read for at most timeout seconds ("" if none)."""
+    found = queue.Queue()
+
+    def read():
+        for line in iter(stream.readline, ""):
+            if text in line:
+                found.put(line)
+                return
+        found.put("")
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        return found.get(timeout=timeout)
+    except queue.Empty:
+        return ""
 
 
 def curl(proxy, *args):
@@ -202,6 +222,49 @@ class Proxy(RecordCase):
         self.assertEqual(code, 0, out + err)
         self.assertIn("Wrote ", out)
         self.assertIn('vu:get(base .. "/delay/0"', self.read("test_Survivor.lua"))
+
+
+    def test_an_exchange_under_way_at_ctrl_c_is_finished_and_recorded(self):
+        # An origin that answers only when the test says so: the request is upstream when
+        # Ctrl-C comes. Before, the proxy stopped at once and lost it (and, by a hair, an
+        # answer the browser already had but the proxy had yet to note: "nothing was
+        # recorded" under the sanitizers).
+        arrived, release = threading.Event(), threading.Event()
+
+        class Late(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                arrived.set()
+                release.wait(60)
+                body = b"late but whole"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        origin = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Late)
+        threading.Thread(target=origin.serve_forever, daemon=True).start()
+        self.addCleanup(origin.server_close)
+        self.addCleanup(origin.shutdown)
+        self.addCleanup(release.set)
+        recorder = self.recorder("Late")
+        client = subprocess.Popen(["curl", "-sS", "--max-time", "60", "-x", recorder.url,
+                                   f"http://127.0.0.1:{origin.server_port}/report"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(client.kill)
+        self.assertTrue(arrived.wait(60), "the request never reached the origin")
+        recorder.proc.send_signal(signal.SIGINT)
+        said = line_within(recorder.proc.stderr, "stopping", 60)
+        self.assertIn("stopping: 1 exchange under way, waiting for it (at most 5 s)", said)
+        release.set()
+        out, err = client.communicate(timeout=60)
+        self.assertEqual(out, "late but whole", err)
+        code, out, err = recorder.stop()
+        self.assertEqual(code, 0, out + err)
+        self.assertIn('"/report"', self.read("test_Late.lua"))
 
 
 class HarImport(RecordCase):
