@@ -393,9 +393,37 @@ Reply endless(const Exchange& x) {
 
 Reply huge_headers(const Exchange& x) {
   Reply reply = text(x, http::status::ok, "ok");
-  const std::string filler(1000, 'x');
-  for (int i = 0; i < 1050; ++i) reply.response.insert(fmt::format("X-Filler-{:04}", i), filler);
+  if (const auto line = x.query.get("line")) {
+    // One header line of that many bytes.
+    const std::optional<std::uint64_t> n = parse_number<std::uint64_t>(*line);
+    if (!n || *n > kMaxHeaderLineBytes) {
+      return bad_request(x, fmt::format("line must be from 0 to {}", kMaxHeaderLineBytes));
+    }
+    // Written by the connection (Beast's fields hold values up to 64 KiB).
+    reply.delivery = Delivery::long_header_line;
+    reply.body_bytes = *n;
+  } else {
+    const std::string filler(1000, 'x');
+    for (int i = 0; i < 1050; ++i) reply.response.insert(fmt::format("X-Filler-{:04}", i), filler);
+  }
   reply.response.keep_alive(false);
+  return reply;
+}
+
+// Like /bytes/<n>, for sizes past its limit: streamed from the shared block, so a body of
+// any size costs the server no memory.
+Reply huge_body(const Exchange& x) {
+  const std::optional<std::uint64_t> n = parse_number<std::uint64_t>(x.query.get("bytes").value_or("1073741824"));
+  if (!n || *n > kMaxHugeBodyBytes) return bad_request(x, fmt::format("bytes must be from 0 to {}", kMaxHugeBodyBytes));
+  Reply reply = streamed(x, Delivery::pattern_body);
+  reply.response.keep_alive(x.request.keep_alive());
+  reply.body_bytes = *n;
+  reply.chunked = x.query.get("chunked") == "1" && x.request.version() >= 11;
+  if (reply.chunked) {
+    reply.response.chunked(true);
+  } else {
+    reply.response.content_length(*n);
+  }
   return reply;
 }
 
@@ -468,6 +496,7 @@ constexpr std::array kRoutes{
     Route{"/hostile/reset-mid", false, kAny, reset_mid},
     Route{"/hostile/endless", false, kAny, endless},
     Route{"/hostile/huge-headers", false, kAny, huge_headers},
+    Route{"/hostile/huge-body", false, kAny, huge_body},
     Route{"/hostile/no-response", false, kAny, no_response},
     Route{"/hostile/slow-body", false, kAny, slow_body},
 };

@@ -28,6 +28,7 @@ enum class Delivery {
   no_response,     // nothing; close when the client does or after 120 s
   reset_mid_body,  // header with Content-Length 1000, 10 bytes, then a reset (RST)
   half_close,      // no answer: our side shut (FIN), reading on until the client closes
+  long_header_line,  // `response`'s head with one more header, X-Long, of `body_bytes` 'x's
 };
 
 struct Reply {
@@ -49,7 +50,9 @@ std::string counted_path(const Request& request);
 bool is_control_path(std::string_view path);
 
 inline constexpr std::string_view kServerName = "benchmaster-demo";  // the Server header
-inline constexpr std::uint64_t kMaxBodyBytes = 64ull << 20;  // /bytes/<n> limit
+inline constexpr std::uint64_t kMaxBodyBytes = 64ull << 20;        // /bytes/<n> limit
+inline constexpr std::uint64_t kMaxHugeBodyBytes = 1ull << 40;     // /hostile/huge-body?bytes=
+inline constexpr std::uint64_t kMaxHeaderLineBytes = 64ull << 20;  // /hostile/huge-headers?line=
 inline constexpr std::chrono::milliseconds kMaxDelay{600'000};
 
 }  // namespace bm::demo

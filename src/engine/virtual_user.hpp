@@ -170,6 +170,7 @@ class VirtualUser final : public script::VuHost {
   std::vector<int> ok_codes_;
   bool follow_redirects_ = true;
   bool fetch_resources_ = true;
+  bool keep_body_ = true;
   int64_t timeout_ns_ = 0;
 
   // Exchange state.

@@ -135,6 +135,7 @@ bool VirtualUser::begin_page(const script::PageRequest& request, std::string* er
   ok_codes_ = request.ok_codes ? *request.ok_codes : settings_.ok_codes;
   follow_redirects_ = request.follow_redirects.value_or(true);
   fetch_resources_ = request.fetch_resources.value_or(bench.fetch_resources);
+  keep_body_ = request.keep_body;
   timeout_ns_ = static_cast<int64_t>((request.timeout_s > 0 ? request.timeout_s : bench.read_timeout_s) * 1e9);
 
   outcome_.verdict = script::Verdict::ok;
@@ -188,7 +189,7 @@ bool VirtualUser::begin_page(const script::PageRequest& request, std::string* er
 
   kind_ = RequestKind::main;
   parser_ = &main_parser_;
-  parser_->set_store_body(true);
+  parser_->set_store_body(keep_body_);
   request_slot_ = main_request_slot_;
   attempt_ = 0;
   // Started by handle() once the script has yielded: the script is inside lua_resume.

@@ -265,7 +265,7 @@ struct ResponseParser::Callbacks {
     r.last_data_ = LastData::none;
     r.trailers_offset_ = static_cast<uint32_t>(r.head_.size());
     if (r.head_request_ || has_no_body(r.status_)) return 1;
-    if (p->content_length != ULLONG_MAX && p->content_length > r.limits_.max_body_bytes) {
+    if (r.store_body_ && p->content_length != ULLONG_MAX && p->content_length > r.limits_.max_body_bytes) {
       return r.fail_body_too_large();
     }
     return 0;
@@ -274,8 +274,9 @@ struct ResponseParser::Callbacks {
   static int on_body(http_parser* p, const char* at, size_t len) {
     ResponseParser& r = self(p);
     r.body_bytes_ += len;
+    if (!r.store_body_) return 0;  // counted, not kept: any size streams through
     if (r.body_bytes_ > r.limits_.max_body_bytes) return r.fail_body_too_large();
-    if (r.store_body_) r.body_.append(at, len);
+    r.body_.append(at, len);
     return 0;
   }
 
@@ -486,8 +487,8 @@ bool ResponseParser::parse_whole_head(const char* data, size_t len, size_t* head
   if (!stops.lf_follows(cr)) return false;
 
   const bool no_body = head_request_ || has_no_body(status);
-  // A body that ends when the connection closes, or one over the limit: http_parser's job.
-  if (!no_body && (!framing.has_length || framing.length > limits_.max_body_bytes)) return false;
+  // A body that ends when the connection closes, or one to keep over the limit: http_parser's job.
+  if (!no_body && (!framing.has_length || (store_body_ && framing.length > limits_.max_body_bytes))) return false;
   head_.assign(base, static_cast<size_t>(cr - base));
   status_line_len_ = static_cast<uint8_t>(base - data);
   std::memcpy(status_line_, data, status_line_len_);

@@ -19,7 +19,7 @@ struct ParseLimits {
   // Status line + header lines (1xx interim responses included); also bounds the trailers.
   // http_parser has a compile-time ceiling of 80 KiB, so larger values act as 80 KiB.
   size_t max_header_bytes = 64 * 1024;
-  size_t max_body_bytes = 256u << 20;  // de-chunked body, counted even when not stored
+  size_t max_body_bytes = 256u << 20;  // de-chunked body kept in memory; one not kept has no limit
 };
 
 class ResponseParser {
@@ -44,7 +44,9 @@ class ResponseParser {
   // ("connection closed before any response" / "connection closed mid-response").
   Result finish_eof();
 
-  // false: body bytes are counted but not kept (resources whose content nobody reads).
+  // false: body bytes are counted but not kept (resources whose content nobody reads,
+  // keep_body = false): then no size limit applies, memory stays flat whatever the size,
+  // and the response timeout bounds an endless body.
   void set_store_body(bool store) { store_body_ = store; }
 
   int status() const { return status_; }

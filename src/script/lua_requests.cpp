@@ -147,11 +147,12 @@ void read_options(lua_State* L, int table, PageRequest& req, const char* method)
     } else if (key == "ok_codes") req.ok_codes = read_codes(L, lua_gettop(L), "option 'ok_codes'");
     else if (key == "follow_redirects") req.follow_redirects = lua_toboolean(L, -1);
     else if (key == "fetch_resources") req.fetch_resources = lua_toboolean(L, -1);
+    else if (key == "keep_body") req.keep_body = lua_toboolean(L, -1);
     else if (key == "timeout") req.timeout_s = luaL_checknumber(L, -1);
     else
       luaL_error(L,
                  "vu:%s: unknown option '%s' (known: description, params, headers, body, content_type, "
-                 "multipart, files, ok_codes, follow_redirects, fetch_resources, timeout)",
+                 "multipart, files, ok_codes, follow_redirects, fetch_resources, keep_body, timeout)",
                  method, lua_tostring(L, -2));  // the key, a string (no std::string: longjmp)
     lua_pop(L, 1);
   }

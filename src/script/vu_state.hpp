@@ -34,6 +34,7 @@ struct PageRequest {
   std::optional<std::vector<int>> ok_codes;
   std::optional<bool> follow_redirects;
   std::optional<bool> fetch_resources;
+  bool keep_body = true;  // false: the body is counted, not kept (r.body empty, no resources)
   double timeout_s = 0;  // 0 = the run's read timeout
   // Strings made while reading the options (numbers turned into text); deque keeps
   // the views above valid as it grows.
@@ -49,6 +50,7 @@ struct PageRequest {
     ok_codes.reset();
     follow_redirects.reset();
     fetch_resources.reset();
+    keep_body = true;
     timeout_s = 0;
   }
 };

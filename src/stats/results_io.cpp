@@ -86,6 +86,14 @@ bool write_results_atomic(const Results& results, const fs::path& path, std::str
 }
 
 bool read_results(const fs::path& path, Results& out, std::string* error) {
+  // The whole file is parsed in memory (several times its size): a file past the limit
+  // is refused by its size, before a byte is read, rather than exhausting memory.
+  struct stat status {};
+  if (::stat(path.c_str(), &status) == 0 && S_ISREG(status.st_mode) &&
+      static_cast<uint64_t>(status.st_size) > kMaxResultsFileBytes) {
+    return fail(error, fmt::format("{}: {} MiB, over the {} MiB a results file may have", path.string(),
+                                   static_cast<uint64_t>(status.st_size) >> 20, kMaxResultsFileBytes >> 20));
+  }
   int error_number = 0;
   const std::optional<std::string> text = common::read_whole_file(path, &error_number);
   if (!text) return fail(error, fmt::format("{}: cannot open: {}", path.string(), std::strerror(error_number)));

@@ -757,6 +757,31 @@ TEST_F(DemoServerTest, HugeHeadersAreOverOneMebibyte) {
   EXPECT_EQ(body, "ok");
 }
 
+TEST_F(DemoServerTest, HugeHeadersCanBeOneLongLine) {
+  RawConnection raw(port_);
+  raw.send("GET /hostile/huge-headers?line=300000 HTTP/1.1\r\nHost: x\r\n\r\n");
+  const auto [head, body] = split_head(raw.read());
+  // (Not EXPECT_THAT: a failure would print the 300 kB head.)
+  EXPECT_NE(head.find("\r\nX-Long: " + std::string(300000, 'x') + "\r\n"), std::string::npos) << head.size();
+  EXPECT_EQ(head.substr(0, 17), "HTTP/1.1 200 OK\r\n");
+  EXPECT_EQ(body, "ok");
+  Client client(port_);
+  EXPECT_EQ(client.get("/hostile/huge-headers?line=" + std::to_string(kMaxHeaderLineBytes + 1)).result_int(), 400);
+}
+
+TEST_F(DemoServerTest, HugeBodyIsTheBytesPatternPastItsLimit) {
+  Client client(port_);
+  const Response plain = client.get("/hostile/huge-body?bytes=100000");
+  EXPECT_EQ(field(plain, http::field::content_length), "100000");
+  EXPECT_TRUE(plain.body() == client.get("/bytes/100000").body());
+  const Response chunked = client.get("/hostile/huge-body?bytes=70000&chunked=1");
+  EXPECT_TRUE(chunked.chunked());
+  EXPECT_EQ(chunked.body().size(), 70000u);
+  const Response head = client.request(http::verb::head, "/hostile/huge-body");
+  EXPECT_EQ(field(head, http::field::content_length), "1073741824");  // 1 GiB by default
+  EXPECT_EQ(client.get("/hostile/huge-body?bytes=" + std::to_string(kMaxHugeBodyBytes + 1)).result_int(), 400);
+}
+
 TEST_F(DemoServerTest, NoResponseAnswersNothingAndClosesWhenTheClientDoes) {
   RawConnection raw(port_);
   raw.send("GET /hostile/no-response HTTP/1.1\r\nHost: x\r\n\r\n");

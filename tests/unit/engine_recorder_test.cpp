@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 namespace {
@@ -53,6 +54,38 @@ TEST(Recorder, RequestsCountInTheEpochSecondOfTheirCompletion) {
   ASSERT_EQ(again.size(), 1u);
   EXPECT_EQ(again[0].t, clock.epoch_second(second0 + 5));
   EXPECT_EQ(again[0].requests_ok, 1u);
+}
+
+// A test that names a page after each user or id can make a million distinct keys in a
+// cycle; the figures stay bounded: the first kMaxPages pages (kMaxRequests requests) keep
+// their names and the rest are counted under one overflow entry.
+TEST(Recorder, AMillionDistinctPagesStayBounded) {
+  ClockBase clock;
+  Recorder recorder(clock, 500'000, false);
+  const int64_t t0 = bm::engine::mono_ns();
+  recorder.begin_cycle(0, 1, t0, t0 + 1'000'000'000'000);
+  std::string key;
+  for (int i = 0; i < 1'000'000; ++i) {
+    key = "GET /item/" + std::to_string(i);
+    const int page = recorder.page_slot(key);
+    const int request = recorder.main_request_slot(page, key, "GET", "http://h/item");
+    RequestSample sample;
+    sample.status = 200;
+    sample.latency_us = 1000;
+    sample.done_ns = t0 + 1000;
+    recorder.request_done(request, sample);
+    recorder.page_done(page, true, bm::stats::ErrorKind::other, 200, 1000, t0 + 1000, t0 + 1000);
+  }
+  const bm::stats::CycleResults cycle = recorder.take_cycle();
+  ASSERT_EQ(cycle.pages.size(), Recorder::kMaxPages + 1);
+  EXPECT_LE(cycle.requests.size(), Recorder::kMaxRequests + 1);
+  uint64_t pages_ok = 0, requests_ok = 0;
+  for (size_t i = 0; i < cycle.pages.size(); ++i) pages_ok += cycle.pages[i].stats.ok;
+  for (size_t i = 0; i < cycle.requests.size(); ++i) requests_ok += cycle.requests[i].stats.ok;
+  EXPECT_EQ(pages_ok, 1'000'000u) << "every page counted, named or not";
+  EXPECT_EQ(requests_ok, 1'000'000u);
+  EXPECT_EQ(cycle.pages[Recorder::kMaxPages].key, "(other: too many distinct keys)");
+  EXPECT_EQ(cycle.pages[Recorder::kMaxPages].stats.ok, 1'000'000u - Recorder::kMaxPages);
 }
 
 }  // namespace

@@ -773,8 +773,34 @@ TEST(ResponseParser, BodyLimit) {
   EXPECT_EQ(chunked.error(), "response body larger than 10 bytes");
 
   ResponseParser until_close(limits);
-  until_close.set_store_body(false);
   EXPECT_EQ(feed(until_close, "HTTP/1.1 200 OK\r\n\r\n" + std::string(11, 'x')).result, Result::error);
+}
+
+// The limit is on memory: a body that is only counted (a resource, keep_body = false)
+// streams through whatever its size, declared, chunked or until the close.
+TEST(ResponseParser, ABodyNotKeptHasNoLimit) {
+  const ParseLimits limits{.max_body_bytes = 10};
+  ResponseParser declared(limits);
+  declared.set_store_body(false);
+  EXPECT_EQ(feed(declared, "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n" + std::string(11, 'x')).result,
+            Result::complete)
+      << declared.error();
+  EXPECT_EQ(declared.body_bytes(), 11u);
+  EXPECT_EQ(declared.body(), "");
+
+  ResponseParser chunked(limits);
+  chunked.set_store_body(false);
+  EXPECT_EQ(feed(chunked, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n6\r\nghijkl\r\n0\r\n\r\n")
+                .result,
+            Result::complete)
+      << chunked.error();
+  EXPECT_EQ(chunked.body_bytes(), 12u);
+
+  ResponseParser until_close(limits);
+  until_close.set_store_body(false);
+  EXPECT_EQ(feed(until_close, "HTTP/1.1 200 OK\r\n\r\n" + std::string(11, 'x')).result, Result::need_more);
+  EXPECT_EQ(until_close.finish_eof(), Result::complete);
+  EXPECT_EQ(until_close.body_bytes(), 11u);
 }
 
 TEST(ResponseParser, ConnectionClosedMidResponse) {

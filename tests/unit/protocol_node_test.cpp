@@ -19,7 +19,7 @@ TEST(NodeProtocol, EveryMessageRoundTrips) {
   EXPECT_EQ(parsed_as<NodeHello>(node_line({4242, 3})), (NodeHello{4242, 3}));
   EXPECT_EQ(parsed_as<CycleDone>(cycle_done_line({2, 1765000000123456})), (CycleDone{2, 1765000000123456}));
   EXPECT_EQ(parsed_as<Go>(go_line({3, 1765000001000000})), (Go{3, 1765000001000000}));
-  EXPECT_EQ(parsed_as<ClockReading>(clock_line({1765000000000001})), (ClockReading{1765000000000001}));
+  EXPECT_EQ(parsed_as<ClockReading>(clock_line({1765000000000001, ""})), (ClockReading{1765000000000001, ""}));
   const ClockReading with_kernel{1765000000000001, "5f0c2b1e-8a7d-4d39-9b0e-2f4c6a8e1d37"};
   EXPECT_EQ(parsed_as<ClockReading>(clock_line(with_kernel)), with_kernel);
   EXPECT_EQ(parsed_as<ExitCode>(exit_line({137})), (ExitCode{137}));

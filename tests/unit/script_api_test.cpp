@@ -633,7 +633,7 @@ TEST_F(ScriptApi, UnknownOptionIsAnErrorListingTheKnownOnes) {
   EXPECT_EQ(r.verdict, Verdict::error);
   EXPECT_EQ(r.message,
             "test_Api.lua:2: vu:post: unknown option 'bdy' (known: description, params, headers, body, "
-            "content_type, multipart, files, ok_codes, follow_redirects, fetch_resources, timeout)");
+            "content_type, multipart, files, ok_codes, follow_redirects, fetch_resources, keep_body, timeout)");
   EXPECT_THAT(host_.pages, IsEmpty());
 }
 
