@@ -11,6 +11,7 @@
 #include "report/text_report.hpp"
 #include "report/verdict.hpp"
 #include "report/trend_report.hpp"
+#include "stats/merge_plan.hpp"
 #include "stats/results.hpp"
 
 #include <CLI/CLI.hpp>
@@ -21,18 +22,38 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A distributed run's folder whose master died before it wrote the merged results.json,
+// with the nodes' files it brought back in results/: merged now as the master would have
+// (stats::merge_run_folder, by the merge plan the master wrote before cycle 1), and the
+// merge written for the next reader.
+bool merge_node_files(const fs::path& run_dir, std::string* error) {
+  std::error_code ec;
+  if (!fs::is_directory(run_dir / "results", ec)) {
+    *error = fmt::format("{}: no results.json in this folder", run_dir.string());
+    return false;
+  }
+  std::vector<std::string> notes;
+  std::optional<stats::Results> merged = stats::merge_run_folder(run_dir, &notes, error);
+  if (!merged) return false;
+  if (!stats::write_results_atomic(*merged, run_dir / "results.json", error)) return false;
+  std::cerr << fmt::format("{}: no results.json: merged the node files in results/ as bench-master would have "
+                           "({} node{}), written to {}",
+                           run_dir.string(), merged->nodes.size(), merged->nodes.size() == 1 ? "" : "s",
+                           (run_dir / "results.json").string())
+            << '\n';
+  for (const std::string& note : notes) std::cerr << "  " << note << '\n';
+  return true;
+}
+
 // A results file, or a run folder holding one (a distributed run's folder holds the
-// merged results.json).
+// merged results.json, or the nodes' files to merge).
 bool find_results_file(const std::string& given, fs::path* out, std::string* error) {
   const fs::path path = given;
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
-    if (fs::exists(path / "results.json", ec)) {
-      *out = path / "results.json";
-      return true;
-    }
-    *error = fmt::format("{}: no results.json in this folder", given);
-    return false;
+    if (!fs::exists(path / "results.json", ec) && !merge_node_files(path, error)) return false;
+    *out = path / "results.json";
+    return true;
   }
   if (!fs::exists(path, ec)) {
     *error = fmt::format("{}: no such file", given);

@@ -164,6 +164,21 @@ int MasterRun::run() {
 void MasterRun::wait_for_signals() {
   signals_.async_wait([this](const boost::system::error_code& ec, int) {
     if (ec) return;
+    if (collecting_phase_) {
+      // Every node has ended: what is left is bringing their files home, the merge and
+      // the report (seconds), so the first Ctrl-C lets them finish and the exit code
+      // stays that of the results; the second ends the collecting sessions, and what came
+      // back is merged.
+      if (++late_interrupts_ == 1) {
+        say("Interrupted after every node has ended: collecting their last results, then the merge and the report "
+            "(Ctrl-C again to stop collecting)");
+      } else {
+        say("Collecting stopped: what came back is merged");
+        reaper_.signal_all(SIGTERM);
+      }
+      wait_for_signals();
+      return;
+    }
     ++interrupts_;
     if (interrupts_ == 1 && !running_phase_) {
       say("Interrupted while setting up: nothing will start");
@@ -228,6 +243,7 @@ asio::awaitable<void> MasterRun::main() {
   planned_start_us_ = wall_now_us() + start_margin_us();
   live_.emplace(options_.cycle_count, planned_start_us_);
   merger_.emplace(stats::MergeOptions{{}, planned_start_us_, host_name()});
+  write_merge_plan();
   fold_ready_results();  // nodes that ended already
   const auto running = nodes_in(NodePhase::running);
   say(fmt::format("Starting {} node{}: up in {:.1f} s; cycle 1 begins in {:.1f} s", running.size(),
@@ -241,6 +257,14 @@ asio::awaitable<void> MasterRun::main() {
   asio::co_spawn(io_, show_status(), rethrow);
   co_await group.wait();
   running_phase_ = false;
+  collecting_phase_ = true;
+  pause_here_for_tests("collect");
+  {
+    // One turn of the event loop (a Ctrl-C that came as the last node ended is answered
+    // here, before the merge, which runs without returning to the loop).
+    asio::steady_timer turn(io_, std::chrono::milliseconds(10));
+    co_await turn.async_wait(use_awaitable);
+  }
   tick_.cancel();
   grace_.cancel();
   barrier_timer_.cancel();

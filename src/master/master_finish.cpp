@@ -5,14 +5,18 @@
 // frame's own sized operator delete, which calls free) as mismatched new/delete.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
-#include <sstream>
+#include <signal.h>
 #include <sys/wait.h>
+
+#include <cstdlib>
+#include <sstream>
 
 #include <algorithm>
 
 #include "common/format.hpp"
 #include "master/master_run.hpp"
 #include "report/monitor_metrics.hpp"
+#include "stats/merge_plan.hpp"
 
 namespace bm::master::run_detail {
 
@@ -72,14 +76,7 @@ void MasterRun::fold_ready_results() {
     stats::NodeMergeInfo info;
     info.clock_offset_us = node.host->clock_offset_us;
     node.ran_through = node.phase == NodePhase::finished && results.run.status == stats::RunStatus::complete;
-    if (results.run.status == stats::RunStatus::running) {
-      // The node died without saying so: what its file holds is all there is.
-      results.run.status = stats::RunStatus::interrupted;
-      for (const auto& cycle : results.cycles) {
-        results.run.end_epoch_us = std::max({results.run.end_epoch_us, cycle.end_epoch_us, cycle.start_epoch_us});
-      }
-      if (results.run.end_epoch_us == 0) results.run.end_epoch_us = results.run.start_epoch_us;
-    }
+    stats::settle_unfinished(results);  // a node that died without saying so
     if (!node.ran_through) {
       info.status = stats::NodeStatus::incomplete;
       info.message = node.message.empty() ? "did not finish" : node.message;
@@ -88,6 +85,35 @@ void MasterRun::fold_ready_results() {
     if (merge_error_.empty() && !merger_->add(std::move(results), info, &error)) merge_error_ = error;
     node.results.reset();
     node.merged = true;
+  }
+}
+
+void MasterRun::pause_here_for_tests(std::string_view phase) {
+  const char* at = std::getenv("BM_TEST_PAUSE_AT");
+  if (at != nullptr && phase == at) ::raise(SIGSTOP);
+}
+
+stats::MergePlan MasterRun::merge_plan() const {
+  stats::MergePlan plan;
+  plan.label = options_.label;
+  plan.host = host_name();
+  plan.test_file = options_.test_file.string();
+  plan.conf_file = options_.conf_file.string();
+  plan.command_line = options_.command_line;
+  plan.thresholds = options_.thresholds;
+  plan.planned_start_epoch_us = planned_start_us_;
+  for (const Node& node : nodes_) {
+    if (node.started) plan.nodes.push_back({node.num, node.entry.address.display(), node.host->clock_offset_us});
+  }
+  return plan;
+}
+
+// Before cycle 1: if the master dies later, bench-report merges the node files it brought
+// back by this plan (stats::merge_run_folder).
+void MasterRun::write_merge_plan() {
+  std::string error;
+  if (!stats::write_merge_plan(merge_plan(), layout_.results_dir / stats::kMergePlanFile, &error)) {
+    say(fmt::format("warning: {} (the run goes on)", error));
   }
 }
 
@@ -102,6 +128,7 @@ void MasterRun::remove_empty_layout() {
 // Merges what the nodes brought back, writes the results and the report, and tells
 // what is missing. Returns the exit code.
 int MasterRun::finish() {
+  pause_here_for_tests("merge");
   fold_ready_results();  // every node has ended and been collected: all are settled
   std::vector<stats::NodeRow> absent;
   bool every_node_complete = true;
@@ -137,20 +164,10 @@ int MasterRun::finish() {
     say(error);
     return kExitCouldNotRun;
   }
-  merged->run.label = options_.label;
-  // The thresholds as the master resolved them (the nodes know only the conf's).
-  merged->config.thresholds = options_.thresholds;
+  // The label, files and thresholds as the master resolved them (the nodes know only
+  // the conf's), each node as the user named it.
+  stats::apply_merge_plan(merge_plan(), *merged);
   if (!stop_reason_.empty()) merged->run.stop_reason = stop_reason_;
-  merged->run.command_line = options_.command_line;
-  // The test as the user named it, not the copies in the nodes' working folders.
-  merged->run.test_file = options_.test_file.string();
-  merged->run.conf_file = options_.conf_file.string();
-  // Each node as the user named it (the node's own host name can be anything).
-  for (auto& row : merged->nodes) {
-    if (row.node_num >= 0 && static_cast<std::size_t>(row.node_num) < nodes_.size()) {
-      row.host = nodes_[static_cast<std::size_t>(row.node_num)].entry.address.display();
-    }
-  }
   merged->nodes.insert(merged->nodes.end(), absent.begin(), absent.end());
   std::stable_sort(merged->nodes.begin(), merged->nodes.end(),
                    [](const auto& a, const auto& b) { return a.node_num < b.node_num; });
@@ -217,6 +234,7 @@ int MasterRun::finish() {
   for (std::string line; std::getline(lines, line);) say(line);
   if (code == kExitCouldNotRun) say(error);
   say(fmt::format("Results: {}", merged_file.string()));
+  pause_here_for_tests("report");
   fs::path report = build_reports(layout_.run_dir, &error);
   if (report.empty()) {
     say(error);

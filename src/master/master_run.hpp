@@ -30,6 +30,7 @@
 #include "master/workspace.hpp"
 #include "protocol/node_protocol.hpp"
 #include "stats/merge.hpp"
+#include "stats/merge_plan.hpp"
 #include "stats/results.hpp"
 
 namespace bm::master::run_detail {
@@ -269,6 +270,12 @@ class MasterRun {
   void fold_ready_results();
   void wait_for_signals();
   int finish();
+  // The tests' seam for faults in the master's last phases: with BM_TEST_PAUSE_AT=<phase>
+  // (collect, merge, report) the master stops itself (SIGSTOP) as that phase begins, for
+  // a test to signal or kill it there.
+  static void pause_here_for_tests(std::string_view phase);
+  stats::MergePlan merge_plan() const;
+  void write_merge_plan();
   void remove_empty_layout();
 
   void say(const std::string& line);
@@ -332,6 +339,8 @@ class MasterRun {
   std::optional<LiveStatus> live_;
   int interrupts_ = 0;
   bool running_phase_ = false;
+  bool collecting_phase_ = false;  // every node has ended: the last files, the merge, the report
+  int late_interrupts_ = 0;        // Ctrl-C in that phase
   bool stopping_ = false;
   std::string stop_reason_;  // a threshold failed and ended the run (--abort-on-fail)
   bool require_all_tripped_ = false;

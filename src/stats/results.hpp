@@ -297,6 +297,8 @@ bool cycle_results_from_json(const nlohmann::json& json, CycleResults& out, std:
 // Writes <path>.tmp in the same folder, fsyncs it, renames it over `path` and fsyncs
 // the folder: `path` holds either the old or the new document, never part of one.
 bool write_results_atomic(const Results& results, const std::filesystem::path& path, std::string* error);
+// The same for any text (the merge plan).
+bool write_file_atomic(const std::filesystem::path& path, std::string_view data, std::string* error);
 // Errors are prefixed with the path: "out/results.json: missing key 'cycles'". A file
 // over kMaxResultsFileBytes is refused unread (docs/results-schema.md).
 inline constexpr uint64_t kMaxResultsFileBytes = 1024ull << 20;

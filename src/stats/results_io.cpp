@@ -47,6 +47,8 @@ void sync_directory(const fs::path& directory) {
   ::close(fd);
 }
 
+}  // namespace
+
 bool write_file_atomic(const fs::path& path, std::string_view data, std::string* error) {
   const fs::path temporary = fs::path(path.string() + ".tmp");
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -73,7 +75,6 @@ bool write_file_atomic(const fs::path& path, std::string_view data, std::string*
   sync_directory(path.has_parent_path() ? path.parent_path() : fs::path("."));
   return true;
 }
-}  // namespace
 
 bool write_results_atomic(const Results& results, const fs::path& path, std::string* error) {
   std::string text;

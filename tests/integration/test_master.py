@@ -210,11 +210,22 @@ class DistributedCase(TestCase):
             if hasattr(self, name):
                 getattr(self, name).close()
 
-    def start_master(self, args):
+    def start_master(self, args, env=None):
         """bench-master in the background, its output in files (read when it ends)."""
         self.master_out = open(os.path.join(self.out, "master.out"), "w+")
         self.master_err = open(os.path.join(self.out, "master.err"), "w+")
-        return self.start(Process([BENCHMASTER] + args, stdout=self.master_out, stderr=self.master_err, text=True))
+        return self.start(Process([BENCHMASTER] + args, stdout=self.master_out, stderr=self.master_err, text=True,
+                                  env=env))
+
+    def master_paused_at(self, phase, label):
+        """bench-master on two local nodes, stopped by itself (SIGSTOP) as `phase` begins
+        (BM_TEST_PAUSE_AT: collect, merge or report), for the test to signal or kill it."""
+        self.make_dist_test(cycles="1", duration=1)
+        master = self.start_master(self.master_args(label, "--nodes", "local*2"),
+                                   env=dict(os.environ, BM_TEST_PAUSE_AT=phase))
+        self.addCleanup(lambda: alive(master.pid) and os.kill(master.pid, signal.SIGCONT))
+        wait_for(lambda: process_state(master.pid) == "T", 60, f"the master to stop as {phase} begins")
+        return master
 
     def master_output(self):
         self.master_out.seek(0)
@@ -252,6 +263,15 @@ class DistributedCase(TestCase):
         path = os.path.join(self.w, label, "out", f"node-{num}.txt")
         wait_for(lambda: os.path.exists(path) and f"Cycle #{cycle + 1} " in read_text(path), 30,
                  f"node {num} in cycle {cycle}")
+
+
+def process_state(pid):
+    """The state letter of /proc/<pid>/stat (R, S, T for stopped, Z...), or None once gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return None
 
 
 def alive(pid):
@@ -449,6 +469,56 @@ class LocalFaults(DistributedCase):
         code, output, hanging = self.stop_master_while_setting_up(signal.SIGKILL)
         self.assertEqual(code, -signal.SIGKILL)
         wait_for(lambda: not alive(hanging), 10, "the node program to end with the master")
+
+    def test_sigterm_once_every_node_has_ended_lets_collect_merge_and_report_finish(self):
+        master = self.master_paused_at("collect", "late-term")
+        master.proc.send_signal(signal.SIGTERM)
+        os.kill(master.pid, signal.SIGCONT)
+        code = master.proc.wait(timeout=60)
+        out, err = self.master_output()
+        # Nothing is left to stop: the results are brought home, merged and reported, and
+        # the exit code is theirs. (It said "Interrupted while setting up" before, and
+        # ended the sessions still collecting.)
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("Interrupted after every node has ended: collecting their last results, then the merge and "
+                      "the report", out)
+        self.assertNotIn("setting up", out + err)
+        merged = read_json(os.path.join(self.run_dir("late-term"), "results.json"))
+        self.assertEqual([n["status"] for n in merged["nodes"]], ["complete"] * 2)
+        self.assertTrue(out.strip().splitlines()[-1].startswith("Report: "), out)
+
+    def test_kill_9_before_the_merge_leaves_node_files_that_bench_report_merges(self):
+        master = self.master_paused_at("merge", "killed-merging")
+        os.kill(master.pid, signal.SIGKILL)
+        self.assertEqual(master.proc.wait(timeout=60), -signal.SIGKILL)
+        run_dir = self.run_dir("killed-merging")
+        self.assertFalse(os.path.exists(os.path.join(run_dir, "results.json")))
+        nodes = self.node_files(run_dir)
+        self.assertEqual(sorted(nodes), [0, 1])
+        # bench-report on the folder merges them as the master would have (its offsets,
+        # names and label from the merge plan it wrote before cycle 1), then reports.
+        proc = run(["report", run_dir], check=0)
+        self.assertIn("no results.json: merged the node files in results/ as bench-master would have (2 nodes)",
+                      proc.stderr)
+        merged = read_json(os.path.join(run_dir, "results.json"))
+        self.assertEqual([n["status"] for n in merged["nodes"]], ["complete"] * 2)
+        self.assertEqual([n["host"] for n in merged["nodes"]], ["local"] * 2)
+        self.assertEqual(merged["run"]["label"], "killed-merging")
+        self.assertEqual(requests_counted(merged), sum(requests_counted(r) for r in nodes.values()))
+        self.assertEqual(requests_counted(merged), self.demo.counter()["requests"])
+        self.assertIn("Distributed", proc.stdout)
+        html = run(["report", run_dir, "--html"], check=0)
+        self.assertTrue(os.path.exists(os.path.join(run_dir, "index.html")), html.stdout + html.stderr)
+
+    def test_kill_9_while_reporting_keeps_the_results_and_bench_report_rebuilds_it(self):
+        master = self.master_paused_at("report", "killed-reporting")
+        os.kill(master.pid, signal.SIGKILL)
+        self.assertEqual(master.proc.wait(timeout=60), -signal.SIGKILL)
+        run_dir = self.run_dir("killed-reporting")
+        merged = read_json(os.path.join(run_dir, "results.json"))  # written before the report
+        self.assertEqual([n["status"] for n in merged["nodes"]], ["complete"] * 2)
+        run(["report", run_dir, "--html"], check=0)
+        self.assertTrue(os.path.exists(os.path.join(run_dir, "index.html")))
 
     def test_a_full_disk_on_the_nodes_is_reported_with_its_reason(self):
         # The nodes' folders (-x) on a 256 KiB tmpfs of the test's own, filled up once
