@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.hpp"
+#include "stats/json_reader.hpp"
 #include "stats/merge.hpp"
 
 namespace bm::stats {
@@ -28,6 +29,10 @@ bool fail(std::string* error, std::string message) {
 }  // namespace
 
 bool write_merge_plan(const MergePlan& plan, const fs::path& path, std::string* error) {
+  return write_file_atomic(path, merge_plan_to_string(plan), error);
+}
+
+std::string merge_plan_to_string(const MergePlan& plan) {
   nlohmann::json nodes = nlohmann::json::array();
   for (const MergePlanNode& node : plan.nodes) {
     nodes.push_back({{"node_num", node.node_num}, {"host", node.host}, {"clock_offset_us", node.clock_offset_us}});
@@ -42,36 +47,51 @@ bool write_merge_plan(const MergePlan& plan, const fs::path& path, std::string* 
                             {"thresholds", plan.thresholds},
                             {"planned_start_epoch_us", plan.planned_start_epoch_us},
                             {"nodes", nodes}};
-  return write_file_atomic(path, json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", error);
+  return json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 bool read_merge_plan(const fs::path& path, MergePlan& out, std::string* error) {
   int error_number = 0;
   const std::optional<std::string> text = common::read_whole_file(path, &error_number);
   if (!text) return fail(error, fmt::format("{}: cannot open: {}", path.string(), std::strerror(error_number)));
+  return parse_merge_plan(*text, path.string(), out, error);
+}
+
+bool parse_merge_plan(std::string_view text, std::string_view name, MergePlan& out, std::string* error) {
+  const nlohmann::json json = nlohmann::json::parse(text, nullptr, false);
+  if (json.is_discarded()) return fail(error, fmt::format("{}: not JSON", name));
   try {
-    const nlohmann::json json = nlohmann::json::parse(*text);
-    if (json.value("format", "") != kPlanFormat || json.value("version", 0) != 1) {
-      return fail(error, fmt::format("{}: not a merge plan of this version", path.string()));
+    // Strict reads (stats/json_reader.hpp): a number of the wrong kind or range is refused.
+    const JsonObject top(json, "");
+    const nlohmann::json* format = top.find("format");
+    if (format == nullptr || *format != kPlanFormat || top.integer("version") != 1) {
+      return fail(error, fmt::format("{}: not a merge plan of this version", name));
     }
+    const auto strings = [&](std::string_view key) {
+      std::vector<std::string> list;
+      const nlohmann::json& array = top.array(key);
+      for (std::size_t i = 0; i < array.size(); ++i) list.push_back(json_string(array[i], json_path_index(key, i)));
+      return list;
+    };
     MergePlan plan;
-    plan.label = json.at("label").get<std::string>();
-    plan.host = json.at("host").get<std::string>();
-    plan.test_file = json.at("test_file").get<std::string>();
-    plan.conf_file = json.at("conf_file").get<std::string>();
-    plan.command_line = json.at("command_line").get<std::vector<std::string>>();
-    plan.thresholds = json.at("thresholds").get<std::vector<std::string>>();
-    plan.planned_start_epoch_us = json.at("planned_start_epoch_us").get<int64_t>();
-    for (const nlohmann::json& node : json.at("nodes")) {
-      plan.nodes.push_back({node.at("node_num").get<int>(), node.at("host").get<std::string>(),
-                            node.at("clock_offset_us").get<int64_t>()});
+    plan.label = top.string("label");
+    plan.host = top.string("host");
+    plan.test_file = top.string("test_file");
+    plan.conf_file = top.string("conf_file");
+    plan.command_line = strings("command_line");
+    plan.thresholds = strings("thresholds");
+    plan.planned_start_epoch_us = top.int64("planned_start_epoch_us");
+    const nlohmann::json& nodes = top.array("nodes");
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      const JsonObject node(nodes[i], json_path_index("nodes", i));
+      plan.nodes.push_back({node.integer("node_num"), node.string("host"), node.int64("clock_offset_us")});
     }
     out = std::move(plan);
     return true;
   } catch (const std::exception& e) {
     std::string what = e.what();
     std::replace(what.begin(), what.end(), '\n', ' ');
-    return fail(error, fmt::format("{}: {}", path.string(), what));
+    return fail(error, fmt::format("{}: {}", name, what));
   }
 }
 

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "stats/results.hpp"
@@ -36,6 +37,9 @@ inline constexpr const char* kMergePlanFile = "merge-plan.json";
 
 bool write_merge_plan(const MergePlan& plan, const std::filesystem::path& path, std::string* error);
 bool read_merge_plan(const std::filesystem::path& path, MergePlan& out, std::string* error);
+// The same, from and to text; errors are one line, prefixed with `name`.
+std::string merge_plan_to_string(const MergePlan& plan);
+bool parse_merge_plan(std::string_view text, std::string_view name, MergePlan& out, std::string* error);
 
 // A node's file that still says "running" comes from a node that died without saying so:
 // what it holds is all there is, marked interrupted, ending at its last cycle.

@@ -69,6 +69,28 @@ TEST_F(MergePlanTest, RoundTrips) {
   EXPECT_EQ(error.find('\n'), std::string::npos) << error;
 }
 
+// Found by the merge_plan fuzz target: a number too large for its field was converted
+// (undefined behaviour) instead of refused. Now every number is read strictly.
+TEST_F(MergePlanTest, NumbersOfTheWrongKindOrRangeAreRefused) {
+  const std::string good = merge_plan_to_string(plan_of_three());
+  MergePlan plan;
+  std::string error;
+  ASSERT_TRUE(parse_merge_plan(good, "plan", plan, &error)) << error;
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"\"version\": 1", "\"version\": 33333333333333333331"},
+           {"\"node_num\": 1", "\"node_num\": 3.5e19"},
+           {"\"clock_offset_us\": 2000000", "\"clock_offset_us\": 2e6"},
+           {"\"planned_start_epoch_us\": 1765000000400000", "\"planned_start_epoch_us\": \"soon\""}}) {
+    std::string text = good;
+    const std::size_t at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    text.replace(at, from.size(), to);
+    EXPECT_FALSE(parse_merge_plan(text, "plan", plan, &error)) << to;
+    EXPECT_EQ(error.rfind("plan: ", 0), 0u) << error;
+    EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  }
+}
+
 // Every node's file there: the same document as the master's own merge, plan applied.
 TEST_F(MergePlanTest, TheFolderMergesAsTheMasterWould) {
   const MergePlan plan = plan_of_three();
