@@ -150,21 +150,26 @@ Reply static_asset(const Exchange& x) {
   return reply;
 }
 
+// n bytes of the pattern, with Content-Length, or as chunks with ?chunked=1 (not in 1.0).
+Reply pattern_reply(const Exchange& x, std::uint64_t n) {
+  Reply reply = streamed(x, Delivery::pattern_body);
+  reply.response.keep_alive(x.request.keep_alive());
+  reply.body_bytes = n;
+  reply.chunked = x.query.get("chunked") == "1" && x.request.version() >= 11;
+  if (reply.chunked) {
+    reply.response.chunked(true);
+  } else {
+    reply.response.content_length(n);
+  }
+  return reply;
+}
+
 Reply bytes(const Exchange& x) {
   const std::optional<std::uint64_t> n = parse_number<std::uint64_t>(x.tail);
   if (!n || *n > kMaxBodyBytes) {
     return bad_request(x, fmt::format("/bytes/<n> takes n from 0 to {}", kMaxBodyBytes));
   }
-  Reply reply = streamed(x, Delivery::pattern_body);
-  reply.response.keep_alive(x.request.keep_alive());
-  reply.body_bytes = *n;
-  reply.chunked = x.query.get("chunked") == "1" && x.request.version() >= 11;  // not in 1.0
-  if (reply.chunked) {
-    reply.response.chunked(true);
-  } else {
-    reply.response.content_length(*n);
-  }
-  return reply;
+  return pattern_reply(x, *n);
 }
 
 std::optional<std::chrono::milliseconds> parse_delay(std::string_view text) {
@@ -415,16 +420,7 @@ Reply huge_headers(const Exchange& x) {
 Reply huge_body(const Exchange& x) {
   const std::optional<std::uint64_t> n = parse_number<std::uint64_t>(x.query.get("bytes").value_or("1073741824"));
   if (!n || *n > kMaxHugeBodyBytes) return bad_request(x, fmt::format("bytes must be from 0 to {}", kMaxHugeBodyBytes));
-  Reply reply = streamed(x, Delivery::pattern_body);
-  reply.response.keep_alive(x.request.keep_alive());
-  reply.body_bytes = *n;
-  reply.chunked = x.query.get("chunked") == "1" && x.request.version() >= 11;
-  if (reply.chunked) {
-    reply.response.chunked(true);
-  } else {
-    reply.response.content_length(*n);
-  }
-  return reply;
+  return pattern_reply(x, *n);
 }
 
 Reply no_response(const Exchange& x) { return streamed(x, Delivery::no_response); }
