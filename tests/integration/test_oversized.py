@@ -9,7 +9,7 @@ import re
 import subprocess
 import sys
 
-from harness import BENCHMASTER, DemoServer, TestCase, bench_conf, read_json, run
+from harness import BENCHMASTER, SANITIZED, DemoServer, TestCase, bench_conf, read_json, run
 
 # Runs a command and prints its peak resident size (its children's maximum: the wrapper
 # has only this one).
@@ -78,7 +78,9 @@ class Oversized(TestCase):
         proc, peak = self.bench_test("/hostile/huge-body?chunked=1")
         self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
         self.assertIn(f"response body larger than {256 * MIB} bytes", proc.stdout)
-        self.assertLess(peak - base, 2 * 256 * MIB)
+        # Under the sanitizers, freed buffers wait in ASan's quarantine (256 MiB): 0.88 GB
+        # over the baseline there, still less than the body it did not hold.
+        self.assertLess(peak - base, (1 << 30) if SANITIZED else 2 * 256 * MIB)
 
     def test_a_hundred_thousand_distinct_pages_stay_bounded(self):
         # Each request names its own page; the figures keep the first 1,000 names and
