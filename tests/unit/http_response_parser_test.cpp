@@ -302,6 +302,19 @@ INSTANTIATE_TEST_SUITE_P(Responses, EverySplit,
 // byte, or first byte apart: always http_parser (with all but one byte in one call).
 enum class Feeding { whole, byte_by_byte, first_byte_apart };
 
+// Everything observable once the feeding stopped at `result` after `position` bytes (an
+// unfinished response is finished as by the peer's close).
+std::string observed(ResponseParser& parser, Result result, size_t position) {
+  if (result == Result::need_more) result = parser.finish_eof();
+  if (result == Result::error) return "error: " + parser.error();
+  std::string summary = std::to_string(parser.status()) + " [" + std::string(parser.reason()) + "] 1." +
+                        std::to_string(parser.http_minor()) + "\n";
+  for (const auto& [name, value] : headers_of(parser)) summary += "[" + name + "]: [" + value + "]\n";
+  return summary + "body=[" + std::string(parser.body()) + "] bytes=" + std::to_string(parser.body_bytes()) +
+         " wire=" + std::to_string(parser.wire_bytes()) + " consumed=" + std::to_string(position) +
+         " keep_alive=" + std::to_string(parser.keep_alive());
+}
+
 // Everything a response shows, or its error.
 std::string outcome_of(const std::string& response, bool head_request, Feeding feeding,
                        ParseLimits limits = {}) {
@@ -317,14 +330,7 @@ std::string outcome_of(const std::string& response, bool head_request, Feeding f
     position += fed.consumed;
     if (fed.consumed == 0) break;
   }
-  if (result == Result::need_more) result = parser.finish_eof();
-  if (result == Result::error) return "error: " + parser.error();
-  std::string summary = std::to_string(parser.status()) + " [" + std::string(parser.reason()) + "] 1." +
-                        std::to_string(parser.http_minor()) + "\n";
-  for (const auto& [name, value] : headers_of(parser)) summary += "[" + name + "]: [" + value + "]\n";
-  return summary + "body=[" + std::string(parser.body()) + "] bytes=" + std::to_string(parser.body_bytes()) +
-         " wire=" + std::to_string(parser.wire_bytes()) + " consumed=" + std::to_string(position) +
-         " keep_alive=" + std::to_string(parser.keep_alive());
+  return observed(parser, result, position);
 }
 
 // The whole-head pass and http_parser (fed byte by byte) agree, for GET and HEAD.
@@ -498,14 +504,7 @@ std::string outcome_after(const std::string& previous, const std::string& respon
     position += fed.consumed;
     if (fed.consumed == 0) break;
   }
-  if (result == Result::need_more) result = parser.finish_eof();
-  if (result == Result::error) return "error: " + parser.error();
-  std::string summary = std::to_string(parser.status()) + " [" + std::string(parser.reason()) + "] 1." +
-                        std::to_string(parser.http_minor()) + "\n";
-  for (const auto& [name, value] : headers_of(parser)) summary += "[" + name + "]: [" + value + "]\n";
-  return summary + "body=[" + std::string(parser.body()) + "] bytes=" + std::to_string(parser.body_bytes()) +
-         " wire=" + std::to_string(parser.wire_bytes()) + " consumed=" + std::to_string(position) +
-         " keep_alive=" + std::to_string(parser.keep_alive());
+  return observed(parser, result, position);
 }
 
 TEST(ResponseParser, TheSameHeadAgainIsTakenOverAndReadsTheSame) {
