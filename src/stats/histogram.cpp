@@ -29,7 +29,8 @@ uint64_t percentile_rank(double percentile, uint64_t count) {
 // ---- Histogram ---------------------------------------------------------------------
 
 Histogram::Histogram(const Histogram& other)
-    : count_(other.count_), sum_(other.sum_), clamped_(other.clamped_), min_(other.min_), max_(other.max_) {
+    : sparse_(other.sparse_),
+      count_(other.count_), sum_(other.sum_), clamped_(other.clamped_), min_(other.min_), max_(other.max_) {
   for (int bucket = 0; bucket < kBucketCount; ++bucket) {
     if (const uint64_t* source = other.groups_[bucket].get()) {
       std::memcpy(allocate_group(bucket), source, sizeof(uint64_t) * group_size(bucket));
@@ -50,8 +51,105 @@ uint64_t* Histogram::allocate_group(int bucket) {
   return groups_[bucket].get();
 }
 
+uint64_t* Histogram::group_for_recording(int bucket) {
+  if (!sparse_.empty()) make_dense();
+  uint64_t* group = groups_[bucket].get();
+  return group ? group : allocate_group(bucket);
+}
+
+bool Histogram::has_groups() const noexcept {
+  return std::any_of(groups_.begin(), groups_.end(), [](const auto& g) { return g != nullptr; });
+}
+
+void Histogram::make_dense() {
+  std::vector<Pair> list = std::move(sparse_);
+  sparse_ = {};
+  for (const Pair& p : list) {
+    const int bucket = bucket_of_index(p.index);
+    uint64_t* group = groups_[bucket].get();
+    if (group == nullptr) group = allocate_group(bucket);
+    group[p.index - group_base_index(bucket)] += p.count;
+  }
+}
+
+// Adds to the counters only (not count_, min_, ...), keeping the form's invariants.
+void Histogram::add_counts(int32_t index, uint64_t count) {
+  if (sparse_.empty() && has_groups()) {
+    const int bucket = bucket_of_index(index);
+    uint64_t* group = groups_[bucket].get();
+    if (group == nullptr) group = allocate_group(bucket);
+    group[index - group_base_index(bucket)] += count;
+    return;
+  }
+  // The list form (this histogram has no group).
+  if (sparse_.empty() || sparse_.back().index < index) {
+    sparse_.push_back({index, count});  // loading: indices come ascending
+  } else {
+    auto at = std::lower_bound(sparse_.begin(), sparse_.end(), index,
+                               [](const Pair& p, int32_t i) { return p.index < i; });
+    if (at != sparse_.end() && at->index == index) {
+      at->count += count;
+    } else {
+      sparse_.insert(at, Pair{index, count});
+    }
+  }
+  if (sparse_.size() > kSparseLimit) make_dense();
+}
+
 void Histogram::merge(const Histogram& other) {
   if (other.count_ == 0) return;
+  if (&other == this) {
+    const Histogram copy(other);
+    merge(copy);
+    return;
+  }
+  count_ += other.count_;
+  sum_ += other.sum_;
+  clamped_ += other.clamped_;
+  min_ = std::min(min_, other.min_);
+  max_ = std::max(max_, other.max_);
+  if (!other.sparse_.empty()) {
+    if (!sparse_.empty() || !has_groups()) {
+      // Both lists: one ascending merge in place, from the back, into the union's size.
+      std::size_t union_size = sparse_.size() + other.sparse_.size();
+      auto a = sparse_.cbegin();
+      for (auto b = other.sparse_.cbegin(); a != sparse_.cend() && b != other.sparse_.cend();) {
+        if (a->index < b->index) {
+          ++a;
+        } else if (b->index < a->index) {
+          ++b;
+        } else {
+          --union_size;
+          ++a;
+          ++b;
+        }
+      }
+      std::size_t mine = sparse_.size(), theirs = other.sparse_.size(), out = union_size;
+      sparse_.resize(union_size);
+      while (theirs > 0) {
+        const Pair& from_other = other.sparse_[theirs - 1];
+        if (mine > 0 && sparse_[mine - 1].index > from_other.index) {
+          sparse_[--out] = sparse_[--mine];
+        } else if (mine > 0 && sparse_[mine - 1].index == from_other.index) {
+          sparse_[--out] = Pair{from_other.index, sparse_[--mine].count + from_other.count};
+          --theirs;
+        } else {
+          sparse_[--out] = from_other;
+          --theirs;
+        }
+      }
+      if (sparse_.size() > kSparseLimit) make_dense();
+    } else {
+      for (const Pair& p : other.sparse_) {  // a few hundred adds, not whole groups
+        const int bucket = bucket_of_index(p.index);
+        uint64_t* group = groups_[bucket].get();
+        if (group == nullptr) group = allocate_group(bucket);
+        group[p.index - group_base_index(bucket)] += p.count;
+      }
+    }
+    return;
+  }
+  if (!sparse_.empty()) make_dense();
   for (int bucket = 0; bucket < kBucketCount; ++bucket) {
     const uint64_t* source = other.groups_[bucket].get();
     if (source == nullptr) continue;
@@ -64,14 +162,10 @@ void Histogram::merge(const Histogram& other) {
     }
     for (int32_t i = 0; i < size; ++i) target[i] += source[i];
   }
-  count_ += other.count_;
-  sum_ += other.sum_;
-  clamped_ += other.clamped_;
-  min_ = std::min(min_, other.min_);
-  max_ = std::max(max_, other.max_);
 }
 
 void Histogram::reset() noexcept {
+  sparse_.clear();
   for (int bucket = 0; bucket < kBucketCount; ++bucket) {
     if (uint64_t* group = groups_[bucket].get()) std::memset(group, 0, sizeof(uint64_t) * group_size(bucket));
   }
@@ -86,6 +180,10 @@ int64_t Histogram::value_at_percentile(double percentile) const {
   if (percentile >= 100.0) return max();
   const uint64_t rank = detail::percentile_rank(percentile, count_);
   uint64_t seen = 0;
+  for (const Pair& p : sparse_) {
+    seen += p.count;
+    if (seen >= rank) return std::min(highest_equivalent_value(p.index), max_);
+  }
   for (int bucket = 0; bucket < kBucketCount; ++bucket) {
     const uint64_t* group = groups_[bucket].get();
     if (group == nullptr) continue;
@@ -99,7 +197,12 @@ int64_t Histogram::value_at_percentile(double percentile) const {
 
 uint64_t Histogram::count_at_index(int32_t index) const noexcept {
   if (index < 0 || index >= kCountsLength) return 0;
-  const int bucket = index < kSubBucketCount ? 0 : (index >> kSubBucketHalfCountMagnitude) - 1;
+  if (!sparse_.empty()) {
+    auto at = std::lower_bound(sparse_.begin(), sparse_.end(), index,
+                               [](const Pair& p, int32_t i) { return p.index < i; });
+    return at != sparse_.end() && at->index == index ? at->count : 0;
+  }
+  const int bucket = bucket_of_index(index);
   const uint64_t* group = groups_[bucket].get();
   return group ? group[index - group_base_index(bucket)] : 0;
 }
@@ -109,10 +212,7 @@ void Histogram::add_bucket(int32_t index, uint64_t count) {
     throw std::out_of_range(fmt::format("histogram bucket index {} outside [0, {})", index, kCountsLength));
   }
   if (count == 0) return;
-  const int bucket = index < kSubBucketCount ? 0 : (index >> kSubBucketHalfCountMagnitude) - 1;
-  uint64_t* group = groups_[bucket].get();
-  if (group == nullptr) group = allocate_group(bucket);
-  group[index - group_base_index(bucket)] += count;
+  add_counts(index, count);
   const int64_t lowest = lowest_equivalent_value(index);
   count_ += count;
   sum_ += static_cast<uint64_t>(lowest) * count;
@@ -132,7 +232,7 @@ std::size_t Histogram::allocated_groups() const noexcept {
 }
 
 std::size_t Histogram::counts_memory_bytes() const noexcept {
-  std::size_t bytes = 0;
+  std::size_t bytes = sparse_.capacity() * sizeof(Pair);
   for (int bucket = 0; bucket < kBucketCount; ++bucket) {
     if (groups_[bucket]) bytes += sizeof(uint64_t) * static_cast<std::size_t>(group_size(bucket));
   }
@@ -164,6 +264,12 @@ bool operator==(const Histogram& a, const Histogram& b) {
   if (a.count_ != b.count_ || a.sum_ != b.sum_ || a.clamped_ != b.clamped_ || a.min() != b.min() ||
       a.max() != b.max()) {
     return false;
+  }
+  if (!a.sparse_.empty() || !b.sparse_.empty()) {
+    std::vector<std::pair<int32_t, uint64_t>> in_a, in_b;
+    a.for_each_nonzero([&](int32_t i, uint64_t c) { in_a.emplace_back(i, c); });
+    b.for_each_nonzero([&](int32_t i, uint64_t c) { in_b.emplace_back(i, c); });
+    return in_a == in_b;
   }
   for (int bucket = 0; bucket < Histogram::kBucketCount; ++bucket) {
     const uint64_t* ga = a.groups_[bucket].get();
@@ -293,16 +399,30 @@ void read_histogram_into(const nlohmann::json& json, std::string_view path, H& o
   int32_t previous_index = -1;
   uint64_t bucket_total = 0;
   for (std::size_t i = 0; i < buckets.size(); ++i) {
-    const std::string bucket_path = json_path_index(object.path_of("buckets"), i);
-    const nlohmann::json& pair = json_array(buckets[i], bucket_path);
-    if (pair.size() != 2) throw_schema_error(bucket_path, "expected [index, count]");
-    const int64_t index = json_int64(pair[0], bucket_path + "[0]");
-    const uint64_t bucket_count = json_uint64(pair[1], bucket_path + "[1]");
-    if (index <= previous_index || index >= Histogram::kCountsLength) {
+    const nlohmann::json& pair = buckets[i];
+    int64_t index = 0;
+    uint64_t bucket_count = 0;
+    // A file holds millions of buckets: the well-formed ones are read without building
+    // the path that only a message needs.
+    if (pair.is_array() && pair.size() == 2 && pair[0].is_number_unsigned() && pair[1].is_number_unsigned() &&
+        pair[0].get<uint64_t>() < static_cast<uint64_t>(Histogram::kCountsLength)) [[likely]] {
+      index = static_cast<int64_t>(pair[0].get<uint64_t>());
+      bucket_count = pair[1].get<uint64_t>();
+    } else {
+      const std::string bucket_path = json_path_index(object.path_of("buckets"), i);
+      json_array(pair, bucket_path);
+      if (pair.size() != 2) throw_schema_error(bucket_path, "expected [index, count]");
+      index = json_int64(pair[0], bucket_path + "[0]");
+      bucket_count = json_uint64(pair[1], bucket_path + "[1]");
+    }
+    if (index <= previous_index || index >= Histogram::kCountsLength || bucket_count == 0) [[unlikely]] {
+      const std::string bucket_path = json_path_index(object.path_of("buckets"), i);
+      if (bucket_count == 0 && index > previous_index && index < Histogram::kCountsLength) {
+        throw_schema_error(bucket_path, "bucket count 0 (only non-zero buckets are stored)");
+      }
       throw_schema_error(bucket_path, fmt::format("bucket index {} out of order or outside [0, {})", index,
                                                   Histogram::kCountsLength));
     }
-    if (bucket_count == 0) throw_schema_error(bucket_path, "bucket count 0 (only non-zero buckets are stored)");
     histogram.add_bucket(static_cast<int32_t>(index), bucket_count);
     previous_index = static_cast<int32_t>(index);
     bucket_total += bucket_count;

@@ -83,6 +83,7 @@ class Histogram {
   // Calls fn(int32_t index, uint64_t count) for every non-zero bucket, indices ascending.
   template <class Fn>
   void for_each_nonzero(Fn&& fn) const {
+    for (const Pair& p : sparse_) fn(p.index, p.count);
     for (int bucket = 0; bucket < kBucketCount; ++bucket) {
       const uint64_t* group = groups_[bucket].get();
       if (group == nullptr) continue;
@@ -97,10 +98,17 @@ class Histogram {
   // Loading: adds `count` to bucket `index` (throws std::out_of_range for a bad index).
   // min/max widen to the bucket's equivalent range and sum grows by count × its lowest
   // value; a loader then restores the exact values stored beside the buckets.
+  // A histogram filled this way (or by merging such ones) keeps its few buckets as a
+  // list until they outgrow kSparseLimit or it records: a results file's thousands of
+  // histograms then cost their buckets, not 8-16 KiB of counters each.
   void add_bucket(int32_t index, uint64_t count);
   void set_exact_summary(int64_t min_us, int64_t max_us, uint64_t sum_us, uint64_t clamped) noexcept;
 
-  // Memory held by the counts (allocated groups only).
+  // Most buckets kept as a list before the counters are laid out in groups.
+  static constexpr std::size_t kSparseLimit = 1024;  // 16 KiB: two groups
+  bool is_sparse() const noexcept { return !sparse_.empty(); }
+
+  // Memory held by the counts (allocated groups, or the list).
   std::size_t allocated_groups() const noexcept;
   std::size_t counts_memory_bytes() const noexcept;
 
@@ -126,8 +134,24 @@ class Histogram {
     const int pow2_ceiling = 64 - std::countl_zero(value | (kSubBucketCount - 1));
     return pow2_ceiling - (kSubBucketHalfCountMagnitude + 1);
   }
+  static int bucket_of_index(int32_t index) noexcept {
+    return index < kSubBucketCount ? 0 : (index >> kSubBucketHalfCountMagnitude) - 1;
+  }
   uint64_t* allocate_group(int bucket);
+  // record_n's slow path: the group for `bucket`, after laying out a list form.
+  uint64_t* group_for_recording(int bucket);
+  // Moves the list form into groups.
+  void make_dense();
+  bool has_groups() const noexcept;
+  void add_counts(int32_t index, uint64_t count);  // counters only, either form
 
+  struct Pair {
+    int32_t index;
+    uint64_t count;
+  };
+  // Either the list form (sparse_ not empty, no group allocated: indices strictly
+  // ascending, counts > 0) or the groups; an empty histogram is both.
+  std::vector<Pair> sparse_;
   std::array<std::unique_ptr<uint64_t[]>, kBucketCount> groups_{};
   uint64_t count_ = 0;
   uint64_t sum_ = 0;
@@ -146,7 +170,7 @@ inline void Histogram::record_n(int64_t value_us, uint64_t n) {
   const int bucket = bucket_of(value);
   const auto sub_bucket = static_cast<int32_t>(value >> bucket);
   uint64_t* group = groups_[bucket].get();
-  if (group == nullptr) [[unlikely]] group = allocate_group(bucket);
+  if (group == nullptr) [[unlikely]] group = group_for_recording(bucket);
   group[sub_bucket - (bucket == 0 ? 0 : kSubBucketHalfCount)] += n;
   count_ += n;
   sum_ += value * n;

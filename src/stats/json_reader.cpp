@@ -90,7 +90,7 @@ const nlohmann::json& JsonObject::at(std::string_view key) const {
 }
 
 const nlohmann::json* JsonObject::find(std::string_view key) const noexcept {
-  const auto it = value_->find(std::string(key));
+  const auto it = value_->find(key);  // heterogeneous lookup: no string made per key
   return it == value_->end() ? nullptr : &*it;
 }
 

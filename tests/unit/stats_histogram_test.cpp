@@ -221,6 +221,88 @@ TEST(Histogram, CountsAreAllocatedLazilyPerBucketGroup) {
   EXPECT_EQ(h.allocated_groups(), 8u);
 }
 
+// A histogram read from a file (add_bucket) keeps its few buckets as a list.
+Histogram loaded_copy(const Histogram& recorded) {
+  return json(recorded).get<Histogram>();
+}
+
+TEST(Histogram, LoadedHistogramsKeepFewBucketsAsAList) {
+  const Histogram recorded = histogram_of(log_uniform_values(40, 1000, 5e6, 21));
+  const Histogram loaded = loaded_copy(recorded);
+  EXPECT_TRUE(loaded.is_sparse());
+  EXPECT_EQ(loaded.allocated_groups(), 0u);
+  EXPECT_LE(loaded.counts_memory_bytes(), 64u * 16u);  // 40 buckets (the list's capacity): not 8-16 KiB a group
+  EXPECT_EQ(loaded, recorded);
+  EXPECT_EQ(recorded, loaded);
+  for (double p : {0.0, 10.0, 50.0, 90.0, 99.0, 100.0}) {
+    EXPECT_EQ(loaded.value_at_percentile(p), recorded.value_at_percentile(p)) << p;
+  }
+  recorded.for_each_nonzero([&](int32_t index, uint64_t count) { EXPECT_EQ(loaded.count_at_index(index), count); });
+  EXPECT_EQ(loaded.count_at_index(0), 0u);
+}
+
+TEST(Histogram, MergesOfListsEqualTheHistogramOfTheUnion) {
+  // Many small node histograms folded one by one, as the master merges: the list grows
+  // past kSparseLimit and turns into groups; at every step it equals the recorded union.
+  Histogram merged;
+  std::vector<int64_t> all;
+  for (uint32_t node = 0; node < 60; ++node) {
+    const std::vector<int64_t> values = log_uniform_values(30, 100, node % 2 ? 1e5 : 1e8, 100 + node);
+    merged.merge(loaded_copy(histogram_of(values)));
+    all.insert(all.end(), values.begin(), values.end());
+    const Histogram expected = histogram_of(all);
+    ASSERT_EQ(merged, expected) << node;
+    ASSERT_EQ(merged.value_at_percentile(99), expected.value_at_percentile(99)) << node;
+  }
+  EXPECT_FALSE(merged.is_sparse());  // 1,800 values over seven decades: more buckets than the limit
+  EXPECT_GT(merged.allocated_groups(), 0u);
+}
+
+TEST(Histogram, ListAndGroupFormsMergeEitherWay) {
+  const std::vector<int64_t> a = log_uniform_values(50, 10, 1e7, 31);
+  const std::vector<int64_t> b = log_uniform_values(5000, 10, 1e7, 32);
+  std::vector<int64_t> both = a;
+  both.insert(both.end(), b.begin(), b.end());
+  const Histogram expected = histogram_of(both);
+
+  Histogram list_into_groups = histogram_of(b);
+  list_into_groups.merge(loaded_copy(histogram_of(a)));
+  EXPECT_EQ(list_into_groups, expected);
+
+  Histogram groups_into_list = loaded_copy(histogram_of(a));
+  groups_into_list.merge(histogram_of(b));
+  EXPECT_FALSE(groups_into_list.is_sparse());
+  EXPECT_EQ(groups_into_list, expected);
+
+  Histogram list_into_reset = histogram_of(b);
+  list_into_reset.reset();
+  list_into_reset.merge(loaded_copy(histogram_of(a)));
+  EXPECT_EQ(list_into_reset, histogram_of(a));
+
+  Histogram self = loaded_copy(histogram_of(a));
+  self.merge(self);
+  Histogram twice = histogram_of(a);
+  twice.merge(histogram_of(a));
+  EXPECT_EQ(self, twice);
+}
+
+TEST(Histogram, RecordingIntoALoadedHistogramLaysOutItsGroups) {
+  const std::vector<int64_t> a = log_uniform_values(20, 10, 1e7, 41);
+  Histogram loaded = loaded_copy(histogram_of(a));
+  ASSERT_TRUE(loaded.is_sparse());
+  loaded.record(777);
+  EXPECT_FALSE(loaded.is_sparse());
+  Histogram expected = histogram_of(a);
+  expected.record(777);
+  EXPECT_EQ(loaded, expected);
+  loaded.reset();
+  EXPECT_EQ(loaded, Histogram());
+  Histogram copy = loaded_copy(histogram_of(a));
+  const Histogram copied = copy;
+  EXPECT_TRUE(copied.is_sparse());
+  EXPECT_EQ(copied, histogram_of(a));
+}
+
 TEST(Histogram, OutOfRangeValuesAreClampedAndCounted) {
   Histogram h;
   h.record(-20);
