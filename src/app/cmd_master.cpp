@@ -78,6 +78,12 @@ int cmd_master(const Args& args, const std::string& prog) {
                  "stopped as hung, keeping its finished cycles (default 60)")
       ->check(CLI::PositiveNumber)
       ->group(r);
+  app.add_option("--heartbeat-timeout", options.heartbeat_timeout_s,
+                 "seconds a running node may go without its heartbeat (one byte a second, sent even while it "
+                 "prints nothing) before it is stopped as hung: a stopped process, a frozen host, a cut "
+                 "connection (default 10)")
+      ->check(CLI::PositiveNumber)
+      ->group(r);
   app.add_option("--start-margin", options.start_margin_s,
                  "seconds between every node being up and the common start, beyond the slowest round trip "
                  "(default 0.3)")

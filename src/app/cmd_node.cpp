@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <variant>
 #include <filesystem>
@@ -74,6 +75,19 @@ void read_master_input(engine::CycleGate* gate, bool stop_on_eof) {
   }).detach();
 }
 
+// --heartbeat: one byte on standard output every `interval_s`, alone in its write() so it
+// never splits anything but a line, from a thread that does nothing else. A stopped
+// process, a frozen host or a cut connection goes silent; a busy one does not.
+void start_heartbeat(double interval_s) {
+  std::thread([interval_s] {
+    const auto interval = std::chrono::duration<double>(interval_s);
+    while (true) {
+      std::this_thread::sleep_for(interval);
+      if (::write(STDOUT_FILENO, &protocol::kHeartbeat, 1) < 0 && errno == EPIPE) return;  // the master is gone
+    }
+  }).detach();
+}
+
 // The one test_<Name>.lua in the node's folder, when the master did not name it.
 std::string find_test_name(const fs::path& folder, std::string* error) {
   std::string found;
@@ -100,6 +114,7 @@ int cmd_node(const Args& args, const std::string& prog) {
   std::vector<std::string> operands;
   std::string start_at;
   bool clock = false, stop_on_eof = false, barrier = false, cycle_results = false;
+  double heartbeat_s = 0;
   add_test_options(app, options, conf::Mode::bench);
   // The test is found in the node's folder, not given on the command line.
   app.remove_option(app.get_option("test"));
@@ -114,6 +129,10 @@ int cmd_node(const Args& args, const std::string& prog) {
   app.add_option("--test-shown-as", options.test_file_shown,
                  "how messages name the test file (bench-master gives the path its user typed)");
   app.add_flag("--clock", clock, "print this machine's clock (epoch µs), then again for each line read");
+  app.add_option("--heartbeat", heartbeat_s,
+                 "print one byte 0x06 every S seconds from @node on, so the master knows the process lives "
+                 "(it removes these bytes before reading lines)")
+      ->check(CLI::Range(0.01, 3600.0));
   app.add_flag("--stop-on-eof", stop_on_eof, "stop (keeping results) when standard input closes");
   app.add_flag("--barrier", barrier,
                "after each cycle print @cycle-done and start the next at the time an @go line on standard input gives");
@@ -158,6 +177,7 @@ int cmd_node(const Args& args, const std::string& prog) {
     }
   }
   std::cout << protocol::node_line({static_cast<long long>(::getpid()), static_cast<int>(node_num)}) << std::endl;
+  if (heartbeat_s > 0) start_heartbeat(heartbeat_s);
   engine::CycleGate gate;
   if (barrier) run.gate = &gate;
   run.cycle_results = barrier && cycle_results;

@@ -255,6 +255,7 @@ asio::awaitable<void> MasterRun::main() {
   }
   // 3. Watch them.
   asio::co_spawn(io_, show_status(), rethrow);
+  asio::co_spawn(io_, watch_heartbeats(), rethrow);
   co_await group.wait();
   running_phase_ = false;
   collecting_phase_ = true;
@@ -269,6 +270,7 @@ asio::awaitable<void> MasterRun::main() {
   grace_.cancel();
   barrier_timer_.cancel();
   run_end_timer_.cancel();
+  heartbeat_timer_.cancel();
   if (status_shown_ && tty_) say(live_->line(counts(), wall_now_us()));
 
   // 4. The results came home as each node ended (collect_host); the last ones may
@@ -566,6 +568,8 @@ void MasterRun::start_node(Node& node) {
   command.argv.push_back("--start-at");
   command.argv.push_back("go");
   command.argv.push_back("--stop-on-eof");
+  command.argv.push_back("--heartbeat");
+  command.argv.push_back(fmt::format("{:g}", std::min(1.0, options_.heartbeat_timeout_s / 4)));
   if (options_.cycle_count > 1) command.argv.push_back("--barrier");
   // --abort-on-fail: each cycle's figures come back at its end, to be judged at the barrier.
   if (options_.cycle_count > 1 && options_.verdict.abort_on_fail) command.argv.push_back("--cycle-results");
@@ -599,8 +603,7 @@ asio::awaitable<void> MasterRun::supervise(Node& node, WaitGroup& group) {
   const bool exited = WIFEXITED(status);
   const int code = exited ? WEXITSTATUS(status) : -1;
   if (node.hung) {
-    fail_node(node, fmt::format("hung: silent for {:g} s after another node had finished; stopped ({})",
-                                options_.hang_timeout_s,
+    fail_node(node, fmt::format("hung: {}; stopped ({})", node.hung_reason,
                                 exited && code == 130 ? "its finished cycles saved" : describe_wait_status(status)));
   } else if (exited && (code == 0 || code == 1)) {
     node.phase = NodePhase::finished;
@@ -641,9 +644,11 @@ asio::awaitable<void> MasterRun::pump(Node& node, asio::posix::stream_descriptor
   while (true) {
     boost::system::error_code ec;
     std::size_t n = co_await pipe.async_read_some(asio::buffer(buffer), asio::redirect_error(use_awaitable, ec));
+    if (n > 0) node.last_heard = std::chrono::steady_clock::now();
+    if (is_stdout) n = protocol::remove_heartbeats(buffer, n);
     std::string_view chunk(buffer, n);
     if (n > 0) {
-      node.last_output = std::chrono::steady_clock::now();
+      node.last_output = node.last_heard;
       (is_stdout ? node.out : node.err)->write(chunk);
       if (is_stdout) {
         node.pending_line.append(chunk);

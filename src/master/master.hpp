@@ -32,6 +32,7 @@ struct MasterOptions {
   double cycle_time_s = 0;                // pause between cycles, as resolved
   double barrier_timeout_s = 60;          // how long a node still draining is waited for
   double hang_timeout_s = 60;             // once a node has finished: how long another may stay silent
+  double heartbeat_timeout_s = 10;        // how long a node up and running may miss its heartbeat
   std::string label;
   std::filesystem::path output_dir = ".";  // -w
   std::string node_dir = "/tmp/bench-node";  // -x, on the nodes

@@ -23,6 +23,7 @@ void MasterRun::on_output_line(Node& node, std::string_view line) {
     if (live_) live_->add(shifted);
   } else if (const auto* hello = std::get_if<protocol::NodeHello>(&message)) {
     node.node_pid = hello->pid;
+    node.last_heard = std::chrono::steady_clock::now();  // the heartbeat watch starts here
     up_.cancel();  // wait_until_up() looks again
   } else if (const auto* done = std::get_if<protocol::CycleDone>(&message)) {
     on_cycle_done(node, *done);
@@ -181,8 +182,8 @@ asio::awaitable<void> MasterRun::run_end_timeout() {
       if (node->hung) continue;
       const Clock::time_point due = std::max(node->last_output, finished) + timeout;
       if (due <= Clock::now()) {
-        say(fmt::format("{}: silent for {:g} s after another node had finished; stopping it", node->name(),
-                        options_.hang_timeout_s));
+        node->hung_reason = fmt::format("silent for {:g} s after another node had finished", options_.hang_timeout_s);
+        say(fmt::format("{}: {}; stopping it", node->name(), node->hung_reason));
         node->hung = true;
         asio::co_spawn(io_, stop_hung(*node), rethrow);
       } else if (!next || due < *next) {
@@ -193,6 +194,26 @@ asio::awaitable<void> MasterRun::run_end_timeout() {
     run_end_timer_.expires_at(*next);
     boost::system::error_code ec;
     co_await run_end_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return;
+  }
+}
+
+asio::awaitable<void> MasterRun::watch_heartbeats() {
+  using Clock = std::chrono::steady_clock;
+  const auto timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.heartbeat_timeout_s));
+  while (running_phase_) {
+    for (Node* node : nodes_in(NodePhase::running)) {
+      if (node->hung || node->node_pid <= 0) continue;  // not up yet: wait_until_up() watches those
+      if (Clock::now() - node->last_heard < timeout) continue;
+      node->hung_reason = fmt::format("no heartbeat for {:g} s (a stopped process, a frozen host or a cut connection)",
+                                      options_.heartbeat_timeout_s);
+      say(fmt::format("{}: {}; stopping it", node->name(), node->hung_reason));
+      node->hung = true;
+      asio::co_spawn(io_, stop_hung(*node), rethrow);
+    }
+    heartbeat_timer_.expires_after(std::min(timeout / 4, Clock::duration(std::chrono::seconds(1))));
+    boost::system::error_code ec;
+    co_await heartbeat_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
     if (ec) co_return;
   }
 }

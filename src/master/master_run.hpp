@@ -227,8 +227,10 @@ struct Node {
   int released_to = 0;               // the highest cycle it was told to start (cycle 0: --start-at)
   std::optional<int> reported_exit;  // @exit from the remote shell: how the node itself ended
   std::map<int, stats::CycleResults> cycle_reports;  // @cycle-results by cycle index (--abort-on-fail)
-  bool hung = false;  // silent for --hang-timeout after another had finished: stopped
-  std::chrono::steady_clock::time_point last_output;  // its last byte on stdout or stderr
+  bool hung = false;       // silent (see hung_reason): stopped
+  std::string hung_reason;  // "no heartbeat for 10 s", "silent for 60 s after another node had finished"
+  std::chrono::steady_clock::time_point last_output;  // its last byte on stdout or stderr, heartbeats aside
+  std::chrono::steady_clock::time_point last_heard;   // its last byte, heartbeats included
   asio::steady_timer* stop_wait = nullptr;  // stop_hung()'s wait, ended early when the node ends
 
   std::string name() const { return fmt::format("node {} ({})", num, entry.address.display()); }
@@ -296,6 +298,9 @@ class MasterRun {
   void check_run_end();
   asio::awaitable<void> run_end_timeout();
   asio::awaitable<void> stop_hung(Node& node);
+  // Any time after @node: a node that misses its heartbeat for --heartbeat-timeout is
+  // stopped, so a run whose every node hangs still ends.
+  asio::awaitable<void> watch_heartbeats();
   void send_go(Node& node, int cycle, int64_t start_master_us);
   // One protocol line to the node's standard input (nothing if it is closed).
   void send_line(Node& node, const std::string& line);
@@ -336,6 +341,7 @@ class MasterRun {
   int barrier_timer_cycle_ = -1;           // the cycle whose timer runs
   asio::steady_timer run_end_timer_{io_};  // check_run_end()
   bool run_end_timer_started_ = false;
+  asio::steady_timer heartbeat_timer_{io_};  // watch_heartbeats()
   std::optional<LiveStatus> live_;
   int interrupts_ = 0;
   bool running_phase_ = false;

@@ -1,5 +1,6 @@
 #include "protocol/node_protocol.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <exception>
 #include <fstream>
@@ -106,6 +107,15 @@ std::string exit_line(const ExitCode& exit) { return fmt::format("{}{}", kExit, 
 std::string cycle_results_line(const stats::CycleResults& cycle) {
   return fmt::format("{}{}", kCycleResults,
                      stats::cycle_results_to_json(cycle).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+std::size_t remove_heartbeats(char* data, std::size_t size) noexcept {
+  char* const end = data + size;
+  char* out = std::find(data, end, kHeartbeat);
+  for (char* in = out; in != end; ++in) {
+    if (*in != kHeartbeat) *out++ = *in;
+  }
+  return static_cast<std::size_t>(out - data);
 }
 
 std::string end_line(const End& end) {

@@ -13,11 +13,16 @@
 //                                            --barrier the node is ready for C+1 and waits
 //   @clock <epoch µs>                        `bench-node --clock`: its clock, per line read
 //   @exit <code>                             the remote shell's word on how the node ended
+//   \x06                                     `--heartbeat S`: one byte every S seconds, from a
+//                                            thread of its own, while the node lives; it may
+//                                            fall inside a line, so the master removes these
+//                                            bytes before it reads lines (remove_heartbeats)
 // Master to node, on the node's standard input:
 //   @go {"cycle": C, "start_epoch_us": T}    start cycle C at T (node clock)
 //   @end {"reason": "..."}                   no further cycle: finish now, as complete
 //                                            (a threshold failed: --abort-on-fail)
 // End of the node's input means the master is gone: the node stops, keeping its results.
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -68,6 +73,12 @@ struct End {
 // monostate: not a message (ordinary output), or a malformed one.
 using Message = std::variant<std::monostate, NodeHello, stats::SeriesPoint, CycleDone, Go, ClockReading, ExitCode,
                              CycleReport, End>;
+
+// The heartbeat byte (ASCII ACK): never part of a line the node prints otherwise.
+inline constexpr char kHeartbeat = '\x06';
+// Removes every heartbeat byte from data[0, size), moving the rest to the front; returns
+// the bytes left.
+std::size_t remove_heartbeats(char* data, std::size_t size) noexcept;
 
 // Each returns the line without its '\n'.
 std::string node_line(const NodeHello& hello);

@@ -345,10 +345,11 @@ class LocalFaults(DistributedCase):
         # SIGSTOP: the node neither works nor ends. The others go on without it after the
         # barrier timeout; once they have finished, it may stay silent for the hang
         # timeout, then it is stopped (SIGTERM, and SIGCONT so that a stopped process gets
-        # it), keeping what it had finished.
+        # it), keeping what it had finished. (Its missing heartbeat would tell the same,
+        # later than this test lasts: that watch has a test of its own.)
         self.make_dist_test(cycles="1:1:1", duration=2)
         master = self.start_master(self.master_args("hung", "--nodes", "local*3", "--barrier-timeout", "2",
-                                                    "--hang-timeout", "2"))
+                                                    "--hang-timeout", "2", "--heartbeat-timeout", "300"))
         pids = self.node_pids("hung", 3)
         self.wait_for_cycle("hung", 1, 1)
         stopped_at = time.monotonic()
@@ -369,6 +370,45 @@ class LocalFaults(DistributedCase):
         self.assertEqual(node1["cycles"][0]["status"], "complete")
         self.assertEqual(merged["cycles"][0]["status"], "complete")
         self.assertEqual(merged["cycles"][0]["cvus"], 3)
+        self.assertTrue(out.strip().splitlines()[-1].startswith("Report: "), out)
+
+    def test_a_run_whose_every_node_hangs_ends_by_their_missing_heartbeats(self):
+        # No node finishes, so no "silent after another finished" watch: each node's
+        # heartbeat (one byte a second, from a thread of its own) stops with the process.
+        self.make_dist_test(cycles="1:1", duration=2)
+        master = self.start_master(self.master_args("all-hung", "--nodes", "local*2", "--heartbeat-timeout", "2"))
+        pids = self.node_pids("all-hung", 2)
+        for num in range(2):
+            self.wait_for_cycle("all-hung", num, 1)
+        stopped_at = time.monotonic()
+        for pid in pids.values():
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            code = master.proc.wait(timeout=60)
+        finally:
+            for pid in pids.values():
+                if alive(pid):
+                    os.kill(pid, signal.SIGCONT)
+        out, err = self.master_output()
+        self.assertEqual(code, 3, out + err)
+        # 2 s without a heartbeat (checked every 0.5 s), then TERM and CONT: the nodes save and exit.
+        self.assertLess(time.monotonic() - stopped_at, 20, out)
+        for num in range(2):
+            self.assertIn(f"node {num} (local): no heartbeat for 2 s", out)
+        for pid in pids.values():
+            self.assertFalse(alive(pid), f"node process {pid} still runs")
+        # The heartbeat bytes are not in what the master kept of the nodes' output.
+        for num in range(2):
+            self.assertNotIn("\x06", read_text(os.path.join(self.w, "all-hung", "out", f"node-{num}.txt")))
+        merged = read_json(os.path.join(self.run_dir("all-hung"), "results.json"))
+        rows = {n["node_num"]: n for n in merged["nodes"]}
+        for num in range(2):
+            self.assertEqual(rows[num]["status"], "incomplete")
+            self.assertIn("hung: no heartbeat for 2 s", rows[num]["message"])
+            self.assertIn("its finished cycles saved", rows[num]["message"])
+        # Cycle 1, finished before the stop, is whole in the merge.
+        self.assertEqual(merged["cycles"][0]["status"], "complete")
+        self.assertEqual(merged["cycles"][0]["cvus"], 2)
         self.assertTrue(out.strip().splitlines()[-1].startswith("Report: "), out)
 
     def test_ctrl_c_stops_every_node_and_reports_what_finished(self):

@@ -220,25 +220,31 @@ class SshFaults(SshCase):
         # The nodes table names each node as the user gave it.
         self.assertEqual(rows[0]["host"], f"127.0.0.1:{self.port}")
 
-    def test_a_node_stopped_over_ssh_is_stopped_for_good_and_leaves_no_process(self):
-        # SIGSTOP on the node's host: the master notices once the other has finished
-        # (plus --hang-timeout), stops it there (TERM and CONT over SSH) and keeps its
-        # finished cycles.
+    def test_nodes_stopped_over_ssh_are_stopped_for_good_and_leave_no_process(self):
+        # SIGSTOP on the nodes' host, every node: their heartbeats stop (no node finishes,
+        # so nothing else would tell); the master stops them there (TERM and CONT over
+        # SSH) and keeps their finished cycles.
         self.make_dist_test(cycles="1:1", duration=2)
         nodes = f"127.0.0.1:{self.port}*2"
-        master = self.start_master(self.ssh_args("ssh-stopped", nodes, "--barrier-timeout", "2",
-                                                         "--hang-timeout", "2"))
+        master = self.start_master(self.ssh_args("ssh-stopped", nodes, "--heartbeat-timeout", "2"))
         pids = self.node_pids("ssh-stopped", 2)
+        self.wait_for_cycle("ssh-stopped", 0, 1)
         self.wait_for_cycle("ssh-stopped", 1, 1)
-        self.hang_node_until_master_ends(master, pids[1])
-        self.assertFalse(alive(pids[0]))
-        self.assertFalse(alive(pids[1]), "the stopped node still runs")
+        os.kill(pids[0], signal.SIGSTOP)
+        try:
+            out = self.hang_node_until_master_ends(master, pids[1])
+        finally:
+            if alive(pids[0]):
+                os.kill(pids[0], signal.SIGCONT)
+        self.assertIn("no heartbeat for 2 s", out)
+        self.assertFalse(alive(pids[0]), "a stopped node still runs")
+        self.assertFalse(alive(pids[1]), "a stopped node still runs")
         rows = self.rows("ssh-stopped")
-        self.assertEqual(rows[0]["status"], "complete")
-        self.assertEqual(rows[1]["status"], "incomplete")
-        self.assertIn("hung", rows[1]["message"])
-        node1 = read_json(os.path.join(self.run_dir("ssh-stopped"), "results", "node-1.json"))
-        self.assertEqual(node1["cycles"][0]["status"], "complete")
+        for num in range(2):
+            self.assertEqual(rows[num]["status"], "incomplete")
+            self.assertIn("hung: no heartbeat", rows[num]["message"])
+            node = read_json(os.path.join(self.run_dir("ssh-stopped"), "results", f"node-{num}.json"))
+            self.assertEqual(node["cycles"][0]["status"], "complete")
 
     def test_kill_9_of_the_master_leaves_no_ssh_process_and_the_next_run_cleans_up(self):
         self.make_dist_test(cycles="1:1", duration=30)

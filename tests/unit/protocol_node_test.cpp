@@ -112,3 +112,22 @@ TEST(NodeProtocol, CycleResultsAndEndRoundTrip) {
 }
 
 }  // namespace
+
+namespace bm::protocol {
+
+TEST(NodeProtocol, HeartbeatsAreRemovedWhereverTheyFall) {
+  // A heartbeat is written alone, so it can land inside a line the node is printing.
+  std::string stream = std::string(1, kHeartbeat) + "@cycle-done {\"cycle\":0," + kHeartbeat +
+                       "\"end_epoch_us\":5}\n.." + kHeartbeat + kHeartbeat + ".\n" + kHeartbeat;
+  stream.resize(remove_heartbeats(stream.data(), stream.size()));
+  EXPECT_EQ(stream, "@cycle-done {\"cycle\":0,\"end_epoch_us\":5}\n...\n");
+  EXPECT_EQ(parse_line("@cycle-done {\"cycle\":0,\"end_epoch_us\":5}"), Message(CycleDone{0, 5}));
+
+  std::string only(3, kHeartbeat);
+  EXPECT_EQ(remove_heartbeats(only.data(), only.size()), 0u);
+  std::string none = "@node {\"node_num\":1,\"pid\":7}";
+  EXPECT_EQ(remove_heartbeats(none.data(), none.size()), none.size());
+  EXPECT_EQ(remove_heartbeats(nullptr, 0), 0u);
+}
+
+}  // namespace bm::protocol
