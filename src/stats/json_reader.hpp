@@ -4,6 +4,7 @@
 // clear line instead of a library exception.
 
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -46,14 +47,54 @@ class JsonObject {
   const nlohmann::json& at(std::string_view key) const;       // missing: SchemaError
   const nlohmann::json* find(std::string_view key) const noexcept;
   JsonObject object(std::string_view key) const { return JsonObject(at(key), path_of(key)); }
-  const nlohmann::json& array(std::string_view key) const { return json_array(at(key), path_of(key)); }
+  const nlohmann::json& array(std::string_view key) const {
+    const nlohmann::json& v = at(key);
+    return v.is_array() ? v : json_array(v, path_of(key));
+  }
 
-  int64_t int64(std::string_view key) const { return json_int64(at(key), path_of(key)); }
-  uint64_t uint64(std::string_view key) const { return json_uint64(at(key), path_of(key)); }
-  int integer(std::string_view key) const { return json_int(at(key), path_of(key)); }
-  double number(std::string_view key) const { return json_number(at(key), path_of(key)); }
-  bool boolean(std::string_view key) const { return json_bool(at(key), path_of(key)); }
-  std::string string(std::string_view key) const { return json_string(at(key), path_of(key)); }
+  // Each reads a well-formed value without making its path, which only a message needs.
+  int64_t int64(std::string_view key) const {
+    const nlohmann::json& v = at(key);
+    if (v.is_number_unsigned()) {
+      if (const auto u = v.get<uint64_t>(); u <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        return static_cast<int64_t>(u);
+      }
+    } else if (v.is_number_integer()) {
+      return v.get<int64_t>();
+    }
+    return json_int64(v, path_of(key));
+  }
+  uint64_t uint64(std::string_view key) const {
+    const nlohmann::json& v = at(key);
+    if (v.is_number_unsigned()) return v.get<uint64_t>();
+    return json_uint64(v, path_of(key));
+  }
+  int integer(std::string_view key) const {
+    const nlohmann::json& v = at(key);
+    if (v.is_number_unsigned()) {
+      if (const auto u = v.get<uint64_t>(); u <= static_cast<uint64_t>(std::numeric_limits<int>::max())) {
+        return static_cast<int>(u);
+      }
+    } else if (v.is_number_integer()) {
+      if (const auto i = v.get<int64_t>(); i >= std::numeric_limits<int>::min()) return static_cast<int>(i);
+    }
+    return json_int(v, path_of(key));
+  }
+  double number(std::string_view key) const {
+    const nlohmann::json& v = at(key);
+    if (v.is_number()) return v.get<double>();
+    return json_number(v, path_of(key));
+  }
+  bool boolean(std::string_view key) const {
+    const nlohmann::json& v = at(key);
+    if (v.is_boolean()) return v.get<bool>();
+    return json_bool(v, path_of(key));
+  }
+  std::string string(std::string_view key) const {
+    const nlohmann::json& v = at(key);
+    if (v.is_string()) return v.get<std::string>();
+    return json_string(v, path_of(key));
+  }
 
  private:
   const nlohmann::json* value_;

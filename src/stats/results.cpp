@@ -3,6 +3,8 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <optional>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -617,7 +619,14 @@ void check_format_and_version(const JsonObject& top) {
   if (version != kResultsVersion) throw_schema_error("", fmt::format("unsupported results version {}", version));
 }
 
-Results read_document(const json& document) {
+// `streamed`: the cycles parse_results() read as the parser finished each (the
+// document's own `cycles` array is then empty), and the first problem found in them.
+struct StreamedCycles {
+  std::vector<CycleResults> cycles;
+  std::optional<SchemaError> problem;
+};
+
+Results read_document(const json& document, StreamedCycles* streamed = nullptr) {
   const JsonObject top(document, "");
   check_format_and_version(top);
   Results results;
@@ -629,6 +638,10 @@ Results read_document(const json& document) {
   check_histogram_params(top.object("histogram"));
 
   const json& cycles = top.array("cycles");
+  if (streamed != nullptr) {
+    if (streamed->problem) throw *streamed->problem;
+    results.cycles = std::move(streamed->cycles);
+  }
   for (std::size_t i = 0; i < cycles.size(); ++i) {
     results.cycles.push_back(read_cycle(JsonObject(cycles[i], json_path_index("cycles", i)), i));
   }
@@ -688,9 +701,53 @@ bool results_from_json(const json& document, Results& out, std::string* error) {
 }
 
 bool parse_results(std::string_view text, Results& out, std::string* error) {
+  // Each element of the top-level `cycles` array is read into a CycleResults as soon as
+  // the parser has it and dropped from the document, so a large file never has its whole
+  // tree in memory at once (most of a file is its cycles). Problems found in a cycle are
+  // told after the format and version checks, as for the rest of the document.
+  StreamedCycles streamed;
+  bool cycles_key = false;  // the last key of the top object was "cycles"
+  bool in_cycles = false;   // inside its array
+  bool cycles_seen = false;
+  const auto on_event = [&](int depth, json::parse_event_t event, json& parsed) -> bool {
+    using Event = json::parse_event_t;
+    if (depth == 1) {
+      if (event == Event::key) {
+        cycles_key = parsed.is_string() && parsed.get_ref<const std::string&>() == "cycles";
+        if (cycles_key && cycles_seen && !streamed.problem) streamed.problem = SchemaError("cycles: the key appears twice");
+      } else if (event == Event::array_start && cycles_key) {
+        in_cycles = cycles_seen = true;
+      } else if (event == Event::array_end) {
+        in_cycles = false;
+      }
+      return true;
+    }
+    if (!in_cycles || depth != 2) return true;
+    const std::string path = json_path_index("cycles", streamed.cycles.size());
+    if (event == Event::object_end) {
+      if (!streamed.problem) {
+        try {
+          streamed.cycles.push_back(read_cycle(JsonObject(parsed, path), streamed.cycles.size()));
+        } catch (const SchemaError& e) {
+          streamed.problem = e;
+        } catch (const std::exception& e) {  // a json error the checks missed
+          streamed.problem = SchemaError(fmt::format("{}: {}", path, e.what()));
+        }
+      }
+      return false;  // dropped from the document
+    }
+    if ((event == Event::value || event == Event::array_end) && !streamed.problem) {
+      try {
+        (void)JsonObject(parsed, path);  // not an object: the same message as for the rest of the file
+      } catch (const SchemaError& e) {
+        streamed.problem = e;
+      }
+    }
+    return event != Event::value && event != Event::array_end;
+  };
   json document;
   try {
-    document = json::parse(text);
+    document = json::parse(text, on_event);
   } catch (const json::parse_error& e) {
     // Drop the library's "[json.exception.parse_error.101] " prefix.
     std::string_view what = e.what();
@@ -700,7 +757,13 @@ bool parse_results(std::string_view text, Results& out, std::string* error) {
     if (error) *error = fmt::format("invalid JSON: {}", what);
     return false;
   }
-  return results_from_json(document, out, error);
+  try {
+    out = read_document(document, &streamed);
+    return true;
+  } catch (const std::exception& e) {  // SchemaError, or a json error the checks missed
+    if (error) *error = e.what();
+    return false;
+  }
 }
 
 }  // namespace bm::stats

@@ -442,6 +442,44 @@ TEST_F(ResultsReader, NamesThePathOfADeepProblem) {
   EXPECT_NE(read_error(document).find("histogram: unsupported histogram parameters"), std::string::npos);
 }
 
+TEST_F(ResultsReader, CyclesAreReadAsTheParserFinishesEachWithTheSameMessages) {
+  // Each element of `cycles` becomes its figures as soon as it is parsed and leaves the
+  // document tree; what is said about a bad one, and in which order, is unchanged.
+  json document = valid();
+  document["cycles"][1] = 7;
+  EXPECT_EQ(read_error(document), prefix() + "cycles[1]: expected an object, got non-negative integer");
+  document = valid();
+  document["cycles"][0] = json::array({1});
+  EXPECT_EQ(read_error(document), prefix() + "cycles[0]: expected an object, got array");
+  document = valid();
+  document["cycles"] = json::object({{"0", valid()["cycles"][0]}});
+  EXPECT_EQ(read_error(document), prefix() + "cycles: expected an array, got object");
+  document = valid();
+  document["cycles"][1]["index"] = 5;
+  EXPECT_EQ(read_error(document), prefix() + "cycles[1].index: expected 1 (cycles are listed in order)");
+  // In a file of another format a bad cycle is not what is wrong: the format is.
+  document = valid();
+  document["format"] = "funkload";
+  document["cycles"][0].erase("index");
+  EXPECT_EQ(read_error(document), prefix() + "not a benchmaster-results document (format 'funkload')");
+  // Two `cycles` keys (a JSON object may repeat a key; nothing is merged silently).
+  std::string text = valid().dump();
+  ASSERT_EQ(text.front(), '{');
+  text.insert(1, R"("cycles":[],)");
+  const fs::path path = dir_.path() / "results.json";
+  std::ofstream(path) << text;
+  EXPECT_EQ(read_error_of(path), prefix() + "cycles: the key appears twice");
+  // A valid file: every cycle, in order, equal to what was written.
+  const Results original = node_results(make_samples(1, 3), 0, 0);
+  Results loaded;
+  std::string error;
+  ASSERT_TRUE(parse_results(results_to_json(original).dump(), loaded, &error)) << error;
+  ASSERT_EQ(loaded.cycles.size(), original.cycles.size());
+  for (std::size_t c = 0; c < loaded.cycles.size(); ++c) {
+    EXPECT_EQ(cycle_results_to_json(loaded.cycles[c]), cycle_results_to_json(original.cycles[c])) << c;
+  }
+}
+
 TEST_F(ResultsReader, ReportsBadJsonAndMissingFiles) {
   const fs::path path = dir_.path() / "results.json";
   std::ofstream(path) << R"({"format": "benchmaster-results", "version": 1,)";
