@@ -371,10 +371,21 @@ void SparseHistogram::set_exact_summary(int64_t min_us, int64_t max_us, uint64_t
 // ---- JSON --------------------------------------------------------------------------
 
 namespace {
+thread_local bool t_packing_buckets = false;
+
 template <class H>
 void write_histogram(nlohmann::json& json, const H& histogram) {
-  nlohmann::json buckets = nlohmann::json::array();
-  histogram.for_each_nonzero([&](int32_t index, uint64_t count) { buckets.push_back({index, count}); });
+  nlohmann::json buckets;
+  if (t_packing_buckets) {
+    std::vector<PackedBucket> pairs;
+    histogram.for_each_nonzero([&](int32_t index, uint64_t count) {
+      pairs.push_back({static_cast<uint64_t>(index), count});
+    });
+    buckets = packed_buckets(pairs);
+  } else {
+    buckets = nlohmann::json::array();
+    histogram.for_each_nonzero([&](int32_t index, uint64_t count) { buckets.push_back({index, count}); });
+  }
   json = nlohmann::json{{"count", histogram.count()},
                         {"min_us", histogram.min()},
                         {"max_us", histogram.max()},
@@ -393,19 +404,29 @@ void read_histogram_into(const nlohmann::json& json, std::string_view path, H& o
   const uint64_t sum = object.uint64("sum_us");
   const nlohmann::json* clamped_json = object.find("clamped");
   const uint64_t clamped = clamped_json ? json_uint64(*clamped_json, object.path_of("clamped")) : 0;
-  const nlohmann::json& buckets = object.array("buckets");
+  const nlohmann::json& buckets = object.at("buckets");
+  const nlohmann::json::binary_t* packed = buckets.is_binary() ? &buckets.get_binary() : nullptr;
+  if (packed == nullptr) json_array(buckets, object.path_of("buckets"));
+  const std::size_t size = packed ? packed->size() / sizeof(PackedBucket) : buckets.size();
 
   H histogram;
   int32_t previous_index = -1;
+  int32_t first_index = -1;
   uint64_t bucket_total = 0;
-  for (std::size_t i = 0; i < buckets.size(); ++i) {
-    const nlohmann::json& pair = buckets[i];
+  for (std::size_t i = 0; i < size; ++i) {
     int64_t index = 0;
     uint64_t bucket_count = 0;
-    // A file holds millions of buckets: the well-formed ones are read without building
-    // the path that only a message needs.
-    if (pair.is_array() && pair.size() == 2 && pair[0].is_number_unsigned() && pair[1].is_number_unsigned() &&
-        pair[0].get<uint64_t>() < static_cast<uint64_t>(Histogram::kCountsLength)) [[likely]] {
+    if (packed != nullptr) {
+      PackedBucket bucket;
+      std::memcpy(&bucket, packed->data() + i * sizeof(PackedBucket), sizeof bucket);
+      index = bucket.index < static_cast<uint64_t>(Histogram::kCountsLength) ? static_cast<int64_t>(bucket.index)
+                                                                             : Histogram::kCountsLength;
+      bucket_count = bucket.count;
+      // A file holds millions of buckets: the well-formed ones are read without building
+      // the path that only a message needs.
+    } else if (const nlohmann::json& pair = buckets[i];
+               pair.is_array() && pair.size() == 2 && pair[0].is_number_unsigned() && pair[1].is_number_unsigned() &&
+               pair[0].get<uint64_t>() < static_cast<uint64_t>(Histogram::kCountsLength)) [[likely]] {
       index = static_cast<int64_t>(pair[0].get<uint64_t>());
       bucket_count = pair[1].get<uint64_t>();
     } else {
@@ -424,6 +445,7 @@ void read_histogram_into(const nlohmann::json& json, std::string_view path, H& o
                                                   Histogram::kCountsLength));
     }
     histogram.add_bucket(static_cast<int32_t>(index), bucket_count);
+    if (i == 0) first_index = static_cast<int32_t>(index);
     previous_index = static_cast<int32_t>(index);
     bucket_total += bucket_count;
   }
@@ -435,7 +457,6 @@ void read_histogram_into(const nlohmann::json& json, std::string_view path, H& o
       throw_schema_error(path, "an empty histogram has min_us, max_us, sum_us 0");
     }
   } else {
-    const int32_t first_index = buckets.front()[0].get<int32_t>();
     if (min < 0 || min > max || max > Histogram::kHighestTrackableUs || Histogram::counts_index(min) != first_index ||
         Histogram::counts_index(max) != previous_index || clamped > count) {
       throw_schema_error(path, "min_us/max_us/clamped do not match the buckets");
@@ -449,6 +470,15 @@ void read_histogram_into(const nlohmann::json& json, std::string_view path, H& o
   out = std::move(histogram);
 }
 }  // namespace
+
+PackedBucketsScope::PackedBucketsScope() noexcept : before_(t_packing_buckets) { t_packing_buckets = true; }
+PackedBucketsScope::~PackedBucketsScope() { t_packing_buckets = before_; }
+
+nlohmann::json packed_buckets(const std::vector<PackedBucket>& buckets) {
+  std::vector<std::uint8_t> bytes(buckets.size() * sizeof(PackedBucket));
+  if (!buckets.empty()) std::memcpy(bytes.data(), buckets.data(), bytes.size());
+  return nlohmann::json::binary(std::move(bytes));
+}
 
 void to_json(nlohmann::json& json, const Histogram& histogram) { write_histogram(json, histogram); }
 void to_json(nlohmann::json& json, const SparseHistogram& histogram) { write_histogram(json, histogram); }

@@ -234,6 +234,29 @@ void from_json(const nlohmann::json& json, SparseHistogram& histogram);
 void read_histogram(const nlohmann::json& json, std::string_view path, Histogram& out);
 void read_histogram(const nlohmann::json& json, std::string_view path, SparseHistogram& out);
 
+// The results-file reader (parse_results) keeps a histogram's well-formed buckets as
+// one JSON binary value of PackedBuckets instead of a tree node per [index, count]:
+// read_histogram takes either form, with the same checks and messages.
+struct PackedBucket {
+  uint64_t index;
+  uint64_t count;
+};
+nlohmann::json packed_buckets(const std::vector<PackedBucket>& buckets);
+
+// While one lives on this thread, to_json(Histogram) stores the buckets packed the same
+// way: the results-file writer (results_to_string) builds its tree so and prints the
+// pairs itself, sparing a tree node per number.
+class PackedBucketsScope {
+ public:
+  PackedBucketsScope() noexcept;
+  ~PackedBucketsScope();
+  PackedBucketsScope(const PackedBucketsScope&) = delete;
+  PackedBucketsScope& operator=(const PackedBucketsScope&) = delete;
+
+ private:
+  bool before_;
+};
+
 // Apdex counters for one threshold T (apdex.org): satisfied d <= T, tolerating
 // T < d <= 4T, frustrated above 4T or failed.
 struct Apdex {

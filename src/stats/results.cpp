@@ -3,6 +3,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <optional>
 #include <vector>
 
@@ -394,8 +395,56 @@ json results_to_json(const Results& results) {
   return document;
 }
 
+namespace {
+// nlohmann's dump, but a packed bucket list (PackedBucketsScope) is printed as the
+// schema's [[index, count], ...] straight from its bytes.
+void dump_results_tree(const json& value, std::string& out) {
+  switch (value.type()) {
+    case json::value_t::object: {
+      out.push_back('{');
+      bool first = true;
+      for (const auto& [key, member] : value.items()) {
+        if (!first) out.push_back(',');
+        first = false;
+        out += json(key).dump(-1, ' ', false, json::error_handler_t::replace);
+        out.push_back(':');
+        dump_results_tree(member, out);
+      }
+      out.push_back('}');
+      return;
+    }
+    case json::value_t::array: {
+      out.push_back('[');
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        if (i) out.push_back(',');
+        dump_results_tree(value[i], out);
+      }
+      out.push_back(']');
+      return;
+    }
+    case json::value_t::binary: {
+      const json::binary_t& bytes = value.get_binary();
+      out.push_back('[');
+      for (std::size_t at = 0; at + sizeof(PackedBucket) <= bytes.size(); at += sizeof(PackedBucket)) {
+        PackedBucket pair;
+        std::memcpy(&pair, bytes.data() + at, sizeof pair);
+        if (at) out.push_back(',');
+        fmt::format_to(std::back_inserter(out), "[{},{}]", pair.index, pair.count);
+      }
+      out.push_back(']');
+      return;
+    }
+    default:
+      out += value.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+}
+}  // namespace
+
 std::string results_to_string(const Results& results) {
-  std::string text = results_to_json(results).dump(-1, ' ', false, json::error_handler_t::replace);
+  const PackedBucketsScope packed;
+  const json tree = results_to_json(results);
+  std::string text;
+  dump_results_tree(tree, text);
   text.push_back('\n');
   return text;
 }
@@ -622,7 +671,7 @@ void check_format_and_version(const JsonObject& top) {
 // `streamed`: the cycles parse_results() read as the parser finished each (the
 // document's own `cycles` array is then empty), and the first problem found in them.
 struct StreamedCycles {
-  std::vector<CycleResults> cycles;
+  std::deque<CycleResults> cycles;
   std::optional<SchemaError> problem;
 };
 
@@ -700,6 +749,61 @@ bool results_from_json(const json& document, Results& out, std::string* error) {
   }
 }
 
+namespace {
+// While parsing a results file: the [index, count] pairs of a histogram's `buckets`
+// array are taken out of the tree as they complete and stored as one packed binary
+// value (a tree node per number costs an allocation each, and a file holds millions).
+// An element that is not a well-formed pair stops it for that array: the array is then
+// rebuilt in full, so the reader sees what the file held and says the same about it.
+class BucketPacker {
+ public:
+  // Returns whether the parser keeps the value (false: it is dropped from the tree).
+  bool on_event(int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using Event = nlohmann::json::parse_event_t;
+    if (event == Event::key) {
+      key_is_buckets_ = depth_ < 0 && parsed.is_string() && parsed.get_ref<const std::string&>() == "buckets";
+      return true;
+    }
+    if (depth_ < 0) {
+      if (key_is_buckets_ && event == Event::array_start) {
+        depth_ = depth;
+        deviated_ = false;
+        pairs_.clear();
+      }
+      key_is_buckets_ = false;
+      return true;
+    }
+    if (depth == depth_ && event == Event::array_end) {
+      if (!deviated_) {
+        parsed = packed_buckets(pairs_);
+      } else {
+        nlohmann::json rebuilt = nlohmann::json::array();
+        for (const PackedBucket& pair : pairs_) rebuilt.push_back(nlohmann::json::array({pair.index, pair.count}));
+        for (nlohmann::json& element : parsed) rebuilt.push_back(std::move(element));
+        parsed = std::move(rebuilt);
+      }
+      depth_ = -1;
+      return true;
+    }
+    if (depth != depth_ + 1 || deviated_) return true;
+    if (event == Event::array_end && parsed.size() == 2 && parsed[0].is_number_unsigned() &&
+        parsed[1].is_number_unsigned() &&
+        parsed[0].get<uint64_t>() < static_cast<uint64_t>(Histogram::kCountsLength)) {
+      pairs_.push_back({parsed[0].get<uint64_t>(), parsed[1].get<uint64_t>()});
+      return false;
+    }
+    if (event == Event::array_end || event == Event::object_end || event == Event::value) deviated_ = true;
+    return true;
+  }
+
+ private:
+  bool key_is_buckets_ = false;  // the last key read was "buckets"
+  int depth_ = -1;               // the depth of the buckets array being packed; -1: none
+  bool deviated_ = false;
+  std::vector<PackedBucket> pairs_;
+};
+}  // namespace
+
 bool parse_results(std::string_view text, Results& out, std::string* error) {
   // Each element of the top-level `cycles` array is read into a CycleResults as soon as
   // the parser has it and dropped from the document, so a large file never has its whole
@@ -709,8 +813,10 @@ bool parse_results(std::string_view text, Results& out, std::string* error) {
   bool cycles_key = false;  // the last key of the top object was "cycles"
   bool in_cycles = false;   // inside its array
   bool cycles_seen = false;
+  BucketPacker packer;
   const auto on_event = [&](int depth, json::parse_event_t event, json& parsed) -> bool {
     using Event = json::parse_event_t;
+    if (!packer.on_event(depth, event, parsed)) return false;
     if (depth == 1) {
       if (event == Event::key) {
         cycles_key = parsed.is_string() && parsed.get_ref<const std::string&>() == "cycles";

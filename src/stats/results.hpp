@@ -270,7 +270,7 @@ struct Results {
   RunInfo run;
   BenchConfig config;
   ConfMap conf;
-  std::vector<CycleResults> cycles;
+  std::deque<CycleResults> cycles;  // a deque: CycleResults moves may throw, so a vector would copy them as it grows
   std::vector<SeriesPoint> series;
   std::vector<NodeRow> nodes;                              // merged files only
   MonitorData monitor;                                     // the monitored hosts (monitor_data.hpp)

@@ -296,6 +296,16 @@ TEST(ResultsJson, RoundTripKeepsEveryValue) {
   EXPECT_FALSE(document.contains("nodes"));
 }
 
+TEST(ResultsJson, TheFileTextIsTheTreeDumped) {
+  // The writer prints histogram buckets from their packed form; the text must be
+  // exactly the document results_to_json gives, buckets as [[index, count], ...].
+  const Results r = node_results(make_samples(3, 9), 1, 0);
+  const std::string text = results_to_string(r);
+  EXPECT_EQ(json::parse(text), results_to_json(r));
+  EXPECT_EQ(text.back(), '\n');
+  EXPECT_NE(text.find(R"("buckets":[[)"), std::string::npos);
+}
+
 TEST(ResultsJson, InvalidUtf8InMessagesIsReplacedNotThrown) {
   Results r = empty_results(0, 1);
   ErrorOccurrence occurrence;
@@ -469,6 +479,31 @@ TEST_F(ResultsReader, CyclesAreReadAsTheParserFinishesEachWithTheSameMessages) {
   const fs::path path = dir_.path() / "results.json";
   std::ofstream(path) << text;
   EXPECT_EQ(read_error_of(path), prefix() + "cycles: the key appears twice");
+  // Histogram buckets are packed as they are parsed; a bad pair anywhere in the array
+  // is named at its place, as the tree would have had it.
+  document = valid();
+  json& buckets = document["cycles"][0]["requests"][0]["latency"]["buckets"];
+  ASSERT_GE(buckets.size(), 3u);
+  buckets[2][1] = "1";
+  EXPECT_EQ(read_error(document), prefix() + "cycles[0].requests[0].latency.buckets[2][1]: expected a non-negative "
+                                             "integer, got string");
+  document = valid();
+  document["cycles"][0]["requests"][0]["latency"]["buckets"][1] = json::array({1, 2, 3});
+  EXPECT_EQ(read_error(document), prefix() + "cycles[0].requests[0].latency.buckets[1]: expected [index, count]");
+  document = valid();
+  std::swap(document["cycles"][1]["pages"][0]["latency"]["buckets"][0],
+            document["cycles"][1]["pages"][0]["latency"]["buckets"][1]);
+  EXPECT_EQ(read_error(document).find(prefix() + "cycles[1].pages[0].latency.buckets[1]: bucket index"), 0u);
+  document = valid();
+  document["cycles"][1]["pages"][0]["latency"]["buckets"][0][1] = 0;
+  EXPECT_EQ(read_error(document),
+            prefix() + "cycles[1].pages[0].latency.buckets[0]: bucket count 0 (only non-zero buckets are stored)");
+  document = valid();
+  document["cycles"][0]["requests"][0]["latency"]["count"] = 1;
+  EXPECT_NE(read_error(document).find("cycles[0].requests[0].latency: bucket counts add up to"), std::string::npos);
+  document = valid();
+  document["series"][0]["latency"]["buckets"][0] = "x";
+  EXPECT_EQ(read_error(document).find(prefix() + "series[0]"), 0u) << read_error(document);
   // A valid file: every cycle, in order, equal to what was written.
   const Results original = node_results(make_samples(1, 3), 0, 0);
   Results loaded;
