@@ -40,7 +40,13 @@ std::optional<Tagged> find_tag(std::string_view line) {
 }
 
 std::optional<nlohmann::json> object_of(std::string_view text) {
-  auto json = nlohmann::json::parse(text, nullptr, false);
+  // Histogram buckets packed as they are parsed: a master reads a line per node and second.
+  stats::BucketPacker packer;
+  auto json = nlohmann::json::parse(
+      text, [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+        return packer.on_event(depth, event, parsed);
+      },
+      false);
   if (json.is_discarded() || !json.is_object()) return std::nullopt;
   return json;
 }

@@ -471,6 +471,44 @@ void read_histogram_into(const nlohmann::json& json, std::string_view path, H& o
 }
 }  // namespace
 
+bool BucketPacker::on_event(int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+  using Event = nlohmann::json::parse_event_t;
+  if (event == Event::key) {
+    key_is_buckets_ = depth_ < 0 && parsed.is_string() && parsed.get_ref<const std::string&>() == "buckets";
+    return true;
+  }
+  if (depth_ < 0) {
+    if (key_is_buckets_ && event == Event::array_start) {
+      depth_ = depth;
+      deviated_ = false;
+      pairs_.clear();
+    }
+    key_is_buckets_ = false;
+    return true;
+  }
+  if (depth == depth_ && event == Event::array_end) {
+    if (!deviated_) {
+      parsed = packed_buckets(pairs_);
+    } else {
+      nlohmann::json rebuilt = nlohmann::json::array();
+      for (const PackedBucket& pair : pairs_) rebuilt.push_back(nlohmann::json::array({pair.index, pair.count}));
+      for (nlohmann::json& element : parsed) rebuilt.push_back(std::move(element));
+      parsed = std::move(rebuilt);
+    }
+    depth_ = -1;
+    return true;
+  }
+  if (depth != depth_ + 1 || deviated_) return true;
+  if (event == Event::array_end && parsed.size() == 2 && parsed[0].is_number_unsigned() &&
+      parsed[1].is_number_unsigned() &&
+      parsed[0].get<uint64_t>() < static_cast<uint64_t>(Histogram::kCountsLength)) {
+    pairs_.push_back({parsed[0].get<uint64_t>(), parsed[1].get<uint64_t>()});
+    return false;
+  }
+  if (event == Event::array_end || event == Event::object_end || event == Event::value) deviated_ = true;
+  return true;
+}
+
 PackedBucketsScope::PackedBucketsScope() noexcept : before_(t_packing_buckets) { t_packing_buckets = true; }
 PackedBucketsScope::~PackedBucketsScope() { t_packing_buckets = before_; }
 

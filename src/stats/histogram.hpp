@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>
 
 namespace bm::stats {
 
@@ -242,6 +242,24 @@ struct PackedBucket {
   uint64_t count;
 };
 nlohmann::json packed_buckets(const std::vector<PackedBucket>& buckets);
+
+// A parser callback's part (nlohmann::json::parse(text, callback)): the [index, count]
+// pairs of every `buckets` array are taken out of the tree as they complete and stored
+// packed (a tree node per number costs an allocation each, and a results file holds
+// millions). An element that is not a well-formed pair stops it for that array: the
+// array is then rebuilt in full, so a reader sees what the text held and says the same
+// about it.
+class BucketPacker {
+ public:
+  // Returns whether the parser keeps the value (false: it is dropped from the tree).
+  bool on_event(int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed);
+
+ private:
+  bool key_is_buckets_ = false;  // the last key read was "buckets"
+  int depth_ = -1;               // the depth of the buckets array being packed; -1: none
+  bool deviated_ = false;
+  std::vector<PackedBucket> pairs_;
+};
 
 // While one lives on this thread, to_json(Histogram) stores the buckets packed the same
 // way: the results-file writer (results_to_string) builds its tree so and prints the

@@ -749,61 +749,6 @@ bool results_from_json(const json& document, Results& out, std::string* error) {
   }
 }
 
-namespace {
-// While parsing a results file: the [index, count] pairs of a histogram's `buckets`
-// array are taken out of the tree as they complete and stored as one packed binary
-// value (a tree node per number costs an allocation each, and a file holds millions).
-// An element that is not a well-formed pair stops it for that array: the array is then
-// rebuilt in full, so the reader sees what the file held and says the same about it.
-class BucketPacker {
- public:
-  // Returns whether the parser keeps the value (false: it is dropped from the tree).
-  bool on_event(int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-    using Event = nlohmann::json::parse_event_t;
-    if (event == Event::key) {
-      key_is_buckets_ = depth_ < 0 && parsed.is_string() && parsed.get_ref<const std::string&>() == "buckets";
-      return true;
-    }
-    if (depth_ < 0) {
-      if (key_is_buckets_ && event == Event::array_start) {
-        depth_ = depth;
-        deviated_ = false;
-        pairs_.clear();
-      }
-      key_is_buckets_ = false;
-      return true;
-    }
-    if (depth == depth_ && event == Event::array_end) {
-      if (!deviated_) {
-        parsed = packed_buckets(pairs_);
-      } else {
-        nlohmann::json rebuilt = nlohmann::json::array();
-        for (const PackedBucket& pair : pairs_) rebuilt.push_back(nlohmann::json::array({pair.index, pair.count}));
-        for (nlohmann::json& element : parsed) rebuilt.push_back(std::move(element));
-        parsed = std::move(rebuilt);
-      }
-      depth_ = -1;
-      return true;
-    }
-    if (depth != depth_ + 1 || deviated_) return true;
-    if (event == Event::array_end && parsed.size() == 2 && parsed[0].is_number_unsigned() &&
-        parsed[1].is_number_unsigned() &&
-        parsed[0].get<uint64_t>() < static_cast<uint64_t>(Histogram::kCountsLength)) {
-      pairs_.push_back({parsed[0].get<uint64_t>(), parsed[1].get<uint64_t>()});
-      return false;
-    }
-    if (event == Event::array_end || event == Event::object_end || event == Event::value) deviated_ = true;
-    return true;
-  }
-
- private:
-  bool key_is_buckets_ = false;  // the last key read was "buckets"
-  int depth_ = -1;               // the depth of the buckets array being packed; -1: none
-  bool deviated_ = false;
-  std::vector<PackedBucket> pairs_;
-};
-}  // namespace
-
 bool parse_results(std::string_view text, Results& out, std::string* error) {
   // Each element of the top-level `cycles` array is read into a CycleResults as soon as
   // the parser has it and dropped from the document, so a large file never has its whole
