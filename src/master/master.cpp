@@ -246,15 +246,17 @@ asio::awaitable<void> MasterRun::main() {
   write_merge_plan();
   fold_ready_results();  // nodes that ended already
   const auto running = nodes_in(NodePhase::running);
-  say(fmt::format("Starting {} node{}: up in {:.1f} s; cycle 1 begins in {:.1f} s", running.size(),
-                  running.size() == 1 ? "" : "s", (wall_now_us() - starting_us) / 1e6,
-                  (planned_start_us_ - wall_now_us()) / 1e6));
   if (!stopping_) {
+    say(fmt::format("Starting {} node{}: up in {:.1f} s; cycle 1 begins in {:.1f} s", running.size(),
+                    running.size() == 1 ? "" : "s", (wall_now_us() - starting_us) / 1e6,
+                    (planned_start_us_ - wall_now_us()) / 1e6));
     cycle_starts_us_[0] = planned_start_us_;
     for (Node* node : running) send_go(*node, 0, planned_start_us_);
+  } else {
+    say("Stopped before cycle 1: no node was told to start");
   }
-  // 3. Watch them.
-  asio::co_spawn(io_, show_status(), rethrow);
+  // 3. Watch them (those being stopped, until they have ended).
+  if (!stopping_) asio::co_spawn(io_, show_status(), rethrow);
   asio::co_spawn(io_, watch_heartbeats(), rethrow);
   co_await group.wait();
   running_phase_ = false;

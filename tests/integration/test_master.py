@@ -247,15 +247,20 @@ class DistributedCase(TestCase):
 
     def node_pids(self, label, count):
         """The pids the nodes printed (@node lines in out/), once all have."""
+        return self.node_pids_of(label, range(count))
+
+    def node_pids_of(self, label, nums):
+        """The pids nodes `nums` printed (@node lines in out/), once all of them have."""
+        nums = list(nums)
         def read():
             pids = {}
-            for num in range(count):
+            for num in nums:
                 path = os.path.join(self.w, label, "out", f"node-{num}.txt")
                 if os.path.exists(path):
                     m = re.search(r'@node \{"node_num":\d+,"pid":(\d+)\}', read_text(path))
                     if m:
                         pids[num] = int(m.group(1))
-            return pids if len(pids) == count else None
+            return pids if len(pids) == len(nums) else None
         return wait_for(read, 20, "every node's @node line")
 
     def wait_for_cycle(self, label, num, cycle):
@@ -509,6 +514,34 @@ class LocalFaults(DistributedCase):
         code, output, hanging = self.stop_master_while_setting_up(signal.SIGKILL)
         self.assertEqual(code, -signal.SIGKILL)
         wait_for(lambda: not alive(hanging), 10, "the node program to end with the master")
+
+    def test_sigint_before_every_node_is_up_stops_them_and_leaves_no_process(self):
+        # Set-up done, the node processes started, one of them not up yet (no @node: a
+        # wrapper that notes its pid and hangs before it would start the node): Ctrl-C
+        # there ends every node process, started or not, and the run with nothing to report.
+        marker = os.path.join(self.out, "slow-node.pid")
+        wrapper = self.write("slow-node", f"#!/bin/sh\ncase \" $* \" in *\" --clock \"*) ;; *\" not-up 1 \"*) "
+                                          f"echo $$ > {marker}.tmp; mv {marker}.tmp {marker}; exec sleep 300;; esac\n"
+                                          f"exec {BENCHMASTER} \"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        self.make_dist_test(cycles="1", duration=1)
+        master = self.start_master(self.master_args("not-up", "--nodes", "local*2", "-s", wrapper))
+        wait_for(lambda: os.path.exists(marker), 30, "node 1's process to start")
+        pids = [int(read_text(marker))]
+        up = self.node_pids_of("not-up", [0])
+        pids.append(up[0])
+        begin = time.monotonic()
+        master.proc.send_signal(signal.SIGINT)
+        code = master.proc.wait(timeout=60)
+        out, err = self.master_output()
+        self.assertLess(time.monotonic() - begin, 20, out + err)
+        self.assertEqual(code, 130, out + err)
+        for pid in pids:
+            wait_for(lambda: not alive(pid), 10, f"node process {pid} to end")
+        self.assertIn("Stopped before cycle 1: no node was told to start", out)
+        self.assertNotIn("cycle 1 begins", out)
+        self.assertIn("No node brought results back: nothing to merge", out)
+        self.assertNotIn("Report: ", out)
 
     def test_sigterm_once_every_node_has_ended_lets_collect_merge_and_report_finish(self):
         master = self.master_paused_at("collect", "late-term")
