@@ -799,7 +799,7 @@ bool parse_results(std::string_view text, Results& out, std::string* error) {
   json document;
   try {
     document = json::parse(text, on_event);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // a syntax error, or a number past a double (out_of_range.406)
     // Drop the library's "[json.exception.parse_error.101] " prefix.
     std::string_view what = e.what();
     if (const auto end = what.find("] "); what.starts_with("[json.exception") && end != std::string_view::npos) {

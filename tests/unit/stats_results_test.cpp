@@ -519,6 +519,10 @@ TEST_F(ResultsReader, ReportsBadJsonAndMissingFiles) {
   const fs::path path = dir_.path() / "results.json";
   std::ofstream(path) << R"({"format": "benchmaster-results", "version": 1,)";
   EXPECT_EQ(read_error_of(path).rfind(prefix() + "invalid JSON: parse error at line 1", 0), 0u) << read_error_of(path);
+  // A number past the largest double is the parser's out_of_range, not a parse_error:
+  // one line as well (found by the results fuzz target, which aborted on it).
+  std::ofstream(path, std::ios::trunc) << R"({"format": "benchmaster-results", "ok_codes": [200, 307e308]})";
+  EXPECT_EQ(read_error_of(path), prefix() + "invalid JSON: number overflow parsing '307e308'");
   EXPECT_EQ(read_error_of(dir_.path() / "absent.json"),
             (dir_.path() / "absent.json").string() + ": cannot open: No such file or directory");
 }
