@@ -571,7 +571,7 @@ void MasterRun::start_node(Node& node) {
   command.argv.push_back("go");
   command.argv.push_back("--stop-on-eof");
   command.argv.push_back("--heartbeat");
-  command.argv.push_back(fmt::format("{:g}", std::min(1.0, options_.heartbeat_timeout_s / 4)));
+  command.argv.push_back(fmt::format("{:g}", std::clamp(options_.heartbeat_timeout_s / 4, 0.01, 1.0)));
   if (options_.cycle_count > 1) command.argv.push_back("--barrier");
   // --abort-on-fail: each cycle's figures come back at its end, to be judged at the barrier.
   if (options_.cycle_count > 1 && options_.verdict.abort_on_fail) command.argv.push_back("--cycle-results");

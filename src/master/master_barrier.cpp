@@ -201,9 +201,17 @@ asio::awaitable<void> MasterRun::run_end_timeout() {
 asio::awaitable<void> MasterRun::watch_heartbeats() {
   using Clock = std::chrono::steady_clock;
   const auto timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.heartbeat_timeout_s));
+  const auto interval = std::min(timeout / 4, Clock::duration(std::chrono::seconds(1)));
+  Clock::time_point last_check = Clock::now();
   while (running_phase_) {
+    const Clock::time_point now = Clock::now();
+    const bool held_up = now - last_check > 2 * interval;
+    last_check = now;
     for (Node* node : nodes_in(NodePhase::running)) {
       if (node->hung || node->node_pid <= 0) continue;  // not up yet: wait_until_up() watches those
+      // This thread was held up (a large results file read and folded): the nodes'
+      // heartbeats of that time may still wait in the pipes, so none is judged by it.
+      if (held_up) node->last_heard = std::max(node->last_heard, now - interval);
       if (Clock::now() - node->last_heard < timeout) continue;
       node->hung_reason = fmt::format("no heartbeat for {:g} s (a stopped process, a frozen host or a cut connection)",
                                       options_.heartbeat_timeout_s);
@@ -211,7 +219,7 @@ asio::awaitable<void> MasterRun::watch_heartbeats() {
       node->hung = true;
       asio::co_spawn(io_, stop_hung(*node), rethrow);
     }
-    heartbeat_timer_.expires_after(std::min(timeout / 4, Clock::duration(std::chrono::seconds(1))));
+    heartbeat_timer_.expires_after(interval);
     boost::system::error_code ec;
     co_await heartbeat_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
     if (ec) co_return;
