@@ -26,6 +26,24 @@ uint64_t percentile_rank(double percentile, uint64_t count) {
 }
 }  // namespace detail
 
+namespace {
+// Adds `count` to bucket `index` of a list of {index, count} kept in ascending order of
+// index (a Histogram's list form, a SparseHistogram).
+template <class Pair>
+void add_to_sorted_list(std::vector<Pair>& list, int32_t index, uint64_t count) {
+  if (list.empty() || list.back().index < index) {
+    list.push_back(Pair{index, count});  // loading: indices come ascending
+    return;
+  }
+  auto at = std::lower_bound(list.begin(), list.end(), index, [](const Pair& p, int32_t i) { return p.index < i; });
+  if (at != list.end() && at->index == index) {
+    at->count += count;
+  } else {
+    list.insert(at, Pair{index, count});
+  }
+}
+}  // namespace
+
 // ---- Histogram ---------------------------------------------------------------------
 
 Histogram::Histogram(const Histogram& other)
@@ -64,35 +82,24 @@ bool Histogram::has_groups() const noexcept {
 void Histogram::make_dense() {
   std::vector<Pair> list = std::move(sparse_);
   sparse_ = {};
-  for (const Pair& p : list) {
-    const int bucket = bucket_of_index(p.index);
-    uint64_t* group = groups_[bucket].get();
-    if (group == nullptr) group = allocate_group(bucket);
-    group[p.index - group_base_index(bucket)] += p.count;
-  }
+  for (const Pair& p : list) add_to_groups(p.index, p.count);
+}
+
+void Histogram::add_to_groups(int32_t index, uint64_t count) {
+  const int bucket = bucket_of_index(index);
+  uint64_t* group = groups_[bucket].get();
+  if (group == nullptr) group = allocate_group(bucket);
+  group[index - group_base_index(bucket)] += count;
 }
 
 // Adds to the counters only (not count_, min_, ...), keeping the form's invariants.
 void Histogram::add_counts(int32_t index, uint64_t count) {
   if (sparse_.empty() && has_groups()) {
-    const int bucket = bucket_of_index(index);
-    uint64_t* group = groups_[bucket].get();
-    if (group == nullptr) group = allocate_group(bucket);
-    group[index - group_base_index(bucket)] += count;
+    add_to_groups(index, count);
     return;
   }
   // The list form (this histogram has no group).
-  if (sparse_.empty() || sparse_.back().index < index) {
-    sparse_.push_back({index, count});  // loading: indices come ascending
-  } else {
-    auto at = std::lower_bound(sparse_.begin(), sparse_.end(), index,
-                               [](const Pair& p, int32_t i) { return p.index < i; });
-    if (at != sparse_.end() && at->index == index) {
-      at->count += count;
-    } else {
-      sparse_.insert(at, Pair{index, count});
-    }
-  }
+  add_to_sorted_list(sparse_, index, count);
   if (sparse_.size() > kSparseLimit) make_dense();
 }
 
@@ -140,12 +147,7 @@ void Histogram::merge(const Histogram& other) {
       }
       if (sparse_.size() > kSparseLimit) make_dense();
     } else {
-      for (const Pair& p : other.sparse_) {  // a few hundred adds, not whole groups
-        const int bucket = bucket_of_index(p.index);
-        uint64_t* group = groups_[bucket].get();
-        if (group == nullptr) group = allocate_group(bucket);
-        group[p.index - group_base_index(bucket)] += p.count;
-      }
+      for (const Pair& p : other.sparse_) add_to_groups(p.index, p.count);  // a few hundred adds, not whole groups
     }
     return;
   }
@@ -346,13 +348,7 @@ void SparseHistogram::add_bucket(int32_t index, uint64_t count) {
     throw std::out_of_range(fmt::format("histogram bucket index {} outside [0, {})", index, Histogram::kCountsLength));
   }
   if (count == 0) return;
-  auto at = std::lower_bound(buckets_.begin(), buckets_.end(), index,
-                             [](const Bucket& b, int32_t i) { return b.index < i; });
-  if (at != buckets_.end() && at->index == index) {
-    at->count += count;
-  } else {
-    buckets_.insert(at, Bucket{index, count});
-  }
+  add_to_sorted_list(buckets_, index, count);
   const int64_t lowest = Histogram::lowest_equivalent_value(index);
   const int64_t highest = std::min(Histogram::highest_equivalent_value(index), Histogram::kHighestTrackableUs);
   min_ = count_ ? std::min(min_, lowest) : lowest;

@@ -144,6 +144,7 @@ class Histogram {
   void make_dense();
   bool has_groups() const noexcept;
   void add_counts(int32_t index, uint64_t count);  // counters only, either form
+  void add_to_groups(int32_t index, uint64_t count);  // the groups' counter, allocating its group
 
   struct Pair {
     int32_t index;

@@ -482,15 +482,23 @@ class LocalFaults(DistributedCase):
         self.assertIn("No node can run", proc.stdout)
         self.assertFalse(os.path.exists(os.path.join(self.w, "no-start")), os.listdir(self.w) if os.path.isdir(self.w) else None)
 
+    def hanging_node_program(self, name, when, unless=None):
+        """A node program that, run with ` when ` among its arguments (and not ` unless `),
+        notes its pid in a file and hangs; otherwise it is benchmaster. Returns its path
+        and the file's."""
+        marker = os.path.join(self.out, f"{name}.pid")
+        passing = f"*\" {unless} \"*) ;; " if unless else ""
+        wrapper = self.write(name, f"#!/bin/sh\ncase \" $* \" in {passing}*\" {when} \"*) echo $$ > {marker}.tmp; "
+                                   f"mv {marker}.tmp {marker}; exec sleep 300;; esac\n"
+                                   f"exec {BENCHMASTER} \"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        return wrapper, marker
+
     def stop_master_while_setting_up(self, sig):
         """bench-master stopped by `sig` in its first phase: the node program's clock check
         (a wrapper that notes its pid, then hangs). Returns the master's exit code, its
         output, and the pid of the hanging node program."""
-        marker = os.path.join(self.out, "clock-check.pid")
-        wrapper = self.write("hanging-node", f"#!/bin/sh\ncase \" $* \" in *\" --clock \"*) echo $$ > {marker}.tmp; "
-                                             f"mv {marker}.tmp {marker}; exec sleep 300;; esac\n"
-                                             f"exec {BENCHMASTER} \"$@\"\n")
-        os.chmod(wrapper, 0o755)
+        wrapper, marker = self.hanging_node_program("hanging-node", "--clock")
         self.make_dist_test(cycles="1", duration=1)
         master = self.start_master(self.master_args("setting-up", "--nodes", "local*2", "-s", wrapper))
         wait_for(lambda: os.path.exists(marker), 20, "the clock check to begin")
@@ -519,11 +527,7 @@ class LocalFaults(DistributedCase):
         # Set-up done, the node processes started, one of them not up yet (no @node: a
         # wrapper that notes its pid and hangs before it would start the node): Ctrl-C
         # there ends every node process, started or not, and the run with nothing to report.
-        marker = os.path.join(self.out, "slow-node.pid")
-        wrapper = self.write("slow-node", f"#!/bin/sh\ncase \" $* \" in *\" --clock \"*) ;; *\" not-up 1 \"*) "
-                                          f"echo $$ > {marker}.tmp; mv {marker}.tmp {marker}; exec sleep 300;; esac\n"
-                                          f"exec {BENCHMASTER} \"$@\"\n")
-        os.chmod(wrapper, 0o755)
+        wrapper, marker = self.hanging_node_program("slow-node", "not-up 1", unless="--clock")
         self.make_dist_test(cycles="1", duration=1)
         master = self.start_master(self.master_args("not-up", "--nodes", "local*2", "-s", wrapper))
         wait_for(lambda: os.path.exists(marker), 30, "node 1's process to start")
