@@ -18,6 +18,7 @@ namespace {
 // http_parser's HTTP_MAX_HEADER_SIZE default; the Debian build keeps it.
 constexpr size_t kLibraryHeaderLimit = 80 * 1024;
 constexpr std::string_view kStatusPrefix = "HTTP/";
+constexpr std::string_view kTransferEncoding = "transfer-encoding";
 
 bool is_interim(int status) { return status >= 100 && status < 200 && status != 101; }
 
@@ -239,6 +240,9 @@ struct ResponseParser::Callbacks {
     r.head_.append(at, len);
     r.headers_.back().name_length += static_cast<uint32_t>(len);
     r.known_fields_done_ = false;  // trailers come after the head
+    if (r.headers_.back().name_length > kTransferEncoding.size() && r.phase_ == Phase::head) {
+      r.forget_prefixed_transfer_encoding(p);
+    }
     return 0;
   }
 
@@ -264,11 +268,18 @@ struct ResponseParser::Callbacks {
     r.phase_ = Phase::body;
     r.last_data_ = LastData::none;
     r.trailers_offset_ = static_cast<uint32_t>(r.head_.size());
-    if (r.head_request_ || has_no_body(r.status_)) return 1;
-    if (r.store_body_ && p->content_length != ULLONG_MAX && p->content_length > r.limits_.max_body_bytes) {
+    if (!r.head_request_ && !has_no_body(r.status_) && r.store_body_ && p->content_length != ULLONG_MAX &&
+        p->content_length > r.limits_.max_body_bytes) {
       return r.fail_body_too_large();
     }
-    return 0;
+    // When the bytes being fed reach past the header limit, stop at the head's last byte:
+    // feed() measures the head there, its line ends included, then resumes (http_parser
+    // reads that byte again). Otherwise the head fits whatever its length.
+    if (r.wire_bytes_ + r.feed_length_ > r.limits_.max_header_bytes) {
+      r.head_ended_ = true;
+      http_parser_pause(p, 1);
+    }
+    return r.head_request_ || has_no_body(r.status_) ? 1 : 0;
   }
 
   static int on_body(http_parser* p, const char* at, size_t len) {
@@ -402,10 +413,23 @@ ResponseParser::Result ResponseParser::feed(const char* data, size_t len, size_t
   // Set up only for the responses the one-pass path leaves to http_parser.
   if (wire_bytes_ == 0) http_parser_init(&parser_, HTTP_RESPONSE);
   parser_.data = this;  // refreshed on every call so that the object may be moved
-  feed_data_ = data;
-  const size_t parsed = http_parser_execute(&parser_, &Callbacks::settings, data, len);
-  const auto status = HTTP_PARSER_ERRNO(&parser_);
-  wire_bytes_ += parsed;
+  size_t parsed = 0;
+  http_errno status = HPE_OK;
+  for (;;) {
+    feed_data_ = data + parsed;
+    feed_length_ = len - parsed;
+    const size_t n = http_parser_execute(&parser_, &Callbacks::settings, data + parsed, len - parsed);
+    status = HTTP_PARSER_ERRNO(&parser_);
+    wire_bytes_ += n;
+    parsed += n;
+    if (!head_ended_) break;
+    // Paused at the head's last byte, not consumed yet: the limit counts every byte of the
+    // head however it arrived (callbacks only see the fields, not the line ends after them).
+    head_ended_ = false;
+    *consumed = parsed;
+    if (wire_bytes_ + 1 > limits_.max_header_bytes) return fail_result(head_too_large_message());
+    http_parser_pause(&parser_, 0);
+  }
   *consumed = parsed;
 
   if (phase_ == Phase::failed) return Result::error;  // a callback refused
@@ -608,6 +632,28 @@ std::string ResponseParser::describe_parse_error(http_errno status) const {
   if (status == HPE_HEADER_OVERFLOW) return head_too_large_message();
   return std::string("invalid HTTP response: ") + http_errno_description(status) +
          " (at byte " + std::to_string(wire_bytes_) + ")";
+}
+
+// http_parser 2.9.4 takes a field whose name merely begins with "Transfer-Encoding"
+// ("Transfer-EncodingX") for one: it marks the message as using Transfer-Encoding (and
+// then refuses a Content-Length beside it, or reads the body to the connection's end),
+// and reads the value as an encoding (a real "chunked" before it stops counting). Called
+// while such a name is read, before its value: the name becomes an ordinary field
+// (h_general, 0 in http_parser's enum of header states), and the mark is undone unless
+// a real Transfer-Encoding came before it in this head (one after it sets it again).
+void ResponseParser::forget_prefixed_transfer_encoding(http_parser* parser) const {
+  const HeaderSpan& current = headers_.back();
+  const std::string_view name(head_.data() + current.name_offset, current.name_length);
+  if (!iequals(name.substr(0, kTransferEncoding.size()), kTransferEncoding)) return;
+  constexpr unsigned kGeneralField = 0;
+  parser->header_state = kGeneralField;
+  for (size_t i = 0; i + 1 < headers_.size(); ++i) {
+    if (iequals(std::string_view(head_.data() + headers_[i].name_offset, headers_[i].name_length),
+                     kTransferEncoding)) {
+      return;
+    }
+  }
+  parser->uses_transfer_encoding = 0;
 }
 
 int ResponseParser::fail_head_too_large() { return fail(head_too_large_message()); }

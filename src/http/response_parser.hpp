@@ -100,6 +100,7 @@ class ResponseParser {
   bool head_too_large(const char* at, size_t len) const;
   std::string head_too_large_message() const;
   std::string describe_parse_error(http_errno status) const;
+  void forget_prefixed_transfer_encoding(http_parser* parser) const;
   int fail_head_too_large();
   int fail_body_too_large();
   int fail(std::string message);  // records the error; returns what stops http_parser
@@ -143,6 +144,8 @@ class ResponseParser {
   bool fast_body_ = false;           // the head took the fast path; body_left_ bytes are due
   uint64_t body_left_ = 0;
   const char* feed_data_ = nullptr;  // start of the bytes being fed, to locate callbacks
+  size_t feed_length_ = 0;           // and how many they are
+  bool head_ended_ = false;          // http_parser paused at the last byte of a head
   uint8_t prefix_matched_ = 0;       // bytes of "HTTP/" seen at the start
   std::string error_;
 };

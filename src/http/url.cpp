@@ -285,21 +285,41 @@ std::optional<Url> resolve_url(const Url& base, std::string_view reference, std:
     set_error(error, describe_syntax_error(ref));
     return std::nullopt;
   }
-  const std::string base_text = base.str();
-  const auto parsed_base = urls::parse_uri(base_text);
-  if (!parsed_base) {
-    set_error(error, describe_syntax_error(base_text));
+  // RFC 3986 section 5.2.2 on the encoded components, by hand: Boost.URL 1.81's resolve()
+  // decodes percent-encoded bytes in the path ("%2F" becomes '/', "%21" '!'), which would
+  // send another request than the page names. to_url() removes the dot segments.
+  if (parsed_ref->has_scheme()) return to_url(*parsed_ref, ref, error);
+  std::string target_text;
+  if (parsed_ref->has_authority()) {
+    target_text = base.scheme + ":" + std::string(ref);
+  } else {
+    target_text = base.scheme + "://" + base.host_header();
+    const std::string_view ref_path = parsed_ref->encoded_path();
+    if (ref_path.empty()) {
+      target_text += base.path();
+      if (!parsed_ref->has_query()) {
+        if (const auto mark = base.target.find('?'); mark != std::string::npos) target_text += base.target.substr(mark);
+      }
+    } else if (ref_path.starts_with('/')) {
+      target_text += ref_path;
+    } else {
+      const std::string_view base_path = base.path();
+      target_text += base_path.substr(0, base_path.rfind('/') + 1);  // a base path always has a '/'
+      target_text += ref_path;
+    }
+    if (parsed_ref->has_query()) {
+      target_text += '?';
+      target_text += parsed_ref->encoded_query();
+    }
+  }
+  const auto parsed_target = urls::parse_uri(target_text);
+  if (!parsed_target) {
+    set_error(error, "cannot resolve " + quoted(reference) + " against " + quoted(base.str()));
     return std::nullopt;
   }
-  urls::url resolved;
-  if (const auto ok = urls::resolve(*parsed_base, *parsed_ref, resolved); !ok) {
-    set_error(error, "cannot resolve " + quoted(reference) + " against " + quoted(base.str()) +
-                         ": " + ok.error().message());
-    return std::nullopt;
-  }
-  auto url = to_url(resolved, resolved.buffer(), error);
+  auto url = to_url(*parsed_target, target_text, error);
   // Relative references stay on the base authority, and so do its credentials.
-  if (url && !parsed_ref->has_authority() && url->user.empty()) {
+  if (url && !parsed_ref->has_authority()) {
     url->user = base.user;
     url->password = base.password;
   }
