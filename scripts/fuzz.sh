@@ -7,7 +7,8 @@
 #
 #   scripts/fuzz.sh                    every target, 30 s each
 #   FUZZ_SECONDS=600 scripts/fuzz.sh url conf     some targets, longer
-# Environment: FUZZ_SECONDS, BM_FUZZ_BUILD_DIR (build-fuzz), BM_JOBS (2),
+# Environment: FUZZ_SECONDS, BM_FUZZ_BUILD_DIR (build-fuzz), BM_JOBS (2, for the build),
+# BM_FUZZ_JOBS (targets run at once; the number of cores),
 # FUZZ_ARTIFACTS (where crashing inputs and logs go; default <build dir>/fuzz-artifacts),
 # FUZZ_KEEP_CORPUS=1 (keep the grown corpora, and print where they are).
 set -euo pipefail
@@ -38,14 +39,21 @@ cmake --build "$build" -j "${BM_JOBS:-2}" --target $(printf '%s_fuzz ' "${target
 echo "fuzz targets built in $(( $(date +%s) - start )) s"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/bm-fuzz.XXXXXX")
-[ "${FUZZ_KEEP_CORPUS:-0}" = 1 ] || trap 'rm -rf "$work"' EXIT
+# On the way out: the fuzzers still running (this script's own jobs) are stopped.
+cleanup() {
+  local pids
+  pids=$(jobs -p)
+  [ -z "$pids" ] || kill $pids 2>/dev/null || true
+  [ "${FUZZ_KEEP_CORPUS:-0}" = 1 ] || rm -rf "$work"
+}
+trap cleanup EXIT
 mkdir -p "$artifacts"
-failed=()
-for t in "${targets[@]}"; do
-  corpus="$work/$t"
+# One target per core at a time (BM_FUZZ_JOBS, default the number of cores): each still
+# gets FUZZ_SECONDS of one core. Results are printed in the order of the targets.
+fuzz_one() {
+  local t=$1 corpus="$work/$1" log="$artifacts/$1/fuzz.log" rc runs f
   mkdir -p "$corpus" "$artifacts/$t"
   cp -r "$here/tests/fuzz/corpus/$t/." "$corpus/" 2>/dev/null || true
-  log="$artifacts/$t/fuzz.log"
   rm -f "$artifacts/$t"/crash-* "$artifacts/$t"/leak-* "$artifacts/$t"/timeout-* "$artifacts/$t"/oom-* \
         "$artifacts/$t"/slow-unit-*
   set +e
@@ -55,15 +63,34 @@ for t in "${targets[@]}"; do
   set -e
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || true)
   if [ $rc -ne 0 ]; then
-    failed+=("$t")
-    echo "FAIL $t (exit $rc); log: $log"
-    grep -E 'ERROR: |SUMMARY: |runtime error|^[a-z_]+: ' "$log" | head -5 | sed 's/^/  /'
-    for f in "$artifacts/$t"/crash-* "$artifacts/$t"/leak-* "$artifacts/$t"/timeout-* "$artifacts/$t"/oom-*; do
-      [ -e "$f" ] && echo "  input: $f  (reproduce: $build/tests/fuzz/${t}_fuzz $f)"
-    done
+    {
+      echo "FAIL $t (exit $rc); log: $log"
+      grep -E 'ERROR: |SUMMARY: |runtime error|^[a-z_]+: ' "$log" | head -5 | sed 's/^/  /'
+      for f in "$artifacts/$t"/crash-* "$artifacts/$t"/leak-* "$artifacts/$t"/timeout-* "$artifacts/$t"/oom-*; do
+        [ -e "$f" ] && echo "  input: $f  (reproduce: $build/tests/fuzz/${t}_fuzz $f)"
+      done
+    } >"$work/$t.result"
   else
-    echo "ok   $t: ${runs:-?} inputs in ${seconds} s, corpus $(ls "$corpus" | wc -l) files"
+    echo "ok   $t: ${runs:-?} inputs in ${seconds} s, corpus $(ls "$corpus" | wc -l) files" >"$work/$t.result"
   fi
+  return $rc
+}
+jobs_max=${BM_FUZZ_JOBS:-$(nproc)}
+running=0
+for t in "${targets[@]}"; do
+  if [ "$running" -ge "$jobs_max" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+  fuzz_one "$t" &
+  running=$((running + 1))
+done
+wait || true
+failed=()
+for t in "${targets[@]}"; do
+  [ -s "$work/$t.result" ] || echo "FAIL $t (no result)" >"$work/$t.result"
+  cat "$work/$t.result"
+  grep -q '^ok ' "$work/$t.result" || failed+=("$t")
 done
 [ "${FUZZ_KEEP_CORPUS:-0}" = 1 ] && echo "grown corpora kept in $work"
 echo "fuzzing done in $(( $(date +%s) - start )) s"
