@@ -7,8 +7,6 @@
 #
 #   scripts/sanitize.sh                  build, unit and integration suites
 #   scripts/sanitize.sh unit             one suite (unit or integration)
-#   scripts/sanitize.sh build            the build alone (scripts/test.sh runs it beside
-#                                        the g++ suites, then the suites)
 # Environment: BM_ASAN_BUILD_DIR (build-asan), BM_JOBS (2), BM_SANITIZE_FUZZ=ON (the
 # folder also holds the fuzz targets, compiled with -fsanitize=fuzzer-no-link:
 # scripts/test.sh does this, so that scripts/fuzz.sh reuses the build).
@@ -26,7 +24,6 @@ CC=${SANITIZE_CC:-clang} CXX=${SANITIZE_CXX:-clang++} \
   cmake -S "$here" -B "$build" -G Ninja -DBM_SANITIZE=ON "${fuzz[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j "${BM_JOBS:-2}"
 echo "sanitizer build done in $(( $(date +%s) - start )) s"
-[ "${suites[*]}" != build ] || exit 0
 
 # The tests' sanitizer options are set by tests/CMakeLists.txt (ctest's ENVIRONMENT):
 # every report also lands in sanitizer-logs/, from whichever process made it.
