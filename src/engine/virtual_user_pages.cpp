@@ -20,6 +20,7 @@
 
 #include <fmt/format.h>
 
+#include "conf/values.hpp"
 #include "engine/virtual_user_connection.hpp"
 #include "engine/worker.hpp"
 #include "http/html_resources.hpp"
@@ -38,6 +39,10 @@ std::string_view error_kind_name(ErrorKind kind) { return stats::to_string(kind)
 bool is_redirect(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
+
+// Text that would end a request header line early (and start another of the script's
+// making) if written as it is.
+bool has_line_break(std::string_view text) { return text.find_first_of("\r\n") != std::string_view::npos; }
 
 bool method_has_query_params(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "DELETE" || method == "OPTIONS";
@@ -101,6 +106,10 @@ bool VirtualUser::begin_page(const script::PageRequest& request, std::string* er
     std::vector<std::pair<std::string, std::string>> fields(request.params.begin(), request.params.end());
     std::vector<http::MultipartFile> files;
     for (const auto& f : request.files) {
+      if (has_line_break(f.content_type)) {
+        *error = fmt::format("the content type of file '{}' has a line break", conf::one_line(f.filename));
+        return false;
+      }
       files.push_back(http::MultipartFile{std::string(f.field), std::string(f.filename), std::string(f.content_type),
                                           std::string(f.content)});
     }
@@ -114,19 +123,21 @@ bool VirtualUser::begin_page(const script::PageRequest& request, std::string* er
   } else if (!request.body.empty()) {
     extras().body.assign(request.body);
   }
-  if (!request.content_type.empty()) extras().content_type.assign(request.content_type);
-  for (const auto& [name, value] : request.headers) {
-    for (char c : name) {
-      if (c == '\r' || c == '\n' || c == ':') {
-        *error = fmt::format("header name '{}' is not valid", name);
-        return false;
-      }
+  if (!request.content_type.empty()) {
+    if (has_line_break(request.content_type)) {
+      *error = "the content type has a line break";
+      return false;
     }
-    for (char c : value) {
-      if (c == '\r' || c == '\n') {
-        *error = fmt::format("header '{}' has a line break in its value", name);
-        return false;
-      }
+    extras().content_type.assign(request.content_type);
+  }
+  for (const auto& [name, value] : request.headers) {
+    if (has_line_break(name) || name.find(':') != std::string_view::npos) {
+      *error = fmt::format("header name '{}' is not valid", conf::one_line(name));
+      return false;
+    }
+    if (has_line_break(value)) {
+      *error = fmt::format("header '{}' has a line break in its value", conf::one_line(name));
+      return false;
     }
     extras().headers.emplace_back(name, value);
   }

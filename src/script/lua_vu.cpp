@@ -30,28 +30,30 @@ void set_header(VuSettings& settings, std::string_view name, const char* value, 
   if (value != nullptr) headers.emplace_back(std::string(name), value);
 }
 
-void check_header_text(lua_State* L, std::string_view text, const char* what) {
-  for (char c : text) {
-    if (c == '\r' || c == '\n' || c == '\0') luaL_error(L, "%s must not contain CR, LF or NUL", what);
+// A string argument that goes into a request header as it is: what would end the line
+// early (or, in a name, the name) is refused, NUL included (a C string would stop there).
+const char* header_text_at(lua_State* L, int index, const char* what, bool name) {
+  size_t length = 0;
+  const char* text = luaL_checklstring(L, index, &length);
+  const std::string_view refused = name ? std::string_view(":\r\n\0", 4) : std::string_view("\r\n\0", 3);
+  if (std::string_view(text, length).find_first_of(refused) != std::string_view::npos) {
+    luaL_error(L, name ? "%s must not contain ':', CR, LF or NUL" : "%s must not contain CR, LF or NUL", what);
   }
+  return text;
 }
 
 int l_set_header(lua_State* L) {
   check_self(L, "set_header");
-  const char* name = luaL_checkstring(L, 2);
-  const char* value = lua_isnoneornil(L, 3) ? nullptr : luaL_checkstring(L, 3);
-  check_header_text(L, name, "header name");
-  if (value) check_header_text(L, value, "header value");
+  const char* name = header_text_at(L, 2, "header name", true);
+  const char* value = lua_isnoneornil(L, 3) ? nullptr : header_text_at(L, 3, "header value", false);
   set_header(require_host(L, "vu:set_header")->settings(), name, value, true);
   return 0;
 }
 
 int l_add_header(lua_State* L) {
   check_self(L, "add_header");
-  const char* name = luaL_checkstring(L, 2);
-  const char* value = luaL_checkstring(L, 3);
-  check_header_text(L, name, "header name");
-  check_header_text(L, value, "header value");
+  const char* name = header_text_at(L, 2, "header name", true);
+  const char* value = header_text_at(L, 3, "header value", false);
   set_header(require_host(L, "vu:add_header")->settings(), name, value, false);
   return 0;
 }
@@ -64,8 +66,7 @@ int l_clear_headers(lua_State* L) {
 
 int l_set_user_agent(lua_State* L) {
   check_self(L, "set_user_agent");
-  const char* ua = luaL_checkstring(L, 2);
-  check_header_text(L, ua, "user agent");
+  const char* ua = header_text_at(L, 2, "user agent", false);
   require_host(L, "vu:set_user_agent")->settings().user_agent = ua;
   return 0;
 }
@@ -97,8 +98,18 @@ int l_cookie(lua_State* L) {
 
 int l_set_cookie(lua_State* L) {
   check_self(L, "set_cookie");
-  const char* name = luaL_checkstring(L, 2);
-  const char* value = luaL_checkstring(L, 3);
+  size_t name_length = 0, value_length = 0;
+  const char* name = luaL_checklstring(L, 2, &name_length);
+  const char* value = luaL_checklstring(L, 3, &value_length);
+  // The jar sends "name=value; ..." in a Cookie header: these would end the header, make
+  // another cookie of the rest, or cut the text short.
+  const std::string_view name_text(name, name_length), value_text(value, value_length);
+  if (name_text.empty() || name_text.find_first_of(std::string_view("=;\r\n\0", 5)) != std::string_view::npos) {
+    luaL_error(L, "vu:set_cookie: a cookie name must not be empty nor contain '=', ';', CR, LF or NUL");
+  }
+  if (value_text.find_first_of(std::string_view(";\r\n\0", 4)) != std::string_view::npos) {
+    luaL_error(L, "vu:set_cookie: a cookie value must not contain ';', CR, LF or NUL");
+  }
   const char* domain = luaL_optstring(L, 4, "");
   const char* path = luaL_optstring(L, 5, "/");
   require_host(L, "vu:set_cookie")->cookies().set(name, value, domain, path);

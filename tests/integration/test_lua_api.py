@@ -105,6 +105,41 @@ end
         self.assertEqual(put["body"], '{"k":1}')
         self.assertRegex(lines[4], r"echo: (200|405)$")
 
+    def test_request_options_that_would_break_the_request_head_are_refused(self):
+        proc = self.bench_test(r"""
+function test_Api(vu)
+  local base = conf_get("main", "url")
+  for _, opts in ipairs({
+      {headers = {["X-A"] = "v\r\nX-Evil: 1"}},
+      {headers = {{"X-A\nB", "v"}}},
+      {headers = {{"X-A: b", "v"}}},
+      {body = "x", content_type = "text/plain\r\nX-Evil: 1"},
+      {files = {{field = "up", filename = "a.txt", content = "D", content_type = "text/plain\r\nX-Evil: 1"}}}}) do
+    local ok, err = pcall(vu.post, vu, base .. "/echo", opts)
+    log("refused: " .. tostring(ok) .. " " .. tostring(err))
+  end
+  local ok, err = pcall(vu.set_cookie, vu, "a", "v\r\nX-Evil: 1")
+  log("refused: " .. tostring(ok) .. " " .. tostring(err))
+  log("echo: " .. vu:get(base .. "/echo").body)
+end
+""")
+        # Called through pcall, the message has no file:line before it (a C function raised it).
+        prefix = "log: [vu 0 cycle 0] refused: false "
+        refused = [l[len(prefix):] for l in proc.stdout.splitlines() if l.startswith(prefix)]
+        self.assertEqual(refused, [
+            "vu:post: header 'X-A' has a line break in its value",
+            "vu:post: header name 'X-A\\nB' is not valid",
+            "vu:post: header name 'X-A: b' is not valid",
+            "vu:post: the content type has a line break",
+            "vu:post: the content type of file 'a.txt' has a line break",
+            "vu:set_cookie: a cookie value must not contain ';', CR, LF or NUL",
+        ], proc.stdout)
+        # The request after them carries nothing of them.
+        (echo,) = self.echoes(proc)
+        self.assertEqual(echo["method"], "GET")
+        self.assertNotIn("x-evil", [k.lower() for k, _ in echo["headers"]])
+        self.assertNotIn("cookie", [k.lower() for k, _ in echo["headers"]])
+
     def test_redirects_are_followed_counted_and_part_of_the_page(self):
         test = self.make_test("Api", """
 function test_Api(vu)
