@@ -634,22 +634,46 @@ std::string ResponseParser::describe_parse_error(http_errno status) const {
          " (at byte " + std::to_string(wire_bytes_) + ")";
 }
 
+namespace {
+
+// Whether http_parser reads a Transfer-Encoding of `value` as chunked (its last coding),
+// asked of http_parser itself so that the answer is its own, whitespace rules included.
+bool http_parser_reads_as_chunked(std::string_view value) {
+  const std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: " + std::string(value) + "\r\n\r\n";
+  http_parser parser;
+  http_parser_init(&parser, HTTP_RESPONSE);
+  http_parser_settings settings;
+  http_parser_settings_init(&settings);
+  settings.on_headers_complete = [](http_parser* p) {
+    http_parser_pause(p, 1);  // the answer is in the flags now
+    return 0;
+  };
+  http_parser_execute(&parser, &settings, head.data(), head.size());
+  return (parser.flags & F_CHUNKED) != 0;
+}
+
+}  // namespace
+
 // http_parser 2.9.4 takes a field whose name merely begins with "Transfer-Encoding"
 // ("Transfer-EncodingX") for one: it marks the message as using Transfer-Encoding (and
 // then refuses a Content-Length beside it, or reads the body to the connection's end),
-// and reads the value as an encoding (a real "chunked" before it stops counting). Called
-// while such a name is read, before its value: the name becomes an ordinary field
-// (h_general, 0 in http_parser's enum of header states), and the mark is undone unless
-// a real Transfer-Encoding came before it in this head (one after it sets it again).
+// and forgets a chunked coding a real Transfer-Encoding before it set, as a new
+// Transfer-Encoding does. Called while such a name is read, before its value: the name
+// becomes an ordinary field (h_general, 0 in http_parser's enum of header states); the
+// mark is undone unless a real Transfer-Encoding came before it in this head, and then
+// the last of those says again whether the body is chunked (one after it sets both anew).
 void ResponseParser::forget_prefixed_transfer_encoding(http_parser* parser) const {
   const HeaderSpan& current = headers_.back();
   const std::string_view name(head_.data() + current.name_offset, current.name_length);
   if (!iequals(name.substr(0, kTransferEncoding.size()), kTransferEncoding)) return;
   constexpr unsigned kGeneralField = 0;
   parser->header_state = kGeneralField;
-  for (size_t i = 0; i + 1 < headers_.size(); ++i) {
-    if (iequals(std::string_view(head_.data() + headers_[i].name_offset, headers_[i].name_length),
-                     kTransferEncoding)) {
+  for (size_t i = headers_.size() - 1; i-- > 0;) {
+    const HeaderSpan& earlier = headers_[i];
+    if (iequals(std::string_view(head_.data() + earlier.name_offset, earlier.name_length), kTransferEncoding)) {
+      if (http_parser_reads_as_chunked(std::string_view(head_.data() + earlier.value_offset, earlier.value_length))) {
+        parser->flags |= F_CHUNKED;
+      }
       return;
     }
   }
