@@ -67,6 +67,10 @@ int cmd_master(const Args& args, const std::string& prog) {
   app.add_flag("--push", options.push,
                "send this program, stripped, to each host that lacks it (<x>/.bench-node/<sha256>/) and run that")
       ->group(r);
+  app.add_flag("--session-per-node", options.session_per_node,
+               "SSH hosts: one SSH session per node process, as before the host agent (default: one session per "
+               "host for all its nodes, through bench-node --agent there)")
+      ->group(r);
   app.add_flag("--require-all", options.require_all, "stop everything when any node fails")->group(r);
   app.add_option("--barrier-timeout", options.barrier_timeout_s,
                  "seconds the other nodes wait for a node still draining before the next cycle starts without it "

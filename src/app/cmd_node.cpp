@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/commands.hpp"
+#include "agent/host_agent.hpp"
 #include "app/test_options.hpp"
 #include "engine/bench_runner.hpp"
 #include "engine/clock.hpp"
@@ -113,7 +114,7 @@ int cmd_node(const Args& args, const std::string& prog) {
   TestOptions options;
   std::vector<std::string> operands;
   std::string start_at;
-  bool clock = false, stop_on_eof = false, barrier = false, cycle_results = false;
+  bool clock = false, agent = false, stop_on_eof = false, barrier = false, cycle_results = false;
   double heartbeat_s = 0;
   add_test_options(app, options, conf::Mode::bench);
   // The test is found in the node's folder, not given on the command line.
@@ -129,6 +130,9 @@ int cmd_node(const Args& args, const std::string& prog) {
   app.add_option("--test-shown-as", options.test_file_shown,
                  "how messages name the test file (bench-master gives the path its user typed)");
   app.add_flag("--clock", clock, "print this machine's clock (epoch µs), then again for each line read");
+  app.add_flag("--agent", agent,
+               "be this host's agent for bench-master: start its node processes as the master asks and carry "
+               "their standard streams over this one session (docs/distributed.md)");
   app.add_option("--heartbeat", heartbeat_s,
                  "print one byte 0x06 every S seconds from @node on, so the master knows the process lives "
                  "(it removes these bytes before reading lines)")
@@ -141,6 +145,7 @@ int cmd_node(const Args& args, const std::string& prog) {
                "judge its thresholds");
   if (int code = parse_options(app, args, prog); code >= 0) return code;
   if (clock) return print_clock();
+  if (agent) return agent::run_host_agent(STDIN_FILENO, STDOUT_FILENO);
   if (operands.size() == 1 || operands.size() == 2) {
     return fail(prog, "give WORKING_DIR RUN NODE_NUM [TEST_NAME], or none (then the PSSH_* variables)");
   }

@@ -232,6 +232,7 @@ asio::awaitable<void> MasterRun::main() {
   running_phase_ = true;
   const int64_t starting_us = wall_now_us();
   WaitGroup group(io_);
+  start_agents();
   for (Node* node : ready) {
     start_node(*node);
     if (node->phase == NodePhase::running) {
@@ -259,6 +260,7 @@ asio::awaitable<void> MasterRun::main() {
   if (!stopping_) asio::co_spawn(io_, show_status(), rethrow);
   asio::co_spawn(io_, watch_heartbeats(), rethrow);
   co_await group.wait();
+  co_await end_agents();
   running_phase_ = false;
   collecting_phase_ = true;
   pause_here_for_tests("collect");
@@ -583,6 +585,10 @@ void MasterRun::start_node(Node& node) {
   command.env = {{"PSSH_NODENUM", std::to_string(node.num)},
                  {"PSSH_BENCH_RUN", label},
                  {"PSSH_BENCH_WORKING_DIR", options_.node_dir}};
+  if (node.host->agent || !node.host->agent_error.empty()) {
+    start_node_via_agent(node, command);
+    return;
+  }
   std::string error;
   node.child = spawn_child(io_, reaper_, node.host->transport->spawn_spec(command), &error);
   if (!node.child) {
@@ -597,16 +603,32 @@ void MasterRun::start_node(Node& node) {
 
 asio::awaitable<void> MasterRun::supervise(Node& node, WaitGroup& group) {
   using namespace asio::experimental::awaitable_operators;
-  co_await (pump(node, *node.child->out, true) && pump(node, *node.child->err, false));
-  node.wait_status = co_await reaper_.wait(node.child->pid);
-  boost::system::error_code ignored;
-  node.child->in->close(ignored);
+  std::optional<std::string> lost;  // under an agent: why it ended without a status
+  if (node.via_agent) {
+    while (!node.agent_ended) {
+      boost::system::error_code ec;
+      node.agent_wait->expires_at(asio::steady_timer::time_point::max());
+      co_await node.agent_wait->async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+    if (node.agent_status) {
+      node.wait_status = *node.agent_status;
+    } else {
+      lost = node.lost_reason;
+    }
+  } else {
+    co_await (pump(node, *node.child->out, true) && pump(node, *node.child->err, false));
+    node.wait_status = co_await reaper_.wait(node.child->pid);
+    boost::system::error_code ignored;
+    node.child->in->close(ignored);
+  }
   const int status = node.wait_status;
-  const bool exited = WIFEXITED(status);
+  const bool exited = !lost && WIFEXITED(status);
   const int code = exited ? WEXITSTATUS(status) : -1;
   if (node.hung) {
     fail_node(node, fmt::format("hung: {}; stopped ({})", node.hung_reason,
-                                exited && code == 130 ? "its finished cycles saved" : describe_wait_status(status)));
+                                lost                      ? *lost
+                                : exited && code == 130 ? "its finished cycles saved"
+                                                        : describe_wait_status(status)));
   } else if (exited && (code == 0 || code == 1)) {
     node.phase = NodePhase::finished;
     node.message = code == 0 ? "finished" : "finished, some tests failed";
@@ -617,8 +639,8 @@ asio::awaitable<void> MasterRun::supervise(Node& node, WaitGroup& group) {
     say(fmt::format("{}: stopped", node.name()));
   } else {
     std::string detail = last_error_line(node.error_tail);
-    std::string how = describe_wait_status(status);
-    if (!node.entry.address.local) {
+    std::string how = lost ? *lost : describe_wait_status(status);
+    if (!node.entry.address.local && !node.via_agent) {
       // ssh says 255 for a node killed by a signal: the remote shell's @exit tells.
       if (node.reported_exit && *node.reported_exit > 128 && *node.reported_exit != 130) {
         how = describe_wait_status(*node.reported_exit - 128);  // a wait status that says "killed by signal N"
@@ -646,28 +668,32 @@ asio::awaitable<void> MasterRun::pump(Node& node, asio::posix::stream_descriptor
   while (true) {
     boost::system::error_code ec;
     std::size_t n = co_await pipe.async_read_some(asio::buffer(buffer), asio::redirect_error(use_awaitable, ec));
-    if (n > 0) node.last_heard = std::chrono::steady_clock::now();
-    if (is_stdout) n = protocol::remove_heartbeats(buffer, n);
-    std::string_view chunk(buffer, n);
-    if (n > 0) {
-      node.last_output = node.last_heard;
-      (is_stdout ? node.out : node.err)->write(chunk);
-      if (is_stdout) {
-        node.pending_line.append(chunk);
-        std::size_t start = 0, end;
-        while ((end = node.pending_line.find('\n', start)) != std::string::npos) {
-          on_output_line(node, std::string_view(node.pending_line).substr(start, end - start));
-          start = end + 1;
-        }
-        node.pending_line.erase(0, start);
-        // Not a line protocol past 64 MiB (a cycle's figures, @cycle-results, can be MBs).
-        if (node.pending_line.size() > (64u << 20)) node.pending_line.clear();
-      } else {
-        node.error_tail.append(chunk);
-        if (node.error_tail.size() > 8192) node.error_tail.erase(0, node.error_tail.size() - 4096);
-      }
-    }
+    on_node_output(node, buffer, n, is_stdout);
     if (ec) co_return;
+  }
+}
+
+void MasterRun::on_node_output(Node& node, char* data, std::size_t size, bool is_stdout) {
+  if (size == 0) return;
+  node.last_heard = std::chrono::steady_clock::now();
+  if (is_stdout) size = protocol::remove_heartbeats(data, size);
+  if (size == 0) return;
+  const std::string_view chunk(data, size);
+  node.last_output = node.last_heard;
+  (is_stdout ? node.out : node.err)->write(chunk);
+  if (is_stdout) {
+    node.pending_line.append(chunk);
+    std::size_t start = 0, end;
+    while ((end = node.pending_line.find('\n', start)) != std::string::npos) {
+      on_output_line(node, std::string_view(node.pending_line).substr(start, end - start));
+      start = end + 1;
+    }
+    node.pending_line.erase(0, start);
+    // Not a line protocol past 64 MiB (a cycle's figures, @cycle-results, can be MBs).
+    if (node.pending_line.size() > (64u << 20)) node.pending_line.clear();
+  } else {
+    node.error_tail.append(chunk);
+    if (node.error_tail.size() > 8192) node.error_tail.erase(0, node.error_tail.size() - 4096);
   }
 }
 
@@ -693,19 +719,10 @@ asio::awaitable<void> MasterRun::stop_nodes(bool kill_now) {
   stopping_ = true;
   for (Node* node : nodes_in(NodePhase::running)) {
     if (kill_now) {
-      ::kill(-node->child->pid, SIGKILL);  // the local process group: the node itself or its ssh client
+      kill_node(*node);
       continue;
     }
-    if (!first_request) continue;
-    const long long pid = node->entry.address.local ? node->child->pid : node->node_pid;
-    StepResult step;
-    step.error = "no process id yet";
-    if (pid > 0) step = co_await node->host->transport->terminate(pid);
-    if (!step.ok() && node->phase == NodePhase::running) {
-      // Not known yet or not reachable: closing its input stops it too (bench-node --stop-on-eof).
-      boost::system::error_code ignored;
-      node->child->in->close(ignored);
-    }
+    if (first_request) co_await ask_to_stop(*node);
   }
   if (kill_now || !first_request || !running_phase_) co_return;
   // A node saves its results and exits within its drain; past a minute it is killed.
@@ -716,8 +733,121 @@ asio::awaitable<void> MasterRun::stop_nodes(bool kill_now) {
   if (ec) co_return;
   for (Node* node : nodes_in(NodePhase::running)) {
     say(fmt::format("{}: did not stop within 60 s, killing it", node->name()));
-    ::kill(-node->child->pid, SIGKILL);
+    kill_node(*node);
   }
+}
+
+asio::awaitable<void> MasterRun::ask_to_stop(Node& node) {
+  if (node.via_agent) {
+    // The agent signals it there: no session of its own.
+    node.host->agent->signal(node.num, "TERM");
+    node.host->agent->signal(node.num, "CONT");
+    co_return;
+  }
+  const long long pid = node.entry.address.local ? node.child->pid : node.node_pid;
+  StepResult step;
+  step.error = "no process id yet";
+  if (pid > 0) step = co_await node.host->transport->terminate(pid);
+  if (!step.ok() && node.phase == NodePhase::running) {
+    // Not known yet or not reachable: closing its input stops it too (bench-node --stop-on-eof).
+    boost::system::error_code ignored;
+    node.child->in->close(ignored);
+  }
+}
+
+void MasterRun::kill_node(Node& node) {
+  if (node.phase != NodePhase::running) return;
+  if (!node.via_agent) {
+    ::kill(-node.child->pid, SIGKILL);  // the local process group: the node itself or its ssh client
+    return;
+  }
+  node.host->agent->signal(node.num, "KILL");
+  asio::co_spawn(io_, kill_session_if_still_running(node), rethrow);
+}
+
+// A node its agent was told to kill and that has not ended after 5 s: the host or the
+// agent does not answer (frozen, cut off). Its session is ended here, which ends every
+// node of that host still running (lost, with the reason).
+asio::awaitable<void> MasterRun::kill_session_if_still_running(Node& node) {
+  asio::steady_timer wait(io_, std::chrono::seconds(5));
+  boost::system::error_code ec;
+  co_await wait.async_wait(asio::redirect_error(use_awaitable, ec));
+  if (node.phase == NodePhase::running && node.host->agent && !node.host->agent->over()) {
+    say(fmt::format("{}: its host's agent did not end it within 5 s: ending that host's session", node.name()));
+    node.host->agent->kill();
+  }
+}
+
+void MasterRun::start_agents() {
+  if (options_.session_per_node) return;
+  for (auto& [name, host] : hosts_) {
+    const bool any_ready = std::any_of(host.nodes.begin(), host.nodes.end(),
+                                       [](const Node* node) { return node->phase == NodePhase::ready; });
+    if (!any_ready || !host.transport->runs_host_agent()) continue;
+    NodeCommand command{node_program_argv(host.program), {}, false};
+    command.argv.push_back("--agent");
+    auto session = std::make_unique<AgentSession>(io_, reaper_);
+    std::string error;
+    if (!session->start(host.transport->spawn_spec(command), &error)) {
+      host.agent_error = "cannot start the host agent's session: " + error;
+      continue;
+    }
+    host.agent = std::move(session);
+    agents_.add();
+    asio::co_spawn(
+        io_,
+        [this, &host]() -> asio::awaitable<void> {
+          co_await host.agent->run();
+          agents_.done();
+        },
+        rethrow);
+  }
+}
+
+void MasterRun::start_node_via_agent(Node& node, const NodeCommand& command) {
+  if (!node.host->agent) {
+    node.err->write(node.host->agent_error + "\n");
+    fail_node(node, node.host->agent_error);
+    node.settled = true;  // nothing to collect
+    return;
+  }
+  node.via_agent = true;
+  node.agent_wait = std::make_shared<asio::steady_timer>(io_, asio::steady_timer::time_point::max());
+  agent::StartRequest request{command.argv, command.env};
+  AgentSession::NodeEvents events;
+  // Its process id comes with its @node line, as without an agent: from that line on
+  // its heartbeat is watched.
+  events.started = [](long long) {};
+  events.output = [this, &node](std::string_view bytes, bool is_stdout) {
+    std::string copy(bytes);  // heartbeats are taken out in place
+    on_node_output(node, copy.data(), copy.size(), is_stdout);
+  };
+  events.ended = [&node](std::optional<int> status, const std::string& why) {
+    node.agent_ended = true;
+    node.agent_status = status;
+    node.lost_reason = why;
+    node.agent_wait->cancel();
+  };
+  node.host->agent->start_node(node.num, request, std::move(events));
+  node.started = true;
+  node.phase = NodePhase::running;
+}
+
+asio::awaitable<void> MasterRun::end_agents() {
+  for (auto& [name, host] : hosts_) {
+    if (host.agent) host.agent->end();
+  }
+  // Every node has ended, so each agent exits at once; one that does not (a frozen
+  // host) is not waited for past 10 s.
+  asio::steady_timer limit(io_, std::chrono::seconds(10));
+  limit.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    for (auto& [name, host] : hosts_) {
+      if (host.agent && !host.agent->over()) host.agent->kill();
+    }
+  });
+  co_await agents_.wait();
+  limit.cancel();
 }
 
 }  // namespace run_detail

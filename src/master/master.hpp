@@ -39,6 +39,7 @@ struct MasterOptions {
   int parallel = 32;                      // -p: SSH operations at once
   std::string node_script;                // -s; empty: bench-node on the node's PATH (local: this executable)
   bool push = false;                      // send this executable (stripped, once per checksum) to each host
+  bool session_per_node = false;          // SSH hosts: a session per node process instead of one host agent
   SshSettings ssh;
   bool require_all = false;
   double start_margin_s = 0.3;            // once every node is up: for the nodes to load the test

@@ -230,8 +230,12 @@ asio::awaitable<void> MasterRun::watch_heartbeats() {
 // One that does not end within 10 s is killed, there and here.
 asio::awaitable<void> MasterRun::stop_hung(Node& node) {
   node.hung = true;
-  const long long pid = node.entry.address.local ? node.child->pid : node.node_pid;
-  if (pid > 0) co_await node.host->transport->terminate(pid);
+  const long long pid = node.via_agent ? 0 : node.entry.address.local ? node.child->pid : node.node_pid;
+  if (node.via_agent) {
+    co_await ask_to_stop(node);
+  } else if (pid > 0) {
+    co_await node.host->transport->terminate(pid);
+  }
   asio::steady_timer wait(io_, std::chrono::seconds(10));
   if (node.phase == NodePhase::running) {
     node.stop_wait = &wait;  // supervise() cancels it when the node ends
@@ -241,6 +245,10 @@ asio::awaitable<void> MasterRun::stop_hung(Node& node) {
   }
   if (node.phase != NodePhase::running) co_return;
   say(fmt::format("{}: did not stop within 10 s, killing it", node.name()));
+  if (node.via_agent) {
+    kill_node(node);
+    co_return;
+  }
   if (pid > 0 && !node.entry.address.local) co_await node.host->transport->kill(pid);
   ::kill(-node.child->pid, SIGKILL);
 }
@@ -251,6 +259,10 @@ void MasterRun::send_go(Node& node, int cycle, int64_t start_master_us) {
 }
 
 void MasterRun::send_line(Node& node, const std::string& line) {
+  if (node.via_agent) {
+    if (!node.agent_ended) node.host->agent->send(node.num, line + "\n");
+    return;
+  }
   if (!node.child || !node.child->in || !node.child->in->is_open()) return;
   auto text = std::make_shared<std::string>(line + "\n");
   asio::async_write(*node.child->in, asio::buffer(*text),

@@ -25,6 +25,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
+#include "master/agent_session.hpp"
 #include "master/live_status.hpp"
 #include "master/master.hpp"
 #include "master/workspace.hpp"
@@ -199,6 +200,8 @@ struct Host {
   int64_t spawn_us = -1;              // from starting the node program (--clock) to its first word
   std::vector<Node*> to_collect;      // ended nodes whose results are still there
   bool collecting = false;            // a collect_host() runs for it
+  std::unique_ptr<AgentSession> agent;  // SSH hosts: the one session that runs its nodes
+  std::string agent_error;              // why it could not be started
 };
 
 enum class NodePhase { pending, ready, running, finished, failed };
@@ -210,7 +213,12 @@ struct Node {
   NodePhase phase = NodePhase::pending;
   std::string message;  // why it failed, or how it ended
   std::string folder;   // on the node
-  std::optional<Child> child;
+  std::optional<Child> child;  // its own process (local, or ssh); not under a host agent
+  bool via_agent = false;      // runs under its host's agent
+  bool agent_ended = false;    // ... which said it ended, or lost it
+  std::optional<int> agent_status;  // its wait status from the agent; nullopt: lost (lost_reason)
+  std::string lost_reason;
+  std::shared_ptr<asio::steady_timer> agent_wait;  // supervise() waits on it for agent_ended
   long long node_pid = 0;  // as the node printed it
   bool started = false;
   int wait_status = 0;
@@ -261,6 +269,19 @@ class MasterRun {
   void start_node(Node& node);
   asio::awaitable<void> supervise(Node& node, WaitGroup& group);
   asio::awaitable<void> pump(Node& node, asio::posix::stream_descriptor& pipe, bool is_stdout);
+  // Bytes from a node's standard output or error (its pipe, or its host agent's frames).
+  void on_node_output(Node& node, char* data, std::size_t size, bool is_stdout);
+  // SSH hosts (unless --session-per-node): one agent session each, before their nodes.
+  void start_agents();
+  void start_node_via_agent(Node& node, const NodeCommand& command);
+  // Asks a running node to stop (SIGTERM, SIGCONT; else its input is closed); ends one at
+  // once (SIGKILL; under an agent, the agent's session too if the node is still there
+  // a few seconds later: a frozen host).
+  asio::awaitable<void> ask_to_stop(Node& node);
+  void kill_node(Node& node);
+  asio::awaitable<void> kill_session_if_still_running(Node& node);
+  // Once every node has ended: each agent session is ended and waited for.
+  asio::awaitable<void> end_agents();
   void on_output_line(Node& node, std::string_view line);
   asio::awaitable<void> show_status();
   asio::awaitable<void> stop_nodes(bool kill_now);
@@ -326,6 +347,7 @@ class MasterRun {
   std::vector<Node> nodes_;
   Lanes collect_lanes_{io_, options_.parallel};
   WaitGroup collectors_{io_};
+  WaitGroup agents_{io_};  // agent sessions whose run() has not returned
   std::optional<stats::ResultsMerger> merger_;
   std::size_t next_fold_ = 0;  // the first node not yet folded into the merge (or skipped)
   std::string merge_error_;

@@ -76,6 +76,7 @@ std::string remote_command_line(const NodeCommand& command) {
     for (const auto& [name, value] : command.env) words.push_back(name + "=" + value);
   }
   words.insert(words.end(), command.argv.begin(), command.argv.end());
+  if (!command.report_exit) return "exec " + shell_join(words);
   // The shell stays to say how the program ended: sshd reports a program killed by a
   // signal as exit 255, the same as a lost connection. The program prints its own
   // process id for stop requests (@node), so the shell's does not matter.
@@ -144,6 +145,8 @@ class SshTransport final : public Transport {
   SpawnSpec spawn_spec(const NodeCommand& command) const override {
     return spec(kClient, remote_command_line(command));
   }
+
+  bool runs_host_agent() const override { return true; }
 
   asio::awaitable<StepResult> make_dir(const std::string& path) override {
     std::string script = "mkdir -p -- " + shell_quote(path), what = fmt::format("cannot create {}", path);

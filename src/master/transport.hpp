@@ -32,6 +32,9 @@ struct StepResult {
 struct NodeCommand {
   std::vector<std::string> argv;
   std::vector<std::pair<std::string, std::string>> env;
+  // ssh: the remote shell stays to say how the program ended (@exit); else it becomes
+  // the program (exec), whose output is then all its own (the host agent's frames).
+  bool report_exit = true;
 };
 
 class Transport {
@@ -43,6 +46,9 @@ class Transport {
   virtual asio::awaitable<StepResult> open() = 0;
   // The local process that runs `command` on the node, its stdio connected to ours.
   virtual SpawnSpec spawn_spec(const NodeCommand& command) const = 0;
+  // Whether the host's node processes run under one host agent (`bench-node --agent` in
+  // one spawn_spec session) rather than one session each: what the ssh transport does.
+  virtual bool runs_host_agent() const { return false; }
   virtual asio::awaitable<StepResult> make_dir(const std::string& path) = 0;
   // Removes a file or folder tree if it exists (rm -rf).
   virtual asio::awaitable<StepResult> remove_tree(const std::string& path) = 0;
