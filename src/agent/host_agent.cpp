@@ -57,7 +57,7 @@ class Agent {
     sigset_t watched;
     sigemptyset(&watched);
     for (int sig : {SIGCHLD, SIGTERM, SIGHUP, SIGINT}) sigaddset(&watched, sig);
-    ::sigprocmask(SIG_BLOCK, &watched, &old_mask_);
+    ::pthread_sigmask(SIG_BLOCK, &watched, nullptr);
     ::signal(SIGPIPE, SIG_IGN);  // a master gone is a failed write, not the agent's end
     signal_fd_ = ::signalfd(-1, &watched, SFD_CLOEXEC | SFD_NONBLOCK);
     if (signal_fd_ < 0) {
@@ -272,7 +272,9 @@ class Agent {
     // blocks or ignores are the defaults again there.
     posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     posix_spawnattr_setpgroup(&attributes, 0);
-    posix_spawnattr_setsigmask(&attributes, &old_mask_);
+    sigset_t none;
+    sigemptyset(&none);  // not the agent's: it blocks the signals it reads from signalfd
+    posix_spawnattr_setsigmask(&attributes, &none);
     sigset_t defaults;
     sigemptyset(&defaults);
     for (int sig : {SIGCHLD, SIGTERM, SIGHUP, SIGINT, SIGPIPE}) sigaddset(&defaults, sig);
@@ -339,7 +341,6 @@ class Agent {
 
   int in_fd_, out_fd_;
   int signal_fd_ = -1;
-  sigset_t old_mask_{};
   bool input_open_ = true;
   bool output_ok_ = true;
   int exit_code_ = 0;

@@ -9,7 +9,9 @@ namespace bm::agent {
 // Serves the master on in_fd / out_fd until its input has ended and every node started
 // has ended. Returns 0, or 2 when the input was not frames (every node is stopped then,
 // as when the input ends). On SIGTERM, SIGHUP or SIGINT every node is asked to stop
-// (SIGTERM, then SIGCONT) and the agent exits once they have ended.
+// (SIGTERM, then SIGCONT) and the agent exits once they have ended. It reads those
+// signals and SIGCHLD from a signalfd: in a process with other threads (a test), they
+// must be blocked there too. The nodes start with no signal blocked.
 int run_host_agent(int in_fd, int out_fd);
 
 }  // namespace bm::agent
