@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import unittest
+from types import SimpleNamespace
 
 from harness import BENCHMASTER, OUT_DIR, Sshd, read_json, run
 from test_master import (DistributedCase, alive, merged_figures, pwned_files, read_text, requests_counted, summed_figures,
@@ -98,6 +99,86 @@ class SshFleet(SshCase):
         nodes = self.node_files(run_dir)
         self.assertEqual(requests_counted(merged), served)
         self.assertEqual(merged_figures(merged), summed_figures([nodes[n] for n in sorted(nodes)]))
+
+
+def command_line(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().split(b"\0")
+    except OSError:
+        return []
+
+
+def children_of(pid):
+    return [p for p in map(int, filter(str.isdigit, os.listdir("/proc"))) if parent_of(p) == pid]
+
+
+class SshAgent(SshCase):
+    """One SSH session per host while nodes run: bench-node --agent there starts them."""
+
+    def sessions(self):
+        return read_text(os.path.join(self.out, "sshd", "sshd.log")).count("Starting session")
+
+    def test_a_host_runs_its_nodes_under_one_agent_and_the_master_holds_one_session_per_host(self):
+        self.make_dist_test(cycles="1:1", duration=2)
+        nodes = f"127.0.0.1:{self.port}*3,127.0.0.2:{self.port}*3"
+        before = self.demo.counter()["requests"]
+        master = self.start_master(self.ssh_args("agent", nodes))
+        pids = self.node_pids("agent", 6)
+        for num in range(6):
+            self.wait_for_cycle("agent", num, 0)
+        # Each host's three nodes are children of one agent there...
+        agents = {parent_of(pid) for pid in pids.values()}
+        self.assertEqual(len(agents), 2, pids)
+        for agent in agents:
+            self.assertIn(b"--agent", command_line(agent))
+        # ... and the master holds, per host, its ControlMaster and the agent's session:
+        # 4 ssh processes, not one more per node.
+        ssh = [p for p in children_of(master.pid) if command_line(p)[:1] == [b"ssh"]]
+        self.assertEqual(len(ssh), 4, [command_line(p) for p in ssh])
+        self.assertEqual(master.proc.wait(timeout=120), 0, self.master_output())
+        out, _ = self.master_output()
+        served = self.demo.counter()["requests"] - before
+        self.check_merged_run("agent", SimpleNamespace(stdout=out), 6, served, node_dir=self.x)
+        # Per host: the clock, the set-up, the agent, and collecting (one or a few
+        # batches): never one session per node.
+        self.assertLessEqual(self.sessions(), 2 * 6)
+        for pid in list(pids.values()) + list(agents):
+            self.assertFalse(alive(pid))
+
+    def test_session_per_node_runs_a_session_for_each_node_as_before(self):
+        self.make_dist_test(cycles="1", duration=1)
+        nodes = f"127.0.0.1:{self.port}*3"
+        before = self.demo.counter()["requests"]
+        master = self.start_master(self.ssh_args("per-node", nodes, "--session-per-node"))
+        pids = self.node_pids("per-node", 3)
+        self.assertFalse(any(b"--agent" in command_line(parent_of(pid)) for pid in pids.values()))
+        self.assertEqual(master.proc.wait(timeout=120), 0, self.master_output())
+        out, _ = self.master_output()
+        self.check_merged_run("per-node", SimpleNamespace(stdout=out), 3, self.demo.counter()["requests"] - before,
+                              node_dir=self.x)
+
+    def test_a_killed_agent_loses_its_hosts_nodes_and_the_others_finish(self):
+        self.make_dist_test(cycles="1:1", duration=3)
+        nodes = f"127.0.0.1:{self.port}*2,127.0.0.2:{self.port}*2"
+        master = self.start_master(self.ssh_args("agent-killed", nodes))
+        pids = self.node_pids("agent-killed", 4)
+        for num in range(4):
+            self.wait_for_cycle("agent-killed", num, 0)
+        agent = parent_of(pids[2])
+        self.assertEqual(parent_of(pids[3]), agent)
+        os.kill(agent, signal.SIGKILL)
+        self.assertEqual(master.proc.wait(timeout=120), 3, self.master_output())
+        out, _ = self.master_output()
+        rows = {n["node_num"]: n for n in read_json(os.path.join(self.run_dir("agent-killed"), "results.json"))["nodes"]}
+        self.assertEqual([rows[n]["status"] for n in (0, 1)], ["complete", "complete"], out)
+        for num in (2, 3):
+            self.assertNotEqual(rows[num]["status"], "complete", out)
+            self.assertIn("the session to the host agent ended", rows[num]["message"])
+        self.assertTrue(out.strip().splitlines()[-1].startswith("Report: "), out)
+        # Their input gone, the agent's nodes stopped there: no process is left.
+        for num in (2, 3):
+            wait_for(lambda: not alive(pids[num]), 20, f"node {num} to end with its agent")
 
 
 class SshSetUpFault(SshCase):
