@@ -20,7 +20,7 @@ A report, never a pass/fail test (kept out of CI): absolute figures depend on th
 machine and its load. Standard library only; run it by hand:
 
   bench/orchestration.py [--benchmaster build/src/app/benchmaster] [--hosts 2] [--nodes-per-host 32]
-                         [--duration 2] [--reps 3] [--push] [--lean-login] [--keep]
+                         [--duration 2] [--reps 3] [--push] [--lean-login] [--session-per-node] [--keep]
 """
 import argparse
 import glob
@@ -83,6 +83,8 @@ def one_run(args, sshd, demo, work, rep):
     w, x = os.path.join(work, "w"), os.path.join(work, "x")
     command = [args.benchmaster, "master", test, "--nodes", nodes, "-n", label, "-w", w, "-x", x,
                "--workers", "1", *sshd.ssh_options()]
+    if args.session_per_node:
+        command.append("--session-per-node")
     if args.push:
         command.append("--push")
     else:
@@ -165,6 +167,8 @@ def main():
     parser.add_argument("--duration", type=int, default=2, help="the cycle's window, seconds")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--push", action="store_true", help="bench-master --push instead of -s bench-node")
+    parser.add_argument("--session-per-node", action="store_true",
+                        help="bench-master --session-per-node: an SSH session per node, not one agent per host")
     parser.add_argument("--keep", action="store_true", help="keep the output folders")
     parser.add_argument("--lean-login", action="store_true",
                         help="the throwaway sshd sets HOME to an empty folder, so the login shell reads no ~/.bashrc "
