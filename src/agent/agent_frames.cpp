@@ -15,11 +15,15 @@ struct KindName {
   std::string_view word;
   bool data;
 };
-constexpr std::array<KindName, 10> kKinds{{
+constexpr std::array<KindName, 14> kKinds{{
     {FrameKind::start, "@start", false},
     {FrameKind::in, "@in", true},
     {FrameKind::close, "@close", false},
     {FrameKind::signal, "@signal", false},
+    {FrameKind::fetch, "@fetch", false},
+    {FrameKind::file, "@file", true},
+    {FrameKind::file_end, "@file-end", false},
+    {FrameKind::file_error, "@file-error", false},
     {FrameKind::agent, "@agent", false},
     {FrameKind::started, "@started", false},
     {FrameKind::not_started, "@not-started", false},
@@ -101,6 +105,17 @@ std::optional<StartRequest> parse_start(std::string_view json, std::string* erro
     }
   }
   return request;
+}
+
+std::string encode_fetch(int fetch, std::string_view path) {
+  return encode_frame(FrameKind::fetch, fetch,
+                      nlohmann::json(std::string(path)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+std::optional<std::string> parse_fetch(std::string_view json) {
+  const nlohmann::json path = nlohmann::json::parse(json, nullptr, false);
+  if (!path.is_string() || path.get_ref<const std::string&>().empty()) return std::nullopt;
+  return path.get<std::string>();
 }
 
 void FrameReader::feed(std::string_view bytes) {

@@ -13,6 +13,7 @@
 //   @in N LENGTH + bytes          to node N's standard input
 //   @close N                      close node N's standard input
 //   @signal N TERM|KILL|CONT      to node N's process group
+//   @fetch F "PATH"               send the file at PATH (a JSON string) as fetch F
 // End of the agent's input means the master is gone: every node's input is closed (a
 // node then stops, keeping its results: bench-node --stop-on-eof), and the agent exits
 // once every node has ended.
@@ -25,6 +26,9 @@
 //   @err N LENGTH + bytes         from its standard error
 //   @ended N STATUS               it has ended: its wait status (waitpid), after the last
 //                                 of its output
+//   @file F LENGTH + bytes        part of fetch F's file, in order
+//   @file-end F                   fetch F's file is complete
+//   @file-error F MESSAGE         it could not be read (whatever came of it is void)
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -35,7 +39,7 @@
 
 namespace bm::agent {
 
-enum class FrameKind { start, in, close, signal, agent, started, not_started, out, err, ended };
+enum class FrameKind { start, in, close, signal, fetch, agent, started, not_started, out, err, ended, file, file_end, file_error };
 
 struct Frame {
   FrameKind kind = FrameKind::out;
@@ -58,6 +62,10 @@ struct StartRequest {
 std::string encode_start(int node, const StartRequest& request);
 // nullopt (with *error) for a malformed request.
 std::optional<StartRequest> parse_start(std::string_view json, std::string* error);
+
+// What the master sends to fetch a file: its path as a JSON string (one line, any bytes).
+std::string encode_fetch(int fetch, std::string_view path);
+std::optional<std::string> parse_fetch(std::string_view json);
 
 // Reads frames from a byte stream fed in pieces of any size.
 class FrameReader {

@@ -215,6 +215,9 @@ class Agent {
       case FrameKind::signal:
         if (const int sig = signal_number(frame.text); node && sig != 0 && !node->exited) ::kill(-node->pid, sig);
         return;
+      case FrameKind::fetch:
+        send_file(frame.node, frame.text);
+        return;
       default:
         std::cerr << "bench-node --agent: a frame the agent does not take: " << frame_word(frame.kind) << std::endl;
         return;
@@ -296,6 +299,36 @@ class Agent {
     for (int fd : {node.in, node.out, node.err}) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
     if (!input_open_) close_fd(node.in);  // started as the master left: it stops at once
     emit(FrameKind::started, num, std::to_string(pid));
+  }
+
+  // A file the master fetches (a node's results), in frames of at most kMaxFrameData.
+  // Read here at once: a local file, while the nodes' output waits in their pipes.
+  void send_file(int fetch, std::string_view json) {
+    const std::optional<std::string> path = parse_fetch(json);
+    if (!path) {
+      emit(FrameKind::file_error, fetch, "a fetch request the agent cannot read");
+      return;
+    }
+    const int fd = ::open(path->c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      emit(FrameKind::file_error, fetch, fmt::format("cannot read {}: {}", *path, std::strerror(errno)));
+      return;
+    }
+    std::string buffer(kMaxFrameData, '\0');
+    while (output_ok_) {
+      const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        emit(FrameKind::file_error, fetch, fmt::format("cannot read {}: {}", *path, std::strerror(errno)));
+        break;
+      }
+      if (n == 0) {
+        emit(FrameKind::file_end, fetch, {});
+        break;
+      }
+      emit(FrameKind::file, fetch, std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+    }
+    ::close(fd);
   }
 
   void not_started(int num, const std::string& what, int error_number) {

@@ -1,7 +1,12 @@
 #include "master/agent_session.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <charconv>
 
@@ -99,6 +104,10 @@ void AgentSession::on_frame(const agent::Frame& frame) {
     up_ = true;
     return;
   }
+  if (frame.kind == FrameKind::file || frame.kind == FrameKind::file_end || frame.kind == FrameKind::file_error) {
+    on_file_frame(frame);
+    return;
+  }
   auto found = nodes_.find(frame.node);
   if (found == nodes_.end()) return;  // not a node of this run, or one that ended
   NodeEvents& events = found->second;
@@ -132,6 +141,67 @@ void AgentSession::lose_all(const std::string& why) {
   std::map<int, NodeEvents> lost;
   lost.swap(nodes_);
   for (auto& [num, events] : lost) events.ended(std::nullopt, why);
+  std::vector<int> fetches;
+  for (const auto& [id, fetch] : fetches_) fetches.push_back(id);
+  for (int id : fetches) finish_fetch(id, why);
+}
+
+void AgentSession::on_file_frame(const agent::Frame& frame) {
+  auto found = fetches_.find(frame.node);
+  if (found == fetches_.end()) return;  // given up (timed out)
+  Fetch& fetch = *found->second;
+  if (frame.kind == FrameKind::file_error) return finish_fetch(frame.node, frame.text);
+  if (frame.kind == FrameKind::file_end) return finish_fetch(frame.node, {});
+  std::string_view rest = frame.text;
+  while (fetch.error.empty() && !rest.empty()) {
+    const ssize_t n = ::write(fetch.fd, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      fetch.error = fmt::format("cannot write {}: {}", fetch.part.string(), std::strerror(n < 0 ? errno : ENOSPC));
+      break;
+    }
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+void AgentSession::finish_fetch(int id, std::string error) {
+  auto found = fetches_.find(id);
+  if (found == fetches_.end()) return;
+  std::shared_ptr<Fetch> fetch = found->second;
+  fetches_.erase(found);
+  if (error.empty()) error = fetch->error;
+  if (fetch->fd >= 0 && ::close(fetch->fd) != 0 && error.empty()) {
+    error = fmt::format("cannot write {}: {}", fetch->part.string(), std::strerror(errno));
+  }
+  fetch->fd = -1;
+  std::error_code ec;
+  if (error.empty()) {
+    std::filesystem::rename(fetch->part, fetch->local, ec);
+    if (ec) error = fmt::format("cannot move {} into place: {}", fetch->part.string(), ec.message());
+  }
+  if (!error.empty()) std::filesystem::remove(fetch->part, ec);
+  fetch->error = std::move(error);
+  fetch->done = true;
+  fetch->signal->cancel();
+}
+
+asio::awaitable<std::string> AgentSession::fetch(const std::string& remote, const std::filesystem::path& local,
+                                                 std::chrono::milliseconds timeout) {
+  if (over_ || !child_ || ending_) co_return std::string("the session to the host agent has ended");
+  auto fetch = std::make_shared<Fetch>();
+  fetch->local = local;
+  fetch->part = local;
+  fetch->part += fmt::format(".part.{}", ::getpid());
+  fetch->fd = ::open(fetch->part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fetch->fd < 0) co_return fmt::format("cannot write {}: {}", fetch->part.string(), std::strerror(errno));
+  fetch->signal = std::make_shared<asio::steady_timer>(io_, timeout);
+  const int id = next_fetch_++;
+  fetches_[id] = fetch;
+  queue(agent::encode_fetch(id, remote));
+  boost::system::error_code ec;
+  co_await fetch->signal->async_wait(asio::redirect_error(use_awaitable, ec));
+  if (!fetch->done) finish_fetch(id, fmt::format("{}: not received within {} s", remote, timeout.count() / 1000));
+  co_return fetch->error;
 }
 
 void AgentSession::start_node(int num, const agent::StartRequest& request, NodeEvents events) {

@@ -7,8 +7,11 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <deque>
+#include <filesystem>
 #include <functional>
+#include <memory>
 #include <map>
 #include <optional>
 #include <string>
@@ -16,6 +19,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "agent/agent_frames.hpp"
 #include "master/process.hpp"
@@ -52,6 +56,10 @@ class AgentSession {
   void close_input(int num);
   // "TERM", "KILL" or "CONT" to the node's process group there.
   void signal(int num, std::string_view name);
+  // Copies `remote` (a path on the host) to `local` through the agent: written beside it,
+  // then renamed into place. Empty when it arrived, else why not (and no file).
+  asio::awaitable<std::string> fetch(const std::string& remote, const std::filesystem::path& local,
+                                     std::chrono::milliseconds timeout);
   // Ends the session's input once what is queued is written: the agent closes every
   // node's input (each stops, keeping its results) and exits after the last.
   void end();
@@ -72,6 +80,15 @@ class AgentSession {
   asio::awaitable<void> write_queued();
   asio::awaitable<void> read_errors();
   void on_frame(const agent::Frame& frame);
+  struct Fetch {
+    std::filesystem::path part, local;
+    int fd = -1;
+    std::string error;
+    bool done = false;
+    std::shared_ptr<asio::steady_timer> signal;
+  };
+  void on_file_frame(const agent::Frame& frame);
+  void finish_fetch(int id, std::string error);
   void lose_all(const std::string& why);
 
   asio::io_context& io_;
@@ -79,6 +96,8 @@ class AgentSession {
   std::optional<Child> child_;
   agent::FrameReader reader_;
   std::map<int, NodeEvents> nodes_;  // started and not ended
+  std::map<int, std::shared_ptr<Fetch>> fetches_;  // under way
+  int next_fetch_ = 0;
   std::deque<std::string> queued_;
   bool writing_ = false;
   bool ending_ = false;

@@ -260,7 +260,6 @@ asio::awaitable<void> MasterRun::main() {
   if (!stopping_) asio::co_spawn(io_, show_status(), rethrow);
   asio::co_spawn(io_, watch_heartbeats(), rethrow);
   co_await group.wait();
-  co_await end_agents();
   running_phase_ = false;
   collecting_phase_ = true;
   pause_here_for_tests("collect");
@@ -281,6 +280,7 @@ asio::awaitable<void> MasterRun::main() {
   //    still be on their way. Then the merge is complete: report.
   if (collectors_.count() > 0) say("Collecting the last results");
   co_await collectors_.wait();
+  co_await end_agents();  // they carried the collecting too
   for (auto& [name, host] : hosts_) co_await host.transport->close();
   exit_code_ = finish();
 }

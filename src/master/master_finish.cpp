@@ -39,7 +39,30 @@ asio::awaitable<void> MasterRun::collect_host(Host& host) {
       remote.push_back(join_remote(node->folder, "results/results.json"));
       local.push_back(layout_.results_dir / fmt::format("node-{}.json", node->num));
     }
-    const std::vector<std::string> errors = co_await host.transport->get_files(remote, local);
+    std::vector<std::string> errors;
+    if (host.agent && !host.agent->over()) {
+      // Through the host's agent: no session of its own. Should the agent's session
+      // end meanwhile, what did not come is fetched over a session after all.
+      std::vector<std::string> again_remote;
+      std::vector<fs::path> again_local;
+      std::vector<std::size_t> again;
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        errors.push_back(co_await host.agent->fetch(remote[i], local[i], options_.ssh.step_timeout));
+        if (!errors.back().empty() && host.agent->over() && late_interrupts_ < 2) {
+          again.push_back(i);
+          again_remote.push_back(remote[i]);
+          again_local.push_back(local[i]);
+        }
+      }
+      if (!again.empty()) {
+        const std::vector<std::string> retried = co_await host.transport->get_files(again_remote, again_local);
+        for (std::size_t k = 0; k < again.size(); ++k) {
+          errors[again[k]] = k < retried.size() ? retried[k] : std::string("not fetched");
+        }
+      }
+    } else {
+      errors = co_await host.transport->get_files(remote, local);
+    }
     for (std::size_t i = 0; i < batch.size(); ++i) {
       Node& node = *batch[i];
       node.settled = true;

@@ -142,30 +142,38 @@ asio::awaitable<void> for_each_bounded(asio::io_context& io, std::vector<T*> ite
   co_await group.wait();
 }
 
-// A node's out/ or err/ file: bytes are appended as they arrive. After a write error
-// (a full disk) the master warns once and keeps draining the node's pipe.
+// A node's out/ or err/ file: bytes are appended as they arrive. Opened for each write
+// and closed after it, so the master holds no descriptor per node (a few writes a second
+// per node: an open and a close each cost microseconds). After a write error (a full
+// disk) the master warns once and keeps draining the node's output.
 class OutputFile {
  public:
   OutputFile(fs::path path, std::ostream& warnings) : path_(std::move(path)), warnings_(warnings) {
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd_ < 0) fail(errno);
-  }
-  ~OutputFile() {
-    if (fd_ >= 0) ::close(fd_);
+    const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      fail(errno);
+    } else {
+      ::close(fd);
+    }
   }
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;
 
   void write(std::string_view bytes) {
-    while (fd_ >= 0 && !bytes.empty()) {
-      ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+    if (failed_ || bytes.empty()) return;
+    const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0) return fail(errno);
+    while (!bytes.empty()) {
+      ssize_t n = ::write(fd, bytes.data(), bytes.size());
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
-        fail(n < 0 ? errno : ENOSPC);
-        return;
+        const int error = n < 0 ? errno : ENOSPC;
+        ::close(fd);
+        return fail(error);
       }
       bytes.remove_prefix(static_cast<std::size_t>(n));
     }
+    ::close(fd);
   }
   bool failed() const { return failed_; }
 
@@ -175,13 +183,10 @@ class OutputFile {
     warnings_ << fmt::format("warning: cannot write {}: {} (that output is dropped; the run goes on)\n",
                              path_.string(), std::strerror(error))
               << std::flush;
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
   }
 
   fs::path path_;
   std::ostream& warnings_;
-  int fd_ = -1;
   bool failed_ = false;
 };
 

@@ -102,6 +102,19 @@ TEST(AgentFrames, AStartRequestReadsBackAsItWasWithAnyBytesInIt) {
   EXPECT_EQ(parsed->env, request.env);
 }
 
+TEST(AgentFrames, AFetchNamesAnyPathOnOneLine) {
+  const std::string path = "/tmp/x dir/it's \"q\"\n$(touch y)/results.json";
+  const std::string frame = encode_fetch(9, path);
+  EXPECT_EQ(frame.find('\n'), frame.size() - 1);
+  const auto frames = read_all({frame});
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].kind, FrameKind::fetch);
+  EXPECT_EQ(frames[0].node, 9);
+  EXPECT_EQ(parse_fetch(frames[0].text), path);
+  EXPECT_FALSE(parse_fetch("\"\""));
+  EXPECT_FALSE(parse_fetch("/no/quotes"));
+}
+
 TEST(AgentFrames, AStartRequestWithoutAProgramOrWithABadVariableIsRefused) {
   for (const std::string json : {"", "[]", "{}", R"({"argv": []})", R"({"argv": [1]})",
                                  R"({"argv": ["x"], "env": {"A": "b"}})", R"({"argv": ["x"], "env": [["A=B", "c"]]})",

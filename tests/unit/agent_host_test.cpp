@@ -176,6 +176,43 @@ TEST_F(HostAgentTest, AProgramThatCannotStartAndASecondStartAreSaid) {
   EXPECT_EQ(exit_code(), 0);
 }
 
+TEST_F(HostAgentTest, AFileIsFetchedInFramesOrSaidUnreadable) {
+  char folder[] = "/tmp/bm-agent-test.XXXXXX";
+  ASSERT_NE(::mkdtemp(folder), nullptr);
+  const std::string path = std::string(folder) + "/results \"odd\" name\n.json";
+  std::string content;
+  for (int i = 0; content.size() < 2 * kMaxFrameData + 12345; ++i) content += std::to_string(i) + ",";
+  {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
+    ::close(fd);
+  }
+  send(encode_fetch(4, path));
+  auto frames = read_until([](const Frame& f) { return f.kind == FrameKind::file_end || f.kind == FrameKind::file_error; });
+  EXPECT_EQ(frames.back().kind, FrameKind::file_end);
+  EXPECT_EQ(frames.back().node, 4);
+  std::string received;
+  int parts = 0;
+  for (const Frame& f : frames) {
+    if (f.kind == FrameKind::file && f.node == 4) received += f.text, ++parts;
+  }
+  EXPECT_EQ(received, content);
+  EXPECT_EQ(parts, 3);
+  ::unlink(path.c_str());
+  ::rmdir(folder);
+
+  send(encode_fetch(5, path));
+  frames = read_until([](const Frame& f) { return f.kind == FrameKind::file_end || f.kind == FrameKind::file_error; });
+  EXPECT_EQ(frames.back().kind, FrameKind::file_error);
+  EXPECT_THAT(frames.back().text, HasSubstr("No such file or directory"));
+  send(encode_frame(FrameKind::fetch, 6, "not json"));
+  frames = read_until([](const Frame& f) { return f.kind == FrameKind::file_error; });
+  EXPECT_THAT(frames.back().text, HasSubstr("a fetch request the agent cannot read"));
+  end_input();
+  EXPECT_EQ(exit_code(), 0);
+}
+
 TEST_F(HostAgentTest, InputThatIsNotFramesStopsEveryNodeAndTheAgentExits2) {
   start(1, {"sh", "-c", "while read line; do :; done; exit 0"});
   read_until([](const Frame& f) { return f.kind == FrameKind::started; });
