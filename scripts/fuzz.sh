@@ -22,11 +22,11 @@ declare -A max_len=(
   [response_parser]=4096 [url]=512 [cookie_jar]=2048 [conf]=4096 [threshold]=128
   [node_list]=512 [node_protocol]=8192 [results]=16384 [har]=32768
   [funkload]=8192 [prometheus]=8192 [csv]=4096 [credentials]=4096 [merge_plan]=4096
-  [services]=4096
+  [services]=4096 [agent_frames]=8192
 )
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(response_parser url cookie_jar conf threshold node_list node_protocol results har funkload prometheus
-                                          csv credentials merge_plan services)
+                                          csv credentials merge_plan services agent_frames)
 for t in "${targets[@]}"; do
   [ -n "${max_len[$t]:-}" ] || { echo "fuzz.sh: unknown target '$t' (known: ${!max_len[*]})" >&2; exit 2; }
 done

@@ -130,8 +130,9 @@ void FrameReader::feed(std::string_view bytes) {
 std::optional<Frame> FrameReader::next() {
   if (!error_.empty()) return std::nullopt;
   const std::string_view rest = std::string_view(buffer_).substr(start_);
-  const std::size_t line_end = rest.find('\n');
+  const std::size_t line_end = rest.substr(0, kMaxHeaderLine + 1).find('\n');
   if (line_end == std::string_view::npos) {
+    // Whether it came whole or in pieces: the same verdict.
     if (rest.size() > kMaxHeaderLine) error_ = "a frame header longer than 64 KiB";
     return std::nullopt;
   }

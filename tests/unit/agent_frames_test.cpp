@@ -71,6 +71,7 @@ TEST(AgentFrames, WhatIsNotFramesIsAnError) {
       "@out 1 99999999999\n",
       "@unknown 1\n",
       std::string(70 * 1024, 'a'),
+      "@not-started 1 " + std::string(70 * 1024, 'a') + "\n",
   };
   for (const std::string& input : bad) {
     std::string error;
