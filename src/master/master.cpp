@@ -794,10 +794,11 @@ void MasterRun::start_agents() {
     }
     host.agent = std::move(session);
     agents_.add();
+    AgentSession& agent = *host.agent;  // a structured binding cannot be captured (clang)
     asio::co_spawn(
         io_,
-        [this, &host]() -> asio::awaitable<void> {
-          co_await host.agent->run();
+        [this, &agent]() -> asio::awaitable<void> {
+          co_await agent.run();
           agents_.done();
         },
         rethrow);
