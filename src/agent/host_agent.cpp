@@ -8,7 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <iostream>
 #include <map>
@@ -33,6 +35,7 @@ struct NodeProcess {
   std::string pending_in;         // bytes for its input that its pipe did not take yet
   bool close_after_pending = false;
   bool exited = false;
+  std::chrono::steady_clock::time_point exited_at;
   int status = 0;
   bool ended_sent = false;
 };
@@ -134,7 +137,7 @@ class Agent {
         owners.emplace_back(num, 2);
       }
     }
-    if (::poll(fds.data(), fds.size(), -1) < 0) return;  // EINTR: again
+    if (::poll(fds.data(), fds.size(), poll_timeout_ms()) < 0) return;  // EINTR: again
     if (fds[0].revents != 0) on_signals();
     if (fds[1].revents != 0) read_input();
     for (std::size_t i = 2; i < fds.size(); ++i) {
@@ -170,6 +173,7 @@ class Agent {
       for (auto& [num, node] : nodes_) {
         if (node.pid == pid) {
           node.exited = true;
+          node.exited_at = std::chrono::steady_clock::now();
           node.status = status;
         }
       }
@@ -350,6 +354,18 @@ class Agent {
     if (node.close_after_pending) close_fd(node.in);
   }
 
+  // What a pipe holds now is sent, then it is closed (non-blocking: nothing is waited for).
+  void drain_now(int num, int& fd, FrameKind kind) {
+    while (fd >= 0) {
+      char buffer[65536];
+      const ssize_t n = ::read(fd, buffer, sizeof buffer);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      emit(kind, num, std::string_view(buffer, static_cast<std::size_t>(n)));
+    }
+    close_fd(fd);
+  }
+
   void forward_output(int num, int& fd, FrameKind kind) {
     char buffer[65536];
     const ssize_t n = ::read(fd, buffer, sizeof buffer);
@@ -361,11 +377,34 @@ class Agent {
     emit(kind, num, std::string_view(buffer, static_cast<std::size_t>(n)));
   }
 
-  // A node has ended once it exited and both its outputs are read to their end: its
-  // last bytes reach the master before the word that it ended.
+  // A process the node left behind may hold its output open after it exited: past this
+  // grace, what it wrote so far is sent and the node has ended.
+  static constexpr std::chrono::milliseconds kOutputGrace{2000};
+
+  // Until the next exited node's grace ends, or -1: no such node.
+  int poll_timeout_ms() const {
+    int timeout = -1;
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& [num, node] : nodes_) {
+      if (node.ended_sent || !node.exited || (node.out < 0 && node.err < 0)) continue;
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(node.exited_at + kOutputGrace - now);
+      const int ms = static_cast<int>(std::max<int64_t>(0, left.count()) + 1);
+      timeout = timeout < 0 ? ms : std::min(timeout, ms);
+    }
+    return timeout;
+  }
+
+  // A node has ended once it exited and both its outputs are read to their end (or its
+  // grace has passed): its last bytes reach the master before the word that it ended.
   void send_endings() {
+    const auto now = std::chrono::steady_clock::now();
     for (auto& [num, node] : nodes_) {
-      if (node.ended_sent || !node.exited || node.out >= 0 || node.err >= 0) continue;
+      if (node.ended_sent || !node.exited) continue;
+      if ((node.out >= 0 || node.err >= 0) && now - node.exited_at >= kOutputGrace) {
+        drain_now(num, node.out, FrameKind::out);
+        drain_now(num, node.err, FrameKind::err);
+      }
+      if (node.out >= 0 || node.err >= 0) continue;
       node.ended_sent = true;
       close_fd(node.in);
       emit(FrameKind::ended, num, std::to_string(node.status));

@@ -140,8 +140,8 @@ TEST_F(HostAgentTest, EndOfItsInputClosesEveryNodesInputAndItExitsAfterThem) {
 
 TEST_F(HostAgentTest, SignalsReachTheNodesWholeProcessGroup) {
   // The shell waits for a child of its own: TERM must reach both for the node to end.
-  start(5, {"sh", "-c", "trap 'exit 9' TERM; sleep 30 & wait"});
-  read_until([](const Frame& f) { return f.kind == FrameKind::started; });
+  start(5, {"sh", "-c", "trap 'exit 9' TERM; sleep 30 & echo ready; wait"});
+  read_until([](const Frame& f) { return f.kind == FrameKind::out && f.node == 5; });  // both are there
   send(encode_frame(FrameKind::signal, 5, "TERM"));
   const auto frames = read_until(ended(5));
   ASSERT_EQ(frames.back().kind, FrameKind::ended);
@@ -154,6 +154,23 @@ TEST_F(HostAgentTest, SignalsReachTheNodesWholeProcessGroup) {
   const auto killed = read_until(ended(6));
   const int killed_status = std::stoi(killed.back().text);
   EXPECT_TRUE(WIFSIGNALED(killed_status) && WTERMSIG(killed_status) == SIGKILL) << killed_status;
+  end_input();
+  EXPECT_EQ(exit_code(), 0);
+}
+
+TEST_F(HostAgentTest, ANodeThatLeavesAProcessHoldingItsOutputHasEndedSoonAfterItExits) {
+  start(7, {"sh", "-c", "sleep 30 & echo left behind; exit 4"});
+  const auto frames = read_until(ended(7));
+  ASSERT_EQ(frames.front().kind, FrameKind::agent);
+  ASSERT_EQ(frames[1].kind, FrameKind::started);
+  const pid_t group = std::stoi(frames[1].text);
+  ASSERT_EQ(frames.back().kind, FrameKind::ended);
+  const int status = std::stoi(frames.back().text);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 4) << status;
+  EXPECT_EQ(bytes_of(frames, 7, FrameKind::out), "left behind\n");
+  // Said while the process left behind (in the node's group) still runs.
+  EXPECT_EQ(::kill(-group, 0), 0);
+  ::kill(-group, SIGKILL);
   end_input();
   EXPECT_EQ(exit_code(), 0);
 }
