@@ -100,10 +100,7 @@ std::string AgentSession::last_error_line() const {
 }
 
 void AgentSession::on_frame(const agent::Frame& frame) {
-  if (frame.kind == FrameKind::agent) {
-    up_ = true;
-    return;
-  }
+  if (frame.kind == FrameKind::agent) return;  // it is up: nothing waits for that word
   if (frame.kind == FrameKind::file || frame.kind == FrameKind::file_end || frame.kind == FrameKind::file_error) {
     on_file_frame(frame);
     return;

@@ -67,9 +67,6 @@ class AgentSession {
   // agent, its input gone, stops them there).
   void kill();
 
-  pid_t pid() const { return child_ ? child_->pid : -1; }
-  // The agent has said it is up (@agent).
-  bool up() const { return up_; }
   // run() has returned: the session is over.
   bool over() const { return over_; }
   // The last line the session's process wrote on its standard error (ssh's complaint).
@@ -101,7 +98,6 @@ class AgentSession {
   std::deque<std::string> queued_;
   bool writing_ = false;
   bool ending_ = false;
-  bool up_ = false;
   bool over_ = false;
   std::string error_tail_;
 };

@@ -30,6 +30,10 @@ class SshCase(DistributedCase):
         args = self.master_args(label, "--nodes", nodes, *self.sshd.ssh_options(), *extra)
         return args + (["-s", script] if script else [])
 
+    def rows(self, label):
+        """The merged nodes table of run `label`, by node number."""
+        return {n["node_num"]: n for n in read_json(os.path.join(self.run_dir(label), "results.json"))["nodes"]}
+
 
 class SshTransport(SshCase):
     def test_five_nodes_over_three_host_entries_merge_exactly(self):
@@ -170,7 +174,7 @@ class SshAgent(SshCase):
         os.kill(agent, signal.SIGKILL)
         self.assertEqual(master.proc.wait(timeout=120), 3, self.master_output())
         out, _ = self.master_output()
-        rows = {n["node_num"]: n for n in read_json(os.path.join(self.run_dir("agent-killed"), "results.json"))["nodes"]}
+        rows = self.rows("agent-killed")
         self.assertEqual([rows[n]["status"] for n in (0, 1)], ["complete", "complete"], out)
         for num in (2, 3):
             self.assertNotEqual(rows[num]["status"], "complete", out)
@@ -205,7 +209,7 @@ class SshSetUpFault(SshCase):
         nodes = f"127.0.0.1:{self.port}*2,127.0.0.2:{self.port}*2"
         proc = run(self.ssh_args("halfway", nodes), check=3, timeout=120)
         self.assertIn("node-2/", read_text(self.extracted))  # it did fail halfway
-        rows = {n["node_num"]: n for n in read_json(os.path.join(self.run_dir("halfway"), "results.json"))["nodes"]}
+        rows = self.rows("halfway")
         self.assertEqual([rows[n]["status"] for n in range(4)], ["complete", "complete", "failed", "failed"], proc.stdout)
         self.assertIn("the set-up archive ended early", rows[2]["message"])
         self.assertEqual(sorted(os.listdir(os.path.join(self.x, "halfway"))), ["node-0", "node-1", "node-3"])
@@ -216,9 +220,6 @@ class SshSetUpFault(SshCase):
 
 
 class SshFaults(SshCase):
-    def rows(self, label):
-        return {n["node_num"]: n for n in read_json(os.path.join(self.run_dir(label), "results.json"))["nodes"]}
-
     def test_unreachable_node_and_refused_login_leave_the_others_running(self):
         self.make_dist_test(cycles="1", duration=1)
         nothing_there = self.sshd.port + 1 if self.sshd.port < 65535 else 1024
