@@ -30,6 +30,7 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 // pooled connection is not one the server is closing.
 constexpr std::size_t kPoolSize = 32;
 constexpr auto kPoolIdle = std::chrono::seconds(30);
+constexpr auto kReleaseTimeout = std::chrono::milliseconds(10'000);  // a cancelled call's lease going back
 }  // namespace
 
 struct CredentialClient::Shared {
@@ -72,16 +73,27 @@ class CallState final : public CredentialClient::Call {
   std::function<void(ClientReply)> done;
   std::unique_ptr<beast::tcp_stream> stream;
   bool cancelled = false;
+  bool request_out = false;  // the request may have reached the server
 
   void cancel() override {
     cancelled = true;
     done = nullptr;
-    if (stream) {
-      beast::error_code ignored;
+    if (!stream) return;
+    beast::error_code ignored;
+    if (request_out) {
+      // Hang up the sending side only: a server still waiting drops the call when it
+      // reads the end, and an answer it already sent (a lease) can still be read and
+      // given back.
+      stream->socket().shutdown(tcp::socket::shutdown_send, ignored);
+    } else {
       stream->socket().close(ignored);
     }
   }
 };
+
+std::shared_ptr<CallState> start_call(const std::shared_ptr<CredentialClient::Shared>& shared, bool post,
+                                      std::string target, std::chrono::milliseconds timeout,
+                                      std::function<void(ClientReply)> done);
 
 std::string failure(const std::string& address, std::string_view step, const beast::error_code& error) {
   if (error == beast::error::timeout) return fmt::format("credential server {}: no answer in time ({})", address, step);
@@ -90,7 +102,7 @@ std::string failure(const std::string& address, std::string_view step, const bea
 
 asio::awaitable<void> run_call(std::shared_ptr<CredentialClient::Shared> shared, std::shared_ptr<CallState> call,
                                http::verb method, std::string target, std::chrono::milliseconds timeout) {
-  ++shared->in_flight;
+  // in_flight was counted by start_call.
   struct InFlight {
     CredentialClient::Shared& shared;
     ~InFlight() {
@@ -133,8 +145,9 @@ asio::awaitable<void> run_call(std::shared_ptr<CredentialClient::Shared> shared,
   request.set(http::field::host, shared->address);
   request.set(http::field::user_agent, "benchmaster");
   request.keep_alive(true);
+  call->request_out = true;
   auto [write_error, written] = co_await http::async_write(*call->stream, request, kNoThrow);
-  if (call->cancelled) co_return;
+  if (call->cancelled && write_error) co_return;
   if (write_error) {
     reply.error = failure(shared->address, "send", write_error);
     finish();
@@ -144,7 +157,18 @@ asio::awaitable<void> run_call(std::shared_ptr<CredentialClient::Shared> shared,
   http::response_parser<http::string_body> parser;
   parser.body_limit(16 * 1024 * 1024);
   auto [read_error, read] = co_await http::async_read(*call->stream, buffer, parser, kNoThrow);
-  if (call->cancelled) co_return;
+  if (call->cancelled) {
+    // A lease granted as its call was cancelled: nobody will use it, so it goes back now
+    // rather than when its time runs out.
+    if (!read_error && target.starts_with("/lease") && parser.get().result_int() == 200) {
+      const nlohmann::json body = nlohmann::json::parse(parser.get().body(), nullptr, false);
+      if (body.is_object() && body.contains("lease") && body["lease"].is_string()) {
+        start_call(shared, true, "/release?lease=" + CredentialClient::encode(body["lease"].get<std::string>()),
+                   kReleaseTimeout, nullptr);
+      }
+    }
+    co_return;
+  }
   if (read_error) {
     reply.error = failure(shared->address, "answer", read_error);
     finish();
@@ -170,6 +194,19 @@ asio::awaitable<void> run_call(std::shared_ptr<CredentialClient::Shared> shared,
   finish();
 }
 
+std::shared_ptr<CallState> start_call(const std::shared_ptr<CredentialClient::Shared>& shared, bool post,
+                                      std::string target, std::chrono::milliseconds timeout,
+                                      std::function<void(ClientReply)> done) {
+  auto call = std::make_shared<CallState>();
+  call->done = std::move(done);
+  // Counted now, not when the coroutine first runs: when_idle() must not see a gap
+  // between a cancelled lease and the release it sends.
+  ++shared->in_flight;
+  asio::co_spawn(shared->io, run_call(shared, call, post ? http::verb::post : http::verb::get, std::move(target), timeout),
+                 asio::detached);
+  return call;
+}
+
 }  // namespace
 
 CredentialClient::CredentialClient(asio::io_context& io, std::string host, uint16_t port)
@@ -182,11 +219,7 @@ const std::string& CredentialClient::address() const { return shared_->address; 
 std::shared_ptr<CredentialClient::Call> CredentialClient::call(bool post, std::string target,
                                                                std::chrono::milliseconds timeout,
                                                                std::function<void(ClientReply)> done) {
-  auto call = std::make_shared<CallState>();
-  call->done = std::move(done);
-  asio::co_spawn(shared_->io, run_call(shared_, call, post ? http::verb::post : http::verb::get, std::move(target), timeout),
-                 asio::detached);
-  return call;
+  return start_call(shared_, post, std::move(target), timeout, std::move(done));
 }
 
 void CredentialClient::when_idle(std::chrono::milliseconds limit, std::function<void()> done) {

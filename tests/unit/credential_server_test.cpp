@@ -152,6 +152,34 @@ TEST_F(CredentialServerTest, AClientThatLeavesMidWaitCostsNothing) {
   EXPECT_EQ(call(false, "/status").body["held"], 0);
 }
 
+// The race a stopping bench runs into: the server hands the login to a waiting call just
+// as that call is cancelled. The answer is already on its way; the client must read it and
+// give the lease back, or it stays held until its time runs out.
+TEST_F(CredentialServerTest, ALeaseGrantedAsItsCallIsCancelledGoesBack) {
+  const ClientReply held = call(true, "/lease?group=solo");
+  ASSERT_TRUE(held.error.empty()) << held.error;
+  asio::io_context io;
+  CredentialClient client(io, "127.0.0.1", server->port());
+  bool called = false;
+  auto pending = client.call(true, "/lease?group=solo&wait=30", 35s, [&](ClientReply) { called = true; });
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (call(false, "/status").body["groups"][2]["waiting"] != 1) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the call never waited";
+    io.run_for(20ms);
+  }
+  // Released while the client's loop is not running: the server grants the waiter and
+  // writes its answer, which nobody has read yet.
+  EXPECT_EQ(call(true, "/release?lease=" + held.body["lease"].get<std::string>()).body["released"], 1);
+  nlohmann::json status = call(false, "/status").body;
+  ASSERT_EQ(status["held"], 1) << status;
+  ASSERT_EQ(status["groups"][2]["waiting"], 0) << status;
+  pending->cancel();
+  io.run();
+  EXPECT_FALSE(called) << "a cancelled call does not call back";
+  status = call(false, "/status").body;
+  EXPECT_EQ(status["held"], 0) << "the lease the cancelled call was given went back: " << status;
+}
+
 TEST_F(CredentialServerTest, HostileRequestsGetErrorsAndTheServerGoesOn) {
   for (const std::string& raw : {std::string("GARBAGE\r\n\r\n"), std::string("GET /credential?group=%zz HTTP/1.1\r\nHost: x\r\n\r\n"),
                                 "GET / HTTP/1.1\r\nX: " + std::string(20000, 'a') + "\r\n\r\n",
