@@ -7,6 +7,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -55,6 +58,20 @@ int main(int argc, char** argv) {
   }
   const double megabytes = static_cast<double>(fs::file_size(files.front())) / 1e6;
 
+  // The reader every file went through before simdjson's fast path, on the first file.
+  double reference_s = 0;
+  {
+    std::ifstream in(files.front(), std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto start = std::chrono::steady_clock::now();
+    stats::Results results;
+    if (!stats::parse_results_reference(text, results, &error)) {
+      std::fprintf(stderr, "%s\n", error.c_str());
+      return 1;
+    }
+    reference_s = seconds_since(start);
+  }
+
   // As the master does: read a node's file when it arrives, fold it in, let it go.
   double read_s = 0, fold_s = 0, last_node_s = 0;
   stats::ResultsMerger merger(stats::MergeOptions{{}, kEpoch, "master"});
@@ -96,6 +113,7 @@ int main(int argc, char** argv) {
               shape.pages, shape.requests_per_page, megabytes);
   std::printf("  reading the %d files:         %.3f s (%.1f ms each)\n", shape.nodes, read_s,
               read_s * 1e3 / shape.nodes);
+  std::printf("  (the reference reader:        %.1f ms for one file)\n", reference_s * 1e3);
   std::printf("  folding them in:              %.3f s\n", fold_s);
   std::printf("  finishing the merge:          %.3f s\n", finish_s);
   std::printf("  writing the merged results:   %.3f s\n", write_s);

@@ -9,7 +9,7 @@ packages=(
   g++ cmake ninja-build pkg-config git ca-certificates
   libboost1.81-dev libboost-url1.81-dev libssl-dev liblua5.4-dev lua5.4
   libhttp-parser-dev libgumbo-dev nlohmann-json3-dev libcli11-dev libfmt-dev
-  liburing-dev libcsv-dev
+  liburing-dev libcsv-dev libsimdjson-dev
   # tests
   libgtest-dev libgmock-dev libbenchmark-dev nginx-light openssh-server openssh-client
   chromium procps iproute2 iptables curl python3 prometheus-node-exporter

@@ -1,5 +1,6 @@
 #include "stats/results.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
@@ -10,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "stats/json_reader.hpp"
+#include "stats/json_fast.hpp"
 
 #ifndef BM_VERSION
 #define BM_VERSION "0.0.0"
@@ -396,6 +398,12 @@ json results_to_json(const Results& results) {
 }
 
 namespace {
+template <typename Integer>
+void append_integer(std::string& out, Integer value) {
+  const fmt::format_int text(value);
+  out.append(text.data(), text.size());
+}
+
 // nlohmann's dump, but a packed bucket list (PackedBucketsScope) is printed as the
 // schema's [[index, count], ...] straight from its bytes.
 void dump_results_tree(const json& value, std::string& out) {
@@ -406,7 +414,14 @@ void dump_results_tree(const json& value, std::string& out) {
       for (const auto& [key, member] : value.items()) {
         if (!first) out.push_back(',');
         first = false;
-        out += json(key).dump(-1, ' ', false, json::error_handler_t::replace);
+        // The schema's own keys need no escaping; any other goes through nlohmann.
+        if (std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; })) {
+          out.push_back('"');
+          out += key;
+          out.push_back('"');
+        } else {
+          out += json(key).dump(-1, ' ', false, json::error_handler_t::replace);
+        }
         out.push_back(':');
         dump_results_tree(member, out);
       }
@@ -428,12 +443,17 @@ void dump_results_tree(const json& value, std::string& out) {
       for (std::size_t at = 0; at + sizeof(PackedBucket) <= bytes.size(); at += sizeof(PackedBucket)) {
         PackedBucket pair;
         std::memcpy(&pair, bytes.data() + at, sizeof pair);
-        if (at) out.push_back(',');
-        fmt::format_to(std::back_inserter(out), "[{},{}]", pair.index, pair.count);
+        out += at ? ",[" : "[";
+        append_integer(out, pair.index);
+        out.push_back(',');
+        append_integer(out, pair.count);
+        out.push_back(']');
       }
       out.push_back(']');
       return;
     }
+    case json::value_t::number_unsigned: append_integer(out, value.get<uint64_t>()); return;
+    case json::value_t::number_integer: append_integer(out, value.get<int64_t>()); return;
     default:
       out += value.dump(-1, ' ', false, json::error_handler_t::replace);
   }
@@ -750,6 +770,27 @@ bool results_from_json(const json& document, Results& out, std::string* error) {
 }
 
 bool parse_results(std::string_view text, Results& out, std::string* error) {
+  // The fast path reads a well-formed file; anything it refuses or cannot read, it hands
+  // to the reference reader, which says what is wrong the way it always has.
+  try {
+    json document = json::object();
+    StreamedCycles streamed;
+    const bool read = read_json_object_fast(
+        text, "cycles", [&](std::string_view key, json&& value) { document[std::string(key)] = std::move(value); },
+        [&](json&& cycle) {
+          const std::size_t index = streamed.cycles.size();
+          streamed.cycles.push_back(read_cycle(JsonObject(cycle, json_path_index("cycles", index)), index));
+        });
+    if (read) {
+      out = read_document(document, &streamed);
+      return true;
+    }
+  } catch (const std::exception&) {  // the reference reader says what
+  }
+  return parse_results_reference(text, out, error);
+}
+
+bool parse_results_reference(std::string_view text, Results& out, std::string* error) {
   // Each element of the top-level `cycles` array is read into a CycleResults as soon as
   // the parser has it and dropped from the document, so a large file never has its whole
   // tree in memory at once (most of a file is its cycles). Problems found in a cycle are

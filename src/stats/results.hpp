@@ -288,7 +288,12 @@ std::string results_to_string(const Results& results);
 // Strict: on a schema violation returns false with one line in *error, naming the JSON
 // path ("cycles[0].pages[1]: missing key 'ok'", "unsupported results version 2").
 bool results_from_json(const nlohmann::json& json, Results& out, std::string* error);
+// parse_results reads the text with simdjson (json_fast.hpp) and, when that gives up or
+// the document breaks the schema, again with nlohmann's parser, which makes the messages:
+// the same answer as parse_results_reference, the slower reader, whose equal it must stay
+// (the results fuzz target compares them).
 bool parse_results(std::string_view text, Results& out, std::string* error);
+bool parse_results_reference(std::string_view text, Results& out, std::string* error);
 // One cycle in the schema's form (a `cycles[]` element), both ways: what a node sends the
 // master as each cycle ends (protocol "@cycle-results").
 nlohmann::json cycle_results_to_json(const CycleResults& cycle);

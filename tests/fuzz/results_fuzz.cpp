@@ -51,10 +51,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   stats::Results results;
   std::string error;
-  if (!stats::parse_results(input, results, &error)) {
+  const bool read = stats::parse_results(input, results, &error);
+  // simdjson's fast path must give the reference reader's answer, word for word.
+  stats::Results reference;
+  std::string reference_error;
+  const bool reference_read = stats::parse_results_reference(input, reference, &reference_error);
+  if (read != reference_read || error != reference_error) {
+    fprintf(stderr, "results: the fast reader says %s, the reference reader %s\n",
+            read ? "ok" : error.c_str(), reference_read ? "ok" : reference_error.c_str());
+    abort();
+  }
+  if (!read) {
     check(!error.empty(), "refused without a message");
     return 0;
   }
+  check(stats::results_to_string(reference) == stats::results_to_string(results),
+        "the fast and the reference reader read the file otherwise");
   const std::string text = stats::results_to_string(results);
   stats::Results again;
   if (!stats::parse_results(text, again, &error)) {

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "results_fixture.hpp"
+#include "stats/json_fast.hpp"
 
 namespace bm::stats {
 namespace {
@@ -512,6 +513,72 @@ TEST_F(ResultsReader, CyclesAreReadAsTheParserFinishesEachWithTheSameMessages) {
   ASSERT_EQ(loaded.cycles.size(), original.cycles.size());
   for (std::size_t c = 0; c < loaded.cycles.size(); ++c) {
     EXPECT_EQ(cycle_results_to_json(loaded.cycles[c]), cycle_results_to_json(original.cycles[c])) << c;
+  }
+}
+
+// parse_results reads with simdjson and falls back to the reference reader (nlohmann)
+// on anything it would read otherwise: on every input the two give the same answer.
+TEST_F(ResultsReader, TheFastReaderAgreesWithTheReferenceReader) {
+  const std::string text = valid().dump();
+  const auto replaced = [&](std::string_view from, std::string_view to) {
+    std::string changed = text;
+    const std::size_t at = changed.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) changed.replace(at, from.size(), to);
+    return changed;
+  };
+  const std::string deep = std::string(1100, '[') + std::string(1100, ']');
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"the valid file", text},
+      {"spaces around it", " \n" + text + "\n\t "},
+      {"a byte-order mark", "\xEF\xBB\xBF" + text},
+      {"trailing text", text + "x"},
+      {"a second document", text + "{}"},
+      {"empty", ""},
+      {"an array", "[]"},
+      {"null", "null"},
+      {"-0 where an integer goes", replaced(R"("control_lag_us":0)", R"("control_lag_us":-0)")},
+      {"-0 as a bucket count", replaced(",1],", ",-0],")},
+      {"a fraction where an integer goes", replaced(R"("control_lag_us":0)", R"("control_lag_us":0.0)")},
+      {"an exponent where an integer goes", replaced(R"("control_lag_us":0)", R"("control_lag_us":0e0)")},
+      {"an integer past 64 bits", replaced(R"("control_lag_us":0)", R"("control_lag_us":18446744073709551616)")},
+      {"an integer past 63 bits", replaced(R"("control_lag_us":0)", R"("control_lag_us":9223372036854775808)")},
+      {"a number past a double", replaced(R"("control_lag_us":0)", R"("control_lag_us":1e400)")},
+      {"a leading zero", replaced(R"("control_lag_us":0)", R"("control_lag_us":00)")},
+      {"a top-level key twice", replaced(R"("format":)", R"("format":"x","format":)")},
+      {"a key twice in a cycle", replaced(R"("cvus":)", R"("cvus":99,"cvus":)")},
+      {"cycles twice", "{\"cycles\":[]," + text.substr(1)},
+      {"deep nesting", replaced(R"("config":{)", R"("extra":{"x":)" + deep + R"(},"config":{)")},
+      {"buckets at the top", replaced(R"("config":{)", R"("buckets":[[1,2]],"config":{)")},
+      {"buckets that are not pairs", replaced(R"("config":{)", R"("extra":{"buckets":[[1,2],[3],"x",[4,5,6]]},"config":{)")},
+      {"an escaped key", replaced(R"("cvus":)", R"("\u0063vus":)")},
+      {"a lone surrogate", replaced(R"("config":{)", R"("extra":"\ud800","config":{)")},
+      {"a raw control character", replaced(R"("config":{)", "\"extra\":\"\x01\",\"config\":{")},
+      {"invalid UTF-8", replaced(R"("config":{)", "\"extra\":\"\xC3\x28\",\"config\":{")},
+      {"a truncated file", text.substr(0, text.size() / 2)},
+  };
+  // The fast path reads the valid file itself, and gives up where it should.
+  const auto fast_reads = [](const std::string& input) {
+    return read_json_object_fast(input, "cycles", [](std::string_view, json&&) {}, [](json&&) {});
+  };
+  EXPECT_TRUE(fast_reads(text));
+  EXPECT_TRUE(fast_reads(cases[1].second));
+  for (const char* gives_up : {"trailing text", "a second document", "empty", "an array", "an integer past 64 bits",
+                               "a number past a double", "a top-level key twice", "cycles twice", "deep nesting"}) {
+    const auto it = std::find_if(cases.begin(), cases.end(), [&](const auto& c) { return c.first == gives_up; });
+    ASSERT_NE(it, cases.end()) << gives_up;
+    EXPECT_FALSE(fast_reads(it->second)) << gives_up;
+  }
+  for (const auto& [what, input] : cases) {
+    Results fast, reference;
+    std::string fast_error, reference_error;
+    const bool fast_ok = parse_results(input, fast, &fast_error);
+    const bool reference_ok = parse_results_reference(input, reference, &reference_error);
+    EXPECT_EQ(fast_ok, reference_ok) << what;
+    EXPECT_EQ(fast_error, reference_error) << what;
+    if (fast_ok && reference_ok) {
+      EXPECT_EQ(results_to_string(fast), results_to_string(reference)) << what;
+    }
   }
 }
 
