@@ -1,5 +1,6 @@
 #include "stats/json_fast.hpp"
 
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -132,13 +133,19 @@ json convert(od::value value, bool may_pack, int depth) {
 
 }  // namespace
 
-bool read_json_object_fast(std::string_view text, std::string_view streamed_key,
+static_assert(kJsonFastPadding >= simdjson::SIMDJSON_PADDING);
+
+bool read_json_object_fast(std::string_view text, bool padded, std::string_view streamed_key,
                            const std::function<void(std::string_view key, json&& value)>& on_member,
                            const std::function<void(json&& element)>& on_element) {
   try {
-    const simdjson::padded_string padded(text);
+    std::optional<simdjson::padded_string> copy;
+    if (!padded) copy.emplace(text);
+    const simdjson::padded_string_view input =
+        copy ? simdjson::padded_string_view(*copy)
+             : simdjson::padded_string_view(text.data(), text.size(), text.size() + simdjson::SIMDJSON_PADDING);
     od::parser parser;
-    od::document document = take(parser.iterate(padded));
+    od::document document = take(parser.iterate(input));
     std::set<std::string, std::less<>> keys;
     for (auto field_result : take(document.get_object())) {
       od::field field = take(std::move(field_result));

@@ -9,6 +9,7 @@
 // a number past a double, nesting deeper than 64. The caller then reads the
 // text again with nlohmann, whose messages the schema's errors are made of.
 
+#include <cstddef>
 #include <functional>
 #include <string_view>
 
@@ -22,7 +23,10 @@ namespace bm::stats {
 // (an empty array: the elements went elsewhere). Exceptions from the
 // callbacks propagate. Returns false when it gave up (see above); the callbacks may have
 // been called by then.
-bool read_json_object_fast(std::string_view text, std::string_view streamed_key,
+// `padded`: at least kJsonFastPadding readable bytes follow the text (their content does
+// not matter), so it is parsed where it is instead of copied.
+inline constexpr std::size_t kJsonFastPadding = 64;
+bool read_json_object_fast(std::string_view text, bool padded, std::string_view streamed_key,
                            const std::function<void(std::string_view key, nlohmann::json&& value)>& on_member,
                            const std::function<void(nlohmann::json&& element)>& on_element);
 

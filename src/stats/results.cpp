@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <iterator>
 #include <optional>
 #include <vector>
@@ -404,9 +405,26 @@ void append_integer(std::string& out, Integer value) {
   out.append(text.data(), text.size());
 }
 
+// The text as it is made; handed to `drain` (when there is one) whenever it passes
+// kDrainBytes, so a merged file of 100+ MB is never one string.
+struct TreeText {
+  static constexpr std::size_t kDrainBytes = 1 << 20;
+  std::string text;
+  const std::function<bool(std::string_view)>* drain = nullptr;
+  bool failed = false;
+
+  void maybe_drain() {
+    if (drain == nullptr || text.size() < kDrainBytes || failed) return;
+    failed = !(*drain)(text);
+    text.clear();
+  }
+};
+
 // nlohmann's dump, but a packed bucket list (PackedBucketsScope) is printed as the
 // schema's [[index, count], ...] straight from its bytes.
-void dump_results_tree(const json& value, std::string& out) {
+void dump_results_tree(const json& value, TreeText& tree_text) {
+  std::string& out = tree_text.text;
+  tree_text.maybe_drain();
   switch (value.type()) {
     case json::value_t::object: {
       out.push_back('{');
@@ -423,7 +441,7 @@ void dump_results_tree(const json& value, std::string& out) {
           out += json(key).dump(-1, ' ', false, json::error_handler_t::replace);
         }
         out.push_back(':');
-        dump_results_tree(member, out);
+        dump_results_tree(member, tree_text);
       }
       out.push_back('}');
       return;
@@ -432,24 +450,35 @@ void dump_results_tree(const json& value, std::string& out) {
       out.push_back('[');
       for (std::size_t i = 0; i < value.size(); ++i) {
         if (i) out.push_back(',');
-        dump_results_tree(value[i], out);
+        dump_results_tree(value[i], tree_text);
       }
       out.push_back(']');
       return;
     }
     case json::value_t::binary: {
+      // Millions of pairs in a merged file: written straight into room made for the
+      // longest they can be, then cut to what they took.
       const json::binary_t& bytes = value.get_binary();
-      out.push_back('[');
-      for (std::size_t at = 0; at + sizeof(PackedBucket) <= bytes.size(); at += sizeof(PackedBucket)) {
+      const std::size_t pairs = bytes.size() / sizeof(PackedBucket);
+      constexpr std::size_t kLongestPair = 1 + 20 + 1 + 20 + 1 + 1;  // [index,count],
+      const std::size_t start = out.size();
+      out.resize(start + 2 + pairs * kLongestPair);
+      char* at = out.data() + start;
+      *at++ = '[';
+      for (std::size_t i = 0; i < pairs; ++i) {
         PackedBucket pair;
-        std::memcpy(&pair, bytes.data() + at, sizeof pair);
-        out += at ? ",[" : "[";
-        append_integer(out, pair.index);
-        out.push_back(',');
-        append_integer(out, pair.count);
-        out.push_back(']');
+        std::memcpy(&pair, bytes.data() + i * sizeof(PackedBucket), sizeof pair);
+        if (i) *at++ = ',';
+        *at++ = '[';
+        const fmt::format_int index(pair.index);
+        at = std::copy_n(index.data(), index.size(), at);
+        *at++ = ',';
+        const fmt::format_int count(pair.count);
+        at = std::copy_n(count.data(), count.size(), at);
+        *at++ = ']';
       }
-      out.push_back(']');
+      *at++ = ']';
+      out.resize(static_cast<std::size_t>(at - out.data()));
       return;
     }
     case json::value_t::number_unsigned: append_integer(out, value.get<uint64_t>()); return;
@@ -463,10 +492,24 @@ void dump_results_tree(const json& value, std::string& out) {
 std::string results_to_string(const Results& results) {
   const PackedBucketsScope packed;
   const json tree = results_to_json(results);
-  std::string text;
-  dump_results_tree(tree, text);
-  text.push_back('\n');
-  return text;
+  TreeText out;
+  dump_results_tree(tree, out);
+  out.text.push_back('\n');
+  return std::move(out.text);
+}
+
+bool write_results_text(const Results& results, const std::function<bool(std::string_view)>& write) {
+  json tree;
+  {
+    const PackedBucketsScope packed;
+    tree = results_to_json(results);
+  }
+  TreeText out;
+  out.drain = &write;
+  dump_results_tree(tree, out);
+  if (out.failed) return false;
+  out.text.push_back('\n');
+  return write(out.text);
 }
 
 // ---- Reading JSON ------------------------------------------------------------------
@@ -769,14 +812,15 @@ bool results_from_json(const json& document, Results& out, std::string* error) {
   }
 }
 
-bool parse_results(std::string_view text, Results& out, std::string* error) {
+namespace {
+bool parse_results_fast_first(std::string_view text, bool padded, Results& out, std::string* error) {
   // The fast path reads a well-formed file; anything it refuses or cannot read, it hands
   // to the reference reader, which says what is wrong the way it always has.
   try {
     json document = json::object();
     StreamedCycles streamed;
     const bool read = read_json_object_fast(
-        text, "cycles", [&](std::string_view key, json&& value) { document[std::string(key)] = std::move(value); },
+        text, padded, "cycles", [&](std::string_view key, json&& value) { document[std::string(key)] = std::move(value); },
         [&](json&& cycle) {
           const std::size_t index = streamed.cycles.size();
           streamed.cycles.push_back(read_cycle(JsonObject(cycle, json_path_index("cycles", index)), index));
@@ -788,6 +832,17 @@ bool parse_results(std::string_view text, Results& out, std::string* error) {
   } catch (const std::exception&) {  // the reference reader says what
   }
   return parse_results_reference(text, out, error);
+}
+}  // namespace
+
+static_assert(kResultsTextPadding >= kJsonFastPadding);
+
+bool parse_results(std::string_view text, Results& out, std::string* error) {
+  return parse_results_fast_first(text, false, out, error);
+}
+
+bool parse_padded_results(std::string_view text, Results& out, std::string* error) {
+  return parse_results_fast_first(text, true, out, error);
 }
 
 bool parse_results_reference(std::string_view text, Results& out, std::string* error) {

@@ -285,6 +285,9 @@ struct Results {
 nlohmann::json results_to_json(const Results& results);
 // The file's text (compact JSON; invalid UTF-8 in strings is replaced, never thrown).
 std::string results_to_string(const Results& results);
+// The same text, handed to `write` in pieces of about 1 MiB (a merged file can be 100+
+// MB); stops at the first false.
+bool write_results_text(const Results& results, const std::function<bool(std::string_view)>& write);
 // Strict: on a schema violation returns false with one line in *error, naming the JSON
 // path ("cycles[0].pages[1]: missing key 'ok'", "unsupported results version 2").
 bool results_from_json(const nlohmann::json& json, Results& out, std::string* error);
@@ -293,6 +296,10 @@ bool results_from_json(const nlohmann::json& json, Results& out, std::string* er
 // the same answer as parse_results_reference, the slower reader, whose equal it must stay
 // (the results fuzz target compares them).
 bool parse_results(std::string_view text, Results& out, std::string* error);
+// The same, for text followed by at least kResultsTextPadding readable bytes (as
+// read_results reads a file): parsed in place rather than copied, a file's size less.
+inline constexpr std::size_t kResultsTextPadding = 64;
+bool parse_padded_results(std::string_view text, Results& out, std::string* error);
 bool parse_results_reference(std::string_view text, Results& out, std::string* error);
 // One cycle in the schema's form (a `cycles[]` element), both ways: what a node sends the
 // master as each cycle ends (protocol "@cycle-results").

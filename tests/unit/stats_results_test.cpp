@@ -1,11 +1,13 @@
 #include "stats/results.hpp"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -335,6 +337,50 @@ TEST(ResultsFile, WriteReplacesAtomicallyAndLeavesNoTemporary) {
   EXPECT_EQ(loaded.run.title, "second version");
 }
 
+// A merged file can be 100+ MB: it is written in pieces as it is made, and the pieces
+// are the same text; a write that fails part way leaves the old file and no temporary.
+TEST(ResultsFile, ALargeFileIsWrittenInPiecesAndAFailedWriteLeavesTheOldFile) {
+  TempDir dir;
+  const fs::path path = dir.path() / "results.json";
+  Results r = node_results(make_samples(1, 3), 0, 0);
+  for (int i = 0; i < 3000; ++i) {
+    testing::record_page_successes(r.cycles[0], fmt::format("page {}", i), fmt::format("{}.1", i), 40,
+                          [i](int k) { return 1000 + 37 * i + 997 * k; }, 500'000);
+  }
+  const std::string text = results_to_string(r);
+  ASSERT_GT(text.size(), 3u << 20) << "more than one piece";
+  std::size_t pieces = 0;
+  std::string joined;
+  ASSERT_TRUE(write_results_text(r, [&](std::string_view piece) {
+    ++pieces;
+    joined += piece;
+    return true;
+  }));
+  EXPECT_GE(pieces, 3u);
+  EXPECT_EQ(joined, text);
+  std::string error;
+  ASSERT_TRUE(write_results_atomic(r, path, &error)) << error;
+  EXPECT_EQ(file_text(path), text);
+
+  // The file size limit makes the write fail part way (EFBIG), as a full disk would.
+  const Results small = node_results(make_samples(1, 4), 0, 0);
+  ASSERT_TRUE(write_results_atomic(small, path, &error)) << error;
+  const std::string before = file_text(path);
+  rlimit limit{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &limit), 0);
+  const rlimit lowered{1u << 20, limit.rlim_max};
+  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &lowered), 0);
+  const bool written = write_results_atomic(r, path, &error);
+  ::setrlimit(RLIMIT_FSIZE, &limit);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_FALSE(written);
+  EXPECT_NE(error.find("cannot write"), std::string::npos) << error;
+  EXPECT_NE(error.find("File too large"), std::string::npos) << error;
+  EXPECT_EQ(file_text(path), before);
+  EXPECT_FALSE(fs::exists(dir.path() / "results.json.tmp"));
+}
+
 TEST(ResultsFile, UnwritableFolderLeavesTheOldFileIntact) {
   TempDir dir;
   const fs::path path = dir.path() / "results.json";
@@ -559,7 +605,7 @@ TEST_F(ResultsReader, TheFastReaderAgreesWithTheReferenceReader) {
   };
   // The fast path reads the valid file itself, and gives up where it should.
   const auto fast_reads = [](const std::string& input) {
-    return read_json_object_fast(input, "cycles", [](std::string_view, json&&) {}, [](json&&) {});
+    return read_json_object_fast(input, false, "cycles", [](std::string_view, json&&) {}, [](json&&) {});
   };
   EXPECT_TRUE(fast_reads(text));
   EXPECT_TRUE(fast_reads(cases[1].second));
